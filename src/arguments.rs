@@ -1,0 +1,85 @@
+//! The command line as clap sees it. [`crate::cli`] turns it into work;
+//! commands never see clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "replicate",
+    version,
+    about = "Copy a NetBox instance (PostgreSQL database and media folder) from a source to a target, declaratively.",
+    long_about = None,
+    propagate_version = true,
+)]
+pub struct Arguments {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArg {
+    /// The manifest
+    #[arg(
+        short = 'm',
+        long = "manifest",
+        value_name = "FILE",
+        env = "REPLICATE_MANIFEST",
+        default_value = crate::manifest::DEFAULT_MANIFEST
+    )]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifest and report every problem in it
+    Validate {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Show the steps `apply` would run
+    Plan {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Save the plan as JSON, for `replicate apply PLAN`
+        #[arg(long, value_name = "PLAN")]
+        out: Option<PathBuf>,
+        /// Print the plan as JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Plan from the manifest alone, without inspecting the source and target
+        #[arg(long)]
+        offline: bool,
+        /// Exit 2 when there are steps to apply, 0 when there are none
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Print a saved plan
+    Show {
+        /// A plan file written by `replicate plan --out`
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the step graph
+    Graph {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Print the manifest's JSON Schema
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// Mermaid flowchart (renders on GitHub)
+    Mermaid,
+}

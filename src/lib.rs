@@ -1,0 +1,20 @@
+//! `replicate`: copy a NetBox instance (a PostgreSQL database and a media
+//! folder) from a source to a target, declaratively.
+//!
+//! The layers, each usable alone: [`manifest`] (text to a checked
+//! [`manifest::Manifest`]), [`plan`] (manifest to a frozen step graph), and
+//! the command line in [`cli`] over them.
+
+pub mod arguments;
+pub mod cli;
+pub mod commands;
+pub mod db_url;
+pub mod error;
+pub mod manifest;
+pub mod paths;
+pub mod plan;
+pub mod quote;
+pub mod source_file;
+pub mod style;
+
+pub use error::Error;

@@ -1,0 +1,124 @@
+//! The manifest's enumerated values.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A value chosen from a fixed list of words.
+pub trait Choice: Copy + Sized + 'static {
+    /// Every value with the word that spells it in a manifest.
+    const ALL: &'static [(&'static str, Self)];
+
+    fn parse(word: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == word)
+            .map(|(_, value)| *value)
+    }
+
+    fn word(self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::ALL
+            .iter()
+            .find(|(_, value)| *value == self)
+            .map(|(name, _)| *name)
+            .unwrap_or("?")
+    }
+
+    /// "`a`, `b` or `c`", for help texts.
+    fn allowed() -> String {
+        let words: Vec<String> = Self::ALL.iter().map(|(n, _)| format!("`{n}`")).collect();
+        match words.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
+
+macro_rules! display_as_word {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.word())
+            }
+        }
+    };
+}
+
+/// How much of the database is copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseContent {
+    /// Schema and data.
+    Full,
+    /// Schema only (`pg_dump --schema-only`).
+    Schema,
+    /// No database steps at all: media only.
+    None,
+}
+
+impl Choice for DatabaseContent {
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("full", Self::Full),
+        ("schema", Self::Schema),
+        ("none", Self::None),
+    ];
+}
+display_as_word!(DatabaseContent);
+
+/// The `pg_dump` output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DumpFormat {
+    /// `<db>.dir/`: one file per table, dumped and restored in parallel.
+    Directory,
+    /// `<db>.dump`: one archive file, restored in parallel.
+    Custom,
+    /// `<db>.sql`: plain SQL, restored with `psql`.
+    Plain,
+}
+
+impl Choice for DumpFormat {
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("directory", Self::Directory),
+        ("custom", Self::Custom),
+        ("plain", Self::Plain),
+    ];
+}
+display_as_word!(DumpFormat);
+
+/// Compression of the dump and the media archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression: the fastest on a local network and a small machine.
+    None,
+    /// gzip.
+    Gzip,
+    /// Zstandard (pg_dump 16 or later for the dump).
+    Zstd,
+}
+
+impl Choice for Compression {
+    const ALL: &'static [(&'static str, Self)] = &[
+        ("none", Self::None),
+        ("gzip", Self::Gzip),
+        ("zstd", Self::Zstd),
+    ];
+}
+display_as_word!(Compression);
+
+impl Compression {
+    /// The file name suffix this compression adds (`""`, `".gz"`, `".zst"`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Gzip => ".gz",
+            Self::Zstd => ".zst",
+        }
+    }
+}

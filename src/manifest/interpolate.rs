@@ -1,0 +1,128 @@
+//! `${NAME}` references to environment variables inside manifest strings.
+
+use std::ops::Range;
+
+/// Why a string could not be expanded; `at` is the byte range of the
+/// offending reference inside the string.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InterpolationError {
+    /// `${NAME}` names a variable that is not set.
+    Unset { name: String, at: Range<usize> },
+    /// `${` without a valid name and a closing `}`.
+    Malformed { at: Range<usize> },
+}
+
+/// Replaces every `${NAME}` with `lookup(NAME)`; `$${` stands for a literal `${`.
+pub fn interpolate(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, InterpolationError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let tail = &rest[dollar..];
+        let start = offset + dollar;
+        if let Some(after) = tail.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+            offset = start + 3;
+        } else if let Some(body) = tail.strip_prefix("${") {
+            let Some(close) = body.find('}') else {
+                return Err(InterpolationError::Malformed {
+                    at: start..offset + rest.len(),
+                });
+            };
+            let name = &body[..close];
+            let end = start + 2 + close + 1;
+            if !is_variable_name(name) {
+                return Err(InterpolationError::Malformed { at: start..end });
+            }
+            match lookup(name) {
+                Some(value) => out.push_str(&value),
+                None => {
+                    return Err(InterpolationError::Unset {
+                        name: name.to_owned(),
+                        at: start..end,
+                    });
+                }
+            }
+            rest = &body[close + 1..];
+            offset = end;
+        } else {
+            out.push('$');
+            rest = &tail[1..];
+            offset = start + 1;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "PASS" => Some("s3cret".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn replaces_set_variables() {
+        assert_eq!(
+            interpolate("postgresql://u:${PASS}@h/db", &env),
+            Ok("postgresql://u:s3cret@h/db".into())
+        );
+        assert_eq!(interpolate("a${EMPTY}b", &env), Ok("ab".into()));
+        assert_eq!(
+            interpolate("${PASS}${PASS}", &env),
+            Ok("s3crets3cret".into())
+        );
+    }
+
+    #[test]
+    fn keeps_plain_dollars_and_escapes() {
+        assert_eq!(interpolate("cost $5", &env), Ok("cost $5".into()));
+        assert_eq!(interpolate("$${PASS}", &env), Ok("${PASS}".into()));
+        assert_eq!(interpolate("$$x", &env), Ok("$$x".into()));
+        assert_eq!(interpolate("end$", &env), Ok("end$".into()));
+    }
+
+    #[test]
+    fn unset_variable_names_itself_and_its_place() {
+        assert_eq!(
+            interpolate("x ${NOPE} y", &env),
+            Err(InterpolationError::Unset {
+                name: "NOPE".into(),
+                at: 2..9
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_references_are_errors() {
+        assert_eq!(
+            interpolate("a ${PASS", &env),
+            Err(InterpolationError::Malformed { at: 2..8 })
+        );
+        assert_eq!(
+            interpolate("${1X}", &env),
+            Err(InterpolationError::Malformed { at: 0..5 })
+        );
+        assert_eq!(
+            interpolate("${}", &env),
+            Err(InterpolationError::Malformed { at: 0..3 })
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The manifest as written: every value keeps its place in the file, nothing
+//! is checked beyond TOML types. `validate` turns it into a [`super::Manifest`].
+//!
+//! These types are also the source of `replicate schema`: their doc comments
+//! are the descriptions editors show.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::choices::{Compression, DatabaseContent, DumpFormat};
+
+/// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
+/// media folder) source to a target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "replicate manifest")]
+pub struct RawManifest {
+    /// The manifest format version. Only 1 exists.
+    #[schemars(with = "u32", range(min = 1, max = 1))]
+    pub version: Spanned<i64>,
+    /// Where the data comes from.
+    #[schemars(with = "RawSource")]
+    pub source: Spanned<RawSource>,
+    /// Where the data goes. Its database is dropped and recreated.
+    #[schemars(with = "RawTarget")]
+    pub target: Spanned<RawTarget>,
+    /// What is copied.
+    #[serde(default)]
+    #[schemars(with = "Option<RawInclude>")]
+    pub include: Option<Spanned<RawInclude>>,
+    /// Where and how the artifacts (dump, media archive, checksums) are written.
+    #[serde(default)]
+    #[schemars(with = "Option<RawArtifacts>")]
+    pub artifacts: Option<Spanned<RawArtifacts>>,
+    /// Where the PostgreSQL client programs live.
+    #[serde(default)]
+    #[schemars(with = "Option<RawTools>")]
+    pub tools: Option<Spanned<RawTools>>,
+}
+
+/// The system copied from.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// PostgreSQL URL of the source database, e.g.
+    /// `postgresql://netbox@db.prod.example.net:5432/netbox`. `${NAME}` is
+    /// replaced by the environment variable NAME.
+    #[schemars(with = "String")]
+    pub database: Spanned<String>,
+    /// The source media folder (NetBox's `MEDIA_ROOT`). Relative paths resolve
+    /// against the manifest's folder.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub media: Option<Spanned<String>>,
+    /// A command (argv, no shell) run on the source before the dump, in the
+    /// manifest's folder, e.g. NetBox's `manage.py invalidate all`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub invalidate: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// The system copied to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// PostgreSQL URL of the target database, which is dropped and recreated.
+    /// Put the password in an environment variable: `postgresql://netbox:${PGPASS}@host/netbox`.
+    #[schemars(with = "String")]
+    pub database: Spanned<String>,
+    /// The target media folder; required when media is included. Its content
+    /// is replaced by the source's.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub media: Option<Spanned<String>>,
+    /// A command (argv, no shell) run on the target at the very end, e.g.
+    /// NetBox's `manage.py reindex --lazy`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub invalidate: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `true`: `DROP DATABASE ... WITH (FORCE)` ends open sessions on the target
+    /// database; `false`: open sessions make `drop` fail.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>", extend("default" = false))]
+    pub terminate_connections: Option<Spanned<bool>>,
+    /// The database `drop` and `create` connect to on the target server.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("default" = "postgres"))]
+    pub maintenance_database: Option<Spanned<String>>,
+}
+
+/// What is copied.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInclude {
+    /// `full`: schema and data; `schema`: schema only (`pg_dump --schema-only`);
+    /// `none`: no database steps at all (media only).
+    #[serde(default)]
+    #[schemars(with = "Option<DatabaseContent>", extend("default" = "full"))]
+    pub database: Option<Spanned<String>>,
+    /// Tables whose rows are left out (their definitions are kept), as
+    /// `pg_dump --exclude-table-data` patterns, e.g. `extras_objectchange`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", extend("default" = []))]
+    pub exclude_table_data: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Copy the media folder. Default: `true` when both media folders are given.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub media: Option<Spanned<bool>>,
+    /// `false`: `--no-owner --no-privileges`, objects belong to the target
+    /// user; `true`: keep owners and grants (the roles must exist on the target).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>", extend("default" = false))]
+    pub owners: Option<Spanned<bool>>,
+}
+
+/// Where and how artifacts are written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawArtifacts {
+    /// The artifacts folder; relative paths resolve against the manifest's folder.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("default" = ".replicate"))]
+    pub dir: Option<Spanned<String>>,
+    /// The dump format: `directory` (`<db>.dir/`, dumped and restored in
+    /// parallel), `custom` (`<db>.dump`) or `plain` (`<db>.sql`, as NetBox's
+    /// documentation does it).
+    #[serde(default)]
+    #[schemars(with = "Option<DumpFormat>", extend("default" = "directory"))]
+    pub format: Option<Spanned<String>>,
+    /// Compression of the dump and the media archive.
+    #[serde(default)]
+    #[schemars(with = "Option<Compression>", extend("default" = "none"))]
+    pub compression: Option<Spanned<String>>,
+    /// Parallel jobs for `pg_dump`/`pg_restore` (directory format; custom
+    /// format restores only).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 64), extend("default" = 2))]
+    pub jobs: Option<Spanned<i64>>,
+}
+
+/// PostgreSQL client programs.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTools {
+    /// The folder holding `pg_dump`, `pg_restore` and `psql`. Default: found on `PATH`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub bindir: Option<Spanned<String>>,
+}

@@ -1,0 +1,213 @@
+//! The plan file: the plan as JSON, what `plan --json` prints and `plan --out`
+//! writes, and what `show` and `apply PLAN` read back.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Plan, Step, StepId};
+use crate::error::Error;
+use crate::manifest::Manifest;
+use crate::source_file::SourceFile;
+
+/// The plan file format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A saved plan. It holds no secret: passwords appear as `***` in URLs and as
+/// a reference to their origin in environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "replicate plan")]
+pub struct PlanDocument {
+    /// The plan file format; this replicate writes and reads 1.
+    pub format_version: u32,
+    /// The version of replicate that made the plan.
+    pub replicate_version: String,
+    /// When the plan was made (RFC 3339, UTC).
+    pub created_at: String,
+    pub manifest: ManifestRef,
+    pub source: Endpoint,
+    pub target: Endpoint,
+    /// The artifacts folder.
+    pub artifacts_dir: PathBuf,
+    /// Whether the live systems were inspected (`false` for `plan --offline`).
+    pub live: bool,
+    /// The steps in run order.
+    pub steps: Vec<PlannedStep>,
+    /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`.
+    pub summary: String,
+}
+
+/// The manifest a plan was made from. `apply PLAN` refuses the plan when the
+/// manifest's SHA-256 has changed since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestRef {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// One side of the replication, secrets hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// The database URL with any password shown as `***`.
+    pub database: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<PathBuf>,
+}
+
+/// A step and the steps it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedStep {
+    #[serde(flatten)]
+    pub step: Step,
+    /// The steps that must finish first.
+    pub depends_on: Vec<StepId>,
+    pub destructive: bool,
+}
+
+impl PlanDocument {
+    pub fn new(manifest: &Manifest, plan: &Plan, live: bool) -> Self {
+        let steps = plan
+            .steps()
+            .map(|step| PlannedStep {
+                depends_on: plan.dependencies(step.id).into_iter().collect(),
+                destructive: step.is_destructive(),
+                step: step.clone(),
+            })
+            .collect();
+        let mut doc = Self {
+            format_version: FORMAT_VERSION,
+            replicate_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            manifest: ManifestRef {
+                path: manifest.path.clone(),
+                sha256: manifest.sha256.clone(),
+            },
+            source: Endpoint {
+                database: manifest.source.database.redacted(),
+                media: manifest.source.media.clone(),
+            },
+            target: Endpoint {
+                database: manifest.target.database.redacted(),
+                media: manifest.target.media.clone(),
+            },
+            artifacts_dir: manifest.artifacts.dir.clone(),
+            live,
+            steps,
+            summary: String::new(),
+        };
+        doc.summary = doc.summary_line();
+        doc
+    }
+
+    /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`.
+    pub fn summary_line(&self) -> String {
+        let destroys: Vec<&str> = self
+            .steps
+            .iter()
+            .filter_map(|s| s.step.destroys.as_deref())
+            .collect();
+        let count = self.steps.len();
+        let noun = if count == 1 { "step" } else { "steps" };
+        if destroys.is_empty() {
+            format!("Plan: {count} {noun}, none destructive")
+        } else {
+            format!(
+                "Plan: {count} {noun}, {} destructive ({})",
+                destroys.len(),
+                destroys.join(", ")
+            )
+        }
+    }
+
+    /// SHA-256 of the steps: two plans with the same digest do the same work.
+    pub fn digest(&self) -> String {
+        let steps = serde_json::to_vec(&self.steps).unwrap_or_default();
+        hex::encode(Sha256::digest(steps))
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Writes the plan file (through a temporary file, so a half-written plan
+    /// never exists under its name).
+    pub fn write(&self, path: &Path) -> Result<(), Error> {
+        let write_error = |source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, self.to_json()).map_err(write_error)?;
+        std::fs::rename(&tmp, path).map_err(write_error)
+    }
+
+    /// Reads a plan file, refusing other format versions and anything that is
+    /// not exactly a plan.
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPlan {
+            path: name.clone(),
+            source,
+        })?;
+        Self::parse(&name, &text)
+    }
+
+    pub fn parse(name: &str, text: &str) -> Result<Self, Error> {
+        let bad = |error: &serde_json::Error| {
+            let at = offset_of(text, error.line(), error.column());
+            Error::BadPlan {
+                path: name.to_owned(),
+                src: SourceFile::new(name, text),
+                at: (at, 0),
+                reason: error.to_string(),
+            }
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u64,
+        }
+        let version: Version = serde_json::from_str(text).map_err(|e| bad(&e))?;
+        if version.format_version != u64::from(FORMAT_VERSION) {
+            let advice = if version.format_version > u64::from(FORMAT_VERSION) {
+                "the plan was made by a newer replicate: run that version, or plan again with this one"
+            } else {
+                "plan again with this replicate"
+            };
+            return Err(Error::PlanVersion {
+                path: name.to_owned(),
+                found: version.format_version,
+                supported: FORMAT_VERSION,
+                advice: Some(advice.to_owned()),
+            });
+        }
+        serde_json::from_str(text).map_err(|e| bad(&e))
+    }
+}
+
+/// The byte offset of a 1-based line and column, for labels.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// The JSON Schema of the plan file (`schemas/plan.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(PlanDocument);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,214 @@
+//! A step of the plan and the command it runs, as plain data.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Compression;
+
+/// The fixed step names users write in `--steps` and scripts read in plans.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepId {
+    InvalidateSource,
+    Dump,
+    Archive,
+    Verify,
+    Drop,
+    Create,
+    Restore,
+    Extract,
+    InvalidateTarget,
+}
+
+impl StepId {
+    /// Every step in its canonical order, which is also a valid run order.
+    pub const ALL: [StepId; 9] = [
+        StepId::InvalidateSource,
+        StepId::Dump,
+        StepId::Archive,
+        StepId::Verify,
+        StepId::Drop,
+        StepId::Create,
+        StepId::Restore,
+        StepId::Extract,
+        StepId::InvalidateTarget,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepId::InvalidateSource => "invalidate-source",
+            StepId::Dump => "dump",
+            StepId::Archive => "archive",
+            StepId::Verify => "verify",
+            StepId::Drop => "drop",
+            StepId::Create => "create",
+            StepId::Restore => "restore",
+            StepId::Extract => "extract",
+            StepId::InvalidateTarget => "invalidate-target",
+        }
+    }
+
+    /// The kind of work: both invalidate steps are of kind `invalidate`.
+    pub fn kind(self) -> StepKind {
+        match self {
+            StepId::InvalidateSource | StepId::InvalidateTarget => StepKind::Invalidate,
+            StepId::Dump => StepKind::Dump,
+            StepId::Archive => StepKind::Archive,
+            StepId::Verify => StepKind::Verify,
+            StepId::Drop => StepKind::Drop,
+            StepId::Create => StepKind::Create,
+            StepId::Restore => StepKind::Restore,
+            StepId::Extract => StepKind::Extract,
+        }
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StepId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StepId::ALL
+            .into_iter()
+            .find(|id| id.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
+                format!("unknown step `{s}` (steps: {})", names.join(", "))
+            })
+    }
+}
+
+/// What kind of work a step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    Invalidate,
+    Dump,
+    Archive,
+    Verify,
+    Drop,
+    Create,
+    Restore,
+    Extract,
+}
+
+/// One step: what it does, how, what it reads and writes, and what it destroys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    pub id: StepId,
+    pub kind: StepKind,
+    /// One line for people.
+    pub description: String,
+    pub action: Action,
+    /// Artifacts this step writes into the artifacts folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub produces: Vec<Artifact>,
+    /// Artifacts this step reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumes: Vec<Artifact>,
+    /// What the step destroys, in a few words (`drop netbox`), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroys: Option<String>,
+}
+
+impl Step {
+    pub fn is_destructive(&self) -> bool {
+        self.destroys.is_some()
+    }
+}
+
+/// How a step does its work: a child program, or work done by replicate itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Action {
+    /// Runs a program (no shell).
+    Exec(Exec),
+    /// Packs a folder into a tar archive and lists every file's SHA-256.
+    Archive {
+        from: PathBuf,
+        to: PathBuf,
+        compression: Compression,
+        file_sums: PathBuf,
+    },
+    /// Re-hashes every artifact against the sums file.
+    Verify { sums: PathBuf },
+    /// Unpacks an archive beside a folder, checks it, and swaps it in.
+    Extract {
+        archive: PathBuf,
+        into: PathBuf,
+        file_sums: PathBuf,
+    },
+}
+
+/// A child program to run. Secrets appear only as a reference to where they
+/// come from; their values are filled in when the step runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Exec {
+    pub program: String,
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// A file streamed into the program's standard input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<Stream>,
+    /// A file the program's standard output is streamed into (through SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<Stream>,
+}
+
+/// A file at one end of a pipe, compressed or not on disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Stream {
+    pub path: PathBuf,
+    pub compression: Compression,
+}
+
+/// An environment variable for a child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EnvVar {
+    pub name: String,
+    #[serde(flatten)]
+    pub value: EnvValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvValue {
+    /// A plain value.
+    Value(String),
+    /// A secret, named by where it comes from (`source.database`,
+    /// `target.database`); never written down.
+    SecretFrom(String),
+}
+
+/// A file or folder in the artifacts folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Artifact {
+    /// The name inside the artifacts folder (`netbox.dir`, `netbox_media.tar`).
+    pub name: String,
+    pub kind: ArtifactKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// The database dump: a file, or a folder for the directory format.
+    Dump,
+    /// The media folder as a tar archive.
+    MediaArchive,
+    /// SHA-256 of every media file, `sha256sum` format.
+    MediaSums,
+}

@@ -1,0 +1,116 @@
+//! The manifests in `examples/` are valid and plan what they promise.
+
+use crate::support::Replicate;
+
+fn examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(crate::support::root().join("examples"))
+        .expect("examples folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_required_examples_exist() {
+    let names = examples();
+    for wanted in [
+        "netbox.toml",
+        "schema-only.toml",
+        "media-only.toml",
+        "dev-copy.toml",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "examples/{wanted} is missing"
+        );
+    }
+}
+
+#[test]
+fn every_example_validates() {
+    for name in examples() {
+        let path = format!("examples/{name}");
+        Replicate::new()
+            .args(["validate", "-m", &path])
+            .run()
+            .success()
+            .stdout_has(&format!("{path} is valid"));
+    }
+}
+
+fn step_ids(manifest: &str) -> Vec<String> {
+    let run = Replicate::new()
+        .args(["plan", "--offline", "--json", "-m", manifest])
+        .run()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON plan");
+    doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[test]
+fn each_example_plans_the_steps_it_asks_for() {
+    assert_eq!(
+        step_ids("examples/netbox.toml"),
+        [
+            "invalidate-source",
+            "dump",
+            "archive",
+            "verify",
+            "drop",
+            "create",
+            "restore",
+            "extract",
+            "invalidate-target"
+        ]
+    );
+    assert_eq!(
+        step_ids("examples/schema-only.toml"),
+        ["dump", "verify", "drop", "create", "restore"]
+    );
+    assert_eq!(
+        step_ids("examples/media-only.toml"),
+        ["archive", "verify", "extract"]
+    );
+    assert_eq!(
+        step_ids("examples/dev-copy.toml"),
+        [
+            "dump",
+            "archive",
+            "verify",
+            "drop",
+            "create",
+            "restore",
+            "extract",
+            "invalidate-target"
+        ]
+    );
+}
+
+#[test]
+fn dev_copy_leaves_out_tokens_and_sessions() {
+    Replicate::new()
+        .args(["plan", "--offline", "-m", "examples/dev-copy.toml"])
+        .run()
+        .success()
+        .stdout_has("--exclude-table-data=users_token")
+        .stdout_has("--exclude-table-data=django_session")
+        .stdout_has("--exclude-table-data=core_objectchange");
+}
+
+#[test]
+fn schema_only_dumps_no_rows() {
+    Replicate::new()
+        .args(["plan", "--offline", "-m", "examples/schema-only.toml"])
+        .run()
+        .success()
+        .stdout_has("--schema-only")
+        .stdout_has("Plan: 5 steps, 1 destructive (drop netbox_schema)");
+}

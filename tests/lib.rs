@@ -1,0 +1,8 @@
+//! Integration tests: one binary, one module per area.
+
+mod support;
+
+mod bad_manifests;
+mod commands;
+mod examples;
+mod planner;

@@ -1,0 +1,274 @@
+//! The planner over every combination of manifest options: the invariants of
+//! DESIGN section 2 hold as properties of the graph.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use replicate::manifest::Manifest;
+use replicate::plan::{self, Plan, StepId};
+use replicate::source_file::SourceFile;
+
+struct Options {
+    database: &'static str,
+    media: bool,
+    invalidate_source: bool,
+    invalidate_target: bool,
+    format: &'static str,
+    compression: &'static str,
+    terminate: bool,
+    owners: bool,
+}
+
+fn manifest_text(o: &Options) -> String {
+    let mut text = String::from(
+        "version = 1\n[source]\ndatabase = \"postgresql://netbox:${SRC}@prod/netbox\"\nmedia = \"/opt/netbox/media\"\n",
+    );
+    if o.invalidate_source {
+        text.push_str("invalidate = [\"python3\", \"manage.py\", \"clearcache\"]\n");
+    }
+    text.push_str("[target]\ndatabase = \"postgresql://netbox@staging/netbox\"\nmedia = \"/srv/netbox/media\"\n");
+    if o.invalidate_target {
+        text.push_str("invalidate = [\"python3\", \"manage.py\", \"reindex\", \"--lazy\"]\n");
+    }
+    text.push_str(&format!("terminate_connections = {}\n", o.terminate));
+    text.push_str(&format!(
+        "[include]\ndatabase = \"{}\"\nmedia = {}\nowners = {}\n",
+        o.database, o.media, o.owners
+    ));
+    text.push_str(&format!(
+        "[artifacts]\nformat = \"{}\"\ncompression = \"{}\"\n",
+        o.format, o.compression
+    ));
+    text
+}
+
+fn plan_for(o: &Options) -> Option<(Manifest, Plan)> {
+    let text = manifest_text(o);
+    let env = |name: &str| (name == "SRC").then(|| "pw".to_owned());
+    match Manifest::parse(
+        SourceFile::new("replicate.toml", text),
+        Path::new("/etc/replicate/replicate.toml"),
+        &env,
+    ) {
+        Ok(m) => {
+            let p = plan::plan(&m, None).expect("the planner builds a DAG");
+            Some((m, p))
+        }
+        Err(d) => {
+            assert!(
+                o.database == "none" && !o.media,
+                "unexpected manifest error: {d}"
+            );
+            assert_eq!(d.code_name(), "manifest::nothing-to-do");
+            None
+        }
+    }
+}
+
+fn every_combination() -> Vec<Options> {
+    let mut all = Vec::new();
+    for database in ["full", "schema", "none"] {
+        for media in [true, false] {
+            for invalidate_source in [true, false] {
+                for invalidate_target in [true, false] {
+                    for format in ["directory", "custom", "plain"] {
+                        for compression in ["none", "gzip", "zstd"] {
+                            for terminate in [true, false] {
+                                for owners in [true, false] {
+                                    all.push(Options {
+                                        database,
+                                        media,
+                                        invalidate_source,
+                                        invalidate_target,
+                                        format,
+                                        compression,
+                                        terminate,
+                                        owners,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    all
+}
+
+fn unordered(plan: &Plan, a: StepId, b: StepId) -> bool {
+    !plan.ancestors(a).contains(&b) && !plan.ancestors(b).contains(&a)
+}
+
+#[test]
+fn invariants_hold_for_every_combination() {
+    let mut planned = 0;
+    for o in every_combination() {
+        let Some((manifest, plan)) = plan_for(&o) else {
+            continue;
+        };
+        planned += 1;
+        let ids: BTreeSet<StepId> = plan.steps().map(|s| s.id).collect();
+        let has_db = o.database != "none";
+
+        // Steps exist exactly when the manifest asks for them.
+        let mut expected = BTreeSet::from([StepId::Verify]);
+        if has_db {
+            expected.extend([StepId::Dump, StepId::Drop, StepId::Create, StepId::Restore]);
+        }
+        if o.media {
+            expected.extend([StepId::Archive, StepId::Extract]);
+        }
+        if o.invalidate_source {
+            expected.insert(StepId::InvalidateSource);
+        }
+        if o.invalidate_target {
+            expected.insert(StepId::InvalidateTarget);
+        }
+        assert_eq!(ids, expected, "{}", manifest_text(&o));
+
+        // Invariant 1: nothing destructive before every artifact exists and
+        // verify has passed.
+        let producers: BTreeSet<StepId> = plan
+            .steps()
+            .filter(|s| !s.produces.is_empty())
+            .map(|s| s.id)
+            .collect();
+        for step in plan.steps().filter(|s| s.is_destructive()) {
+            let before = plan.ancestors(step.id);
+            assert!(
+                before.contains(&StepId::Verify),
+                "{} before verify",
+                step.id
+            );
+            assert!(
+                producers.is_subset(&before),
+                "{} may start before {:?}",
+                step.id,
+                producers.difference(&before).collect::<Vec<_>>()
+            );
+        }
+        // Every step that touches the target waits for verify.
+        for id in [
+            StepId::Drop,
+            StepId::Create,
+            StepId::Restore,
+            StepId::Extract,
+            StepId::InvalidateTarget,
+        ] {
+            if ids.contains(&id) {
+                assert!(plan.ancestors(id).contains(&StepId::Verify), "{id}");
+            }
+        }
+        // verify checks everything that is produced, after it is produced.
+        let verify = plan.step(StepId::Verify).unwrap();
+        let produced: Vec<_> = plan.steps().flat_map(|s| s.produces.clone()).collect();
+        assert_eq!(verify.consumes, produced);
+        assert!(producers.is_subset(&plan.ancestors(StepId::Verify)));
+        // Only drop and extract destroy anything.
+        let destructive: BTreeSet<StepId> = plan
+            .steps()
+            .filter(|s| s.is_destructive())
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(
+            destructive,
+            ids.intersection(&BTreeSet::from([StepId::Drop, StepId::Extract]))
+                .copied()
+                .collect()
+        );
+
+        // Invariant 2: independent branches are not ordered.
+        if has_db && o.media {
+            assert!(unordered(&plan, StepId::Dump, StepId::Archive));
+            for id in [StepId::Drop, StepId::Create, StepId::Restore] {
+                assert!(unordered(&plan, id, StepId::Extract), "{id} vs extract");
+            }
+        }
+
+        // The run order respects every edge.
+        let order: Vec<StepId> = plan.steps().map(|s| s.id).collect();
+        for (before, after) in plan.edges() {
+            let a = order.iter().position(|&x| x == before).unwrap();
+            let b = order.iter().position(|&x| x == after).unwrap();
+            assert!(a < b, "{before} -> {after} out of order");
+        }
+        // invalidate-target runs last; invalidate-source before any dump.
+        if o.invalidate_target {
+            assert_eq!(order.last(), Some(&StepId::InvalidateTarget));
+            let all_but: BTreeSet<StepId> = ids
+                .iter()
+                .copied()
+                .filter(|&i| i != StepId::InvalidateTarget && i != StepId::InvalidateSource)
+                .filter(|&i| i != StepId::Archive && i != StepId::Dump)
+                .collect();
+            assert!(all_but.is_subset(&plan.ancestors(StepId::InvalidateTarget)));
+        }
+        if o.invalidate_source && has_db {
+            assert!(
+                plan.ancestors(StepId::Dump)
+                    .contains(&StepId::InvalidateSource)
+            );
+        }
+
+        // No secret in any step.
+        let json = serde_json::to_string(&plan.steps().collect::<Vec<_>>()).unwrap();
+        assert!(!json.contains("pw@"), "password in a step: {json}");
+        assert!(!json.contains(":pw"), "password in a step: {json}");
+        let _ = manifest;
+    }
+    assert!(planned > 600, "only {planned} combinations planned");
+}
+
+#[test]
+fn the_design_graph_has_exactly_its_nine_edges() {
+    let (_, plan) = plan_for(&Options {
+        database: "full",
+        media: true,
+        invalidate_source: true,
+        invalidate_target: true,
+        format: "directory",
+        compression: "none",
+        terminate: false,
+        owners: false,
+    })
+    .unwrap();
+    use StepId::*;
+    let mut expected = vec![
+        (InvalidateSource, Dump),
+        (Dump, Verify),
+        (Archive, Verify),
+        (Verify, Drop),
+        (Drop, Create),
+        (Create, Restore),
+        (Verify, Extract),
+        (Restore, InvalidateTarget),
+        (Extract, InvalidateTarget),
+    ];
+    expected.sort();
+    assert_eq!(plan.edges(), expected);
+}
+
+#[test]
+fn media_only_invalidates_the_source_before_verify() {
+    let (_, plan) = plan_for(&Options {
+        database: "none",
+        media: true,
+        invalidate_source: true,
+        invalidate_target: false,
+        format: "directory",
+        compression: "none",
+        terminate: false,
+        owners: false,
+    })
+    .unwrap();
+    assert!(
+        plan.dependencies(StepId::Verify)
+            .contains(&StepId::InvalidateSource)
+    );
+    // No database step, so no database command at all.
+    for step in plan.steps() {
+        let json = serde_json::to_string(step).unwrap();
+        assert!(!json.contains("postgresql://"), "{json}");
+    }
+}

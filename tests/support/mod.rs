@@ -1,0 +1,115 @@
+//! A small builder around the `replicate` binary:
+//! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root: tests name files relative to it.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Replicate {
+    command: Command,
+}
+
+impl Replicate {
+    /// The binary with a clean environment: no `PG*` variables, no manifest
+    /// from the environment, no colours.
+    pub fn new() -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_replicate"));
+        command.current_dir(root());
+        for (key, _) in std::env::vars_os() {
+            let key_text = key.to_string_lossy();
+            if key_text.starts_with("PG") || key_text.starts_with("REPLICATE_") {
+                command.env_remove(&key);
+            }
+        }
+        command.env("NO_COLOR", "1");
+        command.env_remove("CLICOLOR_FORCE");
+        Self { command }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.command.args(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let output = self.command.output().expect("the replicate binary runs");
+        Run { output }
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        let code = self.output.status.code();
+        assert_eq!(
+            code,
+            Some(expected),
+            "exit code {code:?}, expected {expected}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout().contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr().contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// Replaces the repository's absolute path, which differs between machines.
+pub fn redact_root(text: &str) -> String {
+    text.replace(&root().display().to_string(), "[ROOT]")
+}
