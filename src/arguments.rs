@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::plan::StepId;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "replicate",
@@ -54,6 +56,31 @@ pub enum Command {
         /// Exit 2 when there are steps to apply, 0 when there are none
         #[arg(long)]
         detailed_exitcode: bool,
+    },
+    /// Run the plan: dump, verify, then replace the target
+    Apply {
+        /// A plan file from `replicate plan --out`: run exactly it, without asking
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+        /// Run only these steps (comma-separated), using the artifacts already on disk
+        #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+        steps: Option<Vec<StepId>>,
+        /// Continue an interrupted run, keeping artifacts that still verify
+        #[arg(long)]
+        resume: bool,
+        /// How many steps may run at once
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallelism: u16,
+    },
+    /// Check the artifacts against SHA256SUMS
+    Verify {
+        #[command(flatten)]
+        manifest: ManifestArg,
     },
     /// Print a saved plan
     Show {

@@ -4,6 +4,7 @@ use std::io;
 
 use miette::Diagnostic;
 
+use crate::inspect::InspectError;
 use crate::manifest::ManifestDiagnostic;
 use crate::source_file::SourceFile;
 
@@ -66,12 +67,67 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("live planning is not available in this version")]
+    #[error("{}", .0.message)]
+    #[diagnostic(code(replicate::inspect), help("{}", .0.help.as_deref().unwrap_or("")))]
+    Inspect(InspectError),
+
+    #[error("another apply holds {path}: {holder}")]
     #[diagnostic(
-        code(replicate::live_unavailable),
-        help("run `replicate plan --offline` to plan from the manifest alone")
+        code(replicate::locked),
+        help(
+            "wait for it to finish; two runs on one artifacts folder would overwrite each other's files"
+        )
     )]
-    LiveUnavailable,
+    Locked { path: String, holder: String },
+
+    #[error("the plan {path} is stale: {reason}")]
+    #[diagnostic(
+        code(replicate::stale_plan),
+        help("make a new plan with `replicate plan --out {path}`, review it, then apply it")
+    )]
+    StalePlan { path: String, reason: String },
+
+    #[error("refusing to apply without approval: no terminal to ask on")]
+    #[diagnostic(
+        code(replicate::not_approved),
+        help(
+            "review the plan, then run `replicate apply --auto-approve`, or save it with `replicate plan --out PLAN` and run `replicate apply PLAN`"
+        )
+    )]
+    NotApproved,
+
+    #[error("apply cancelled: the answer was not `yes`")]
+    #[diagnostic(code(replicate::cancelled))]
+    Cancelled,
+
+    #[error("{message}")]
+    #[diagnostic(code(replicate::steps))]
+    BadSteps {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("the artifacts are not ready: {message}")]
+    #[diagnostic(code(replicate::artifacts))]
+    ArtifactsNotReady {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("step `{step}` failed: {details}")]
+    #[diagnostic(code(replicate::step_failed))]
+    StepFailed {
+        step: String,
+        details: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{0}")]
+    #[diagnostic(code(replicate::io))]
+    Io(String),
 
     #[error("the step graph has a cycle through {0}")]
     #[diagnostic(

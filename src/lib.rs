@@ -6,15 +6,22 @@
 //! the command line in [`cli`] over them.
 
 pub mod arguments;
+pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod db_url;
 pub mod error;
+pub mod exec;
+pub mod hashing;
+pub mod inspect;
+pub mod lock;
 pub mod manifest;
 pub mod paths;
 pub mod plan;
+pub mod psql;
 pub mod quote;
 pub mod source_file;
+pub mod state;
 pub mod style;
 
 pub use error::Error;

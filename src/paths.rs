@@ -61,13 +61,13 @@ fn canonical_prefix(path: &Path) -> Option<PathBuf> {
 /// The path as the user would like to read it: relative to the working
 /// directory when it lies below it, else as it is.
 pub fn display(path: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = path.strip_prefix(&cwd) {
-            if rel.as_os_str().is_empty() {
-                return ".".to_owned();
-            }
-            return rel.display().to_string();
+    if let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = path.strip_prefix(&cwd)
+    {
+        if rel.as_os_str().is_empty() {
+            return ".".to_owned();
         }
+        return rel.display().to_string();
     }
     path.display().to_string()
 }

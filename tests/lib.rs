@@ -2,6 +2,7 @@
 
 mod support;
 
+mod apply;
 mod bad_manifests;
 mod commands;
 mod examples;

@@ -1,11 +1,13 @@
 //! One module per subcommand. Each takes plain values and returns the exit
 //! code, or an error for [`crate::cli`] to report.
 
+pub mod apply;
 pub mod graph;
 pub mod plan;
 pub mod schema;
 pub mod show;
 pub mod validate;
+pub mod verify;
 
 use std::path::Path;
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use crate::cli::exit;
 use crate::error::Error;
+use crate::inspect::{inspect, secrets_of};
+use crate::manifest::Manifest;
 use crate::plan::document::PlanDocument;
 use crate::plan::{self, render};
 
@@ -17,11 +19,12 @@ pub struct PlanOptions {
 
 pub fn run(options: &PlanOptions) -> Result<u8, Error> {
     let manifest = super::load_manifest(&options.manifest)?;
-    if !options.offline {
-        return Err(Error::LiveUnavailable);
-    }
-    let plan = plan::plan(&manifest, None)?;
-    let doc = PlanDocument::new(&manifest, &plan, false);
+    let doc = if options.offline {
+        let plan = plan::plan(&manifest, None)?;
+        PlanDocument::new(&manifest, &plan, None)
+    } else {
+        live_plan(&manifest)?
+    };
     if let Some(out) = &options.out {
         doc.write(out)?;
     }
@@ -41,4 +44,12 @@ pub fn run(options: &PlanOptions) -> Result<u8, Error> {
         return Ok(exit::CHANGES);
     }
     Ok(exit::SUCCESS)
+}
+
+/// Inspects the source and target and plans with what was found.
+pub fn live_plan(manifest: &Manifest) -> Result<PlanDocument, Error> {
+    let secrets = secrets_of(manifest);
+    let inspection = inspect(manifest, &secrets).map_err(Error::Inspect)?;
+    let plan = plan::plan(manifest, inspection.facts.as_ref())?;
+    Ok(PlanDocument::new(manifest, &plan, Some(&inspection)))
 }

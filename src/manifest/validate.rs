@@ -136,13 +136,14 @@ pub fn validate(
                 .with_help("point the target at another database or another server; replicate drops the target before restoring"),
             );
         }
-        if let Some(maint) = &maintenance_database {
-            if maint == t.database() {
-                let span = target
-                    .maintenance_database
-                    .as_ref()
-                    .map_or(target.database.span(), Spanned::span);
-                cx.problems.push(
+        if let Some(maint) = &maintenance_database
+            && maint == t.database()
+        {
+            let span = target
+                .maintenance_database
+                .as_ref()
+                .map_or(target.database.span(), Spanned::span);
+            cx.problems.push(
                     ManifestDiagnostic::error(
                         "manifest::maintenance-database",
                         &file,
@@ -151,7 +152,6 @@ pub fn validate(
                     .with_label(span, "drop connects here to drop the target")
                     .with_help("a database cannot be dropped from a connection to itself; use `postgres` or `template1`"),
                 );
-            }
         }
     }
 
@@ -198,12 +198,12 @@ pub fn validate(
         }
     };
 
-    if media {
-        if let (Some(s), Some(t), Some(sm), Some(tm)) =
+    if media
+        && let (Some(s), Some(t), Some(sm), Some(tm)) =
             (&source_media, &target_media, &source.media, &target.media)
-        {
-            if paths::is_within(s, t) || paths::is_within(t, s) {
-                cx.problems.push(
+        && (paths::is_within(s, t) || paths::is_within(t, s))
+    {
+        cx.problems.push(
                     ManifestDiagnostic::error(
                         "manifest::nested-media",
                         &file,
@@ -213,8 +213,6 @@ pub fn validate(
                     .with_label(tm.span(), "target media: its content is replaced")
                     .with_help("the target media folder is replaced as a whole; give it a folder of its own, outside the source's"),
                 );
-            }
-        }
     }
 
     if let Some(dir_path) = &artifacts_dir {
@@ -222,12 +220,14 @@ pub fn validate(
             (&source_media, &source.media, "source"),
             (&target_media, &target.media, "target"),
         ] {
-            if let (Some(folder), Some(raw_folder)) = (folder, raw_folder) {
-                if media && paths::is_within(dir_path, folder) {
-                    let span = artifacts
-                        .and_then(|a| a.dir.as_ref())
-                        .map_or(raw_folder.span(), Spanned::span);
-                    cx.problems.push(
+            if let (Some(folder), Some(raw_folder)) = (folder, raw_folder)
+                && media
+                && paths::is_within(dir_path, folder)
+            {
+                let span = artifacts
+                    .and_then(|a| a.dir.as_ref())
+                    .map_or(raw_folder.span(), Spanned::span);
+                cx.problems.push(
                         ManifestDiagnostic::error(
                             "manifest::artifacts-in-media",
                             &file,
@@ -237,7 +237,6 @@ pub fn validate(
                         .with_label(raw_folder.span(), format!("{role} media"))
                         .with_help("put the artifacts (dumps hold password hashes) outside the media folders, e.g. `dir = \".replicate\"`"),
                     );
-                }
             }
         }
     }
@@ -257,23 +256,23 @@ pub fn validate(
         );
     }
 
-    if !exclude.is_empty() {
-        if let Some(content @ (DatabaseContent::Schema | DatabaseContent::None)) = database {
-            let span = include
-                .and_then(|i| i.exclude_table_data.as_ref())
-                .map_or(0..0, Spanned::span);
-            cx.problems.push(
-                ManifestDiagnostic::warning(
-                    "manifest::exclude-ignored",
-                    &file,
-                    format!("`exclude_table_data` has no effect with `database = \"{content}\"`"),
-                )
-                .with_label(span, "ignored: no table data is copied")
-                .with_help(
-                    "remove `exclude_table_data`, or include the data with `database = \"full\"`",
-                ),
-            );
-        }
+    if !exclude.is_empty()
+        && let Some(content @ (DatabaseContent::Schema | DatabaseContent::None)) = database
+    {
+        let span = include
+            .and_then(|i| i.exclude_table_data.as_ref())
+            .map_or(0..0, Spanned::span);
+        cx.problems.push(
+            ManifestDiagnostic::warning(
+                "manifest::exclude-ignored",
+                &file,
+                format!("`exclude_table_data` has no effect with `database = \"{content}\"`"),
+            )
+            .with_label(span, "ignored: no table data is copied")
+            .with_help(
+                "remove `exclude_table_data`, or include the data with `database = \"full\"`",
+            ),
+        );
     }
 
     for (url_text, role) in [(&source.database, "source"), (&target.database, "target")] {

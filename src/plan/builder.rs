@@ -117,26 +117,12 @@ impl PlanBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, StepKind};
-
-    fn step(id: StepId) -> Step {
-        Step {
-            id,
-            kind: StepKind::Verify,
-            description: String::new(),
-            action: Action::Verify {
-                sums: "SHA256SUMS".into(),
-            },
-            produces: vec![],
-            consumes: vec![],
-            destroys: None,
-        }
-    }
 
     #[test]
     fn a_cycle_is_refused() {
         let mut b = PlanBuilder::new();
-        b.step(step(StepId::Dump)).step(step(StepId::Verify));
+        b.step(Step::fake(StepId::Dump))
+            .step(Step::fake(StepId::Verify));
         b.edge(StepId::Dump, StepId::Verify)
             .edge(StepId::Verify, StepId::Dump);
         let err = b.build().unwrap_err();
@@ -149,7 +135,7 @@ mod tests {
     #[test]
     fn a_self_loop_is_refused() {
         let mut b = PlanBuilder::new();
-        b.step(step(StepId::Dump));
+        b.step(Step::fake(StepId::Dump));
         b.edge(StepId::Dump, StepId::Dump);
         assert!(b.build().is_err());
     }
@@ -157,7 +143,8 @@ mod tests {
     #[test]
     fn order_respects_edges_against_canonical_order() {
         let mut b = PlanBuilder::new();
-        b.step(step(StepId::Dump)).step(step(StepId::Archive));
+        b.step(Step::fake(StepId::Dump))
+            .step(Step::fake(StepId::Archive));
         // Unusual on purpose: archive before dump.
         b.edge(StepId::Archive, StepId::Dump);
         let plan = b.build().unwrap();
@@ -168,7 +155,7 @@ mod tests {
     #[test]
     fn edges_to_missing_steps_are_ignored() {
         let mut b = PlanBuilder::new();
-        b.step(step(StepId::Verify));
+        b.step(Step::fake(StepId::Verify));
         b.edge(StepId::Dump, StepId::Verify);
         let plan = b.build().unwrap();
         assert!(plan.edges().is_empty());

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Plan, Step, StepId};
 use crate::error::Error;
+use crate::inspect::Inspection;
 use crate::manifest::Manifest;
 use crate::source_file::SourceFile;
 
@@ -34,6 +35,12 @@ pub struct PlanDocument {
     pub artifacts_dir: PathBuf,
     /// Whether the live systems were inspected (`false` for `plan --offline`).
     pub live: bool,
+    /// What live planning found (server versions, sizes, media).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What live planning found worth a warning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The steps in run order.
     pub steps: Vec<PlannedStep>,
     /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`.
@@ -71,7 +78,9 @@ pub struct PlannedStep {
 }
 
 impl PlanDocument {
-    pub fn new(manifest: &Manifest, plan: &Plan, live: bool) -> Self {
+    /// The plan as a document; `inspection` is what live planning found
+    /// (`None` for an offline plan).
+    pub fn new(manifest: &Manifest, plan: &Plan, inspection: Option<&Inspection>) -> Self {
         let steps = plan
             .steps()
             .map(|step| PlannedStep {
@@ -97,7 +106,9 @@ impl PlanDocument {
                 media: manifest.target.media.clone(),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),
-            live,
+            live: inspection.is_some(),
+            notes: inspection.map(|i| i.notes.clone()).unwrap_or_default(),
+            warnings: inspection.map(|i| i.warnings.clone()).unwrap_or_default(),
             steps,
             summary: String::new(),
         };

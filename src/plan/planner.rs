@@ -350,13 +350,13 @@ impl Planner<'_> {
         let description = match self.facts {
             Some(f) => {
                 sql.push_str(&format!(" ENCODING {}", sql_literal(&f.encoding)));
-                if let (Some(provider), Some(icu)) = (&f.locale_provider, &f.icu_locale) {
-                    if provider == "icu" {
-                        sql.push_str(&format!(
-                            " LOCALE_PROVIDER icu ICU_LOCALE {}",
-                            sql_literal(icu)
-                        ));
-                    }
+                if let (Some(provider), Some(icu)) = (&f.locale_provider, &f.icu_locale)
+                    && provider == "icu"
+                {
+                    sql.push_str(&format!(
+                        " LOCALE_PROVIDER icu ICU_LOCALE {}",
+                        sql_literal(icu)
+                    ));
                 }
                 sql.push_str(&format!(
                     " LC_COLLATE {} LC_CTYPE {}",

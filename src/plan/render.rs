@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::document::PlanDocument;
-use super::step::{Action, EnvValue, Exec, Stream};
+use super::step::{Action, Exec, Stream};
 use crate::manifest::Compression;
 use crate::paths;
 use crate::quote::shell_line;
@@ -30,6 +30,12 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
             write!(out, ", media {}", paths::display(media))?;
         }
         writeln!(out)?;
+    }
+    for note in &doc.notes {
+        writeln!(out, "        {note}")?;
+    }
+    for warning in &doc.warnings {
+        writeln!(out, "{} {warning}", paint(WARN, "Warning:"))?;
     }
     if !doc.live {
         writeln!(
@@ -129,17 +135,7 @@ fn action_lines(action: &Action) -> Vec<String> {
 }
 
 fn exec_lines(exec: &Exec) -> Vec<String> {
-    let mut words: Vec<String> = exec
-        .env
-        .iter()
-        .map(|var| match &var.value {
-            EnvValue::Value(v) => format!("{}={}", var.name, shell_line([v.as_str()])),
-            EnvValue::SecretFrom(_) => format!("{}=***", var.name),
-        })
-        .collect();
-    words.push(shell_line(
-        std::iter::once(exec.program.as_str()).chain(exec.args.iter().map(String::as_str)),
-    ));
+    let mut words = vec![crate::exec::process::display(exec)];
     if let Some(stdin) = &exec.stdin {
         words.push(format!("< {}", stream(stdin)));
     }

@@ -126,6 +126,22 @@ impl Step {
     pub fn is_destructive(&self) -> bool {
         self.destroys.is_some()
     }
+
+    /// A step that does nothing, for tests of the graph and the scheduler.
+    #[cfg(test)]
+    pub fn fake(id: StepId) -> Self {
+        Step {
+            id,
+            kind: id.kind(),
+            description: String::new(),
+            action: Action::Verify {
+                sums: "SHA256SUMS".into(),
+            },
+            produces: vec![],
+            consumes: vec![],
+            destroys: None,
+        }
+    }
 }
 
 /// How a step does its work: a child program, or work done by replicate itself.

@@ -1,5 +1,10 @@
-//! A small builder around the `replicate` binary:
+//! Test support: a builder around the `replicate` binary, and throwaway
+//! PostgreSQL servers ([`pg`]).
+//!
+//! The builder:
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
+
+pub mod pg;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -50,9 +55,44 @@ impl Replicate {
         self
     }
 
+    /// Starts the binary in the background.
+    pub fn spawn(mut self) -> Running {
+        self.command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::null());
+        Running {
+            child: self.command.spawn().expect("the replicate binary starts"),
+        }
+    }
+
     pub fn run(mut self) -> Run {
         let output = self.command.output().expect("the replicate binary runs");
         Run { output }
+    }
+}
+
+pub struct Running {
+    child: std::process::Child,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn is_running(&self) -> bool {
+        std::fs::metadata(format!("/proc/{}", self.child.id())).is_ok_and(|_| {
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+        })
+    }
+
+    pub fn finish(self) -> Run {
+        Run {
+            output: self.child.wait_with_output().expect("replicate ends"),
+        }
     }
 }
 

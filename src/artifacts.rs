@@ -1,0 +1,315 @@
+//! The artifacts folder and its `SHA256SUMS`: which artifacts are complete,
+//! and whether they still are.
+//!
+//! An artifact is written under `NAME.partial` and renamed when complete;
+//! only then are its checksums added to `SHA256SUMS` (rewritten atomically),
+//! so every file the sums list is complete.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use walkdir::WalkDir;
+
+use crate::hashing::hash_file;
+
+pub const SUMS_FILE: &str = "SHA256SUMS";
+
+/// One line of `SHA256SUMS`: a file's path inside the folder and its hash.
+pub type Sums = BTreeMap<String, String>;
+
+/// Why an artifact does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("{0} is not listed in SHA256SUMS (it was never completed)")]
+    NotListed(String),
+    #[error("{0} is missing")]
+    Missing(String),
+    #[error("{path} does not match SHA256SUMS (expected {expected}, found {found})")]
+    Changed {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{0} is not listed in SHA256SUMS (a file was added to the artifact)")]
+    Unexpected(String),
+    #[error("cannot read {path}: {error}")]
+    Unreadable { path: String, error: String },
+}
+
+/// The artifacts folder of one manifest.
+#[derive(Debug)]
+pub struct ArtifactsDir {
+    path: PathBuf,
+    /// Serialises rewrites of `SHA256SUMS` between parallel steps.
+    sums_lock: Mutex<()>,
+}
+
+impl ArtifactsDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            sums_lock: Mutex::new(()),
+        }
+    }
+
+    /// Creates the folder (mode 0700: dumps hold password hashes and tokens).
+    pub fn create(&self) -> io::Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&self.path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The sums as recorded; an absent file lists nothing.
+    pub fn read_sums(&self) -> io::Result<Sums> {
+        let text = match fs::read_to_string(self.join(SUMS_FILE)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sums::new()),
+            Err(e) => return Err(e),
+        };
+        let mut sums = Sums::new();
+        for line in text.lines() {
+            if let Some((hash, path)) = line.split_once("  ") {
+                sums.insert(path.to_owned(), hash.to_owned());
+            }
+        }
+        Ok(sums)
+    }
+
+    /// Replaces the entries of `artifact` (the file `artifact`, or every file
+    /// below the folder `artifact`) with `entries`.
+    pub fn record(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
+        let _guard = self.sums_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sums = self.read_sums()?;
+        sums.retain(|path, _| !belongs_to(path, artifact));
+        sums.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.write_sums(&sums)
+    }
+
+    /// Drops `artifact` from the sums and removes it from disk, with any
+    /// partial copy: it is about to be produced again.
+    pub fn forget(&self, artifact: &str) -> io::Result<()> {
+        self.record(artifact, &Sums::new())?;
+        for path in [self.join(artifact), partial_path(&self.join(artifact))] {
+            remove_any(&path)?;
+        }
+        Ok(())
+    }
+
+    fn write_sums(&self, sums: &Sums) -> io::Result<()> {
+        let mut text = String::new();
+        for (path, hash) in sums {
+            text.push_str(hash);
+            text.push_str("  ");
+            text.push_str(path);
+            text.push('\n');
+        }
+        write_atomically(&self.join(SUMS_FILE), text.as_bytes())
+    }
+
+    /// Hashes every file of a finished artifact (a file or a folder).
+    pub fn hash_artifact(&self, artifact: &str) -> io::Result<(Sums, u64)> {
+        hash_tree(&self.join(artifact), artifact)
+    }
+
+    /// Checks one artifact against the recorded sums: every listed file is
+    /// there with its hash, and a folder holds no file that is not listed.
+    pub fn verify_artifact(&self, artifact: &str, sums: &Sums) -> Result<u64, Mismatch> {
+        let listed: Vec<(&String, &String)> = sums
+            .iter()
+            .filter(|(p, _)| belongs_to(p, artifact))
+            .collect();
+        if listed.is_empty() {
+            return Err(Mismatch::NotListed(artifact.to_owned()));
+        }
+        let mut bytes = 0;
+        for (path, expected) in &listed {
+            let full = self.join(path);
+            match hash_file(&full) {
+                Ok((found, size)) => {
+                    if &found != *expected {
+                        return Err(Mismatch::Changed {
+                            path: (*path).clone(),
+                            expected: (*expected).clone(),
+                            found,
+                        });
+                    }
+                    bytes += size;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Mismatch::Missing((*path).clone()));
+                }
+                Err(e) => {
+                    return Err(Mismatch::Unreadable {
+                        path: (*path).clone(),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        let root = self.join(artifact);
+        if root.is_dir() {
+            for entry in WalkDir::new(&root)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+            {
+                if !entry.file_type().is_dir() {
+                    let rel = entry
+                        .path()
+                        .strip_prefix(&self.path)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if !sums.contains_key(&rel) {
+                        return Err(Mismatch::Unexpected(rel));
+                    }
+                }
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// Hashes the file `root`, or every file below the folder `root`, naming
+/// the entries as if `root` were called `name`. Returns the sums and the bytes.
+pub fn hash_tree(root: &Path, name: &str) -> io::Result<(Sums, u64)> {
+    let mut sums = Sums::new();
+    let mut bytes = 0;
+    if root.is_dir() {
+        for entry in WalkDir::new(root).sort_by_file_name() {
+            let entry = entry.map_err(io::Error::other)?;
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(root).map_err(io::Error::other)?;
+                let (hash, size) = hash_file(entry.path())?;
+                sums.insert(format!("{name}/{}", rel.to_string_lossy()), hash);
+                bytes += size;
+            }
+        }
+    } else {
+        let (hash, size) = hash_file(root)?;
+        sums.insert(name.to_owned(), hash);
+        bytes += size;
+    }
+    Ok((sums, bytes))
+}
+
+/// Whether the sums entry `path` is (part of) `artifact`.
+fn belongs_to(path: &str, artifact: &str) -> bool {
+    path == artifact
+        || path
+            .strip_prefix(artifact)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `NAME.partial` beside `NAME`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// Removes a file or a folder; absent is fine.
+pub fn remove_any(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes through `NAME.tmp`, flushed to disk, then renamed over `NAME`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file = create_private(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Creates (truncating) a file readable by its owner only.
+pub fn create_private(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_verifies_and_names_the_changed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = ArtifactsDir::new(dir.path());
+        fs::create_dir(dir.path().join("db.dir")).unwrap();
+        fs::write(dir.path().join("db.dir/toc.dat"), b"toc").unwrap();
+        fs::write(dir.path().join("db.dir/1.dat"), b"rows").unwrap();
+        fs::write(dir.path().join("db_media.tar"), b"tar").unwrap();
+        for name in ["db.dir", "db_media.tar"] {
+            let (sums, _) = artifacts.hash_artifact(name).unwrap();
+            artifacts.record(name, &sums).unwrap();
+        }
+        let sums = artifacts.read_sums().unwrap();
+        assert_eq!(sums.len(), 3);
+        assert_eq!(artifacts.verify_artifact("db.dir", &sums), Ok(7));
+
+        fs::write(dir.path().join("db.dir/1.dat"), b"rowz").unwrap();
+        assert!(matches!(
+            artifacts.verify_artifact("db.dir", &sums),
+            Err(Mismatch::Changed { path, .. }) if path == "db.dir/1.dat"
+        ));
+        fs::write(dir.path().join("db.dir/1.dat"), b"rows").unwrap();
+        fs::write(dir.path().join("db.dir/extra.dat"), b"x").unwrap();
+        assert_eq!(
+            artifacts.verify_artifact("db.dir", &sums),
+            Err(Mismatch::Unexpected("db.dir/extra.dat".into()))
+        );
+        fs::remove_file(dir.path().join("db_media.tar")).unwrap();
+        assert_eq!(
+            artifacts.verify_artifact("db_media.tar", &sums),
+            Err(Mismatch::Missing("db_media.tar".into()))
+        );
+
+        artifacts.forget("db.dir").unwrap();
+        let sums = artifacts.read_sums().unwrap();
+        assert_eq!(sums.keys().collect::<Vec<_>>(), vec!["db_media.tar"]);
+        assert!(!dir.path().join("db.dir").exists());
+        assert_eq!(
+            artifacts.verify_artifact("db.dir", &sums),
+            Err(Mismatch::NotListed("db.dir".into()))
+        );
+    }
+
+    #[test]
+    fn prefix_of_another_artifact_does_not_belong() {
+        assert!(belongs_to("db.dir/1.dat", "db.dir"));
+        assert!(belongs_to("db.sql", "db.sql"));
+        assert!(!belongs_to("db.sql.gz", "db.sql"));
+        assert!(!belongs_to("db.dir2/x", "db.dir"));
+    }
+}

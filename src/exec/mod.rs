@@ -1,0 +1,5 @@
+//! Running a plan: the scheduler, the steps, and the child processes.
+
+pub mod process;
+pub mod scheduler;
+pub mod steps;

@@ -1,0 +1,225 @@
+//! Running a step's child program: secrets through the environment, stdout
+//! streamed (through SHA-256) into a file or a sink, stdin fed from a file
+//! (decompressed on the way when needed), stderr kept for the error.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::ExitStatus;
+
+use crate::db_url::Secret;
+use crate::exec::scheduler::StepFailure;
+use crate::manifest::Compression;
+use crate::plan::{EnvValue, Exec};
+use crate::quote::shell_line;
+
+/// Secrets by origin (`source.database`, `target.database`).
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    by_origin: BTreeMap<String, Secret>,
+}
+
+impl Secrets {
+    pub fn insert(&mut self, origin: &str, secret: Secret) {
+        self.by_origin.insert(origin.to_owned(), secret);
+    }
+
+    pub fn get(&self, origin: &str) -> Option<&Secret> {
+        self.by_origin.get(origin)
+    }
+
+    /// `text` with every secret value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in self.by_origin.values() {
+            if !secret.expose().is_empty() {
+                out = out.replace(secret.expose(), "***");
+            }
+        }
+        out
+    }
+}
+
+/// How many lines of a failed child's stderr an error shows.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// The command as a shell line for messages: environment first, secrets as `***`.
+pub fn display(exec: &Exec) -> String {
+    let mut words: Vec<String> = exec
+        .env
+        .iter()
+        .map(|v| match &v.value {
+            EnvValue::Value(value) => format!("{}={}", v.name, shell_line([value.as_str()])),
+            EnvValue::SecretFrom(_) => format!("{}=***", v.name),
+        })
+        .collect();
+    words.push(shell_line(
+        std::iter::once(exec.program.as_str()).chain(exec.args.iter().map(String::as_str)),
+    ));
+    words.join(" ")
+}
+
+/// What the child's standard output is for.
+pub enum Output<'a> {
+    /// Thrown away (`psql` prints a line per statement).
+    Discard,
+    /// Copied into this writer as it comes.
+    Into(&'a mut dyn Write),
+}
+
+/// Runs `exec` to the end. Non-zero exit is a [`StepFailure`] carrying the
+/// command, the status and the tail of stderr.
+pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), StepFailure> {
+    let mut expression = duct::cmd(&exec.program, &exec.args)
+        .stderr_capture()
+        .unchecked();
+    for var in &exec.env {
+        let value = match &var.value {
+            EnvValue::Value(v) => v.clone(),
+            EnvValue::SecretFrom(origin) => match secrets.get(origin) {
+                Some(secret) => secret.expose().to_owned(),
+                None => continue,
+            },
+        };
+        expression = expression.env(&var.name, value);
+    }
+    if let Some(cwd) = &exec.cwd {
+        expression = expression.dir(cwd);
+    }
+    let feeder = match &exec.stdin {
+        None => {
+            expression = expression.stdin_null();
+            None
+        }
+        Some(stream) if stream.compression == Compression::None => {
+            expression = expression.stdin_path(&stream.path);
+            None
+        }
+        Some(stream) => {
+            let (reader, writer) = os_pipe::pipe().map_err(|e| spawn_failure(exec, &e))?;
+            expression = expression.stdin_file(reader);
+            Some(feed_decompressed(&stream.path, stream.compression, writer))
+        }
+    };
+
+    let result = match output {
+        Output::Discard => expression.stdout_null().run().map(|o| (o.status, o.stderr)),
+        Output::Into(sink) => stream_stdout(expression, sink),
+    };
+    let feed_error = feeder.and_then(|f| f.join().ok()).and_then(Result::err);
+    let (status, stderr) = result.map_err(|e| spawn_failure(exec, &e))?;
+    if !status.success() {
+        return Err(StepFailure {
+            message: format!("{} failed ({})", program_name(exec), describe(status)),
+            command: Some(secrets.redact(&display(exec))),
+            status: Some(describe(status)),
+            stderr_tail: Some(secrets.redact(&tail(&stderr))).filter(|t| !t.is_empty()),
+            help: None,
+        });
+    }
+    if let Some(error) = feed_error {
+        return Err(StepFailure {
+            message: format!("cannot read the input of {}: {error}", program_name(exec)),
+            command: Some(secrets.redact(&display(exec))),
+            ..StepFailure::default()
+        });
+    }
+    Ok(())
+}
+
+fn stream_stdout(
+    expression: duct::Expression,
+    sink: &mut dyn Write,
+) -> io::Result<(ExitStatus, Vec<u8>)> {
+    let mut reader = expression.reader()?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = reader.kill();
+                return Err(e);
+            }
+        };
+        if let Err(e) = sink.write_all(&buf[..n]) {
+            let _ = reader.kill();
+            return Err(e);
+        }
+    }
+    match reader.try_wait()? {
+        Some(output) => Ok((output.status, output.stderr.clone())),
+        None => Err(io::Error::other(
+            "the child did not end after closing its output",
+        )),
+    }
+}
+
+/// Feeds a compressed file, decompressed, into a pipe from a thread.
+fn feed_decompressed(
+    path: &Path,
+    compression: Compression,
+    mut writer: os_pipe::PipeWriter,
+) -> std::thread::JoinHandle<io::Result<()>> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path)?;
+        let mut reader: Box<dyn Read> = match compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+        };
+        match io::copy(&mut reader, &mut writer) {
+            // The child stopped reading (it failed): its status tells why.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map(|_| ()),
+        }
+    })
+}
+
+fn spawn_failure(exec: &Exec, error: &io::Error) -> StepFailure {
+    let help = if error.kind() == io::ErrorKind::NotFound {
+        Some(format!(
+            "install `{}` (the PostgreSQL client programs), or set `bindir` in [tools]",
+            program_name(exec)
+        ))
+    } else {
+        None
+    };
+    StepFailure {
+        message: format!("cannot run {}: {error}", program_name(exec)),
+        command: Some(display(exec)),
+        help,
+        ..StepFailure::default()
+    }
+}
+
+fn program_name(exec: &Exec) -> String {
+    Path::new(&exec.program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| exec.program.clone())
+}
+
+/// `exit status 1`, or `killed by signal 9`.
+pub fn describe(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => "unknown status".to_owned(),
+    }
+}
+
+fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+    lines[start..].join("\n")
+}

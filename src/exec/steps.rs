@@ -1,0 +1,270 @@
+//! The real work of each step, behind the [`Runner`] trait.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+
+use crate::artifacts::{ArtifactsDir, Sums, create_private, hash_tree, partial_path, remove_any};
+use crate::exec::process::{self, Output, Secrets};
+use crate::exec::scheduler::{Runner, StepFailure, StepReport, StepResult};
+use crate::hashing::HashingWriter;
+use crate::manifest::{Compression, Manifest};
+use crate::plan::{Action, Exec, Step, StepId};
+use crate::psql;
+use crate::quote::sql_literal;
+
+/// Runs steps for real: child programs, files, checksums.
+pub struct StepRunner<'a> {
+    pub manifest: &'a Manifest,
+    pub artifacts: &'a ArtifactsDir,
+    pub secrets: &'a Secrets,
+}
+
+impl Runner for StepRunner<'_> {
+    fn run(&self, step: &Step) -> StepResult {
+        match &step.action {
+            Action::Exec(exec) => match step.id {
+                StepId::Dump => self.dump(step, exec),
+                StepId::Drop => self.drop(exec),
+                StepId::Restore => self.restore(step, exec),
+                _ => {
+                    process::run(exec, self.secrets, Output::Discard)?;
+                    Ok(StepReport::default())
+                }
+            },
+            Action::Verify { .. } => self.verify(step),
+            Action::Archive { .. } | Action::Extract { .. } => Err(StepFailure::new(format!(
+                "the {} step is not available in this version of replicate",
+                step.id
+            ))
+            .with_help("set `media = false` in [include] to replicate the database alone")),
+        }
+    }
+}
+
+impl StepRunner<'_> {
+    /// `pg_dump` into `NAME.partial`, hashed on the way (or, for the
+    /// directory format, file by file when it is done), then renamed.
+    fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
+        let artifact = step
+            .produces
+            .first()
+            .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+        let name = artifact.name.as_str();
+        let final_path = self.artifacts.join(name);
+        let partial = partial_path(&final_path);
+        let io_failure = |what: &str, e: io::Error| {
+            let _ = remove_any(&partial);
+            StepFailure::new(format!("cannot {what} {}: {e}", partial.display()))
+        };
+        self.artifacts
+            .forget(name)
+            .map_err(|e| io_failure("clear the previous dump at", e))?;
+
+        let (sums, bytes) = match &exec.stdout {
+            Some(stream) => {
+                let file = create_private(&partial).map_err(|e| io_failure("create", e))?;
+                let mut sink = CompressingSink::new(
+                    HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
+                    stream.compression,
+                )
+                .map_err(|e| io_failure("write", e))?;
+                if let Err(failure) = process::run(exec, self.secrets, Output::Into(&mut sink)) {
+                    let _ = remove_any(&partial);
+                    return Err(failure);
+                }
+                let (buffered, sha, bytes) =
+                    sink.finish().map_err(|e| io_failure("write", e))?.finish();
+                let file = buffered
+                    .into_inner()
+                    .map_err(|e| io_failure("write", e.into_error()))?;
+                file.sync_all().map_err(|e| io_failure("flush", e))?;
+                (Sums::from([(name.to_owned(), sha)]), bytes)
+            }
+            None => {
+                if let Err(failure) = process::run(exec, self.secrets, Output::Discard) {
+                    let _ = remove_any(&partial);
+                    return Err(failure);
+                }
+                hash_tree(&partial, name).map_err(|e| io_failure("hash", e))?
+            }
+        };
+        fs::rename(&partial, &final_path).map_err(|e| io_failure("rename", e))?;
+        self.artifacts
+            .record(name, &sums)
+            .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
+        Ok(StepReport {
+            bytes,
+            checksums: sums,
+            note: None,
+        })
+    }
+
+    /// Re-hashes every artifact the plan produces against `SHA256SUMS`.
+    fn verify(&self, step: &Step) -> StepResult {
+        let sums = self.artifacts.read_sums().map_err(|e| {
+            StepFailure::new(format!(
+                "cannot read {}: {e}",
+                self.artifacts.join(crate::artifacts::SUMS_FILE).display()
+            ))
+        })?;
+        let mut bytes = 0;
+        for artifact in &step.consumes {
+            bytes += self
+                .artifacts
+                .verify_artifact(&artifact.name, &sums)
+                .map_err(|mismatch| {
+                    StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
+                        "the artifacts in {} changed after they were written; produce them again (`replicate apply --steps dump` or a full `replicate apply`)",
+                        self.artifacts.path().display()
+                    ))
+                })?;
+        }
+        Ok(StepReport {
+            bytes,
+            checksums: Sums::new(),
+            note: Some(format!("{} artifacts", step.consumes.len())),
+        })
+    }
+
+    /// `DROP DATABASE`; when open sessions block it, the error names them.
+    fn drop(&self, exec: &Exec) -> StepResult {
+        match process::run(exec, self.secrets, Output::Discard) {
+            Ok(()) => Ok(StepReport::default()),
+            Err(mut failure) => {
+                let blocked = failure
+                    .stderr_tail
+                    .as_deref()
+                    .is_some_and(|t| t.contains("being accessed by other users"));
+                if blocked {
+                    let sessions = self.open_sessions();
+                    failure.message = format!(
+                        "the target database {} has open sessions{}",
+                        self.manifest.target.database.database(),
+                        sessions.map(|s| format!(": {s}")).unwrap_or_default()
+                    );
+                    failure.help = Some(
+                        "stop the application using it (NetBox, its workers), or set `terminate_connections = true` in [target] to end them at drop".to_owned(),
+                    );
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    fn open_sessions(&self) -> Option<String> {
+        let target = &self.manifest.target;
+        let maintenance = target.database.with_database(&target.maintenance_database);
+        let sql = format!(
+            "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(client_addr::text, 'local') FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid() ORDER BY pid",
+            sql_literal(target.database.database())
+        );
+        let rows = psql::query(
+            &self.manifest.tools,
+            &maintenance,
+            "target.database",
+            self.secrets,
+            &sql,
+        )
+        .ok()?;
+        let sessions: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let app = r
+                    .get(2)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| format!(" ({a})"));
+                format!(
+                    "pid {} user {}{} from {}",
+                    r.first().map_or("?", String::as_str),
+                    r.get(1).map_or("?", String::as_str),
+                    app.unwrap_or_default(),
+                    r.get(3).map_or("?", String::as_str)
+                )
+            })
+            .collect();
+        (!sessions.is_empty()).then(|| sessions.join("; "))
+    }
+
+    fn restore(&self, step: &Step, exec: &Exec) -> StepResult {
+        process::run(exec, self.secrets, Output::Discard)?;
+        let bytes = step
+            .consumes
+            .iter()
+            .filter_map(|a| dir_or_file_size(&self.artifacts.join(&a.name)))
+            .sum();
+        Ok(StepReport {
+            bytes,
+            ..StepReport::default()
+        })
+    }
+}
+
+fn dir_or_file_size(path: &std::path::Path) -> Option<u64> {
+    let meta = fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return Some(meta.len());
+    }
+    Some(
+        walkdir::WalkDir::new(path)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
+/// Compresses (or not) into a hashing writer, so the hash is of the bytes on disk.
+enum CompressingSink<W: Write> {
+    Plain(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: Write> CompressingSink<W> {
+    fn new(inner: W, compression: Compression) -> io::Result<Self> {
+        Ok(match compression {
+            Compression::None => Self::Plain(inner),
+            Compression::Gzip => Self::Gzip(flate2::write::GzEncoder::new(
+                inner,
+                flate2::Compression::fast(),
+            )),
+            Compression::Zstd => {
+                let mut encoder = zstd::stream::write::Encoder::new(inner, 3)?;
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let _ = encoder.multithread(u32::try_from(threads).unwrap_or(1));
+                Self::Zstd(encoder)
+            }
+        })
+    }
+
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Self::Plain(mut w) => {
+                w.flush()?;
+                Ok(w)
+            }
+            Self::Gzip(e) => e.finish(),
+            Self::Zstd(e) => e.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for CompressingSink<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(w) => w.write(buf),
+            Self::Gzip(w) => w.write(buf),
+            Self::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(w) => w.flush(),
+            Self::Gzip(w) => w.flush(),
+            Self::Zstd(w) => w.flush(),
+        }
+    }
+}

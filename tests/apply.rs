@@ -1,0 +1,595 @@
+//! `replicate apply` against real PostgreSQL servers: a source and a target,
+//! separate clusters, real pg_dump, pg_restore and psql.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::pg::{Cluster, DbFacts, Pair, psql};
+use crate::support::{Replicate, Run, root};
+
+/// Tables whose rows the test manifests leave out.
+const EXCLUDED: [&str; 3] = ["extras_objectchange", "core_objectchange", "django_session"];
+const MARKER: &str = "replicate_marker";
+
+pub struct Scenario {
+    pub pair: Pair,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// A source loaded with the NetBox-shaped fixture, a target whose
+    /// `netbox` database holds a marker row, and a manifest in a folder.
+    pub fn new(format: &str, extra: &str) -> Self {
+        let pair = Pair::start();
+        pair.source.create_database("netbox");
+        pair.source
+            .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
+        pair.target.create_database("netbox");
+        pair.target.sql(
+            "netbox",
+            &format!("CREATE TABLE {MARKER} (note text); INSERT INTO {MARKER} VALUES ('before')"),
+        );
+        let scenario = Self {
+            pair,
+            dir: tempfile::tempdir().expect("temporary folder"),
+        };
+        let source = scenario.pair.source.url("netbox");
+        let target = scenario.pair.target.url("netbox");
+        scenario.write_manifest(&format!(
+            "version = 1\n\
+             [source]\ndatabase = \"{source}\"\n\
+             [target]\ndatabase = \"{target}\"\n\
+             [include]\nexclude_table_data = [\"extras_objectchange\", \"core_objectchange\", \"django_session\"]\n\
+             [artifacts]\nformat = \"{format}\"\n{extra}"
+        ));
+        scenario
+    }
+
+    pub fn write_manifest(&self, text: &str) {
+        std::fs::write(self.manifest(), text).expect("manifest written");
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.path().join("replicate.toml")
+    }
+
+    pub fn artifacts(&self) -> PathBuf {
+        self.dir.path().join(".replicate")
+    }
+
+    pub fn replicate(&self) -> Replicate {
+        Replicate::new().current_dir(self.dir.path())
+    }
+
+    pub fn apply(&self, args: &[&str]) -> Run {
+        self.replicate()
+            .args(["apply", "--auto-approve"])
+            .args(args)
+            .run()
+    }
+
+    /// The marker row placed in the target before the run is still there.
+    #[track_caller]
+    pub fn assert_target_untouched(&self) {
+        assert_eq!(
+            self.pair
+                .target
+                .sql("netbox", &format!("SELECT note FROM {MARKER}")),
+            "before",
+            "the target database was changed"
+        );
+    }
+
+    /// The replica matches the source: rows (excluded tables empty),
+    /// sequences, indexes, constraints, triggers, views and encoding.
+    #[track_caller]
+    pub fn assert_replica_matches(&self) {
+        assert_replica_matches(&self.pair.source, &self.pair.target, "netbox", &EXCLUDED);
+        let facts = self.pair.target.facts("netbox");
+        assert!(facts.triggers > 0 && facts.views > 0 && facts.sequences.len() > 10);
+        assert!(
+            self.pair
+                .target
+                .try_sql("netbox", &format!("SELECT 1 FROM {MARKER}"))
+                .is_err(),
+            "the target still has the marker table: it was not replaced"
+        );
+    }
+}
+
+#[track_caller]
+pub fn assert_replica_matches(source: &Cluster, target: &Cluster, db: &str, excluded: &[&str]) {
+    let mut expected: DbFacts = source.facts(db);
+    let found = target.facts(db);
+    for table in excluded {
+        let rows = expected
+            .rows
+            .get_mut(*table)
+            .expect("excluded table exists in the source");
+        assert!(
+            *rows > 0,
+            "{table} is empty in the source: the test proves nothing"
+        );
+        *rows = 0;
+    }
+    assert_eq!(found.rows, expected.rows, "row counts differ");
+    assert_eq!(found.sequences, expected.sequences, "sequences differ");
+    assert_eq!(found, expected);
+    assert!(expected.rows.len() > 10, "too few tables to prove anything");
+}
+
+fn sha256sum_check(dir: &Path) {
+    let output = Command::new("sha256sum")
+        .args(["--check", "--strict", "SHA256SUMS"])
+        .current_dir(dir)
+        .output()
+        .expect("sha256sum runs");
+    assert!(
+        output.status.success(),
+        "sha256sum -c failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn replicates_with(format: &str) {
+    let s = Scenario::new(format, "");
+    let run = s.apply(&[]).success();
+    run_has_every_step(&run.stdout());
+    s.assert_replica_matches();
+    sha256sum_check(&s.artifacts());
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.artifacts().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["status"], "succeeded");
+    for step in ["dump", "verify", "drop", "create", "restore"] {
+        assert_eq!(state["steps"][step]["status"], "done", "{step}");
+    }
+}
+
+fn run_has_every_step(stdout: &str) {
+    for step in ["dump", "verify", "drop", "create", "restore"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(step) && l.contains("done in")),
+            "no line for {step}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("Apply complete: 5 steps"), "{stdout}");
+}
+
+#[test]
+fn replicates_in_directory_format() {
+    replicates_with("directory");
+}
+
+#[test]
+fn replicates_in_custom_format() {
+    replicates_with("custom");
+}
+
+#[test]
+fn replicates_in_plain_format() {
+    replicates_with("plain");
+}
+
+#[test]
+fn replicates_plain_gzip_and_schema_only() {
+    let s = Scenario::new("plain", "compression = \"gzip\"\n");
+    s.apply(&[]).success();
+    s.assert_replica_matches();
+    assert!(s.artifacts().join("netbox.sql.gz").is_file());
+    sha256sum_check(&s.artifacts());
+
+    // Schema only: every table, no rows.
+    let schema = Scenario::new("custom", "");
+    let text = std::fs::read_to_string(schema.manifest()).unwrap();
+    schema.write_manifest(&text.replace(
+        "[include]\nexclude_table_data = [\"extras_objectchange\", \"core_objectchange\", \"django_session\"]",
+        "[include]\ndatabase = \"schema\"",
+    ));
+    schema.apply(&[]).success();
+    let source = schema.pair.source.facts("netbox");
+    let target = schema.pair.target.facts("netbox");
+    assert_eq!(
+        source.rows.keys().collect::<Vec<_>>(),
+        target.rows.keys().collect::<Vec<_>>()
+    );
+    assert!(target.rows.values().all(|&n| n == 0), "{:?}", target.rows);
+    assert_eq!(
+        (source.indexes, source.triggers, source.views),
+        (target.indexes, target.triggers, target.views)
+    );
+}
+
+#[test]
+fn the_netbox_demo_database_replicates() {
+    let fixture = root().join("../shared/fixtures/netbox/netbox-demo-v4.2.sql");
+    if !fixture.is_file() {
+        eprintln!(
+            "NOTE: {} is not here; the NetBox demo test checked the generated fixture only",
+            fixture.display()
+        );
+        return;
+    }
+    let pair = Pair::start();
+    pair.source.sql("postgres", "CREATE ROLE netbox LOGIN");
+    pair.source.create_database("netbox");
+    pair.source.sql_file("netbox", &fixture);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("replicate.toml"),
+        format!(
+            "version = 1\n[source]\ndatabase = \"{}\"\n[target]\ndatabase = \"{}\"\n\
+             [include]\nexclude_table_data = [\"extras_cachedvalue\"]\n",
+            pair.source.url("netbox"),
+            pair.target.url("netbox")
+        ),
+    )
+    .unwrap();
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    assert_replica_matches(
+        &pair.source,
+        &pair.target,
+        "netbox",
+        &["extras_cachedvalue"],
+    );
+    assert!(pair.target.facts("netbox").rows.len() > 100);
+}
+
+/// Holds an exclusive lock on a source table, so `pg_dump` waits on it.
+struct TableLock {
+    child: std::process::Child,
+    url: String,
+}
+
+impl TableLock {
+    fn hold(cluster: &Cluster, table: &str) -> Self {
+        let child = psql(&cluster.url("netbox"))
+            .env("PGAPPNAME", "test-lock-holder")
+            .args([
+                "-c",
+                &format!(
+                    "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"
+                ),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("psql runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster.sql("postgres", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND locktype = 'relation'") == "0" {
+            assert!(Instant::now() < deadline, "the lock was not taken");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            child,
+            url: cluster.url("postgres"),
+        }
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        // The server would hold the lock until pg_sleep ends: end the session.
+        let _ = psql(&self.url)
+            .args([
+                "-c",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'test-lock-holder'",
+            ])
+            .output();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until a `replicate` session on `cluster` waits for a lock.
+fn wait_for_blocked_dump(cluster: &Cluster) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pid = cluster.sql(
+            "postgres",
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' AND wait_event_type = 'Lock' LIMIT 1",
+        );
+        if !pid.is_empty() {
+            return pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pg_dump never waited on the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_dump_killed_mid_way_fails_at_dump_and_leaves_the_target_untouched() {
+    let s = Scenario::new("directory", "");
+    let lock = TableLock::hold(&s.pair.source, "dcim_device");
+    let child = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    let pid = wait_for_blocked_dump(&s.pair.source);
+    // The source backend serving pg_dump goes away in the middle of the dump.
+    s.pair
+        .source
+        .sql("postgres", &format!("SELECT pg_terminate_backend({pid})"));
+    let run = child.finish().code(1);
+    drop(lock);
+    let stderr = run.stderr();
+    assert!(stderr.contains("step `dump` failed"), "{stderr}");
+    assert!(
+        stderr.contains("command: PGAPPNAME=replicate pg_dump"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the database netbox was not touched"),
+        "{stderr}"
+    );
+    assert!(!run.stdout().contains("drop               started"));
+    s.assert_target_untouched();
+    // No artifact looks complete.
+    assert!(!s.artifacts().join("netbox.dir").exists());
+    assert!(!s.artifacts().join("netbox.dir.partial").exists());
+    let sums = std::fs::read_to_string(s.artifacts().join("SHA256SUMS")).unwrap_or_default();
+    assert!(
+        sums.is_empty(),
+        "SHA256SUMS lists an incomplete dump:\n{sums}"
+    );
+}
+
+#[test]
+fn a_flipped_byte_fails_verify_and_leaves_the_target_untouched() {
+    let s = Scenario::new("custom", "");
+    s.apply(&["--steps", "dump"]).success();
+    s.assert_target_untouched();
+    let dump = s.artifacts().join("netbox.dump");
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&dump, bytes).unwrap();
+
+    let run = s.apply(&["--steps", "verify,drop,create,restore"]).code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("step `verify` failed"), "{stderr}");
+    assert!(
+        stderr.contains("netbox.dump does not match SHA256SUMS"),
+        "{stderr}"
+    );
+    s.assert_target_untouched();
+
+    // Without verify in the selection, the destructive steps still refuse.
+    let run = s.apply(&["--steps", "drop,create,restore"]).code(1);
+    assert!(
+        run.stderr()
+            .contains("netbox.dump does not match SHA256SUMS"),
+        "{}",
+        run.stderr()
+    );
+    s.assert_target_untouched();
+}
+
+#[test]
+fn split_runs_produce_then_consume() {
+    let s = Scenario::new("directory", "");
+    s.apply(&["--steps", "dump"]).success();
+    s.assert_target_untouched();
+    sha256sum_check(&s.artifacts());
+    s.apply(&["--steps", "verify,drop,create,restore"])
+        .success();
+    s.assert_replica_matches();
+}
+
+#[test]
+fn passwords_never_reach_command_lines_output_or_files() {
+    let password = "s3cr3t-Horse-7f2a";
+    let s = Scenario::new("plain", "");
+    s.pair.target.add_password_role(password);
+    s.pair.target.sql("postgres", "DROP DATABASE netbox");
+    s.pair
+        .target
+        .sql("postgres", "CREATE DATABASE netbox OWNER replicator");
+    let source = s.pair.source.url("netbox");
+    let target = s.pair.target.password_url("netbox", "${TARGET_PASSWORD}");
+    s.write_manifest(&format!(
+        "version = 1\n[source]\ndatabase = \"{source}\"\n[target]\ndatabase = \"{target}\"\n\
+         [include]\nexclude_table_data = [\"extras_objectchange\"]\n[artifacts]\nformat = \"plain\"\n"
+    ));
+    let child = s
+        .replicate()
+        .env("TARGET_PASSWORD", password)
+        .args(["apply", "--auto-approve"])
+        .spawn();
+    let mut seen = 0;
+    while child.is_running() {
+        seen += assert_no_cmdline_contains(password);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let run = child.finish().success();
+    assert!(seen > 0, "no process was observed");
+    for text in [run.stdout(), run.stderr()] {
+        assert!(
+            !text.contains(password),
+            "the password was printed:\n{text}"
+        );
+    }
+    assert!(run.stdout().contains("replicator:***@"), "{}", run.stdout());
+    for entry in walkdir::WalkDir::new(s.dir.path()).into_iter().flatten() {
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(password),
+                "{} holds the password",
+                entry.path().display()
+            );
+        }
+    }
+    // The password really was used: the replica is owned by the role.
+    assert_eq!(
+        s.pair.target.sql(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'netbox'"
+        ),
+        "replicator"
+    );
+}
+
+/// Scans every process's command line; returns how many were read.
+fn assert_no_cmdline_contains(secret: &str) -> usize {
+    let mut read = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            read += 1;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            assert!(
+                !text.contains(secret),
+                "a command line holds the password: {text}"
+            );
+        }
+    }
+    read
+}
+
+#[test]
+fn a_second_apply_on_the_same_artifacts_fails_at_once() {
+    let s = Scenario::new("directory", "");
+    let lock = TableLock::hold(&s.pair.source, "dcim_site");
+    let first = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    wait_for_blocked_dump(&s.pair.source);
+    let started = Instant::now();
+    let second = s.apply(&[]).code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the second apply waited"
+    );
+    let stderr = second.stderr();
+    assert!(stderr.contains("another apply holds"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("process {}", first.pid())),
+        "{stderr}"
+    );
+    drop(lock);
+    first.finish().success();
+    s.assert_replica_matches();
+}
+
+#[test]
+fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
+    let s = Scenario::new("custom", "");
+    let run = s.replicate().args(["apply"]).run().code(1);
+    assert!(
+        run.stderr().contains("refusing to apply without approval"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!s.artifacts().exists(), "the artifacts folder was created");
+    s.assert_target_untouched();
+
+    s.replicate()
+        .args(["plan", "--out", "plan.json"])
+        .run()
+        .success()
+        .stdout_has("target: PostgreSQL");
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&format!("{text}# edited after planning\n"));
+    let run = s.replicate().args(["apply", "plan.json"]).run().code(1);
+    assert!(run.stderr().contains("is stale"), "{}", run.stderr());
+    s.assert_target_untouched();
+
+    // A fresh plan file applies without asking.
+    s.replicate()
+        .args(["plan", "--out", "plan.json"])
+        .run()
+        .success();
+    s.replicate().args(["apply", "plan.json"]).run().success();
+    s.assert_replica_matches();
+}
+
+#[test]
+fn open_sessions_block_drop_by_name_unless_terminated() {
+    let s = Scenario::new("custom", "");
+    let mut session = psql(&s.pair.target.url("netbox"))
+        .args(["-c", "SELECT pg_sleep(60)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.pair.target.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'netbox'",
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.replicate()
+        .args(["plan"])
+        .run()
+        .success()
+        .stdout_has("1 open sessions")
+        .stdout_has("`drop` will fail unless they close");
+    let run = s.apply(&[]).code(1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("step `drop` failed: the target database netbox has open sessions: pid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("terminate_connections = true"), "{stderr}");
+    s.assert_target_untouched();
+
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&text.replace("[include]", "terminate_connections = true\n[include]"));
+    s.apply(&[]).success();
+    s.assert_replica_matches();
+    let _ = session.kill();
+    let _ = session.wait();
+}
+
+#[test]
+fn live_plan_reports_the_systems_and_checks_pg_dump() {
+    let s = Scenario::new("directory", "");
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&text.replace("\"django_session\"]", "\"django_session\", \"no_such_*\"]"));
+    let run = s.replicate().args(["plan"]).run().success();
+    let stdout = run.stdout();
+    assert!(stdout.contains("source: PostgreSQL"), "{stdout}");
+    assert!(stdout.contains("database netbox exists"), "{stdout}");
+    assert!(stdout.contains("`no_such_*` matches no table"), "{stdout}");
+    assert!(
+        stdout.contains("create database netbox (UTF8 encoding"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Offline plan"), "{stdout}");
+
+    // A pg_dump older than the source server is refused, naming what is installed.
+    let bindir = s.dir.path().join("old-bin");
+    std::fs::create_dir(&bindir).unwrap();
+    let fake = bindir.join("pg_dump");
+    std::fs::write(&fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(
+        crate::support::pg::server_bindir().join("psql"),
+        bindir.join("psql"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&format!("{text}[tools]\nbindir = \"old-bin\"\n"));
+    let run = s.replicate().args(["plan"]).run().code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("pg_dump 9"), "{stderr}");
+    assert!(
+        stderr.contains("cannot dump the source, which runs PostgreSQL"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("found on this machine: pg_dump"),
+        "{stderr}"
+    );
+    s.assert_target_untouched();
+}
