@@ -593,3 +593,91 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     );
     s.assert_target_untouched();
 }
+
+#[test]
+fn resume_keeps_verified_artifacts_and_restarts_the_database_chain() {
+    let s = Scenario::new("directory", "");
+    // A session on the target makes the first run fail at drop.
+    let mut session = psql(&s.pair.target.url("netbox"))
+        .args(["-c", "SELECT pg_sleep(60)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.pair.target.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'netbox'",
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.apply(&[]).code(1);
+    s.pair.target.sql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'netbox'",
+    );
+    let _ = session.kill();
+    let _ = session.wait();
+    s.assert_target_untouched();
+    let toc = s.artifacts().join("netbox.dir/toc.dat");
+    let dumped_at = std::fs::metadata(&toc).unwrap().modified().unwrap();
+
+    let run = s.apply(&["--resume"]).success();
+    let stdout = run.stdout();
+    assert!(
+        !stdout.contains("dump               started"),
+        "dump ran again:\n{stdout}"
+    );
+    for step in ["verify", "drop", "create", "restore"] {
+        assert!(
+            stdout.contains(&format!("{step:<18} done")),
+            "{step} did not run:\n{stdout}"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(&toc).unwrap().modified().unwrap(),
+        dumped_at
+    );
+    s.assert_replica_matches();
+
+    // A dump that no longer verifies is produced again on resume.
+    std::fs::write(&toc, b"tampered").unwrap();
+    let run = s.apply(&["--resume"]).success();
+    assert!(
+        run.stdout().contains("dump               done"),
+        "{}",
+        run.stdout()
+    );
+    s.assert_replica_matches();
+}
+
+#[test]
+fn verify_command_names_missing_and_changed_artifacts() {
+    let s = Scenario::new("custom", "");
+    s.apply(&["--steps", "dump"]).success();
+    s.replicate()
+        .args(["verify"])
+        .run()
+        .success()
+        .stdout_has("ok      netbox.dump");
+    let dump = s.artifacts().join("netbox.dump");
+    let len = std::fs::metadata(&dump).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&dump).unwrap();
+    file.set_len(len / 2).unwrap();
+    let run = s.replicate().args(["verify"]).run().code(1);
+    assert!(
+        run.stdout()
+            .contains("FAILED  netbox.dump does not match SHA256SUMS"),
+        "{}",
+        run.stdout()
+    );
+    std::fs::remove_file(&dump).unwrap();
+    let run = s.replicate().args(["verify"]).run().code(1);
+    assert!(
+        run.stdout().contains("FAILED  netbox.dump is missing"),
+        "{}",
+        run.stdout()
+    );
+}
