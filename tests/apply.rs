@@ -681,3 +681,66 @@ fn verify_command_names_missing_and_changed_artifacts() {
         run.stdout()
     );
 }
+
+#[test]
+fn artifacts_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scenario::new("directory", "");
+    s.apply(&["--steps", "dump"]).success();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.artifacts()), 0o700);
+    for entry in walkdir::WalkDir::new(s.artifacts()).min_depth(1) {
+        let entry = entry.unwrap();
+        let expected = if entry.file_type().is_dir() {
+            0o700
+        } else {
+            0o600
+        };
+        assert_eq!(mode(entry.path()), expected, "{}", entry.path().display());
+    }
+}
+
+#[test]
+fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
+    let s = Scenario::new("custom", "");
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    let with = |source: &str, target: &str| {
+        text.replace(
+            "[target]\n",
+            &format!("invalidate = {source}\n[target]\ninvalidate = {target}\n"),
+        )
+    };
+    s.write_manifest(&with(
+        r#"["sh", "-c", "pwd > source-cache-cleared"]"#,
+        r#"["sh", "-c", "pwd > target-reindexed"]"#,
+    ));
+    let run = s.apply(&[]).success();
+    assert!(
+        run.stdout().contains("Apply complete: 7 steps"),
+        "{}",
+        run.stdout()
+    );
+    let folder = s.dir.path().canonicalize().unwrap();
+    for file in ["source-cache-cleared", "target-reindexed"] {
+        let written = std::fs::read_to_string(s.dir.path().join(file)).unwrap();
+        assert_eq!(Path::new(written.trim()).canonicalize().unwrap(), folder);
+    }
+    s.assert_replica_matches();
+
+    // A failing invalidation stops the run before anything is dumped.
+    let t = Scenario::new("custom", "");
+    let text = std::fs::read_to_string(t.manifest()).unwrap();
+    t.write_manifest(&text.replace(
+        "[target]\n",
+        "invalidate = [\"sh\", \"-c\", \"echo cache is locked >&2; exit 3\"]\n[target]\n",
+    ));
+    let run = t.apply(&[]).code(1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("step `invalidate-source` failed: sh failed (exit status 3)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cache is locked"), "{stderr}");
+    t.assert_target_untouched();
+    assert!(!t.artifacts().join("netbox.dump").exists());
+}

@@ -85,6 +85,7 @@ impl StepRunner<'_> {
                     let _ = remove_any(&partial);
                     return Err(failure);
                 }
+                make_private(&partial).map_err(|e| io_failure("protect", e))?;
                 hash_tree(&partial, name).map_err(|e| io_failure("hash", e))?
             }
         };
@@ -197,6 +198,25 @@ impl StepRunner<'_> {
             ..StepReport::default()
         })
     }
+}
+
+/// Makes every file below `root` readable by its owner only: `pg_dump`
+/// writes directory dumps with the umask's modes.
+fn make_private(root: &std::path::Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in walkdir::WalkDir::new(root) {
+            let entry = entry.map_err(io::Error::other)?;
+            let mode = if entry.file_type().is_dir() {
+                0o700
+            } else {
+                0o600
+            };
+            fs::set_permissions(entry.path(), fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }
 
 fn dir_or_file_size(path: &std::path::Path) -> Option<u64> {
