@@ -81,6 +81,9 @@ pub enum Command {
     Verify {
         #[command(flatten)]
         manifest: ManifestArg,
+        /// Also check the target media folder against the media checksums
+        #[arg(long)]
+        media: bool,
     },
     /// Print a saved plan
     Show {

@@ -75,7 +75,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             resume,
             parallelism: usize::from(parallelism),
         }),
-        Command::Verify { manifest } => commands::verify::run(&manifest.path),
+        Command::Verify { manifest, media } => commands::verify::run(&manifest.path, media),
         Command::Show { plan, json } => commands::show::run(&plan, json),
         Command::Graph { manifest, format } => commands::graph::run(&manifest.path, format),
         Command::Schema => commands::schema::run(),

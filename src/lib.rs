@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod inspect;
 pub mod lock;
 pub mod manifest;
+pub mod media;
 pub mod paths;
 pub mod plan;
 pub mod psql;

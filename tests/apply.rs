@@ -320,7 +320,7 @@ fn a_dump_killed_mid_way_fails_at_dump_and_leaves_the_target_untouched() {
         .sql("postgres", &format!("SELECT pg_terminate_backend({pid})"));
     let run = child.finish().code(1);
     drop(lock);
-    let stderr = run.stderr();
+    let stderr = run.stderr_flat();
     assert!(stderr.contains("step `dump` failed"), "{stderr}");
     assert!(
         stderr.contains("command: PGAPPNAME=replicate pg_dump"),
@@ -354,7 +354,7 @@ fn a_flipped_byte_fails_verify_and_leaves_the_target_untouched() {
     std::fs::write(&dump, bytes).unwrap();
 
     let run = s.apply(&["--steps", "verify,drop,create,restore"]).code(1);
-    let stderr = run.stderr();
+    let stderr = run.stderr_flat();
     assert!(stderr.contains("step `verify` failed"), "{stderr}");
     assert!(
         stderr.contains("netbox.dump does not match SHA256SUMS"),
@@ -466,7 +466,7 @@ fn a_second_apply_on_the_same_artifacts_fails_at_once() {
         started.elapsed() < Duration::from_secs(10),
         "the second apply waited"
     );
-    let stderr = second.stderr();
+    let stderr = second.stderr_flat();
     assert!(stderr.contains("another apply holds"), "{stderr}");
     assert!(
         stderr.contains(&format!("process {}", first.pid())),
@@ -482,7 +482,8 @@ fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
     let s = Scenario::new("custom", "");
     let run = s.replicate().args(["apply"]).run().code(1);
     assert!(
-        run.stderr().contains("refusing to apply without approval"),
+        run.stderr_flat()
+            .contains("refusing to apply without approval"),
         "{}",
         run.stderr()
     );
@@ -497,7 +498,7 @@ fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
     let text = std::fs::read_to_string(s.manifest()).unwrap();
     s.write_manifest(&format!("{text}# edited after planning\n"));
     let run = s.replicate().args(["apply", "plan.json"]).run().code(1);
-    assert!(run.stderr().contains("is stale"), "{}", run.stderr());
+    assert!(run.stderr_flat().contains("is stale"), "{}", run.stderr());
     s.assert_target_untouched();
 
     // A fresh plan file applies without asking.
@@ -534,7 +535,7 @@ fn open_sessions_block_drop_by_name_unless_terminated() {
         .stdout_has("1 open sessions")
         .stdout_has("`drop` will fail unless they close");
     let run = s.apply(&[]).code(1);
-    let stderr = run.stderr();
+    let stderr = run.stderr_flat();
     assert!(
         stderr.contains("step `drop` failed: the target database netbox has open sessions: pid"),
         "{stderr}"
@@ -581,7 +582,7 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     let text = std::fs::read_to_string(s.manifest()).unwrap();
     s.write_manifest(&format!("{text}[tools]\nbindir = \"old-bin\"\n"));
     let run = s.replicate().args(["plan"]).run().code(1);
-    let stderr = run.stderr();
+    let stderr = run.stderr_flat();
     assert!(stderr.contains("pg_dump 9"), "{stderr}");
     assert!(
         stderr.contains("cannot dump the source, which runs PostgreSQL"),
@@ -735,7 +736,7 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
         "invalidate = [\"sh\", \"-c\", \"echo cache is locked >&2; exit 3\"]\n[target]\n",
     ));
     let run = t.apply(&[]).code(1);
-    let stderr = run.stderr();
+    let stderr = run.stderr_flat();
     assert!(
         stderr.contains("step `invalidate-source` failed: sh failed (exit status 3)"),
         "{stderr}"

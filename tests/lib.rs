@@ -6,4 +6,5 @@ mod apply;
 mod bad_manifests;
 mod commands;
 mod examples;
+mod media;
 mod planner;

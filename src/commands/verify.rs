@@ -5,9 +5,10 @@ use std::path::Path;
 use crate::artifacts::ArtifactsDir;
 use crate::cli::exit;
 use crate::error::Error;
-use crate::plan;
+use crate::media::{sums_file, tree};
+use crate::plan::{self, Action, StepId};
 
-pub fn run(path: &Path) -> Result<u8, Error> {
+pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
     let manifest = super::load_manifest(path)?;
     let plan = plan::plan(&manifest, None)?;
     let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
@@ -28,6 +29,9 @@ pub fn run(path: &Path) -> Result<u8, Error> {
             }
         }
     }
+    if media {
+        problems.extend(check_media(&plan)?);
+    }
     if problems.is_empty() {
         return Ok(exit::SUCCESS);
     }
@@ -35,4 +39,45 @@ pub fn run(path: &Path) -> Result<u8, Error> {
         message: problems.join("; "),
         help: Some("produce the artifacts again with `replicate apply`".to_owned()),
     })
+}
+
+/// Compares the target media folder with `<db>_media.sha256`.
+fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
+    let Some(Action::Extract {
+        into, file_sums, ..
+    }) = plan.step(StepId::Extract).map(|s| &s.action)
+    else {
+        return Err(Error::BadSteps {
+            message: "the manifest copies no media: there is no media folder to check".to_owned(),
+            help: Some("set source.media and target.media, or leave out --media".to_owned()),
+        });
+    };
+    let listing = std::fs::read(file_sums)
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}", file_sums.display())))?;
+    let sums = sums_file::parse(&listing).map_err(|e| {
+        Error::Io(format!(
+            "{} is not a checksum list: {e}",
+            file_sums.display()
+        ))
+    })?;
+    let found = tree::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
+    let mut problems = Vec::new();
+    for (label, paths) in [
+        ("missing", &found.missing),
+        ("changed", &found.changed),
+        ("unexpected", &found.unexpected),
+    ] {
+        for path in paths {
+            super::print(&format!("{label:<11} {}\n", into.join(path).display()));
+            problems.push(format!("{label} {}", path.display()));
+        }
+    }
+    if problems.is_empty() {
+        super::print(&format!(
+            "ok      {} ({} files match)\n",
+            into.display(),
+            found.checked
+        ));
+    }
+    Ok(problems)
 }

@@ -2,12 +2,14 @@
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use crate::artifacts::{ArtifactsDir, Sums, create_private, hash_tree, partial_path, remove_any};
 use crate::exec::process::{self, Output, Secrets};
 use crate::exec::scheduler::{Runner, StepFailure, StepReport, StepResult};
 use crate::hashing::HashingWriter;
 use crate::manifest::{Compression, Manifest};
+use crate::media::{self, sums_file};
 use crate::plan::{Action, Exec, Step, StepId};
 use crate::psql;
 use crate::quote::sql_literal;
@@ -32,11 +34,15 @@ impl Runner for StepRunner<'_> {
                 }
             },
             Action::Verify { .. } => self.verify(step),
-            Action::Archive { .. } | Action::Extract { .. } => Err(StepFailure::new(format!(
-                "the {} step is not available in this version of replicate",
-                step.id
-            ))
-            .with_help("set `media = false` in [include] to replicate the database alone")),
+            Action::Archive {
+                from, compression, ..
+            } => self.archive(step, from, *compression),
+            Action::Extract {
+                archive,
+                compression,
+                into,
+                file_sums,
+            } => self.extract(step, archive, *compression, into, file_sums),
         }
     }
 }
@@ -97,6 +103,129 @@ impl StepRunner<'_> {
             bytes,
             checksums: sums,
             note: None,
+        })
+    }
+
+    /// Packs the source media folder into `NAME.partial` (compressed and
+    /// hashed on the way), writes the per-file sums beside it, then renames
+    /// both and records them.
+    fn archive(&self, step: &Step, from: &Path, compression: Compression) -> StepResult {
+        let [archive, sums] = step.produces.as_slice() else {
+            return Err(StepFailure::new("the archive step names no artifacts"));
+        };
+        let archive_path = self.artifacts.join(&archive.name);
+        let sums_path = self.artifacts.join(&sums.name);
+        let partials = [partial_path(&archive_path), partial_path(&sums_path)];
+        let fail = |message: String| {
+            for p in &partials {
+                let _ = remove_any(p);
+            }
+            StepFailure::new(message)
+        };
+        for name in [&archive.name, &sums.name] {
+            self.artifacts
+                .forget(name)
+                .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
+        }
+        let file = create_private(&partials[0])
+            .map_err(|e| fail(format!("cannot create {}: {e}", partials[0].display())))?;
+        let mut sink = CompressingSink::new(
+            HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
+            compression,
+        )
+        .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?;
+        let report = media::archive::archive(from, &mut sink)
+            .map_err(|e| fail(format!("archive failed: {e}")))?;
+        let (buffered, archive_sha, archive_bytes) = sink
+            .finish()
+            .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?
+            .finish();
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?;
+
+        let listing = sums_file::render(&report.file_sums);
+        crate::artifacts::write_atomically(&partials[1], &listing)
+            .map_err(|e| fail(format!("cannot write {}: {e}", partials[1].display())))?;
+        let sums_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&listing));
+
+        for (partial, path) in partials.iter().zip([&archive_path, &sums_path]) {
+            fs::rename(partial, path)
+                .map_err(|e| fail(format!("cannot rename {}: {e}", partial.display())))?;
+        }
+        let mut recorded = Sums::new();
+        for (name, sha) in [(&archive.name, archive_sha), (&sums.name, sums_sha)] {
+            let entry = Sums::from([(name.clone(), sha)]);
+            self.artifacts
+                .record(name, &entry)
+                .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
+            recorded.extend(entry);
+        }
+        Ok(StepReport {
+            bytes: archive_bytes,
+            checksums: recorded,
+            note: Some(format!(
+                "{} files, {} folders, {} links",
+                report.files, report.folders, report.links
+            )),
+        })
+    }
+
+    /// Checks the archive and the media sums against `SHA256SUMS`, then
+    /// unpacks, checks and swaps in the target media folder.
+    fn extract(
+        &self,
+        step: &Step,
+        archive: &Path,
+        compression: Compression,
+        into: &Path,
+        file_sums: &Path,
+    ) -> StepResult {
+        let recorded = self
+            .artifacts
+            .read_sums()
+            .map_err(|e| StepFailure::new(format!("cannot read SHA256SUMS: {e}")))?;
+        let mut expected = None;
+        for artifact in &step.consumes {
+            if artifact.kind == crate::plan::ArtifactKind::MediaSums {
+                self.artifacts
+                    .verify_artifact(&artifact.name, &recorded)
+                    .map_err(|m| StepFailure::new(format!("extract refused: {m}")))?;
+            } else {
+                expected = recorded.get(&artifact.name).cloned();
+                if expected.is_none() {
+                    return Err(StepFailure::new(format!(
+                        "extract refused: {} is not listed in SHA256SUMS",
+                        artifact.name
+                    )));
+                }
+            }
+        }
+        let listing = fs::read(file_sums)
+            .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", file_sums.display())))?;
+        let sums = sums_file::parse(&listing).map_err(|e| {
+            StepFailure::new(format!(
+                "{} is not a checksum list: {e}",
+                file_sums.display()
+            ))
+        })?;
+        let report =
+            media::extract::extract(archive, compression, expected.as_deref(), &sums, into)
+                .map_err(|e| {
+                    StepFailure::new(format!("extract failed: {e}")).with_help(format!(
+                        "the target media folder {} was left as it was",
+                        into.display()
+                    ))
+                })?;
+        Ok(StepReport {
+            bytes: report.bytes,
+            checksums: Sums::new(),
+            note: Some(format!(
+                "{} files, {} folders, {} links",
+                report.files, report.folders, report.links
+            )),
         })
     }
 
@@ -202,7 +331,7 @@ impl StepRunner<'_> {
 
 /// Makes every file below `root` readable by its owner only: `pg_dump`
 /// writes directory dumps with the umask's modes.
-fn make_private(root: &std::path::Path) -> io::Result<()> {
+fn make_private(root: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -219,7 +348,7 @@ fn make_private(root: &std::path::Path) -> io::Result<()> {
     Ok(())
 }
 
-fn dir_or_file_size(path: &std::path::Path) -> Option<u64> {
+fn dir_or_file_size(path: &Path) -> Option<u64> {
     let meta = fs::metadata(path).ok()?;
     if meta.is_file() {
         return Some(meta.len());

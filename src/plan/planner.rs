@@ -462,6 +462,7 @@ impl Planner<'_> {
             ),
             action: Action::Extract {
                 archive: self.path(archive),
+                compression: self.manifest.artifacts.compression,
                 into,
                 file_sums: self.path(sums),
             },

@@ -122,6 +122,7 @@ fn action_lines(action: &Action) -> Vec<String> {
             archive,
             into,
             file_sums,
+            ..
         } => vec![
             format!(
                 "replicate: unpack {} beside {}, check it against {}, swap it in",

@@ -162,6 +162,7 @@ pub enum Action {
     /// Unpacks an archive beside a folder, checks it, and swaps it in.
     Extract {
         archive: PathBuf,
+        compression: Compression,
         into: PathBuf,
         file_sums: PathBuf,
     },

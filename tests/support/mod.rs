@@ -138,10 +138,31 @@ impl Run {
         self
     }
 
+    /// stderr with the diagnostic's wrapped lines joined again, so that
+    /// tests can look for a sentence wherever the renderer broke it.
+    pub fn stderr_flat(&self) -> String {
+        let mut out = String::new();
+        for line in self.stderr().lines() {
+            let trimmed = line.trim_start();
+            let continued =
+                trimmed.starts_with("│ ") || (line.starts_with("        ") && !out.is_empty());
+            if continued {
+                out.push(' ');
+                out.push_str(trimmed.trim_start_matches("│ "));
+            } else {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(line);
+            }
+        }
+        out
+    }
+
     #[track_caller]
     pub fn stderr_has(self, text: &str) -> Self {
         assert!(
-            self.stderr().contains(text),
+            self.stderr_flat().contains(text),
             "stderr lacks {text:?}:\n{}",
             self.stderr()
         );

@@ -1,0 +1,135 @@
+//! Packing a media folder: files in sorted order with stable headers, so the
+//! same tree always gives the same bytes; every file hashed as it is read.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use tar::{EntryType, Header};
+use walkdir::WalkDir;
+
+use super::sums_file::FileSums;
+use super::{MediaError, io_at};
+use crate::hashing::HashingReader;
+
+/// What archiving found.
+#[derive(Debug, Default)]
+pub struct ArchiveReport {
+    pub files: u64,
+    pub folders: u64,
+    pub links: u64,
+    /// Bytes of file content.
+    pub bytes: u64,
+    pub file_sums: FileSums,
+}
+
+/// Writes `from` as a tar stream into `out` (compressed and hashed by the
+/// caller). Entry paths are relative to `from`; owners are not kept (the
+/// target decides them), modes and modification times are.
+pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError> {
+    let meta = std::fs::metadata(from).map_err(io_at(from))?;
+    if !meta.is_dir() {
+        return Err(MediaError::NotAFolder(from.to_path_buf()));
+    }
+    let mut builder = tar::Builder::new(out);
+    let mut report = ArchiveReport::default();
+    let walk = WalkDir::new(from)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1);
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map_or_else(|| from.to_path_buf(), Path::to_path_buf);
+            MediaError::Io {
+                path,
+                source: io::Error::other(e),
+            }
+        })?;
+        let path = entry.path();
+        let rel = path.strip_prefix(from).map_err(|e| MediaError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+        let meta = entry.path().symlink_metadata().map_err(io_at(path))?;
+        let mut header = stable_header(&meta);
+        let file_type = meta.file_type();
+        if file_type.is_dir() {
+            header.set_entry_type(EntryType::Directory);
+            header.set_size(0);
+            let mut name = rel.as_os_str().to_owned();
+            name.push("/");
+            builder
+                .append_data(&mut header, PathBuf::from(name), io::empty())
+                .map_err(io_at(path))?;
+            report.folders += 1;
+        } else if file_type.is_symlink() {
+            let target = std::fs::read_link(path).map_err(io_at(path))?;
+            header.set_entry_type(EntryType::Symlink);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, rel, target)
+                .map_err(io_at(path))?;
+            report.links += 1;
+        } else if file_type.is_file() {
+            let size = meta.len();
+            header.set_entry_type(EntryType::Regular);
+            header.set_size(size);
+            let file = File::open(path).map_err(io_at(path))?;
+            let mut reader = HashingReader::new(file.take(size));
+            builder
+                .append_data(&mut header, rel, &mut reader)
+                .map_err(io_at(path))?;
+            if reader.bytes_read() != size {
+                return Err(MediaError::Changed(path.to_path_buf()));
+            }
+            let (hash, bytes) = reader.finish();
+            report.files += 1;
+            report.bytes += bytes;
+            report.file_sums.insert(rel.to_path_buf(), hash);
+        } else {
+            return Err(MediaError::Special {
+                path: path.to_path_buf(),
+                kind: special_kind(&meta),
+            });
+        }
+    }
+    builder
+        .into_inner()
+        .and_then(|mut out| out.flush())
+        .map_err(io_at(from))?;
+    Ok(report)
+}
+
+/// A GNU header with only what should travel: mode and modification time.
+fn stable_header(meta: &std::fs::Metadata) -> Header {
+    let mut header = Header::new_gnu();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        header.set_mode(meta.mode() & 0o7777);
+        header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+    }
+    header.set_uid(0);
+    header.set_gid(0);
+    header
+}
+
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "named pipe";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "device";
+        }
+    }
+    "special file"
+}

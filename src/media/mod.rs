@@ -1,0 +1,45 @@
+//! The media folder: packed into a tar archive at the source, unpacked
+//! safely and swapped in at the target, checked file by file.
+
+pub mod archive;
+pub mod extract;
+pub mod sums_file;
+pub mod tree;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What can go wrong with media.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error("cannot archive {}: it is a {kind}, not a file, folder or symbolic link", path.display())]
+    Special { path: PathBuf, kind: &'static str },
+    #[error("{} changed while it was archived", .0.display())]
+    Changed(PathBuf),
+    #[error("the archive is refused: entry `{entry}` {reason}; nothing was written")]
+    Unsafe { entry: String, reason: String },
+    #[error(
+        "the archive does not match SHA256SUMS (expected {expected}, found {found}); nothing was written"
+    )]
+    ArchiveChanged { expected: String, found: String },
+    #[error("{} does not match the media checksums: {reason}", path.display())]
+    FileMismatch { path: PathBuf, reason: String },
+    #[error("the media checksums are unreadable: {0}")]
+    BadSums(String),
+}
+
+/// Attaches the path to an I/O error.
+pub fn io_at(path: &Path) -> impl FnOnce(io::Error) -> MediaError + '_ {
+    move |source| MediaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

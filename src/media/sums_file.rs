@@ -1,0 +1,114 @@
+//! The per-file checksum list (`<db>_media.sha256`), in `sha256sum` format:
+//! `HASH  PATH`, with sha256sum's escaping for names holding a backslash or
+//! a newline, so `sha256sum -c` reads it back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// SHA-256 of every media file, by its path inside the media folder.
+pub type FileSums = BTreeMap<PathBuf, String>;
+
+pub fn render(sums: &FileSums) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (path, hash) in sums {
+        let name = path_bytes(path);
+        let escape = name.contains(&b'\\') || name.contains(&b'\n');
+        if escape {
+            out.push(b'\\');
+        }
+        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(b"  ");
+        for &b in &name {
+            match b {
+                b'\\' if escape => out.extend_from_slice(b"\\\\"),
+                b'\n' if escape => out.extend_from_slice(b"\\n"),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+pub fn parse(bytes: &[u8]) -> Result<FileSums, String> {
+    let mut sums = FileSums::new();
+    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let (escaped, line) = match line.strip_prefix(b"\\") {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        if line.len() < 66 || &line[64..66] != b"  " {
+            return Err(format!("line {} is not `HASH  PATH`", number + 1));
+        }
+        let hash = String::from_utf8_lossy(&line[..64]).into_owned();
+        if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("line {} has no SHA-256", number + 1));
+        }
+        let raw = &line[66..];
+        let mut name = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            match (escaped, raw[i], raw.get(i + 1)) {
+                (true, b'\\', Some(b'\\')) => {
+                    name.push(b'\\');
+                    i += 2;
+                }
+                (true, b'\\', Some(b'n')) => {
+                    name.push(b'\n');
+                    i += 2;
+                }
+                (_, b, _) => {
+                    name.push(b);
+                    i += 1;
+                }
+            }
+        }
+        sums.insert(bytes_path(name), hash);
+    }
+    Ok(sums)
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &std::path::Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn bytes_path(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_odd_names() {
+        let hash = "a".repeat(64);
+        let mut sums = FileSums::new();
+        for name in [
+            "plain.png",
+            "with space.jpg",
+            "back\\slash",
+            "new\nline",
+            "ünïcødé/名前.txt",
+        ] {
+            sums.insert(PathBuf::from(name), hash.clone());
+        }
+        let text = render(&sums);
+        assert_eq!(parse(&text).unwrap(), sums);
+        let shown = String::from_utf8(text).unwrap();
+        assert!(shown.contains(&format!("\\{hash}  back\\\\slash\n")));
+        assert!(shown.contains(&format!("{hash}  with space.jpg\n")));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse(b"not a sums line\n").is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! Comparing a media folder with its checksums (`replicate verify --media`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::sums_file::FileSums;
+use super::{MediaError, io_at};
+use crate::hashing::hash_file;
+
+/// How a folder differs from its checksums.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TreeDifferences {
+    pub missing: Vec<PathBuf>,
+    pub changed: Vec<PathBuf>,
+    pub unexpected: Vec<PathBuf>,
+    pub checked: u64,
+}
+
+impl TreeDifferences {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.changed.is_empty() && self.unexpected.is_empty()
+    }
+}
+
+/// Hashes every regular file below `folder` and compares with `sums`.
+pub fn compare(folder: &Path, sums: &FileSums) -> Result<TreeDifferences, MediaError> {
+    let mut differences = TreeDifferences::default();
+    let mut present = BTreeSet::new();
+    for entry in WalkDir::new(folder).follow_links(false).sort_by_file_name() {
+        let entry = entry.map_err(|e| MediaError::Io {
+            path: folder.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(folder)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        match sums.get(&rel) {
+            None => differences.unexpected.push(rel.clone()),
+            Some(expected) => {
+                let (found, _) = hash_file(entry.path()).map_err(io_at(entry.path()))?;
+                differences.checked += 1;
+                if &found != expected {
+                    differences.changed.push(rel.clone());
+                }
+            }
+        }
+        present.insert(rel);
+    }
+    differences.missing = sums
+        .keys()
+        .filter(|p| !present.contains(*p))
+        .cloned()
+        .collect();
+    Ok(differences)
+}
