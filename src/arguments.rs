@@ -22,15 +22,23 @@ pub struct Arguments {
 
 #[derive(Debug, Args)]
 pub struct ManifestArg {
-    /// The manifest
+    /// The manifest [default: replicate.toml]
     #[arg(
         short = 'm',
         long = "manifest",
         value_name = "FILE",
-        env = "REPLICATE_MANIFEST",
-        default_value = crate::manifest::DEFAULT_MANIFEST
+        env = "REPLICATE_MANIFEST"
     )]
-    pub path: PathBuf,
+    pub given: Option<PathBuf>,
+}
+
+impl ManifestArg {
+    /// The manifest named, or `replicate.toml`.
+    pub fn path(&self) -> PathBuf {
+        self.given
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::manifest::DEFAULT_MANIFEST))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,7 @@ pub mod exit {
 
 /// Runs `replicate` with these arguments and returns the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    crate::exec::interrupt::ignore_file_size_signal();
     let arguments = match Arguments::try_parse_from(args) {
         Ok(arguments) => arguments,
         Err(error) => {
@@ -46,7 +47,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn run(arguments: Arguments) -> Result<u8, Error> {
     match arguments.command {
-        Command::Validate { manifest } => commands::validate::run(&manifest.path),
+        Command::Validate { manifest } => commands::validate::run(&manifest.path()),
         Command::Plan {
             manifest,
             out,
@@ -54,7 +55,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             offline,
             detailed_exitcode,
         } => commands::plan::run(&commands::plan::PlanOptions {
-            manifest: manifest.path,
+            manifest: manifest.path(),
             out,
             json,
             offline,
@@ -69,15 +70,15 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             parallelism,
         } => commands::apply::run(&commands::apply::ApplyOptions {
             plan_file: plan,
-            manifest: manifest.path,
+            manifest: manifest.given,
             auto_approve,
             steps,
             resume,
             parallelism: usize::from(parallelism),
         }),
-        Command::Verify { manifest, media } => commands::verify::run(&manifest.path, media),
+        Command::Verify { manifest, media } => commands::verify::run(&manifest.path(), media),
         Command::Show { plan, json } => commands::show::run(&plan, json),
-        Command::Graph { manifest, format } => commands::graph::run(&manifest.path, format),
+        Command::Graph { manifest, format } => commands::graph::run(&manifest.path(), format),
         Command::Schema => commands::schema::run(),
     }
 }

@@ -176,6 +176,15 @@ impl DbUrl {
         shown.to_string()
     }
 
+    /// `host:port` (or `the local socket`) for messages.
+    pub fn server_label(&self) -> String {
+        let host = self.host().unwrap_or("the local socket");
+        match self.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
     /// The same server and credentials with another database (for the
     /// maintenance connection).
     pub fn with_database(&self, database: &str) -> Self {

@@ -129,10 +129,50 @@ pub enum Error {
     #[diagnostic(code(replicate::io))]
     Io(String),
 
+    #[error("{message}")]
+    #[diagnostic(code(replicate::artifacts_folder))]
+    ArtifactsFolder {
+        message: String,
+        #[help]
+        help: String,
+    },
+
+    #[error("apply stopped by {signal} {during}\ntarget: {target}")]
+    #[diagnostic(
+        code(replicate::interrupted),
+        help("children were stopped and state.json records where; run `replicate apply --resume` to finish")
+    )]
+    Interrupted {
+        signal: String,
+        during: String,
+        target: String,
+    },
+
+    #[error("the plan {path} was made for {planned}, not {given}")]
+    #[diagnostic(
+        code(replicate::plan_manifest),
+        help("leave out -m to apply the plan with its own manifest, or plan again with this one")
+    )]
+    PlanForAnotherManifest {
+        path: String,
+        planned: String,
+        given: String,
+    },
+
     #[error("the step graph has a cycle through {0}")]
     #[diagnostic(
         code(replicate::internal),
         help("this is a bug in replicate; please report it")
     )]
     Cycle(String),
+}
+
+/// A warning shown on stderr; it does not stop the command.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(replicate::warning), severity(Warning))]
+pub struct Warning {
+    pub message: String,
+    #[help]
+    pub help: String,
 }

@@ -5,6 +5,8 @@
 //! [`manifest::Manifest`]), [`plan`] (manifest to a frozen step graph), and
 //! the command line in [`cli`] over them.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod arguments;
 pub mod artifacts;
 pub mod cli;

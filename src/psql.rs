@@ -36,6 +36,10 @@ pub fn query(
         ],
     )
     .env("PGAPPNAME", "replicate")
+    .before_spawn(|command| {
+        crate::exec::interrupt::die_with_parent(command);
+        Ok(())
+    })
     .stdin_null()
     .stdout_capture()
     .stderr_capture()

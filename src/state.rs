@@ -31,6 +31,8 @@ pub enum StepStatus {
     Running,
     Done,
     Failed,
+    /// Stopped by SIGINT or SIGTERM.
+    Interrupted,
     /// Not run: not selected, or already done and still valid (`--resume`).
     Skipped,
 }

@@ -3,12 +3,12 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::artifacts::ArtifactsDir;
 use crate::cli::exit;
 use crate::error::Error;
+use crate::exec::interrupt;
 use crate::exec::scheduler::{self, Observer, Outcome, StepFailure, StepResult};
 use crate::exec::steps::StepRunner;
 use crate::inspect::{human_bytes, inspect, secrets_of};
@@ -21,7 +21,8 @@ use crate::style::{DANGER, GOOD, paint};
 
 pub struct ApplyOptions {
     pub plan_file: Option<PathBuf>,
-    pub manifest: PathBuf,
+    /// The manifest named with `-m` or `REPLICATE_MANIFEST`, if any.
+    pub manifest: Option<PathBuf>,
     pub auto_approve: bool,
     pub steps: Option<Vec<StepId>>,
     pub resume: bool,
@@ -34,9 +35,25 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         .as_ref()
         .map(|path| PlanDocument::read(path).map(|doc| (path, doc)))
         .transpose()?;
-    let manifest_path = saved.as_ref().map_or(options.manifest.clone(), |(_, doc)| {
-        doc.manifest.path.clone()
-    });
+    let manifest_path = match (&saved, &options.manifest) {
+        (Some((path, doc)), Some(given)) => {
+            let same = std::path::absolute(given)
+                .map(|g| crate::paths::normalize(&g) == doc.manifest.path)
+                .unwrap_or(false);
+            if !same {
+                return Err(Error::PlanForAnotherManifest {
+                    path: path.display().to_string(),
+                    planned: doc.manifest.path.display().to_string(),
+                    given: given.display().to_string(),
+                });
+            }
+            doc.manifest.path.clone()
+        }
+        (Some((_, doc)), None) => doc.manifest.path.clone(),
+        (None, given) => given
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::manifest::DEFAULT_MANIFEST)),
+    };
     let manifest = super::load_manifest(&manifest_path)?;
     if let Some((path, doc)) = &saved
         && doc.manifest.sha256 != manifest.sha256
@@ -57,10 +74,17 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
 
     match &saved {
         Some((path, saved_doc)) => {
-            if saved_doc.live && saved_doc.digest() != doc.digest() {
+            // The steps must be the ones the manifest plans now: this also
+            // refuses a plan file whose steps were edited by hand.
+            let now = if saved_doc.live {
+                doc.digest()
+            } else {
+                PlanDocument::new(&manifest, &plan::plan(&manifest, None)?, None).digest()
+            };
+            if saved_doc.digest() != now {
                 return Err(Error::StalePlan {
                     path: path.display().to_string(),
-                    reason: "the source or target changed since the plan was made".to_owned(),
+                    reason: "its steps differ from what the manifest plans now (the systems changed, or the file was edited)".to_owned(),
                 });
             }
         }
@@ -72,11 +96,13 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
 
     // Nothing is written before the plan is approved.
     let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    check_artifacts_folder(artifacts.path())?;
     artifacts.create().map_err(|source| Error::Write {
         path: manifest.artifacts.dir.display().to_string(),
         source,
     })?;
     let _lock = RunLock::acquire(artifacts.path())?;
+    interrupt::install();
 
     let selected = select_steps(&plan, options, &artifacts, &doc)?;
     check_inputs(&plan, &selected, &artifacts)?;
@@ -105,14 +131,29 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         options.parallelism,
         &runner,
         &observer,
-        &AtomicBool::new(false),
+        interrupt::flag(),
     );
     let status = if outcome.succeeded() {
         RunStatus::Succeeded
+    } else if interrupt::stop_requested() {
+        RunStatus::Interrupted
     } else {
         RunStatus::Failed
     };
     let _ = journal.finish(status);
+
+    if status == RunStatus::Interrupted {
+        let running: Vec<&str> = outcome.failed.iter().map(|(id, _)| id.as_str()).collect();
+        return Err(Error::Interrupted {
+            signal: interrupt::signal_name().unwrap_or("a signal").to_owned(),
+            during: if running.is_empty() {
+                "between steps".to_owned()
+            } else {
+                format!("during {}", running.join(", "))
+            },
+            target: target_state(&manifest, &plan, &outcome),
+        });
+    }
 
     if let Some((id, failure)) = outcome.failed.first() {
         return Err(failed(&manifest, &plan, &outcome, *id, failure));
@@ -124,6 +165,44 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         seconds(started.elapsed())
     ));
     Ok(exit::SUCCESS)
+}
+
+/// Refuses an artifacts folder that is a symbolic link (it could send the
+/// dumps anywhere), and warns when other users can read it.
+fn check_artifacts_folder(path: &std::path::Path) -> Result<(), Error> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::ArtifactsFolder {
+            message: format!("the artifacts folder {} is a symbolic link", path.display()),
+            help: "point `artifacts.dir` at the real folder; a link could send dumps (password hashes, tokens) anywhere".to_owned(),
+        });
+    }
+    if !meta.is_dir() {
+        return Err(Error::ArtifactsFolder {
+            message: format!("the artifacts folder {} is not a folder", path.display()),
+            help: "remove it or choose another `artifacts.dir`".to_owned(),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            crate::cli::report(&crate::error::Warning {
+                message: format!(
+                    "the artifacts folder {} can be read by other users (mode {mode:o})",
+                    path.display()
+                ),
+                help: format!(
+                    "dumps hold password hashes and API tokens: `chmod 700 {}`",
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Asks for `yes` on a terminal; without one, only `--auto-approve` will do.
@@ -194,25 +273,24 @@ fn select_steps(
         }
         let sums = artifacts.read_sums().unwrap_or_default();
         for step in plan.steps() {
-            let done = previous
-                .steps
-                .get(&step.id)
-                .is_some_and(|s| s.status == StepStatus::Done);
-            let keeps = match step.id {
-                // Artifacts are kept when they still verify.
+            let keep = match step.id {
+                // An artifact listed in SHA256SUMS is complete by construction:
+                // keep it when it still verifies, whichever run made it.
                 StepId::Dump | StepId::Archive => step
                     .produces
                     .iter()
                     .all(|a| artifacts.verify_artifact(&a.name, &sums).is_ok()),
-                StepId::InvalidateSource => true,
+                StepId::InvalidateSource => previous
+                    .steps
+                    .get(&step.id)
+                    .is_some_and(|s| s.status == StepStatus::Done),
                 // The database chain restarts at drop; verify runs again.
                 _ => false,
             };
-            if done && keeps {
+            if keep {
                 selected.remove(&step.id);
             }
         }
-    }
     Ok(selected)
 }
 
@@ -290,7 +368,11 @@ impl Observer for Progress<'_> {
                     s.checksums = report.checksums.clone();
                 }
                 Err(failure) => {
-                    s.status = StepStatus::Failed;
+                    s.status = if interrupt::stop_requested() {
+                        StepStatus::Interrupted
+                    } else {
+                        StepStatus::Failed
+                    };
                     s.error = Some(failure.message.clone());
                 }
             }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 
 use crate::db_url::Secret;
+use crate::exec::interrupt::{self, ChildGuard};
 use crate::exec::scheduler::StepFailure;
 use crate::manifest::Compression;
 use crate::plan::{EnvValue, Exec};
@@ -72,7 +73,11 @@ pub enum Output<'a> {
 pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), StepFailure> {
     let mut expression = duct::cmd(&exec.program, &exec.args)
         .stderr_capture()
-        .unchecked();
+        .unchecked()
+        .before_spawn(|command| {
+            interrupt::die_with_parent(command);
+            Ok(())
+        });
     for var in &exec.env {
         let value = match &var.value {
             EnvValue::Value(v) => v.clone(),
@@ -103,11 +108,33 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
     };
 
     let result = match output {
-        Output::Discard => expression.stdout_null().run().map(|o| (o.status, o.stderr)),
+        Output::Discard => expression.stdout_null().start().and_then(|handle| {
+            let _guard = ChildGuard::register(handle.pids());
+            handle.wait().map(|o| (o.status, o.stderr.clone()))
+        }),
         Output::Into(sink) => stream_stdout(expression, sink),
     };
     let feed_error = feeder.and_then(|f| f.join().ok()).and_then(Result::err);
-    let (status, stderr) = result.map_err(|e| spawn_failure(exec, &e))?;
+    let (status, stderr) = result.map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<WriteFailed>()) {
+        Some(WriteFailed(text)) => StepFailure {
+            message: format!("cannot write the output of {}: {text}", program_name(exec)),
+            command: Some(secrets.redact(&display(exec))),
+            ..StepFailure::default()
+        },
+        None => spawn_failure(exec, &e),
+    })?;
+    if interrupt::stop_requested() && !status.success() {
+        return Err(StepFailure {
+            message: format!(
+                "{} was stopped by {}",
+                program_name(exec),
+                interrupt::signal_name().unwrap_or("a signal")
+            ),
+            command: Some(secrets.redact(&display(exec))),
+            status: Some(describe(status)),
+            ..StepFailure::default()
+        });
+    }
     if !status.success() {
         return Err(StepFailure {
             message: format!("{} failed ({})", program_name(exec), describe(status)),
@@ -132,6 +159,7 @@ fn stream_stdout(
     sink: &mut dyn Write,
 ) -> io::Result<(ExitStatus, Vec<u8>)> {
     let mut reader = expression.reader()?;
+    let _guard = ChildGuard::register(reader.pids());
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = match reader.read(&mut buf) {
@@ -145,7 +173,7 @@ fn stream_stdout(
         };
         if let Err(e) = sink.write_all(&buf[..n]) {
             let _ = reader.kill();
-            return Err(e);
+            return Err(io::Error::new(e.kind(), WriteFailed(describe_io(&e))));
         }
     }
     match reader.try_wait()? {
@@ -200,6 +228,29 @@ fn program_name(exec: &Exec) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| exec.program.clone())
+}
+
+/// A failure to write the child's output (not a failure to run it).
+#[derive(Debug)]
+struct WriteFailed(String);
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WriteFailed {}
+
+/// An I/O error with what it means for the user when the disk is full.
+pub fn describe_io(error: &io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            format!("{error}: the disk is full; free some space or move `artifacts.dir`")
+        }
+        Some(libc::EFBIG) => format!("{error}: a file size limit was reached (ulimit -f)"),
+        _ => error.to_string(),
+    }
 }
 
 /// `exit status 1`, or `killed by signal 9`.

@@ -23,6 +23,33 @@ pub struct StepRunner<'a> {
 
 impl Runner for StepRunner<'_> {
     fn run(&self, step: &Step) -> StepResult {
+        self.run_step(step).map_err(|mut failure| {
+            if let Some(side) = self.server_of(step.id) {
+                failure.message.push_str(&format!(" [{side}]"));
+            }
+            failure
+        })
+    }
+}
+
+impl StepRunner<'_> {
+    /// Which server a step talks to, for its error message.
+    fn server_of(&self, id: StepId) -> Option<String> {
+        let (side, url) = match id {
+            StepId::Dump => ("source", &self.manifest.source.database),
+            StepId::Drop | StepId::Create | StepId::Restore => {
+                ("target", &self.manifest.target.database)
+            }
+            _ => return None,
+        };
+        Some(format!(
+            "{side} server {}, database {}",
+            url.server_label(),
+            url.database()
+        ))
+    }
+
+    fn run_step(&self, step: &Step) -> StepResult {
         match &step.action {
             Action::Exec(exec) => match step.id {
                 StepId::Dump => self.dump(step, exec),
@@ -45,9 +72,7 @@ impl Runner for StepRunner<'_> {
             } => self.extract(step, archive, *compression, into, file_sums),
         }
     }
-}
 
-impl StepRunner<'_> {
     /// `pg_dump` into `NAME.partial`, hashed on the way (or, for the
     /// directory format, file by file when it is done), then renamed.
     fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
@@ -60,7 +85,11 @@ impl StepRunner<'_> {
         let partial = partial_path(&final_path);
         let io_failure = |what: &str, e: io::Error| {
             let _ = remove_any(&partial);
-            StepFailure::new(format!("cannot {what} {}: {e}", partial.display()))
+            StepFailure::new(format!(
+                "cannot {what} {}: {}",
+                partial.display(),
+                process::describe_io(&e)
+            ))
         };
         self.artifacts
             .forget(name)
@@ -128,27 +157,27 @@ impl StepRunner<'_> {
                 .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
         }
         let file = create_private(&partials[0])
-            .map_err(|e| fail(format!("cannot create {}: {e}", partials[0].display())))?;
+            .map_err(|e| fail(format!("cannot create {}: {}", partials[0].display(), process::describe_io(&e))))?;
         let mut sink = CompressingSink::new(
             HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
             compression,
         )
-        .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?;
+        .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?;
         let report = media::archive::archive(from, &mut sink)
             .map_err(|e| fail(format!("archive failed: {e}")))?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
-            .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?
+            .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?
             .finish();
         buffered
             .into_inner()
             .map_err(|e| e.into_error())
             .and_then(|f| f.sync_all())
-            .map_err(|e| fail(format!("cannot write {}: {e}", partials[0].display())))?;
+            .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?;
 
         let listing = sums_file::render(&report.file_sums);
         crate::artifacts::write_atomically(&partials[1], &listing)
-            .map_err(|e| fail(format!("cannot write {}: {e}", partials[1].display())))?;
+            .map_err(|e| fail(format!("cannot write {}: {}", partials[1].display(), process::describe_io(&e))))?;
         let sums_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&listing));
 
         for (partial, path) in partials.iter().zip([&archive_path, &sums_path]) {

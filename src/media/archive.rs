@@ -38,6 +38,7 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
         .sort_by_file_name()
         .min_depth(1);
     for entry in walk {
+        super::check_interrupt()?;
         let entry = entry.map_err(|e| {
             let path = e
                 .path()

@@ -290,7 +290,10 @@ pub fn extract(
             }
             Ok(report)
         })
-        .and_then(|report| swap_in(&staging, &into).map(|()| report));
+        .and_then(|report| {
+            super::check_interrupt()?;
+            swap_in(&staging, &into).map(|()| report)
+        });
     if result.is_err() {
         let _ = crate::artifacts::remove_any(&staging);
     }
@@ -312,6 +315,7 @@ fn unpack(
     let mut report = ExtractReport::default();
     let mut expected = entries.iter();
     for entry in tar.entries().map_err(io_at(archive))? {
+        super::check_interrupt()?;
         let mut entry = entry.map_err(io_at(archive))?;
         let raw = entry.path().map_err(io_at(archive))?.into_owned();
         let Ok(Some(path)) = safe_relative(&raw) else {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// What can go wrong with media.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", path.display(), crate::exec::process::describe_io(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -34,6 +34,8 @@ pub enum MediaError {
     FileMismatch { path: PathBuf, reason: String },
     #[error("the media checksums are unreadable: {0}")]
     BadSums(String),
+    #[error("stopped by {0}")]
+    Interrupted(&'static str),
 }
 
 /// Attaches the path to an I/O error.
@@ -42,4 +44,14 @@ pub fn io_at(path: &Path) -> impl FnOnce(io::Error) -> MediaError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Fails when a stop was requested (SIGINT, SIGTERM).
+pub fn check_interrupt() -> Result<(), MediaError> {
+    if crate::exec::interrupt::stop_requested() {
+        return Err(MediaError::Interrupted(
+            crate::exec::interrupt::signal_name().unwrap_or("a signal"),
+        ));
+    }
+    Ok(())
 }

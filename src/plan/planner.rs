@@ -322,7 +322,7 @@ impl Planner<'_> {
         if t.terminate_connections {
             sql.push_str(" WITH (FORCE)");
         }
-        let server = server_label(&t.database);
+        let server = t.database.server_label();
         Step {
             id: StepId::Drop,
             kind: StepId::Drop.kind(),
@@ -488,13 +488,4 @@ pub fn partial(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".partial");
     PathBuf::from(name)
-}
-
-/// `host:port` (or `local socket`) for messages.
-fn server_label(url: &DbUrl) -> String {
-    let host = url.host().unwrap_or("the local socket");
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    }
 }
