@@ -291,6 +291,7 @@ fn select_steps(
                 selected.remove(&step.id);
             }
         }
+    }
     Ok(selected)
 }
 
