@@ -140,7 +140,9 @@ pub enum Error {
     #[error("apply stopped by {signal} {during}\ntarget: {target}")]
     #[diagnostic(
         code(replicate::interrupted),
-        help("children were stopped and state.json records where; run `replicate apply --resume` to finish")
+        help(
+            "children were stopped and state.json records where; run `replicate apply --resume` to finish"
+        )
     )]
     Interrupted {
         signal: String,

@@ -14,9 +14,10 @@ static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 pub fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let Ok(mut signals) =
-            signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
-        else {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ]) else {
             return;
         };
         let _ = std::thread::Builder::new()

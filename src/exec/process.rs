@@ -115,14 +115,17 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
         Output::Into(sink) => stream_stdout(expression, sink),
     };
     let feed_error = feeder.and_then(|f| f.join().ok()).and_then(Result::err);
-    let (status, stderr) = result.map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<WriteFailed>()) {
-        Some(WriteFailed(text)) => StepFailure {
-            message: format!("cannot write the output of {}: {text}", program_name(exec)),
-            command: Some(secrets.redact(&display(exec))),
-            ..StepFailure::default()
-        },
-        None => spawn_failure(exec, &e),
-    })?;
+    let (status, stderr) =
+        result.map_err(
+            |e| match e.get_ref().and_then(|i| i.downcast_ref::<WriteFailed>()) {
+                Some(WriteFailed(text)) => StepFailure {
+                    message: format!("cannot write the output of {}: {text}", program_name(exec)),
+                    command: Some(secrets.redact(&display(exec))),
+                    ..StepFailure::default()
+                },
+                None => spawn_failure(exec, &e),
+            },
+        )?;
     if interrupt::stop_requested() && !status.success() {
         return Err(StepFailure {
             message: format!(

@@ -151,33 +151,39 @@ impl StepRunner<'_> {
             }
             StepFailure::new(message)
         };
+        let io_fail = |what: &str, path: &Path, e: io::Error| {
+            fail(format!(
+                "cannot {what} {}: {}",
+                path.display(),
+                process::describe_io(&e)
+            ))
+        };
         for name in [&archive.name, &sums.name] {
             self.artifacts
                 .forget(name)
                 .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
         }
-        let file = create_private(&partials[0])
-            .map_err(|e| fail(format!("cannot create {}: {}", partials[0].display(), process::describe_io(&e))))?;
+        let file = create_private(&partials[0]).map_err(|e| io_fail("create", &partials[0], e))?;
         let mut sink = CompressingSink::new(
             HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
             compression,
         )
-        .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?;
+        .map_err(|e| io_fail("write", &partials[0], e))?;
         let report = media::archive::archive(from, &mut sink)
             .map_err(|e| fail(format!("archive failed: {e}")))?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
-            .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?
+            .map_err(|e| io_fail("write", &partials[0], e))?
             .finish();
         buffered
             .into_inner()
             .map_err(|e| e.into_error())
             .and_then(|f| f.sync_all())
-            .map_err(|e| fail(format!("cannot write {}: {}", partials[0].display(), process::describe_io(&e))))?;
+            .map_err(|e| io_fail("write", &partials[0], e))?;
 
         let listing = sums_file::render(&report.file_sums);
         crate::artifacts::write_atomically(&partials[1], &listing)
-            .map_err(|e| fail(format!("cannot write {}: {}", partials[1].display(), process::describe_io(&e))))?;
+            .map_err(|e| io_fail("write", &partials[1], e))?;
         let sums_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&listing));
 
         for (partial, path) in partials.iter().zip([&archive_path, &sums_path]) {
