@@ -244,13 +244,13 @@ fn the_netbox_demo_database_replicates() {
 }
 
 /// Holds an exclusive lock on a source table, so `pg_dump` waits on it.
-struct TableLock {
+pub struct TableLock {
     child: std::process::Child,
     url: String,
 }
 
 impl TableLock {
-    fn hold(cluster: &Cluster, table: &str) -> Self {
+    pub fn hold(cluster: &Cluster, table: &str) -> Self {
         let child = psql(&cluster.url("netbox"))
             .env("PGAPPNAME", "test-lock-holder")
             .args([
@@ -290,7 +290,7 @@ impl Drop for TableLock {
 }
 
 /// Waits until a `replicate` session on `cluster` waits for a lock.
-fn wait_for_blocked_dump(cluster: &Cluster) -> String {
+pub fn wait_for_blocked_dump(cluster: &Cluster) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let pid = cluster.sql(

@@ -6,5 +6,7 @@ mod apply;
 mod bad_manifests;
 mod commands;
 mod examples;
+mod faults;
+mod manifest_fuzz;
 mod media;
 mod planner;

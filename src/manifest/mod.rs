@@ -121,10 +121,12 @@ impl Manifest {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ManifestDiagnostic> {
-        let raw: raw::RawManifest =
-            toml::from_str(file.text()).map_err(|e| toml_error::from_toml_error(&file, &e))?;
         let sha256 = hex::encode(Sha256::digest(file.text().as_bytes()));
-        validate::validate(raw, file, path, sha256, env)
+        // Diagnostics quote the file: never a password written in it.
+        let shown = SourceFile::new(file.name(), mask_passwords(file.text()));
+        let raw: raw::RawManifest =
+            toml::from_str(file.text()).map_err(|e| toml_error::from_toml_error(&shown, &e))?;
+        validate::validate(raw, shown, path, sha256, env)
     }
 
     /// Whether any step touches a database.
@@ -133,10 +135,67 @@ impl Manifest {
     }
 }
 
+/// The text with every password written into a URL (`user:PASSWORD@`,
+/// `password=PASSWORD`) replaced by as many `*`, so spans stay valid.
+/// `${NAME}` references are not secrets and stay readable.
+pub fn mask_passwords(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let ends_value = |b: u8| matches!(b, b'"' | b'\'' | b'\n' | b' ' | b'\t');
+    let mask = |from: usize, to: usize, bytes: &mut Vec<u8>| {
+        let value = &text[from..to];
+        if !value.contains("${") {
+            for b in &mut bytes[from..to] {
+                *b = b'*';
+            }
+        }
+    };
+    let mut i = 0;
+    while let Some(at) = text[i..].find("://") {
+        let start = i + at + 3;
+        let end = text[start..]
+            .bytes()
+            .position(|b| ends_value(b) || b == b'/')
+            .map_or(text.len(), |p| start + p);
+        if let Some(amp) = text[start..end].rfind('@')
+            && let Some(colon) = text[start..start + amp].find(':')
+        {
+            mask(start + colon + 1, start + amp, &mut bytes);
+        }
+        i = start;
+    }
+    let mut i = 0;
+    while let Some(at) = text[i..].find("password=") {
+        let start = i + at + "password=".len();
+        let end = text[start..]
+            .bytes()
+            .position(|b| ends_value(b) || b == b'&')
+            .map_or(text.len(), |p| start + p);
+        mask(start, end, &mut bytes);
+        i = start;
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
 /// The JSON Schema of the manifest, as `replicate schema` prints it.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(raw::RawManifest);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_passwords;
+
+    #[test]
+    fn passwords_in_the_text_are_masked_and_references_kept() {
+        let text = "a = \"postgresql://u:hunter2@h/db\"\nb = \"postgresql://u:${PW}@h/db\"\nc = \"postgres:///db?host=/s&password=s3cr3t&x=1\"\n";
+        let masked = mask_passwords(text);
+        assert_eq!(masked.len(), text.len());
+        assert!(masked.contains("u:*******@h/db"));
+        assert!(masked.contains("u:${PW}@h"));
+        assert!(masked.contains("password=******&x=1"));
+        assert!(!masked.contains("hunter2") && !masked.contains("s3cr3t"));
+    }
 }

@@ -23,7 +23,12 @@ impl Replicate {
     /// The binary with a clean environment: no `PG*` variables, no manifest
     /// from the environment, no colours.
     pub fn new() -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_replicate"));
+        Self::command(env!("CARGO_BIN_EXE_replicate"))
+    }
+
+    /// Another program (a shell around replicate) with the same clean environment.
+    pub fn command(program: &str) -> Self {
+        let mut command = Command::new(program);
         command.current_dir(root());
         for (key, _) in std::env::vars_os() {
             let key_text = key.to_string_lossy();
@@ -87,6 +92,15 @@ impl Running {
                 .map(|s| !s.contains(") Z "))
                 .unwrap_or(false)
         })
+    }
+
+    /// Sends a signal (`libc::SIGKILL`, `SIGINT`, `SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, signal);
+        }
     }
 
     pub fn finish(self) -> Run {
@@ -173,4 +187,54 @@ impl Run {
 /// Replaces the repository's absolute path, which differs between machines.
 pub fn redact_root(text: &str) -> String {
     text.replace(&root().display().to_string(), "[ROOT]")
+}
+
+/// Waits until `state.json` in `artifacts` says `step` has `status`.
+#[track_caller]
+pub fn wait_for_step(artifacts: &Path, step: &str, status: &str, seconds: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(artifacts.join("state.json"))
+            && let Ok(state) = serde_json::from_str::<serde_json::Value>(&text)
+            && state["steps"][step]["status"] == status
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{step} never became {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Process ids whose command line contains every one of `words`.
+pub fn processes_with(words: &[&str]) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if words.iter().all(|w| text.contains(w)) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Waits until no process has all of `words` on its command line.
+#[track_caller]
+pub fn wait_until_gone(words: &[&str]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !processes_with(words).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running: {words:?} {:?}",
+            processes_with(words)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
