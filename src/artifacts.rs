@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use walkdir::WalkDir;
 
-use crate::hashing::hash_file;
+use crate::hashing::hash_files;
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
 
@@ -127,41 +127,35 @@ impl ArtifactsDir {
         hash_tree(&self.join(artifact), artifact)
     }
 
+    /// Checks several artifacts, hashing all their files in one parallel pass.
+    pub fn verify_artifacts(&self, artifacts: &[&str], sums: &Sums) -> Result<u64, Mismatch> {
+        let mut listed: Vec<(&String, &String)> = Vec::new();
+        for artifact in artifacts {
+            let before = listed.len();
+            listed.extend(sums.iter().filter(|(p, _)| belongs_to(p, artifact)));
+            if listed.len() == before {
+                return Err(Mismatch::NotListed((*artifact).to_owned()));
+            }
+        }
+        let full: Vec<PathBuf> = listed.iter().map(|(path, _)| self.join(path)).collect();
+        let mut bytes = 0;
+        for ((path, expected), result) in listed.iter().zip(hash_files(&full)) {
+            bytes += check_one(path, expected, result)?;
+        }
+        for artifact in artifacts {
+            self.check_no_extra_files(artifact, sums)?;
+        }
+        Ok(bytes)
+    }
+
     /// Checks one artifact against the recorded sums: every listed file is
     /// there with its hash, and a folder holds no file that is not listed.
     pub fn verify_artifact(&self, artifact: &str, sums: &Sums) -> Result<u64, Mismatch> {
-        let listed: Vec<(&String, &String)> = sums
-            .iter()
-            .filter(|(p, _)| belongs_to(p, artifact))
-            .collect();
-        if listed.is_empty() {
-            return Err(Mismatch::NotListed(artifact.to_owned()));
-        }
-        let mut bytes = 0;
-        for (path, expected) in &listed {
-            let full = self.join(path);
-            match hash_file(&full) {
-                Ok((found, size)) => {
-                    if &found != *expected {
-                        return Err(Mismatch::Changed {
-                            path: (*path).clone(),
-                            expected: (*expected).clone(),
-                            found,
-                        });
-                    }
-                    bytes += size;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(Mismatch::Missing((*path).clone()));
-                }
-                Err(e) => {
-                    return Err(Mismatch::Unreadable {
-                        path: (*path).clone(),
-                        error: e.to_string(),
-                    });
-                }
-            }
-        }
+        self.verify_artifacts(&[artifact], sums)
+    }
+
+    /// A folder artifact must hold no file that is not listed.
+    fn check_no_extra_files(&self, artifact: &str, sums: &Sums) -> Result<(), Mismatch> {
         let root = self.join(artifact);
         if root.is_dir() {
             for entry in WalkDir::new(&root)
@@ -181,28 +175,54 @@ impl ArtifactsDir {
                 }
             }
         }
-        Ok(bytes)
+        Ok(())
+    }
+}
+
+/// Compares one file's hashing result with its recorded hash.
+fn check_one(
+    path: &str,
+    expected: &str,
+    result: io::Result<(String, u64)>,
+) -> Result<u64, Mismatch> {
+    match result {
+        Ok((found, size)) if found == expected => Ok(size),
+        Ok((found, _)) => Err(Mismatch::Changed {
+            path: path.to_owned(),
+            expected: expected.to_owned(),
+            found,
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Mismatch::Missing(path.to_owned())),
+        Err(e) => Err(Mismatch::Unreadable {
+            path: path.to_owned(),
+            error: e.to_string(),
+        }),
     }
 }
 
 /// Hashes the file `root`, or every file below the folder `root`, naming
 /// the entries as if `root` were called `name`. Returns the sums and the bytes.
 pub fn hash_tree(root: &Path, name: &str) -> io::Result<(Sums, u64)> {
-    let mut sums = Sums::new();
-    let mut bytes = 0;
+    let mut names = Vec::new();
+    let mut paths = Vec::new();
     if root.is_dir() {
         for entry in WalkDir::new(root).sort_by_file_name() {
             let entry = entry.map_err(io::Error::other)?;
             if entry.file_type().is_file() {
                 let rel = entry.path().strip_prefix(root).map_err(io::Error::other)?;
-                let (hash, size) = hash_file(entry.path())?;
-                sums.insert(format!("{name}/{}", rel.to_string_lossy()), hash);
-                bytes += size;
+                names.push(format!("{name}/{}", rel.to_string_lossy()));
+                paths.push(entry.into_path());
             }
         }
     } else {
-        let (hash, size) = hash_file(root)?;
-        sums.insert(name.to_owned(), hash);
+        names.push(name.to_owned());
+        paths.push(root.to_path_buf());
+    }
+    let mut sums = Sums::new();
+    let mut bytes = 0;
+    for (name, result) in names.into_iter().zip(hash_files(&paths)) {
+        let (hash, size) = result?;
+        sums.insert(name, hash);
         bytes += size;
     }
     Ok((sums, bytes))

@@ -82,9 +82,45 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     hash_reader(File::open(path)?)
 }
 
+/// A file's hex SHA-256 and size, or why it could not be read.
+pub type HashResult = io::Result<(String, u64)>;
+
+/// Hashes many files on all cores; results in the order of `paths`.
+pub fn hash_files(paths: &[std::path::PathBuf]) -> Vec<HashResult> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<HashResult>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    let result = hash_file(path);
+                    if let Some(slot) = results.get(i) {
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(|| Err(io::Error::other("not hashed")))
+        })
+        .collect()
+}
+
 pub fn hash_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; 64 * 1024];
     let mut bytes = 0u64;
     loop {
         let n = match reader.read(&mut buf) {

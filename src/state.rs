@@ -79,6 +79,56 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
     pub steps: BTreeMap<StepId, StepState>,
+    /// What replicate itself and its children used, written at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// CPU time and peak memory, from `getrusage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// replicate's own user and system CPU time.
+    pub cpu_ms: u64,
+    /// replicate's own peak resident set size.
+    pub peak_rss_kib: u64,
+    /// CPU time of the programs it ran (pg_dump, pg_restore, psql...).
+    pub children_cpu_ms: u64,
+}
+
+impl Resources {
+    pub fn now() -> Option<Self> {
+        let own = usage(libc::RUSAGE_SELF)?;
+        let children = usage(libc::RUSAGE_CHILDREN)?;
+        Some(Self {
+            cpu_ms: cpu_ms(&own),
+            peak_rss_kib: peak_rss_kib().unwrap_or(u64::try_from(own.ru_maxrss).unwrap_or(0)),
+            children_cpu_ms: cpu_ms(&children),
+        })
+    }
+}
+
+/// `VmHWM` of this process: unlike `ru_maxrss`, it starts afresh at exec,
+/// so it is replicate's own peak and not its parent's.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn usage(who: libc::c_int) -> Option<libc::rusage> {
+    // SAFETY: rusage is plain data; getrusage fills it and reports failure
+    // through its return value.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(who, &mut usage) == 0).then_some(usage)
+    }
+}
+
+fn cpu_ms(usage: &libc::rusage) -> u64 {
+    let ms = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1000 + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+    };
+    ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// The journal of the current run, shared by the steps running in parallel.
@@ -111,6 +161,7 @@ impl Journal {
                 .into_iter()
                 .map(|id| (id, StepState::pending()))
                 .collect(),
+            resources: None,
         };
         let journal = Self {
             path: dir.join(STATE_FILE),
@@ -141,6 +192,7 @@ impl Journal {
         self.change(|state| {
             state.status = status;
             state.finished_at = Some(now());
+            state.resources = Resources::now();
         })
     }
 

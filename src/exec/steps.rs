@@ -63,13 +63,19 @@ impl StepRunner<'_> {
             Action::Verify { .. } => self.verify(step),
             Action::Archive {
                 from, compression, ..
-            } => self.archive(step, from, *compression),
+            } => {
+                yield_cpu();
+                self.archive(step, from, *compression)
+            }
             Action::Extract {
                 archive,
                 compression,
                 into,
                 file_sums,
-            } => self.extract(step, archive, *compression, into, file_sums),
+            } => {
+                yield_cpu();
+                self.extract(step, archive, *compression, into, file_sums)
+            }
         }
     }
 
@@ -272,18 +278,16 @@ impl StepRunner<'_> {
                 self.artifacts.join(crate::artifacts::SUMS_FILE).display()
             ))
         })?;
-        let mut bytes = 0;
-        for artifact in &step.consumes {
-            bytes += self
-                .artifacts
-                .verify_artifact(&artifact.name, &sums)
-                .map_err(|mismatch| {
-                    StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
-                        "the artifacts in {} changed after they were written; produce them again (`replicate apply --steps dump` or a full `replicate apply`)",
-                        self.artifacts.path().display()
-                    ))
-                })?;
-        }
+        let names: Vec<&str> = step.consumes.iter().map(|a| a.name.as_str()).collect();
+        let bytes = self
+            .artifacts
+            .verify_artifacts(&names, &sums)
+            .map_err(|mismatch| {
+                StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
+                    "the artifacts in {} changed after they were written; produce them again (`replicate apply --steps dump` or a full `replicate apply`)",
+                    self.artifacts.path().display()
+                ))
+            })?;
         Ok(StepReport {
             bytes,
             checksums: Sums::new(),
@@ -361,6 +365,19 @@ impl StepRunner<'_> {
             bytes,
             ..StepReport::default()
         })
+    }
+}
+
+/// Lowers this thread's CPU priority: the media steps run beside `dump`
+/// and `restore`, which are on the critical path, and should take the CPU
+/// those leave idle. (The thread ends with the step.)
+fn yield_cpu() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority have no memory-safety preconditions;
+    // a failure only leaves the priority as it was.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, u32::try_from(tid).unwrap_or(0), 10);
     }
 }
 

@@ -24,6 +24,9 @@ pub struct SourceFacts {
     pub icu_locale: Option<String>,
 }
 
+/// `PGOPTIONS` for the restore's sessions.
+pub const RESTORE_OPTIONS: &str = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
+
 /// The edges of DESIGN section 2. Edges to steps a manifest does not ask for
 /// are dropped by the builder.
 const EDGES: &[(StepId, StepId)] = &[
@@ -392,7 +395,14 @@ impl Planner<'_> {
         let m = self.manifest;
         let a = &m.artifacts;
         let url = &m.target.database;
-        let env = Self::pg_env(url, "target.database");
+        let mut env = Self::pg_env(url, "target.database");
+        // Session settings for the restore's connections: index builds sort
+        // in memory, and commits do not wait for the disk (a crash midway
+        // fails the step anyway, and the database is recreated on resume).
+        env.push(EnvVar {
+            name: "PGOPTIONS".into(),
+            value: EnvValue::Value(RESTORE_OPTIONS.into()),
+        });
         let (action, how) = match a.format {
             DumpFormat::Plain => (
                 Action::Exec(Exec {
