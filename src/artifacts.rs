@@ -45,6 +45,29 @@ pub struct ArtifactsDir {
     path: PathBuf,
     /// Serialises rewrites of `SHA256SUMS` between parallel steps.
     sums_lock: Mutex<()>,
+    /// Files this process verified, with what they looked like then.
+    verified: Mutex<BTreeMap<PathBuf, Stamp>>,
+}
+
+/// Identity and size of a file: if none changed, neither did the file
+/// (short of someone forging its modification time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).ok()?;
+    Some(Stamp {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        len: meta.len(),
+        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+    })
 }
 
 impl ArtifactsDir {
@@ -52,6 +75,7 @@ impl ArtifactsDir {
         Self {
             path: path.into(),
             sums_lock: Mutex::new(()),
+            verified: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -145,7 +169,24 @@ impl ArtifactsDir {
         for artifact in artifacts {
             self.check_no_extra_files(artifact, sums)?;
         }
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        for path in full {
+            if let Some(stamp) = stamp(&path) {
+                verified.insert(path, stamp);
+            }
+        }
         Ok(bytes)
+    }
+
+    /// Whether this process verified the file `name` and it has not changed
+    /// since (same file, size and modification time).
+    pub fn verified_unchanged(&self, name: &str) -> bool {
+        let path = self.join(name);
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        match (verified.get(&path), stamp(&path)) {
+            (Some(then), Some(now)) => *then == now,
+            _ => false,
+        }
     }
 
     /// Checks one artifact against the recorded sums: every listed file is

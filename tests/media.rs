@@ -11,7 +11,7 @@ use std::process::Command;
 use replicate::hashing::{HashingWriter, hash_file};
 use replicate::manifest::Compression;
 use replicate::media::archive::archive;
-use replicate::media::extract::extract;
+use replicate::media::extract::{ArchiveCheck, extract};
 use replicate::media::sums_file::FileSums;
 
 const LONG: usize = 200;
@@ -189,7 +189,14 @@ fn round_trip_keeps_content_modes_and_links_and_gnu_tar_agrees() {
         // replicate's extract, into a target with stale content.
         let target = work.path().join(format!("target-{compression}"));
         write(&target.join("stale/old.png"), b"old", 0o644, 1);
-        let report = extract(&archive_path, compression, Some(&sha), &sums, &target).unwrap();
+        let report = extract(
+            &archive_path,
+            compression,
+            &ArchiveCheck::Hash(sha.clone()),
+            &sums,
+            &target,
+        )
+        .unwrap();
         assert_eq!(report.files, 7);
         assert_eq!(
             tree(&target),
@@ -349,9 +356,15 @@ fn hostile_archives_are_refused_before_anything_is_written() {
         let sums: FileSums =
             FileSums::from([(PathBuf::from("good.txt"), hash_file_bytes(b"fine"))]);
 
-        let error = extract(&archive_path, Compression::None, None, &sums, &target)
-            .expect_err(what)
-            .to_string();
+        let error = extract(
+            &archive_path,
+            Compression::None,
+            &ArchiveCheck::VerifiedUnchanged,
+            &sums,
+            &target,
+        )
+        .expect_err(what)
+        .to_string();
         assert!(error.contains(reason), "{what}: {error}");
         let name = String::from_utf8_lossy(entries.last().unwrap().0).into_owned();
         assert!(
@@ -387,7 +400,14 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
     let target = work.path().join("media");
     write(&target.join("kept.png"), b"kept", 0o644, 1);
     let before = tree(&target);
-    let error = extract(&archive_path, Compression::None, Some(&sha), &sums, &target).unwrap_err();
+    let error = extract(
+        &archive_path,
+        Compression::None,
+        &ArchiveCheck::Hash(sha.clone()),
+        &sums,
+        &target,
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -409,7 +429,7 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
     let error = extract(
         &archive_path,
         Compression::None,
-        Some(&"f".repeat(64)),
+        &ArchiveCheck::Hash("f".repeat(64)),
         &sums,
         &target,
     )

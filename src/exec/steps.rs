@@ -252,14 +252,26 @@ impl StepRunner<'_> {
                 file_sums.display()
             ))
         })?;
+        // `verify` re-hashed the archive moments ago in this process: unless
+        // the file changed since, extract need not hash it a third time.
+        let archive_name = step
+            .consumes
+            .iter()
+            .find(|a| a.kind == crate::plan::ArtifactKind::MediaArchive)
+            .map(|a| a.name.as_str())
+            .unwrap_or_default();
+        let check = if self.artifacts.verified_unchanged(archive_name) {
+            media::extract::ArchiveCheck::VerifiedUnchanged
+        } else {
+            media::extract::ArchiveCheck::Hash(expected.unwrap_or_default())
+        };
         let report =
-            media::extract::extract(archive, compression, expected.as_deref(), &sums, into)
-                .map_err(|e| {
-                    StepFailure::new(format!("extract failed: {e}")).with_help(format!(
-                        "the target media folder {} was left as it was",
-                        into.display()
-                    ))
-                })?;
+            media::extract::extract(archive, compression, &check, &sums, into).map_err(|e| {
+                StepFailure::new(format!("extract failed: {e}")).with_help(format!(
+                    "the target media folder {} was left as it was",
+                    into.display()
+                ))
+            })?;
         Ok(StepReport {
             bytes: report.bytes,
             checksums: Sums::new(),

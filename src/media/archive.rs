@@ -78,7 +78,10 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
             header.set_entry_type(EntryType::Regular);
             header.set_size(size);
             let file = File::open(path).map_err(io_at(path))?;
-            let mut reader = HashingReader::new(file.take(size));
+            let mut reader = HashingReader::new(std::io::BufReader::with_capacity(
+                256 * 1024,
+                file.take(size),
+            ));
             builder
                 .append_data(&mut header, rel, &mut reader)
                 .map_err(io_at(path))?;

@@ -56,13 +56,34 @@ fn tar_stream<R: Read + 'static>(reader: R, compression: Compression) -> io::Res
     })
 }
 
-/// Reads the whole archive once: its hash must be `expected_sha256` (when
-/// given) and every entry must be safe to unpack. Returns the entries.
+/// How the archive's own integrity is established before extraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveCheck {
+    /// Hash it while reading it, and compare with this SHA-256.
+    Hash(String),
+    /// This process verified it against `SHA256SUMS` and it has not changed
+    /// since: only its entries are read (seeking over the data when the
+    /// archive is not compressed).
+    VerifiedUnchanged,
+}
+
+/// Reads the archive's entries and refuses any that is unsafe to unpack;
+/// with [`ArchiveCheck::Hash`], also checks the archive's SHA-256.
 pub fn check_archive(
     archive: &Path,
     compression: Compression,
-    expected_sha256: Option<&str>,
+    check: &ArchiveCheck,
 ) -> Result<Vec<Entry>, MediaError> {
+    let expected_sha256 = match check {
+        ArchiveCheck::Hash(sha) => Some(sha.as_str()),
+        ArchiveCheck::VerifiedUnchanged if compression == Compression::None => {
+            let file = File::open(archive).map_err(io_at(archive))?;
+            let mut tar = tar::Archive::new(BufReader::with_capacity(64 * 1024, file));
+            let entries = tar.entries_with_seek().map_err(io_at(archive))?;
+            return collect_entries(entries, archive);
+        }
+        ArchiveCheck::VerifiedUnchanged => None,
+    };
     let file = File::open(archive).map_err(io_at(archive))?;
     let hashing = std::rc::Rc::new(std::cell::RefCell::new(HashingReader::new(
         BufReader::with_capacity(1 << 20, file),
@@ -96,9 +117,18 @@ impl<R: Read> Read for SharedReader<R> {
 
 fn read_entries(stream: impl Read, archive: &Path) -> Result<Vec<Entry>, MediaError> {
     let mut tar = tar::Archive::new(stream);
+    let entries = tar.entries().map_err(io_at(archive))?;
+    collect_entries(entries, archive)
+}
+
+/// Checks every entry; returns them in archive order.
+fn collect_entries<R: Read>(
+    tar_entries: tar::Entries<'_, R>,
+    archive: &Path,
+) -> Result<Vec<Entry>, MediaError> {
     let mut entries = Vec::new();
     let mut seen: BTreeMap<PathBuf, Seen> = BTreeMap::new();
-    for entry in tar.entries().map_err(io_at(archive))? {
+    for entry in tar_entries {
         let entry = entry.map_err(io_at(archive))?;
         let raw = entry.path().map_err(io_at(archive))?.into_owned();
         let shown = raw.display().to_string();
@@ -240,11 +270,11 @@ fn link_stays_inside(path: &Path, target: &Path) -> bool {
 pub fn extract(
     archive: &Path,
     compression: Compression,
-    expected_sha256: Option<&str>,
+    check: &ArchiveCheck,
     file_sums: &FileSums,
     into: &Path,
 ) -> Result<ExtractReport, MediaError> {
-    let entries = check_archive(archive, compression, expected_sha256)?;
+    let entries = check_archive(archive, compression, check)?;
     let files: BTreeMap<&Path, ()> = entries
         .iter()
         .filter(|e| matches!(e.kind, Kind::File { .. }))
