@@ -513,21 +513,7 @@ fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
 #[test]
 fn open_sessions_block_drop_by_name_unless_terminated() {
     let s = Scenario::new("custom", "");
-    let mut session = psql(&s.pair.target.url("netbox"))
-        .args(["-c", "SELECT pg_sleep(60)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.pair.target.sql(
-        "postgres",
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'netbox'",
-    ) == "0"
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut session = hold_session(&s.pair.target);
     s.replicate()
         .args(["plan"])
         .run()
@@ -599,21 +585,7 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
 fn resume_keeps_verified_artifacts_and_restarts_the_database_chain() {
     let s = Scenario::new("directory", "");
     // A session on the target makes the first run fail at drop.
-    let mut session = psql(&s.pair.target.url("netbox"))
-        .args(["-c", "SELECT pg_sleep(60)"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.pair.target.sql(
-        "postgres",
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'netbox'",
-    ) == "0"
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut session = hold_session(&s.pair.target);
     s.apply(&[]).code(1);
     s.pair.target.sql(
         "postgres",
@@ -744,4 +716,24 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
     assert!(stderr.contains("cache is locked"), "{stderr}");
     t.assert_target_untouched();
     assert!(!t.artifacts().join("netbox.dump").exists());
+}
+
+/// An idle session on the target's `netbox` database, there once this returns.
+fn hold_session(cluster: &Cluster) -> std::process::Child {
+    let session = psql(&cluster.url("netbox"))
+        .args(["-c", "SELECT pg_sleep(60)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cluster.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'netbox'",
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline, "the session did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    session
 }

@@ -192,12 +192,7 @@ fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
     );
     s.assert_replica_matches();
     assert_eq!(media_tree(&target), media_tree(&source));
-    let leftovers: Vec<_> = fs::read_dir(s.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".replicate-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    crate::support::assert_no_staging(s.dir.path());
 }
 
 #[test]
@@ -331,12 +326,7 @@ fn a_full_disk_during_extract_keeps_the_old_media() {
     assert!(stderr.contains("step `extract` failed"), "{stderr}");
     assert!(stderr.contains("a file size limit was reached"), "{stderr}");
     assert_eq!(media_tree(&target), before, "the old media folder changed");
-    let leftovers: Vec<_> = fs::read_dir(s.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".replicate-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    crate::support::assert_no_staging(s.dir.path());
 }
 
 #[test]

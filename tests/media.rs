@@ -582,12 +582,7 @@ mod with_apply {
         );
         assert!(stderr.contains("the old media folder was kept"), "{stderr}");
         assert_eq!(tree(&target), before, "the old media folder changed");
-        let leftovers: Vec<_> = fs::read_dir(s.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains("replicate-new"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
+        crate::support::assert_no_staging(s.dir.path());
     }
 
     #[test]

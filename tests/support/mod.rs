@@ -238,3 +238,19 @@ pub fn wait_until_gone(words: &[&str]) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// No staging folder (`.NAME.replicate-new`, `-old`) is left in `dir`.
+#[track_caller]
+pub fn assert_no_staging(dir: &Path) {
+    let leftovers: Vec<String> = std::fs::read_dir(dir)
+        .expect("a folder")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.contains(".replicate-") || n.contains("replicate-new"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+}
