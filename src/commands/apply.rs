@@ -123,7 +123,7 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         artifacts: &artifacts,
         secrets: &secrets,
     };
-    let observer = Progress { journal: &journal };
+    let observer = Progress::new(&journal);
     let started = Instant::now();
     let outcome = scheduler::run(
         &plan,
@@ -344,9 +344,35 @@ fn check_inputs(
     Ok(())
 }
 
-/// Prints a line per step and keeps the journal.
+/// Prints a line per step and keeps the journal. On a terminal, running
+/// steps show as spinners with their elapsed time.
 struct Progress<'a> {
     journal: &'a Journal,
+    spinners: Option<Spinners>,
+}
+
+struct Spinners {
+    multi: indicatif::MultiProgress,
+    running: std::sync::Mutex<std::collections::BTreeMap<StepId, indicatif::ProgressBar>>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(journal: &'a Journal) -> Self {
+        let spinners = std::io::stdout().is_terminal().then(|| Spinners {
+            multi: indicatif::MultiProgress::new(),
+            running: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        });
+        Self { journal, spinners }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.spinners {
+            Some(spinners) => {
+                let _ = spinners.multi.println(text.trim_end());
+            }
+            None => super::print(text),
+        }
+    }
 }
 
 impl Observer for Progress<'_> {
@@ -355,7 +381,24 @@ impl Observer for Progress<'_> {
             s.status = StepStatus::Running;
             s.started_at = Some(now());
         });
-        super::print(&format!("{:<18} started\n", step.id.as_str()));
+        match &self.spinners {
+            Some(spinners) => {
+                let bar = spinners.multi.add(indicatif::ProgressBar::new_spinner());
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{spinner} {msg:18} {elapsed}")
+                {
+                    bar.set_style(style);
+                }
+                bar.set_message(step.id.as_str());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                spinners
+                    .running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(step.id, bar);
+            }
+            None => super::print(&format!("{:<18} started\n", step.id.as_str())),
+        }
     }
 
     fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult) {
@@ -396,7 +439,17 @@ impl Observer for Progress<'_> {
                 seconds(elapsed)
             ),
         };
-        super::print(&line);
+        if let Some(spinners) = &self.spinners {
+            let bar = spinners
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&step.id);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+        }
+        self.line(&line);
     }
 }
 
