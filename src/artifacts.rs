@@ -146,11 +146,6 @@ impl ArtifactsDir {
         write_atomically(&self.join(SUMS_FILE), text.as_bytes())
     }
 
-    /// Hashes every file of a finished artifact (a file or a folder).
-    pub fn hash_artifact(&self, artifact: &str) -> io::Result<(Sums, u64)> {
-        hash_tree(&self.join(artifact), artifact)
-    }
-
     /// Checks several artifacts, hashing all their files in one parallel pass.
     pub fn verify_artifacts(&self, artifacts: &[&str], sums: &Sums) -> Result<u64, Mismatch> {
         let mut listed: Vec<(&String, &String)> = Vec::new();
@@ -332,7 +327,7 @@ mod tests {
         fs::write(dir.path().join("db.dir/1.dat"), b"rows").unwrap();
         fs::write(dir.path().join("db_media.tar"), b"tar").unwrap();
         for name in ["db.dir", "db_media.tar"] {
-            let (sums, _) = artifacts.hash_artifact(name).unwrap();
+            let (sums, _) = hash_tree(&artifacts.join(name), name).unwrap();
             artifacts.record(name, &sums).unwrap();
         }
         let sums = artifacts.read_sums().unwrap();

@@ -209,7 +209,7 @@ impl Planner<'_> {
                 args.push(compress_arg(a.compression));
                 args.push(format!(
                     "--file={}",
-                    partial(&self.path(artifact)).display()
+                    crate::artifacts::partial_path(&self.path(artifact)).display()
                 ));
                 details.push(format!("{} jobs", a.jobs));
             }
@@ -491,11 +491,4 @@ fn compress_arg(compression: Compression) -> String {
         Compression::Gzip => "--compress=6".into(),
         Compression::Zstd => "--compress=zstd".into(),
     }
-}
-
-/// Where an artifact is written until it is complete.
-pub fn partial(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
 }
