@@ -231,6 +231,15 @@ fn usage_errors_exit_64() {
         .run()
         .code(64);
     Replicate::new().args(["show"]).run().code(64);
+    Replicate::new()
+        .args(["apply", "--steps", "dump,bogus"])
+        .run()
+        .code(64)
+        .stderr_has("unknown step `bogus`");
+    Replicate::new()
+        .args(["apply", "--parallelism", "0"])
+        .run()
+        .code(64);
     Replicate::new().run().code(64);
 }
 
