@@ -84,6 +84,9 @@ pub enum Command {
         /// How many steps may run at once
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+        /// Print the plan and an event per step as JSON lines
+        #[arg(long)]
+        json: bool,
     },
     /// Check the artifacts against SHA256SUMS
     Verify {

@@ -68,6 +68,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             steps,
             resume,
             parallelism,
+            json,
         } => commands::apply::run(&commands::apply::ApplyOptions {
             plan_file: plan,
             manifest: manifest.given,
@@ -75,6 +76,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             steps,
             resume,
             parallelism: usize::from(parallelism),
+            json,
         }),
         Command::Verify { manifest, media } => commands::verify::run(&manifest.path(), media),
         Command::Show { plan, json } => commands::show::run(&plan, json),

@@ -737,3 +737,34 @@ fn hold_session(cluster: &Cluster) -> std::process::Child {
     }
     session
 }
+
+#[test]
+fn json_events_report_the_plan_and_every_step() {
+    let s = Scenario::new("custom", "");
+    let run = s.apply(&["--json"]).success();
+    let events: Vec<serde_json::Value> = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(events[0]["event"], "plan");
+    assert_eq!(events[0]["plan"]["steps"].as_array().unwrap().len(), 5);
+    for step in ["dump", "verify", "drop", "create", "restore"] {
+        let started = events
+            .iter()
+            .position(|e| e["event"] == "step_started" && e["step"] == step)
+            .unwrap_or_else(|| panic!("no start of {step}"));
+        let finished = events
+            .iter()
+            .position(|e| {
+                e["event"] == "step_finished" && e["step"] == step && e["status"] == "done"
+            })
+            .unwrap_or_else(|| panic!("no end of {step}"));
+        assert!(started < finished);
+    }
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "finished");
+    assert_eq!(last["status"], "succeeded");
+    assert_eq!(last["steps_done"], 5);
+    s.assert_replica_matches();
+}

@@ -9,15 +9,17 @@ use crate::artifacts::ArtifactsDir;
 use crate::cli::exit;
 use crate::error::Error;
 use crate::exec::interrupt;
-use crate::exec::scheduler::{self, Observer, Outcome, StepFailure, StepResult};
+use crate::exec::scheduler::{self, Outcome, StepFailure};
 use crate::exec::steps::StepRunner;
-use crate::inspect::{human_bytes, inspect, secrets_of};
+use crate::inspect::{inspect, secrets_of};
 use crate::lock::RunLock;
 use crate::manifest::Manifest;
 use crate::plan::document::PlanDocument;
-use crate::plan::{self, Plan, Step, StepId, render};
-use crate::state::{Journal, RunStatus, StepStatus, now};
-use crate::style::{DANGER, GOOD, paint};
+use crate::plan::{self, Plan, StepId, render};
+use crate::state::{Journal, RunStatus, StepStatus};
+
+use super::progress::{self, Progress};
+use crate::style::{GOOD, paint};
 
 pub struct ApplyOptions {
     pub plan_file: Option<PathBuf>,
@@ -27,6 +29,8 @@ pub struct ApplyOptions {
     pub steps: Option<Vec<StepId>>,
     pub resume: bool,
     pub parallelism: usize,
+    /// JSON lines on stdout: the plan, then an event per step.
+    pub json: bool,
 }
 
 pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
@@ -89,7 +93,11 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             }
         }
         None => {
-            super::print(&render::render(&doc));
+            if options.json {
+                progress::emit(&serde_json::json!({ "event": "plan", "plan": doc }));
+            } else {
+                super::print(&render::render(&doc));
+            }
             confirm(options.auto_approve)?;
         }
     }
@@ -123,7 +131,7 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         artifacts: &artifacts,
         secrets: &secrets,
     };
-    let observer = Progress::new(&journal);
+    let observer = Progress::new(&journal, options.json);
     let started = Instant::now();
     let outcome = scheduler::run(
         &plan,
@@ -141,6 +149,14 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
         RunStatus::Failed
     };
     let _ = journal.finish(status);
+    if options.json {
+        progress::emit(&serde_json::json!({
+            "event": "finished",
+            "status": status,
+            "steps_done": outcome.done.len(),
+            "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }));
+    }
 
     if status == RunStatus::Interrupted {
         let running: Vec<&str> = outcome.failed.iter().map(|(id, _)| id.as_str()).collect();
@@ -158,12 +174,14 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
     if let Some((id, failure)) = outcome.failed.first() {
         return Err(failed(&manifest, &plan, &outcome, *id, failure));
     }
-    super::print(&format!(
-        "\n{} {} steps in {}\n",
-        paint(GOOD, "Apply complete:"),
-        outcome.done.len(),
-        seconds(started.elapsed())
-    ));
+    if !options.json {
+        super::print(&format!(
+            "\n{} {} steps in {}\n",
+            paint(GOOD, "Apply complete:"),
+            outcome.done.len(),
+            seconds(started.elapsed())
+        ));
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -213,8 +231,8 @@ fn confirm(auto_approve: bool) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::NotApproved);
     }
-    print!("\nDo you want to apply this plan? Only `yes` will be accepted: ");
-    let _ = std::io::stdout().flush();
+    eprint!("\nDo you want to apply this plan? Only `yes` will be accepted: ");
+    let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if answer.trim() == "yes" {
@@ -344,116 +362,7 @@ fn check_inputs(
     Ok(())
 }
 
-/// Prints a line per step and keeps the journal. On a terminal, running
-/// steps show as spinners with their elapsed time.
-struct Progress<'a> {
-    journal: &'a Journal,
-    spinners: Option<Spinners>,
-}
-
-struct Spinners {
-    multi: indicatif::MultiProgress,
-    running: std::sync::Mutex<std::collections::BTreeMap<StepId, indicatif::ProgressBar>>,
-}
-
-impl<'a> Progress<'a> {
-    fn new(journal: &'a Journal) -> Self {
-        let spinners = std::io::stdout().is_terminal().then(|| Spinners {
-            multi: indicatif::MultiProgress::new(),
-            running: std::sync::Mutex::new(std::collections::BTreeMap::new()),
-        });
-        Self { journal, spinners }
-    }
-
-    fn line(&self, text: &str) {
-        match &self.spinners {
-            Some(spinners) => {
-                let _ = spinners.multi.println(text.trim_end());
-            }
-            None => super::print(text),
-        }
-    }
-}
-
-impl Observer for Progress<'_> {
-    fn started(&self, step: &Step) {
-        let _ = self.journal.update(step.id, |s| {
-            s.status = StepStatus::Running;
-            s.started_at = Some(now());
-        });
-        match &self.spinners {
-            Some(spinners) => {
-                let bar = spinners.multi.add(indicatif::ProgressBar::new_spinner());
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("{spinner} {msg:18} {elapsed}")
-                {
-                    bar.set_style(style);
-                }
-                bar.set_message(step.id.as_str());
-                bar.enable_steady_tick(Duration::from_millis(120));
-                spinners
-                    .running
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(step.id, bar);
-            }
-            None => super::print(&format!("{:<18} started\n", step.id.as_str())),
-        }
-    }
-
-    fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult) {
-        let _ = self.journal.update(step.id, |s| {
-            s.finished_at = Some(now());
-            s.duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
-            match result {
-                Ok(report) => {
-                    s.status = StepStatus::Done;
-                    s.bytes = Some(report.bytes);
-                    s.checksums = report.checksums.clone();
-                }
-                Err(failure) => {
-                    s.status = if interrupt::stop_requested() {
-                        StepStatus::Interrupted
-                    } else {
-                        StepStatus::Failed
-                    };
-                    s.error = Some(failure.message.clone());
-                }
-            }
-        });
-        let line = match result {
-            Ok(report) => {
-                let mut details = vec![seconds(elapsed)];
-                if report.bytes > 0 {
-                    details.push(human_bytes(report.bytes));
-                }
-                if let Some(note) = &report.note {
-                    details.push(note.clone());
-                }
-                format!("{:<18} done in {}\n", step.id.as_str(), details.join(", "))
-            }
-            Err(_) => format!(
-                "{:<18} {} after {}\n",
-                step.id.as_str(),
-                paint(DANGER, "FAILED"),
-                seconds(elapsed)
-            ),
-        };
-        if let Some(spinners) = &self.spinners {
-            let bar = spinners
-                .running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&step.id);
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-        }
-        self.line(&line);
-    }
-}
-
-fn seconds(elapsed: Duration) -> String {
+pub(super) fn seconds(elapsed: Duration) -> String {
     format!("{:.1}s", elapsed.as_secs_f64())
 }
 

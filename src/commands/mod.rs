@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod graph;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod show;
 pub mod validate;
