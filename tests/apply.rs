@@ -46,6 +46,37 @@ impl Scenario {
         scenario
     }
 
+    /// Adds a source media folder (the awkward tree of `media::build_tree`,
+    /// plus `extra_megabytes` of noise) and a target media folder holding a
+    /// stale file and an old version of one source file. Returns both.
+    pub fn add_media(&self, extra_megabytes: usize) -> (PathBuf, PathBuf) {
+        let source = self.dir.path().join("source-media");
+        let target = self.dir.path().join("target-media");
+        crate::media::build_tree(&source, false);
+        if extra_megabytes > 0 {
+            let status = Command::new("head")
+                .args(["-c", &format!("{extra_megabytes}M"), "/dev/urandom"])
+                .stdout(std::fs::File::create(source.join("large.bin")).unwrap())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        for (path, bytes) in [
+            ("stale/removed-upstream.png", &b"stale"[..]),
+            ("devicetype-images/model-1.png", &b"old version"[..]),
+        ] {
+            std::fs::create_dir_all(target.join(path).parent().unwrap()).unwrap();
+            std::fs::write(target.join(path), bytes).unwrap();
+        }
+        let text = std::fs::read_to_string(self.manifest()).unwrap();
+        self.write_manifest(
+            &text
+                .replace("[target]\n", "media = \"source-media\"\n[target]\n")
+                .replace("[include]\n", "media = \"target-media\"\n[include]\n"),
+        );
+        (source, target)
+    }
+
     pub fn write_manifest(&self, text: &str) {
         std::fs::write(self.manifest(), text).expect("manifest written");
     }

@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::apply::{Scenario, TableLock, wait_for_blocked_dump};
@@ -60,29 +59,6 @@ fn wait_for_file(path: &Path) {
     }
 }
 
-fn add_media(s: &Scenario, megabytes: usize) -> (PathBuf, PathBuf) {
-    let source = s.dir.path().join("source-media");
-    let target = s.dir.path().join("target-media");
-    crate::media::build_tree(&source, false);
-    if megabytes > 0 {
-        let status = Command::new("head")
-            .args(["-c", &format!("{megabytes}M"), "/dev/urandom"])
-            .stdout(fs::File::create(source.join("large.bin")).unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    fs::create_dir_all(target.join("old")).unwrap();
-    fs::write(target.join("old/kept-until-replaced.png"), b"old").unwrap();
-    let text = fs::read_to_string(s.manifest()).unwrap();
-    s.write_manifest(
-        &text
-            .replace("[target]\n", "media = \"source-media\"\n[target]\n")
-            .replace("[include]\n", "media = \"target-media\"\n[include]\n"),
-    );
-    (source, target)
-}
-
 fn media_tree(path: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     walkdir::WalkDir::new(path)
         .sort_by_file_name()
@@ -124,7 +100,7 @@ fn killed_during_dump_then_resumed() {
 #[test]
 fn killed_during_archive_then_resumed() {
     let s = Scenario::new("custom", "compression = \"gzip\"\n");
-    let (source, target) = add_media(&s, 96);
+    let (source, target) = s.add_media(96);
     let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
     wait_for_step(&s.artifacts(), "archive", "running", 60);
     run.signal(libc::SIGKILL);
@@ -132,7 +108,7 @@ fn killed_during_archive_then_resumed() {
     assert_not_complete(&s.artifacts(), "netbox_media.tar.gz");
     assert_not_complete(&s.artifacts(), "netbox_media.sha256");
     s.assert_target_untouched();
-    assert!(target.join("old/kept-until-replaced.png").exists());
+    assert!(target.join("stale/removed-upstream.png").exists());
 
     s.apply(&["--resume"]).success();
     s.assert_replica_matches();
@@ -162,7 +138,7 @@ fn killed_during_restore_then_resumed() {
 #[test]
 fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
     let s = Scenario::new("custom", "");
-    let (source, target) = add_media(&s, 128);
+    let (source, target) = s.add_media(128);
     s.apply(&["--steps", "dump,archive"]).success();
     let old = media_tree(&target);
     let run = s
@@ -318,7 +294,7 @@ fn a_full_disk_during_dump_fails_cleanly() {
 #[test]
 fn a_full_disk_during_extract_keeps_the_old_media() {
     let s = Scenario::new("custom", "");
-    let (_, target) = add_media(&s, 4);
+    let (_, target) = s.add_media(4);
     s.apply(&["--steps", "dump,archive"]).success();
     let before = media_tree(&target);
     let run = with_file_limit(&s, 1024, &["--steps", "verify,extract"]).code(1);

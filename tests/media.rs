@@ -448,27 +448,7 @@ mod with_apply {
 
     fn media_scenario() -> (Scenario, PathBuf, PathBuf) {
         let s = Scenario::new("directory", "");
-        let source = s.dir.path().join("source-media");
-        let target = s.dir.path().join("target-media");
-        build_tree(&source, false);
-        write(
-            &target.join("stale/removed-upstream.png"),
-            b"stale",
-            0o644,
-            1,
-        );
-        write(
-            &target.join("devicetype-images/model-1.png"),
-            b"old version",
-            0o644,
-            1,
-        );
-        let text = fs::read_to_string(s.manifest()).unwrap();
-        s.write_manifest(
-            &text
-                .replace("[target]\n", "media = \"source-media\"\n[target]\n")
-                .replace("[include]\n", "media = \"target-media\"\n[include]\n"),
-        );
+        let (source, target) = s.add_media(0);
         (s, source, target)
     }
 

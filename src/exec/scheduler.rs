@@ -177,18 +177,7 @@ mod tests {
         for id in StepId::ALL {
             b.step(Step::fake(id));
         }
-        use StepId::*;
-        for (x, y) in [
-            (InvalidateSource, Dump),
-            (Dump, Verify),
-            (Archive, Verify),
-            (Verify, Drop),
-            (Drop, Create),
-            (Create, Restore),
-            (Verify, Extract),
-            (Restore, InvalidateTarget),
-            (Extract, InvalidateTarget),
-        ] {
+        for &(x, y) in crate::plan::EDGES {
             b.edge(x, y);
         }
         b.build().unwrap()

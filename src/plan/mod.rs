@@ -16,6 +16,8 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 pub use builder::PlanBuilder;
+#[cfg(test)]
+pub(crate) use planner::EDGES;
 pub use planner::{SourceFacts, plan};
 pub use step::{
     Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId, StepKind, Stream,

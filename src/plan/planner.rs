@@ -29,7 +29,7 @@ pub const RESTORE_OPTIONS: &str = "-c maintenance_work_mem=256MB -c synchronous_
 
 /// The edges of DESIGN section 2. Edges to steps a manifest does not ask for
 /// are dropped by the builder.
-const EDGES: &[(StepId, StepId)] = &[
+pub(crate) const EDGES: &[(StepId, StepId)] = &[
     (StepId::InvalidateSource, StepId::Dump),
     (StepId::Dump, StepId::Verify),
     (StepId::Archive, StepId::Verify),
