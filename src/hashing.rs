@@ -85,25 +85,30 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
 /// A file's hex SHA-256 and size, or why it could not be read.
 pub type HashResult = io::Result<(String, u64)>;
 
-/// Hashes many files on all cores; results in the order of `paths`.
+/// Hashes many files on all cores, largest first (so that no core is left
+/// with one big file at the end); results in the order of `paths`.
 pub fn hash_files(paths: &[std::path::PathBuf]) -> Vec<HashResult> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len().max(1));
+    let mut order: Vec<(u64, usize)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (std::fs::metadata(p).map_or(0, |m| m.len()), i))
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<HashResult>>> = paths.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let result = hash_file(path);
-                    if let Some(slot) = results.get(i) {
-                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-                    }
+                while let Some(&(_, i)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let (Some(path), Some(slot)) = (paths.get(i), results.get(i)) else {
+                        break;
+                    };
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hash_file(path));
                 }
             });
         }

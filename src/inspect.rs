@@ -234,6 +234,18 @@ fn check_pg_dump(
             ),
         )
     })?;
+    if major < 10 {
+        return Err(InspectError::new(
+            format!(
+                "pg_dump {major} ({}) is too old: replicate needs pg_dump 10 or later",
+                program.display()
+            ),
+            format!(
+                "set `bindir` in [tools] to a newer one; found on this machine: {}",
+                installed_pg_dumps()
+            ),
+        ));
+    }
     let source_major = source_version / 10000;
     if source_major > 0 && major < source_major {
         return Err(InspectError::new(

@@ -26,5 +26,6 @@ pub mod quote;
 pub mod source_file;
 pub mod state;
 pub mod style;
+pub mod writeback;
 
 pub use error::Error;

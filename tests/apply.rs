@@ -588,7 +588,7 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     let bindir = s.dir.path().join("old-bin");
     std::fs::create_dir(&bindir).unwrap();
     let fake = bindir.join("pg_dump");
-    std::fs::write(&fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n").unwrap();
+    std::fs::write(&fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.22'\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink(
@@ -600,13 +600,22 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     s.write_manifest(&format!("{text}[tools]\nbindir = \"old-bin\"\n"));
     let run = s.replicate().args(["plan"]).run().code(1);
     let stderr = run.stderr_flat();
-    assert!(stderr.contains("pg_dump 9"), "{stderr}");
+    assert!(stderr.contains("pg_dump 12"), "{stderr}");
     assert!(
         stderr.contains("cannot dump the source, which runs PostgreSQL"),
         "{stderr}"
     );
     assert!(
         stderr.contains("found on this machine: pg_dump"),
+        "{stderr}"
+    );
+
+    // One without `--no-sync` is refused whatever the source.
+    std::fs::write(&fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n").unwrap();
+    let run = s.replicate().args(["plan"]).run().code(1);
+    let stderr = run.stderr_flat();
+    assert!(
+        stderr.contains("pg_dump 9 (") && stderr.contains("replicate needs pg_dump 10 or later"),
         "{stderr}"
     );
     s.assert_target_untouched();

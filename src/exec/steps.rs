@@ -4,7 +4,8 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use crate::artifacts::{ArtifactsDir, Sums, create_private, hash_tree, partial_path, remove_any};
+use crate::artifacts::{ArtifactsDir, Sums, create_private, partial_path, remove_any};
+use crate::exec::follow::TreeFollower;
 use crate::exec::process::{self, Output, Secrets};
 use crate::exec::scheduler::{Runner, StepFailure, StepReport, StepResult};
 use crate::hashing::HashingWriter;
@@ -13,6 +14,7 @@ use crate::media::{self, sums_file};
 use crate::plan::{Action, Exec, Step, StepId};
 use crate::psql;
 use crate::quote::sql_literal;
+use crate::writeback::WritebackFile;
 
 /// Runs steps for real: child programs, files, checksums.
 pub struct StepRunner<'a> {
@@ -61,12 +63,11 @@ impl StepRunner<'_> {
                 }
             },
             Action::Verify { .. } => self.verify(step),
+            // The archive runs at the normal priority: `verify` waits for
+            // both it and the dump, so neither should lag behind the other.
             Action::Archive {
                 from, compression, ..
-            } => {
-                yield_cpu();
-                self.archive(step, from, *compression)
-            }
+            } => self.archive(step, from, *compression),
             Action::Extract {
                 archive,
                 compression,
@@ -79,8 +80,8 @@ impl StepRunner<'_> {
         }
     }
 
-    /// `pg_dump` into `NAME.partial`, hashed on the way (or, for the
-    /// directory format, file by file when it is done), then renamed.
+    /// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
+    /// format, each file followed as `pg_dump` writes it), then renamed.
     fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
         let artifact = step
             .produces
@@ -105,7 +106,7 @@ impl StepRunner<'_> {
             Some(stream) => {
                 let file = create_private(&partial).map_err(|e| io_failure("create", e))?;
                 let mut sink = CompressingSink::new(
-                    HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
+                    HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
                     stream.compression,
                 )
                 .map_err(|e| io_failure("write", e))?;
@@ -115,19 +116,26 @@ impl StepRunner<'_> {
                 }
                 let (buffered, sha, bytes) =
                     sink.finish().map_err(|e| io_failure("write", e))?.finish();
-                let file = buffered
+                buffered
                     .into_inner()
-                    .map_err(|e| io_failure("write", e.into_error()))?;
-                file.sync_all().map_err(|e| io_failure("flush", e))?;
+                    .map_err(|e| io_failure("write", e.into_error()))?
+                    .sync()
+                    .map_err(|e| io_failure("flush", e))?;
                 (Sums::from([(name.to_owned(), sha)]), bytes)
             }
             None => {
-                if let Err(failure) = process::run(exec, self.secrets, Output::Discard) {
+                // pg_dump accepts an empty folder; creating it first lets
+                // the files be followed (and keeps the folder private).
+                create_private_dir(&partial).map_err(|e| io_failure("create", e))?;
+                let follower = TreeFollower::start(partial.clone(), name.to_owned());
+                let ran = process::run(exec, self.secrets, Output::Discard);
+                let followed = follower.finish();
+                if let Err(failure) = ran {
                     let _ = remove_any(&partial);
                     return Err(failure);
                 }
                 make_private(&partial).map_err(|e| io_failure("protect", e))?;
-                hash_tree(&partial, name).map_err(|e| io_failure("hash", e))?
+                followed.map_err(|e| io_failure("hash", e))?
             }
         };
         fs::rename(&partial, &final_path).map_err(|e| io_failure("rename", e))?;
@@ -171,7 +179,7 @@ impl StepRunner<'_> {
         }
         let file = create_private(&partials[0]).map_err(|e| io_fail("create", &partials[0], e))?;
         let mut sink = CompressingSink::new(
-            HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
+            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
             compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
@@ -184,7 +192,7 @@ impl StepRunner<'_> {
         buffered
             .into_inner()
             .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
+            .and_then(WritebackFile::sync)
             .map_err(|e| io_fail("write", &partials[0], e))?;
 
         let listing = sums_file::render(&report.file_sums);
@@ -380,9 +388,9 @@ impl StepRunner<'_> {
     }
 }
 
-/// Lowers this thread's CPU priority: the media steps run beside `dump`
-/// and `restore`, which are on the critical path, and should take the CPU
-/// those leave idle. (The thread ends with the step.)
+/// Lowers this thread's CPU priority: `extract` runs beside `restore`,
+/// which is the critical path, and should take the CPU it leaves idle.
+/// (The thread ends with the step.)
 fn yield_cpu() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority have no memory-safety preconditions;
@@ -391,6 +399,17 @@ fn yield_cpu() {
         let tid = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, u32::try_from(tid).unwrap_or(0), 10);
     }
+}
+
+/// Creates an empty folder only its owner can enter.
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 /// Makes every file below `root` readable by its owner only: `pg_dump`

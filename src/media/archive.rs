@@ -10,7 +10,7 @@ use walkdir::WalkDir;
 
 use super::sums_file::FileSums;
 use super::{MediaError, io_at};
-use crate::hashing::HashingReader;
+use sha2::{Digest, Sha256};
 
 /// What archiving found.
 #[derive(Debug, Default)]
@@ -33,6 +33,7 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
     }
     let mut builder = tar::Builder::new(out);
     let mut report = ArchiveReport::default();
+    let mut buf = vec![0u8; CHUNK];
     let walk = WalkDir::new(from)
         .follow_links(false)
         .sort_by_file_name()
@@ -78,19 +79,16 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
             header.set_entry_type(EntryType::Regular);
             header.set_size(size);
             let file = File::open(path).map_err(io_at(path))?;
-            let mut reader = HashingReader::new(std::io::BufReader::with_capacity(
-                256 * 1024,
-                file.take(size),
-            ));
+            // The header (and a long-name entry if needed) through the
+            // builder; the content straight from the file, in big chunks.
             builder
-                .append_data(&mut header, rel, &mut reader)
+                .append_data(&mut header, rel, io::empty())
                 .map_err(io_at(path))?;
-            if reader.bytes_read() != size {
-                return Err(MediaError::Changed(path.to_path_buf()));
-            }
-            let (hash, bytes) = reader.finish();
+            let hash = copy_content(file, size, builder.get_mut(), &mut buf)
+                .map_err(io_at(path))?
+                .ok_or_else(|| MediaError::Changed(path.to_path_buf()))?;
             report.files += 1;
-            report.bytes += bytes;
+            report.bytes += size;
             report.file_sums.insert(rel.to_path_buf(), hash);
         } else {
             return Err(MediaError::Special {
@@ -104,6 +102,37 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
         .and_then(|mut out| out.flush())
         .map_err(io_at(from))?;
     Ok(report)
+}
+
+/// How much of a file is read, hashed and written at once.
+const CHUNK: usize = 256 * 1024;
+
+/// Writes the `size` bytes of `file` as a tar entry's content, padded to the
+/// 512-byte block, and returns their SHA-256; `None` when the file is now
+/// shorter than its header says (it changed while being archived).
+fn copy_content(
+    mut file: File,
+    size: u64,
+    out: &mut impl Write,
+    buf: &mut [u8],
+) -> io::Result<Option<String>> {
+    let mut hasher = Sha256::new();
+    let mut left = size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match file.read(&mut buf[..want]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    let padding = (512 - size % 512) % 512;
+    out.write_all(&[0u8; 512][..usize::try_from(padding).unwrap_or(0)])?;
+    Ok(Some(hex::encode(hasher.finalize())))
 }
 
 /// A GNU header with only what should travel: mode and modification time.

@@ -12,15 +12,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
 use filetime::FileTime;
+use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 use super::sums_file::FileSums;
 use super::{MediaError, io_at};
-use crate::hashing::{HashingReader, HashingWriter};
+use crate::hashing::HashingReader;
 use crate::manifest::Compression;
 
 /// What an archive holds, as checked before extraction.
@@ -344,6 +345,7 @@ fn unpack(
     let mut tar = tar::Archive::new(stream);
     let mut report = ExtractReport::default();
     let mut expected = entries.iter();
+    let mut buf = vec![0u8; 1 << 20];
     for entry in tar.entries().map_err(io_at(archive))? {
         super::check_interrupt()?;
         let mut entry = entry.map_err(io_at(archive))?;
@@ -373,14 +375,9 @@ fn unpack(
             }
             Kind::File { size } => {
                 ensure_parent(&dest)?;
-                let out = new_file(&dest)?;
-                let mut writer = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, out));
-                io::copy(&mut (&mut entry).take(*size), &mut writer).map_err(io_at(&dest))?;
-                let (buffered, hash, bytes) = writer.finish();
-                let out = buffered.into_inner().map_err(|e| MediaError::Io {
-                    path: dest.clone(),
-                    source: e.into_error(),
-                })?;
+                let mut out = new_file(&dest)?;
+                let (hash, bytes) =
+                    write_content(&mut entry, *size, &mut out, &mut buf).map_err(io_at(&dest))?;
                 if bytes != *size {
                     return Err(MediaError::FileMismatch {
                         path: planned.path.clone(),
@@ -425,6 +422,33 @@ fn unpack(
         }
     }
     Ok(report)
+}
+
+/// Copies up to `size` bytes of an entry into `out`, hashing them; the
+/// hash and how many bytes there were.
+fn write_content(
+    entry: &mut impl Read,
+    size: u64,
+    out: &mut File,
+    buf: &mut [u8],
+) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut done = 0u64;
+    while done < size {
+        let want = buf
+            .len()
+            .min(usize::try_from(size - done).unwrap_or(usize::MAX));
+        let n = match entry.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        done += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), done))
 }
 
 fn ensure_parent(dest: &Path) -> Result<(), MediaError> {

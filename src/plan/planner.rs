@@ -207,6 +207,8 @@ impl Planner<'_> {
             DumpFormat::Directory => {
                 args.push(format!("--jobs={}", a.jobs));
                 args.push(compress_arg(a.compression));
+                // replicate flushes the files itself, as they are written.
+                args.push("--no-sync".into());
                 args.push(format!(
                     "--file={}",
                     crate::artifacts::partial_path(&self.path(artifact)).display()

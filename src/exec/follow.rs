@@ -1,0 +1,232 @@
+//! Hashing a folder while a child process writes into it.
+//!
+//! `pg_dump --format=directory` writes its files itself, so they cannot be
+//! hashed on the way through a pipe. Hashing them after `pg_dump` exits puts
+//! a full read of the dump on the critical path; instead a thread follows
+//! the folder while the dump runs, hashing each file's new bytes as they
+//! appear (they are still in the page cache) and starting their writeback
+//! to disk. When the child has exited, one last pass hashes what is left,
+//! re-hashes any file that was replaced or shrank, and flushes it all.
+//!
+//! This relies on the writer only appending, as `pg_dump` does. A writer
+//! that rewrote bytes it had already written would make the sums wrong;
+//! `verify` re-hashes every artifact before anything uses it, so that
+//! would stop the run, never pass unnoticed.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+
+use crate::artifacts::Sums;
+use crate::hashing::hash_file;
+use crate::writeback::{WRITEBACK_CHUNK, start_writeback};
+
+/// How long the follower sleeps when the writer has written nothing new.
+const IDLE: Duration = Duration::from_millis(10);
+
+/// A thread hashing the files below a folder as they grow.
+pub struct TreeFollower {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<io::Result<(Sums, u64)>>,
+}
+
+/// One file being followed.
+struct Followed {
+    file: File,
+    ino: u64,
+    hasher: Sha256,
+    hashed: u64,
+    flushed: u64,
+}
+
+impl TreeFollower {
+    /// Starts following `root` (which must exist); sums will name its files
+    /// `NAME/relative/path`.
+    pub fn start(root: PathBuf, name: String) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || follow(&root, &name, &flag));
+        Self { stop, thread }
+    }
+
+    /// Call once the writer has exited: hashes what is left, flushes every
+    /// file and folder to disk, and returns the sums and the total bytes.
+    pub fn finish(self) -> io::Result<(Sums, u64)> {
+        self.stop.store(true, Ordering::Release);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")))
+    }
+}
+
+fn follow(root: &Path, name: &str, stop: &AtomicBool) -> io::Result<(Sums, u64)> {
+    let mut files: BTreeMap<PathBuf, Followed> = BTreeMap::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        // Read the flag before the pass: once it is set the writer is gone,
+        // so the pass that follows sees every byte it wrote.
+        let last = stop.load(Ordering::Acquire);
+        let progressed = catch_up(root, &mut files, &mut buf)?;
+        if last {
+            break;
+        }
+        if !progressed {
+            std::thread::sleep(IDLE);
+        }
+    }
+    settle(root, name, files)
+}
+
+/// Opens new files and hashes every file's new bytes; whether any were read.
+fn catch_up(
+    root: &Path,
+    files: &mut BTreeMap<PathBuf, Followed>,
+    buf: &mut [u8],
+) -> io::Result<bool> {
+    for entry in WalkDir::new(root).min_depth(1) {
+        let entry = entry.map_err(io::Error::other)?;
+        if !entry.file_type().is_file() || files.contains_key(entry.path()) {
+            continue;
+        }
+        let Ok(file) = File::open(entry.path()) else {
+            continue; // gone again: the last pass decides
+        };
+        let ino = file.metadata()?.ino();
+        files.insert(
+            entry.into_path(),
+            Followed {
+                file,
+                ino,
+                hasher: Sha256::new(),
+                hashed: 0,
+                flushed: 0,
+            },
+        );
+    }
+    let mut progressed = false;
+    for followed in files.values_mut() {
+        loop {
+            let n = match followed.file.read(buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            followed.hasher.update(&buf[..n]);
+            followed.hashed += n as u64;
+            progressed = true;
+        }
+        if followed.hashed - followed.flushed >= WRITEBACK_CHUNK {
+            start_writeback(
+                &followed.file,
+                followed.flushed,
+                followed.hashed - followed.flushed,
+            );
+            followed.flushed = followed.hashed;
+        }
+    }
+    Ok(progressed)
+}
+
+/// The sums of the files as they are now: a file followed to its end and
+/// still the same file keeps its running hash; any other is hashed afresh.
+/// Every file and folder is flushed to disk.
+fn settle(
+    root: &Path,
+    name: &str,
+    mut files: BTreeMap<PathBuf, Followed>,
+) -> io::Result<(Sums, u64)> {
+    let mut sums = Sums::new();
+    let mut bytes = 0;
+    for entry in WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::other)?;
+        let path = entry.path();
+        if entry.file_type().is_dir() {
+            File::open(path)?.sync_all()?;
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let meta = fs::symlink_metadata(path)?;
+        let (hash, size) = match files.remove(path) {
+            Some(f) if f.ino == meta.ino() && f.hashed == meta.len() => {
+                f.file.sync_all()?;
+                (hex::encode(f.hasher.finalize()), f.hashed)
+            }
+            _ => {
+                File::open(path)?.sync_all()?;
+                hash_file(path)?
+            }
+        };
+        let rel = path.strip_prefix(root).map_err(io::Error::other)?;
+        sums.insert(format!("{name}/{}", rel.to_string_lossy()), hash);
+        bytes += size;
+    }
+    Ok((sums, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::artifacts::hash_tree;
+
+    #[test]
+    fn follows_growing_files_to_the_same_sums_as_hashing_afterwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("dump.dir");
+        fs::create_dir(&root).unwrap();
+        let follower = TreeFollower::start(root.clone(), "dump.dir".into());
+        let mut a = File::create(root.join("1.dat")).unwrap();
+        for i in 0..200u32 {
+            a.write_all(&i.to_le_bytes().repeat(10_000)).unwrap();
+            if i == 50 {
+                fs::write(root.join("2.dat"), b"small").unwrap();
+            }
+            if i % 40 == 0 {
+                std::thread::sleep(Duration::from_millis(15));
+            }
+        }
+        drop(a);
+        // Replaced (a new file renamed over it) after it was followed.
+        fs::write(root.join("2.tmp"), b"other content").unwrap();
+        fs::rename(root.join("2.tmp"), root.join("2.dat")).unwrap();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/toc.dat"), b"toc").unwrap();
+        let (sums, bytes) = follower.finish().unwrap();
+        let (expected, expected_bytes) = hash_tree(&root, "dump.dir").unwrap();
+        assert_eq!(sums, expected);
+        assert_eq!(bytes, expected_bytes);
+        assert_eq!(sums.len(), 3);
+    }
+
+    #[test]
+    fn a_truncated_file_is_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("d");
+        fs::create_dir(&root).unwrap();
+        fs::write(root.join("x"), vec![1u8; 100_000]).unwrap();
+        let follower = TreeFollower::start(root.clone(), "d".into());
+        std::thread::sleep(Duration::from_millis(50));
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .open(root.join("x"))
+            .unwrap();
+        f.set_len(10).unwrap();
+        drop(f);
+        let (sums, bytes) = follower.finish().unwrap();
+        assert_eq!(bytes, 10);
+        assert_eq!(sums, hash_tree(&root, "d").unwrap().0);
+    }
+}
