@@ -376,6 +376,22 @@ impl StepRunner<'_> {
 
     fn restore(&self, step: &Step, exec: &Exec) -> StepResult {
         process::run(exec, self.secrets, Output::Discard)?;
+        // The restore's sessions commit without waiting for the disk (see
+        // RESTORE_OPTIONS). One synchronous commit flushes the server's
+        // write-ahead log up to it, so every commit before it is durable
+        // before the step says it is done.
+        psql::query(
+            &self.manifest.tools,
+            &self.manifest.target.database,
+            "target.database",
+            self.secrets,
+            "SET synchronous_commit = on; SELECT txid_current()",
+        )
+        .map_err(|e| {
+            StepFailure::new(format!(
+                "the restore finished, but flushing its commits to disk failed: {e}"
+            ))
+        })?;
         let bytes = step
             .consumes
             .iter()

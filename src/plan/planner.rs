@@ -25,7 +25,7 @@ pub struct SourceFacts {
 }
 
 /// `PGOPTIONS` for the restore's sessions.
-pub const RESTORE_OPTIONS: &str = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
+pub const RESTORE_OPTIONS: &str = "-c synchronous_commit=off";
 
 /// The edges of DESIGN section 2. Edges to steps a manifest does not ask for
 /// are dropped by the builder.
