@@ -33,6 +33,11 @@ use crate::writeback::{WRITEBACK_CHUNK, start_writeback};
 /// How long the follower sleeps when the writer has written nothing new.
 const IDLE: Duration = Duration::from_millis(10);
 
+/// At most this many files are followed (held open) at once; a dump of a
+/// database with more tables has its other files hashed at the end, so the
+/// process never runs short of file descriptors.
+const MAX_FOLLOWED: usize = 256;
+
 /// A thread hashing the files below a folder as they grow.
 pub struct TreeFollower {
     stop: Arc<AtomicBool>,
@@ -54,7 +59,7 @@ impl TreeFollower {
     pub fn start(root: PathBuf, name: String) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || follow(&root, &name, &flag));
+        let thread = std::thread::spawn(move || follow(&root, &name, &flag, MAX_FOLLOWED));
         Self { stop, thread }
     }
 
@@ -68,14 +73,14 @@ impl TreeFollower {
     }
 }
 
-fn follow(root: &Path, name: &str, stop: &AtomicBool) -> io::Result<(Sums, u64)> {
+fn follow(root: &Path, name: &str, stop: &AtomicBool, limit: usize) -> io::Result<(Sums, u64)> {
     let mut files: BTreeMap<PathBuf, Followed> = BTreeMap::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         // Read the flag before the pass: once it is set the writer is gone,
         // so the pass that follows sees every byte it wrote.
         let last = stop.load(Ordering::Acquire);
-        let progressed = catch_up(root, &mut files, &mut buf)?;
+        let progressed = catch_up(root, &mut files, &mut buf, limit)?;
         if last {
             break;
         }
@@ -91,8 +96,12 @@ fn catch_up(
     root: &Path,
     files: &mut BTreeMap<PathBuf, Followed>,
     buf: &mut [u8],
+    limit: usize,
 ) -> io::Result<bool> {
     for entry in WalkDir::new(root).min_depth(1) {
+        if files.len() >= limit {
+            break;
+        }
         let entry = entry.map_err(io::Error::other)?;
         if !entry.file_type().is_file() || files.contains_key(entry.path()) {
             continue;
@@ -209,6 +218,22 @@ mod tests {
         assert_eq!(sums, expected);
         assert_eq!(bytes, expected_bytes);
         assert_eq!(sums.len(), 3);
+    }
+
+    #[test]
+    fn files_beyond_the_limit_are_hashed_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("d");
+        fs::create_dir(&root).unwrap();
+        for i in 0..7 {
+            fs::write(root.join(format!("{i}.dat")), vec![i as u8; 1000 + i]).unwrap();
+        }
+        let stop = AtomicBool::new(true);
+        let (sums, bytes) = follow(&root, "d", &stop, 3).unwrap();
+        let (expected, expected_bytes) = hash_tree(&root, "d").unwrap();
+        assert_eq!(sums, expected);
+        assert_eq!(bytes, expected_bytes);
+        assert_eq!(sums.len(), 7);
     }
 
     #[test]
