@@ -58,10 +58,6 @@ impl<R: Read> HashingReader<R> {
         }
     }
 
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes
-    }
-
     /// The hex SHA-256 and byte count of all read.
     pub fn finish(self) -> (String, u64) {
         (hex::encode(self.hasher.finalize()), self.bytes)

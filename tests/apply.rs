@@ -240,7 +240,7 @@ fn the_netbox_demo_database_replicates() {
     let fixture = root().join("../shared/fixtures/netbox/netbox-demo-v4.2.sql");
     if !fixture.is_file() {
         eprintln!(
-            "NOTE: {} is not here; the NetBox demo test checked the generated fixture only",
+            "NOTE: {} is not here, so this test checked nothing; the other apply tests use the generated NetBox-shaped fixture",
             fixture.display()
         );
         return;

@@ -52,14 +52,7 @@ fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
             help: Some("set source.media and target.media, or leave out --media".to_owned()),
         });
     };
-    let listing = std::fs::read(file_sums)
-        .map_err(|e| Error::Io(format!("cannot read {}: {e}", file_sums.display())))?;
-    let sums = sums_file::parse(&listing).map_err(|e| {
-        Error::Io(format!(
-            "{} is not a checksum list: {e}",
-            file_sums.display()
-        ))
-    })?;
+    let sums = sums_file::read(file_sums).map_err(Error::Io)?;
     let found = tree::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
     let mut problems = Vec::new();
     for (label, paths) in [

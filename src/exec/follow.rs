@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use crate::artifacts::Sums;
-use crate::hashing::hash_file;
+use crate::hashing::hash_reader;
 use crate::writeback::{WRITEBACK_CHUNK, start_writeback};
 
 /// How long the follower sleeps when the writer has written nothing new.
@@ -173,8 +173,10 @@ fn settle(
                 (hex::encode(f.hasher.finalize()), f.hashed)
             }
             _ => {
-                File::open(path)?.sync_all()?;
-                hash_file(path)?
+                let file = File::open(path)?;
+                let hashed = hash_reader(&file)?;
+                file.sync_all()?;
+                hashed
             }
         };
         let rel = path.strip_prefix(root).map_err(io::Error::other)?;

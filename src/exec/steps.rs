@@ -252,14 +252,7 @@ impl StepRunner<'_> {
                 }
             }
         }
-        let listing = fs::read(file_sums)
-            .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", file_sums.display())))?;
-        let sums = sums_file::parse(&listing).map_err(|e| {
-            StepFailure::new(format!(
-                "{} is not a checksum list: {e}",
-                file_sums.display()
-            ))
-        })?;
+        let sums = sums_file::read(file_sums).map_err(StepFailure::new)?;
         // `verify` re-hashed the archive moments ago in this process: unless
         // the file changed since, extract need not hash it a third time.
         let archive_name = step

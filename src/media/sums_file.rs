@@ -3,7 +3,7 @@
 //! a newline, so `sha256sum -c` reads it back.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// SHA-256 of every media file, by its path inside the media folder.
 pub type FileSums = BTreeMap<PathBuf, String>;
@@ -28,6 +28,13 @@ pub fn render(sums: &FileSums) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+/// Reads and parses the list at `path`; the error says which file and why.
+pub fn read(path: &Path) -> Result<FileSums, String> {
+    let listing =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&listing).map_err(|e| format!("{} is not a checksum list: {e}", path.display()))
 }
 
 pub fn parse(bytes: &[u8]) -> Result<FileSums, String> {
