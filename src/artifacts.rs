@@ -157,6 +157,8 @@ impl ArtifactsDir {
             }
         }
         let full: Vec<PathBuf> = listed.iter().map(|(path, _)| self.join(path)).collect();
+        // Stamped before hashing: a change made while hashing shows later.
+        let stamps: Vec<Option<Stamp>> = full.iter().map(|p| stamp(p)).collect();
         let mut bytes = 0;
         for ((path, expected), result) in listed.iter().zip(hash_files(&full)) {
             bytes += check_one(path, expected, result)?;
@@ -165,8 +167,8 @@ impl ArtifactsDir {
             self.check_no_extra_files(artifact, sums)?;
         }
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        for path in full {
-            if let Some(stamp) = stamp(&path) {
+        for (path, stamp) in full.into_iter().zip(stamps) {
+            if let Some(stamp) = stamp {
                 verified.insert(path, stamp);
             }
         }
