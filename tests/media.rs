@@ -341,6 +341,44 @@ fn hostile_archives_are_refused_before_anything_is_written() {
             vec![(b"l", b'2', b"d"), (b"l/x", b'0', b"")],
             "lies beneath the link",
         ),
+        (
+            "link out through another link",
+            vec![(b"l2", b'2', b"."), (b"l1", b'2', b"l2/..")],
+            "leads outside the folder through the link `l2`",
+        ),
+        (
+            "chain of links, the last one out",
+            vec![
+                (b"a", b'2', b"."),
+                (b"b", b'2', b"a"),
+                (b"c", b'2', b"b/a/.."),
+            ],
+            "leads outside the folder",
+        ),
+        (
+            "link out through a linked folder",
+            vec![
+                (b"sub/", b'5', b""),
+                (b"sub/up", b'2', b".."),
+                (b"sub/out", b'2', b"up/.."),
+            ],
+            "leads outside the folder",
+        ),
+        (
+            "link to a link declared later",
+            vec![(b"later", b'2', b"."), (b"first", b'2', b"later/..")],
+            "leads outside the folder",
+        ),
+        (
+            "loop of two links",
+            vec![(b"pong", b'2', b"ping"), (b"ping", b'2', b"pong")],
+            "loop of links",
+        ),
+        (
+            "link to itself",
+            vec![(b"self", b'2', b"self/x")],
+            "loop of links",
+        ),
     ];
     for (what, entries, reason) in cases {
         let work = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod extract;
+mod links;
 pub mod sums_file;
 pub mod tree;
 
