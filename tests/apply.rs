@@ -542,6 +542,26 @@ fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
 }
 
 #[test]
+fn a_saved_plan_means_the_same_from_any_folder() {
+    let s = Scenario::new("custom", "");
+    s.add_media(0);
+    let elsewhere = s.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    s.replicate()
+        .current_dir(&elsewhere)
+        .args(["plan", "-m", "../replicate.toml", "--out", "p.json"])
+        .run()
+        .success();
+    let plan = elsewhere.join("p.json");
+    s.replicate()
+        .current_dir(Path::new("/"))
+        .args(["apply".as_ref(), plan.as_os_str()])
+        .run()
+        .success();
+    s.assert_replica_matches();
+}
+
+#[test]
 fn open_sessions_block_drop_by_name_unless_terminated() {
     let s = Scenario::new("custom", "");
     let mut session = hold_session(&s.pair.target);

@@ -352,6 +352,14 @@ fn hand_edited_newer_and_foreign_plans_are_refused() {
         "{}",
         run.stderr()
     );
+    // The message names the step and shows what changed.
+    assert!(
+        run.stderr_flat().contains(
+            "step `restore`: its command has `--single-transaction` where the manifest now plans `--exit-on-error`"
+        ),
+        "{}",
+        run.stderr()
+    );
 
     let newer = plan.replace("\"format_version\": 1", "\"format_version\": 2");
     fs::write(s.dir.path().join("newer.json"), newer).unwrap();

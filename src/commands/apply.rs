@@ -81,14 +81,19 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             // The steps must be the ones the manifest plans now: this also
             // refuses a plan file whose steps were edited by hand.
             let now = if saved_doc.live {
-                doc.digest()
+                doc.clone()
             } else {
-                PlanDocument::new(&manifest, &plan::plan(&manifest, None)?, None).digest()
+                PlanDocument::new(&manifest, &plan::plan(&manifest, None)?, None)
             };
-            if saved_doc.digest() != now {
+            if saved_doc.digest() != now.digest() {
+                let difference = saved_doc
+                    .difference(&now)
+                    .unwrap_or_else(|| "the steps' order or content changed".to_owned());
                 return Err(Error::StalePlan {
                     path: path.display().to_string(),
-                    reason: "its steps differ from what the manifest plans now (the systems changed, or the file was edited)".to_owned(),
+                    reason: format!(
+                        "its steps differ from what the manifest plans now (the systems changed, or the file was edited): {difference}"
+                    ),
                 });
             }
         }

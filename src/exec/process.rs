@@ -12,7 +12,6 @@ use crate::exec::interrupt::{self, ChildGuard};
 use crate::exec::scheduler::StepFailure;
 use crate::manifest::Compression;
 use crate::plan::{EnvValue, Exec};
-use crate::quote::shell_line;
 
 /// Secrets by origin (`source.database`, `target.database`).
 #[derive(Debug, Clone, Default)]
@@ -43,22 +42,6 @@ impl Secrets {
 
 /// How many lines of a failed child's stderr an error shows.
 const STDERR_TAIL_LINES: usize = 20;
-
-/// The command as a shell line for messages: environment first, secrets as `***`.
-pub fn display(exec: &Exec) -> String {
-    let mut words: Vec<String> = exec
-        .env
-        .iter()
-        .map(|v| match &v.value {
-            EnvValue::Value(value) => format!("{}={}", v.name, shell_line([value.as_str()])),
-            EnvValue::SecretFrom(_) => format!("{}=***", v.name),
-        })
-        .collect();
-    words.push(shell_line(
-        std::iter::once(exec.program.as_str()).chain(exec.args.iter().map(String::as_str)),
-    ));
-    words.join(" ")
-}
 
 /// What the child's standard output is for.
 pub enum Output<'a> {
@@ -120,7 +103,7 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
             |e| match e.get_ref().and_then(|i| i.downcast_ref::<WriteFailed>()) {
                 Some(WriteFailed(text)) => StepFailure {
                     message: format!("cannot write the output of {}: {text}", program_name(exec)),
-                    command: Some(secrets.redact(&display(exec))),
+                    command: Some(secrets.redact(&exec.display())),
                     ..StepFailure::default()
                 },
                 None => spawn_failure(exec, &e),
@@ -133,7 +116,7 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
                 program_name(exec),
                 interrupt::signal_name().unwrap_or("a signal")
             ),
-            command: Some(secrets.redact(&display(exec))),
+            command: Some(secrets.redact(&exec.display())),
             status: Some(describe(status)),
             ..StepFailure::default()
         });
@@ -141,7 +124,7 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
     if !status.success() {
         return Err(StepFailure {
             message: format!("{} failed ({})", program_name(exec), describe(status)),
-            command: Some(secrets.redact(&display(exec))),
+            command: Some(secrets.redact(&exec.display())),
             status: Some(describe(status)),
             stderr_tail: Some(secrets.redact(&tail(&stderr))).filter(|t| !t.is_empty()),
             help: None,
@@ -150,7 +133,7 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
     if let Some(error) = feed_error {
         return Err(StepFailure {
             message: format!("cannot read the input of {}: {error}", program_name(exec)),
-            command: Some(secrets.redact(&display(exec))),
+            command: Some(secrets.redact(&exec.display())),
             ..StepFailure::default()
         });
     }
@@ -220,7 +203,7 @@ fn spawn_failure(exec: &Exec, error: &io::Error) -> StepFailure {
     };
     StepFailure {
         message: format!("cannot run {}: {error}", program_name(exec)),
-        command: Some(display(exec)),
+        command: Some(exec.display()),
         help,
         ..StepFailure::default()
     }

@@ -8,7 +8,6 @@ use super::{Plan, PlanBuilder};
 use crate::db_url::DbUrl;
 use crate::error::Error;
 use crate::manifest::{Compression, DatabaseContent, DumpFormat, Manifest};
-use crate::paths;
 use crate::quote::{sql_identifier, sql_literal};
 
 /// What live planning learnt about the source database, needed to create the
@@ -273,7 +272,7 @@ impl Planner<'_> {
         Step {
             id: StepId::Archive,
             kind: StepId::Archive.kind(),
-            description: format!("archive the source media folder {}", paths::display(&from)),
+            description: format!("archive the source media folder {}", from.display()),
             action: Action::Archive {
                 from,
                 to: self.path(archive),
@@ -470,7 +469,7 @@ impl Planner<'_> {
             kind: StepId::Extract.kind(),
             description: format!(
                 "replace the target media folder {} with the archive's files",
-                paths::display(&into)
+                into.display()
             ),
             action: Action::Extract {
                 archive: self.path(archive),

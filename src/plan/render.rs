@@ -136,7 +136,7 @@ fn action_lines(action: &Action) -> Vec<String> {
 }
 
 fn exec_lines(exec: &Exec) -> Vec<String> {
-    let mut words = vec![crate::exec::process::display(exec)];
+    let mut words = vec![exec.display()];
     if let Some(stdin) = &exec.stdin {
         words.push(format!("< {}", stream(stdin)));
     }

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::Compression;
+use crate::quote::shell_line;
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(
@@ -184,6 +185,25 @@ pub struct Exec {
     /// A file the program's standard output is streamed into (through SHA-256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<Stream>,
+}
+
+impl Exec {
+    /// The command as a shell line for people: environment first, secrets
+    /// as `***`.
+    pub fn display(&self) -> String {
+        let mut words: Vec<String> = self
+            .env
+            .iter()
+            .map(|v| match &v.value {
+                EnvValue::Value(value) => format!("{}={}", v.name, shell_line([value.as_str()])),
+                EnvValue::SecretFrom(_) => format!("{}=***", v.name),
+            })
+            .collect();
+        words.push(shell_line(
+            std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)),
+        ));
+        words.join(" ")
+    }
 }
 
 /// A file at one end of a pipe, compressed or not on disk.
