@@ -542,6 +542,21 @@ fn apply_without_approval_touches_nothing_and_stale_plans_are_refused() {
 }
 
 #[test]
+fn socket_urls_with_a_user_replicate() {
+    let s = Scenario::new("custom", "");
+    let text = std::fs::read_to_string(s.manifest()).unwrap();
+    let socket = s.pair.source.socket_url("netbox");
+    s.write_manifest(&text.replace(&s.pair.source.url("netbox"), &socket));
+    s.replicate()
+        .args(["plan"])
+        .run()
+        .success()
+        .stdout_has(&socket);
+    s.apply(&[]).success();
+    s.assert_replica_matches();
+}
+
+#[test]
 fn a_saved_plan_means_the_same_from_any_folder() {
     let s = Scenario::new("custom", "");
     s.add_media(0);

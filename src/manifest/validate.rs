@@ -434,7 +434,7 @@ impl Checker<'_> {
 
     fn url(&mut self, value: &Spanned<String>, role: &str) -> Option<DbUrl> {
         let text = self.string(value)?;
-        match DbUrl::parse(&text) {
+        match DbUrl::parse_written(&text, value.get_ref()) {
             Ok(url) => Some(url),
             Err(error) => {
                 let help = match error {

@@ -203,6 +203,16 @@ impl Cluster {
         format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// The same database through the server's socket folder, in the form
+    /// `postgresql://postgres@/DB?host=FOLDER&port=PORT`.
+    pub fn socket_url(&self, db: &str) -> String {
+        format!(
+            "postgresql://postgres@/{db}?host={}&port={}",
+            self.dir.path().join("sock").display(),
+            self.port
+        )
+    }
+
     /// The URL of the password role, with the password written in.
     pub fn password_url(&self, db: &str, password: &str) -> String {
         format!(
