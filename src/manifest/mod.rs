@@ -4,6 +4,7 @@ mod choices;
 mod diagnostic;
 mod interpolate;
 pub mod raw;
+mod read;
 mod toml_error;
 mod validate;
 
@@ -124,9 +125,8 @@ impl Manifest {
         let sha256 = hex::encode(Sha256::digest(file.text().as_bytes()));
         // Diagnostics quote the file: never a password written in it.
         let shown = SourceFile::new(file.name(), mask_passwords(file.text()));
-        let raw: raw::RawManifest =
-            toml::from_str(file.text()).map_err(|e| toml_error::from_toml_error(&shown, &e))?;
-        validate::validate(raw, shown, path, sha256, env)
+        let (raw, problems) = read::read(file.text(), &shown)?;
+        validate::validate(raw, problems, shown, path, sha256, env)
     }
 
     /// Whether any step touches a database.

@@ -1,30 +1,31 @@
 //! The manifest as written: every value keeps its place in the file, nothing
-//! is checked beyond TOML types. `validate` turns it into a [`super::Manifest`].
+//! is checked beyond TOML types. `read` fills it (a value of the wrong type
+//! or a missing one is `None`, and reported), `validate` turns it into a
+//! [`super::Manifest`].
 //!
 //! These types are also the source of `replicate schema`: their doc comments
 //! are the descriptions editors show.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
 use toml::Spanned;
 
 use super::choices::{Compression, DatabaseContent, DumpFormat};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
 /// media folder) source to a target.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "replicate manifest")]
 pub struct RawManifest {
     /// The manifest format version. Only 1 exists.
-    #[schemars(with = "u32", range(min = 1, max = 1))]
-    pub version: Spanned<i64>,
+    #[schemars(with = "u32", range(min = 1, max = 1), required)]
+    pub version: Option<Spanned<i64>>,
     /// Where the data comes from.
-    #[schemars(with = "RawSource")]
-    pub source: Spanned<RawSource>,
+    #[schemars(with = "RawSource", required)]
+    pub source: Option<Spanned<RawSource>>,
     /// Where the data goes. Its database is dropped and recreated.
-    #[schemars(with = "RawTarget")]
-    pub target: Spanned<RawTarget>,
+    #[schemars(with = "RawTarget", required)]
+    pub target: Option<Spanned<RawTarget>>,
     /// What is copied.
     #[serde(default)]
     #[schemars(with = "Option<RawInclude>")]
@@ -40,14 +41,14 @@ pub struct RawManifest {
 }
 
 /// The system copied from.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     /// PostgreSQL URL of the source database, e.g.
     /// `postgresql://netbox@db.prod.example.net:5432/netbox`. `${NAME}` is
     /// replaced by the environment variable NAME.
-    #[schemars(with = "String")]
-    pub database: Spanned<String>,
+    #[schemars(with = "String", required)]
+    pub database: Option<Spanned<String>>,
     /// The source media folder (NetBox's `MEDIA_ROOT`). Relative paths resolve
     /// against the manifest's folder.
     #[serde(default)]
@@ -61,13 +62,13 @@ pub struct RawSource {
 }
 
 /// The system copied to.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     /// PostgreSQL URL of the target database, which is dropped and recreated.
     /// Put the password in an environment variable: `postgresql://netbox:${PGPASS}@host/netbox`.
-    #[schemars(with = "String")]
-    pub database: Spanned<String>,
+    #[schemars(with = "String", required)]
+    pub database: Option<Spanned<String>>,
     /// The target media folder; required when media is included. Its content
     /// is replaced by the source's.
     #[serde(default)]
@@ -90,7 +91,7 @@ pub struct RawTarget {
 }
 
 /// What is copied.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInclude {
     /// `full`: schema and data; `schema`: schema only (`pg_dump --schema-only`);
@@ -115,7 +116,7 @@ pub struct RawInclude {
 }
 
 /// Where and how artifacts are written.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawArtifacts {
     /// The artifacts folder; relative paths resolve against the manifest's folder.
@@ -140,7 +141,7 @@ pub struct RawArtifacts {
 }
 
 /// PostgreSQL client programs.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTools {
     /// The folder holding `pg_dump`, `pg_restore` and `psql`. Default: found on `PATH`.

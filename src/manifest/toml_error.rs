@@ -40,23 +40,9 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
 ];
 
 pub fn from_toml_error(src: &SourceFile, error: &toml::de::Error) -> ManifestDiagnostic {
-    // An empty file has nothing to point at: show it as one empty line.
-    let padded;
-    let src = if src.text().is_empty() {
-        padded = SourceFile::new(src.name(), "\n");
-        &padded
-    } else {
-        src
-    };
     let message = error.message().trim().to_owned();
     let span = error.span().unwrap_or(0..0);
 
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        return unknown_key(src, span, rest);
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return missing_key(src, span, &unquote(rest));
-    }
     if message.starts_with("invalid type: ") || message.starts_with("invalid value: ") {
         return wrong_type(src, span, &message);
     }
@@ -75,30 +61,24 @@ pub fn from_toml_error(src: &SourceFile, error: &toml::de::Error) -> ManifestDia
         .with_help("see https://toml.io for the syntax")
 }
 
-/// `rest` looks like: "`databse`, expected one of `database`, `media`".
-fn unknown_key(src: &SourceFile, span: Range<usize>, rest: &str) -> ManifestDiagnostic {
-    let (found, expected) = match rest.split_once(", expected ") {
-        Some((found, expected)) => (unquote(found), backquoted_words(expected)),
-        None => (unquote(rest), Vec::new()),
-    };
-    let table = TABLE_KEYS
-        .iter()
-        .find(|(_, keys)| {
-            !expected.is_empty()
-                && keys.len() == expected.len()
-                && keys.iter().all(|k| expected.iter().any(|e| e == k))
-        })
-        .map(|(name, _)| *name);
+/// A key that `table` (`[source]`, `the top level`) does not allow.
+pub fn unknown_key(
+    src: &SourceFile,
+    span: Range<usize>,
+    found: &str,
+    table: Option<&str>,
+    allowed: &[&str],
+) -> ManifestDiagnostic {
     let message = match table {
         Some(table) => format!("unknown key `{found}` in {table}"),
         None => format!("unknown key `{found}`"),
     };
-    let mut help = match did_you_mean(&found, expected.iter().map(String::as_str)) {
+    let mut help = match did_you_mean(found, allowed.iter().copied()) {
         Some(best) => format!("did you mean `{best}`? "),
         None => String::new(),
     };
-    if !expected.is_empty() {
-        let list: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
+    if !allowed.is_empty() {
+        let list: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
         help.push_str(&format!("allowed keys here: {}", list.join(", ")));
     }
     let diagnostic = ManifestDiagnostic::error("manifest::unknown-key", src, message)
@@ -110,7 +90,9 @@ fn unknown_key(src: &SourceFile, span: Range<usize>, rest: &str) -> ManifestDiag
     }
 }
 
-fn missing_key(src: &SourceFile, span: Range<usize>, key: &str) -> ManifestDiagnostic {
+/// A required key that is not there; `span` is the table's (empty at the
+/// top level).
+pub fn missing_key(src: &SourceFile, span: Range<usize>, key: &str) -> ManifestDiagnostic {
     let at_top = span.is_empty();
     let (message, label, help) = match (at_top, key) {
         (true, "version") => (
@@ -189,19 +171,6 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-fn unquote(text: &str) -> String {
-    text.trim().trim_matches('`').to_owned()
-}
-
-/// Every `word` between backquotes in `text`.
-fn backquoted_words(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,14 +181,5 @@ mod tests {
         assert_eq!(did_you_mean("databse", keys.into_iter()), Some("database"));
         assert_eq!(did_you_mean("medias", keys.into_iter()), Some("media"));
         assert_eq!(did_you_mean("zzz", keys.into_iter()), None);
-    }
-
-    #[test]
-    fn reads_backquoted_lists() {
-        assert_eq!(
-            backquoted_words("one of `a`, `b_c`, `d`"),
-            vec!["a", "b_c", "d"]
-        );
-        assert_eq!(backquoted_words("`a` or `b`"), vec!["a", "b"]);
     }
 }

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::choices::{Choice, DatabaseContent, DumpFormat};
 use super::diagnostic::ManifestDiagnostic;
 use super::interpolate::{InterpolationError, interpolate};
-use super::raw::RawManifest;
+use super::raw::{RawManifest, RawSource, RawTarget};
 use super::toml_error::did_you_mean;
 use super::{Artifacts, Include, Manifest, Source, Spans, Target, Tools};
 use crate::db_url::{DbUrl, DbUrlError};
@@ -31,6 +31,7 @@ struct Checker<'a> {
 
 pub fn validate(
     raw: RawManifest,
+    problems: Vec<ManifestDiagnostic>,
     file: SourceFile,
     path: &Path,
     sha256: String,
@@ -41,15 +42,18 @@ pub fn validate(
         file: file.clone(),
         env,
         dir: dir.clone(),
-        problems: Vec::new(),
+        problems,
     };
 
-    cx.version(&raw.version);
+    if let Some(version) = &raw.version {
+        cx.version(version);
+    }
 
-    let source = raw.source.get_ref();
-    let target = raw.target.get_ref();
-    let source_db = cx.url(&source.database, "source");
-    let target_db = cx.url(&target.database, "target");
+    let (no_source, no_target) = (RawSource::default(), RawTarget::default());
+    let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
+    let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
+    let source_db = source.database.as_ref().and_then(|d| cx.url(d, "source"));
+    let target_db = target.database.as_ref().and_then(|d| cx.url(d, "target"));
     let source_media = source
         .media
         .as_ref()
@@ -131,8 +135,8 @@ pub fn validate(
                         s.database()
                     ),
                 )
-                .with_label(source.database.span(), "source")
-                .with_label(target.database.span(), "target: would be dropped")
+                .with_label(span_of(&source.database), "source")
+                .with_label(span_of(&target.database), "target: would be dropped")
                 .with_help("point the target at another database or another server; replicate drops the target before restoring"),
             );
         }
@@ -142,7 +146,7 @@ pub fn validate(
             let span = target
                 .maintenance_database
                 .as_ref()
-                .map_or(target.database.span(), Spanned::span);
+                .map_or(span_of(&target.database), Spanned::span);
             cx.problems.push(
                     ManifestDiagnostic::error(
                         "manifest::maintenance-database",
@@ -276,7 +280,9 @@ pub fn validate(
     }
 
     for (url_text, role) in [(&source.database, "source"), (&target.database, "target")] {
-        cx.literal_password(url_text, role);
+        if let Some(url_text) = url_text {
+            cx.literal_password(url_text, role);
+        }
     }
 
     let (errors, warnings): (Vec<_>, Vec<_>) = cx
@@ -296,8 +302,8 @@ pub fn validate(
         )
     };
     let spans = Spans {
-        source_database: source.database.span(),
-        target_database: target.database.span(),
+        source_database: span_of(&source.database),
+        target_database: span_of(&target.database),
         exclude_table_data: exclude.iter().map(|(_, s)| s.clone()).collect(),
         compression: artifacts
             .and_then(|a| a.compression.as_ref())
@@ -337,6 +343,11 @@ pub fn validate(
         warnings,
         file,
     })
+}
+
+/// Where a value is written, or the start of the file when it is not.
+fn span_of<T>(value: &Option<Spanned<T>>) -> Range<usize> {
+    value.as_ref().map_or(0..0, Spanned::span)
 }
 
 impl Checker<'_> {

@@ -1,0 +1,182 @@
+//! From TOML text to the manifest as written ([`RawManifest`]): every table
+//! is walked key by key, so that every unknown key, wrong type and missing
+//! key is reported, not only the first one, and the values that are fine
+//! still go on to be checked.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::diagnostic::ManifestDiagnostic;
+use super::raw::{RawArtifacts, RawInclude, RawManifest, RawSource, RawTarget, RawTools};
+use super::toml_error::{TABLE_KEYS, did_you_mean, from_toml_error, missing_key, unknown_key};
+use crate::source_file::SourceFile;
+
+/// Reads `text` into the manifest as written, with every problem found on
+/// the way, pointing into `src` (the same text with its passwords masked).
+/// A file that is not TOML gives no manifest at all.
+pub fn read(
+    text: &str,
+    src: &SourceFile,
+) -> Result<(RawManifest, Vec<ManifestDiagnostic>), ManifestDiagnostic> {
+    // An empty file has nothing to point at: show it as one empty line.
+    let padded;
+    let src = if text.is_empty() {
+        padded = SourceFile::new(src.name(), "\n");
+        &padded
+    } else {
+        src
+    };
+    let root = DeTable::parse(text).map_err(|e| from_toml_error(src, &e))?;
+    let mut reader = Reader {
+        src,
+        problems: Vec::new(),
+    };
+    let table = root.get_ref();
+    reader.known_keys(table, "the top level");
+    let whole = 0..0;
+    let version = reader.required(table, "version", &whole);
+    let source = reader.table(table, "source", &whole, true, |r, t, span| RawSource {
+        database: r.required(t, "database", span),
+        media: r.value(t, "media"),
+        invalidate: r.value(t, "invalidate"),
+    });
+    let target = reader.table(table, "target", &whole, true, |r, t, span| RawTarget {
+        database: r.required(t, "database", span),
+        media: r.value(t, "media"),
+        invalidate: r.value(t, "invalidate"),
+        terminate_connections: r.value(t, "terminate_connections"),
+        maintenance_database: r.value(t, "maintenance_database"),
+    });
+    let include = reader.table(table, "include", &whole, false, |r, t, _| RawInclude {
+        database: r.value(t, "database"),
+        exclude_table_data: r.value(t, "exclude_table_data"),
+        media: r.value(t, "media"),
+        owners: r.value(t, "owners"),
+    });
+    let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {
+        dir: r.value(t, "dir"),
+        format: r.value(t, "format"),
+        compression: r.value(t, "compression"),
+        jobs: r.value(t, "jobs"),
+    });
+    let tools = reader.table(table, "tools", &whole, false, |r, t, _| RawTools {
+        bindir: r.value(t, "bindir"),
+    });
+    let raw = RawManifest {
+        version,
+        source,
+        target,
+        include,
+        artifacts,
+        tools,
+    };
+    Ok((raw, reader.problems))
+}
+
+struct Reader<'a> {
+    src: &'a SourceFile,
+    problems: Vec<ManifestDiagnostic>,
+}
+
+impl Reader<'_> {
+    /// Reports every key of `table` that its format does not know, in the
+    /// order they are written.
+    fn known_keys(&mut self, table: &DeTable<'_>, name: &str) {
+        let allowed = TABLE_KEYS
+            .iter()
+            .find(|(table_name, _)| *table_name == name)
+            .map_or(&[][..], |(_, keys)| *keys);
+        let mut unknown: Vec<(&str, Range<usize>)> = table
+            .iter()
+            .filter(|(key, _)| !allowed.contains(&key.get_ref().as_ref()))
+            .map(|(key, _)| (key.get_ref().as_ref(), key.span()))
+            .collect();
+        unknown.sort_by_key(|(_, span)| span.start);
+        for (key, span) in unknown {
+            self.problems
+                .push(unknown_key(self.src, span, key, Some(name), allowed));
+        }
+    }
+
+    /// A sub-table, read by `read` when it is present and is a table.
+    fn table<T>(
+        &mut self,
+        parent: &DeTable<'_>,
+        key: &str,
+        parent_span: &Range<usize>,
+        required: bool,
+        read: impl FnOnce(&mut Self, &DeTable<'_>, &Range<usize>) -> T,
+    ) -> Option<Spanned<T>> {
+        let Some(value) = parent.get(key) else {
+            if required {
+                self.missing(parent, key, parent_span);
+            }
+            return None;
+        };
+        let span = value.span();
+        let Some(table) = value.get_ref().as_table() else {
+            self.problems
+                .push(wrong_type(self.src, key, span, "a table", value.get_ref()));
+            return None;
+        };
+        self.known_keys(table, &format!("[{key}]"));
+        let read = read(self, table, &span);
+        Some(Spanned::new(span, read))
+    }
+
+    /// A key that must be there.
+    fn required<T: DeserializeOwned>(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        table_span: &Range<usize>,
+    ) -> Option<T> {
+        if table.get(key).is_none() {
+            self.missing(table, key, table_span);
+            return None;
+        }
+        self.value(table, key)
+    }
+
+    /// Reports a missing key, unless a misspelling of it was reported as
+    /// unknown (with the right name).
+    fn missing(&mut self, table: &DeTable<'_>, key: &str, table_span: &Range<usize>) {
+        let misspelt = table
+            .iter()
+            .any(|(k, _)| did_you_mean(k.get_ref(), std::iter::once(key)).is_some());
+        if !misspelt {
+            self.problems
+                .push(missing_key(self.src, table_span.clone(), key));
+        }
+    }
+
+    /// A key's value, when it is there and of the right type.
+    fn value<T: DeserializeOwned>(&mut self, table: &DeTable<'_>, key: &str) -> Option<T> {
+        let value = table.get(key)?;
+        match T::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.problems.push(from_toml_error(self.src, &error));
+                None
+            }
+        }
+    }
+}
+
+fn wrong_type(
+    src: &SourceFile,
+    key: &str,
+    span: Range<usize>,
+    expected: &str,
+    found: &DeValue<'_>,
+) -> ManifestDiagnostic {
+    ManifestDiagnostic::error(
+        "manifest::wrong-type",
+        src,
+        format!("`{key}` must be {expected}, not {}", found.type_str()),
+    )
+    .with_label(span, format!("expected {expected}"))
+}
