@@ -5,7 +5,7 @@ use std::io;
 use miette::Diagnostic;
 
 use crate::inspect::InspectError;
-use crate::manifest::ManifestDiagnostic;
+use crate::manifest::{Manifest, ManifestDiagnostic};
 use crate::source_file::SourceFile;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -167,6 +167,25 @@ pub enum Error {
         help("this is a bug in replicate; please report it")
     )]
     Cycle(String),
+}
+
+impl Error {
+    /// A problem found while inspecting the systems; when a manifest value
+    /// caused it, the diagnostic points at that value.
+    pub fn inspect(error: InspectError, manifest: &Manifest) -> Self {
+        match error.at {
+            Some((span, label)) => {
+                let mut diagnostic =
+                    ManifestDiagnostic::error("replicate::inspect", &manifest.file, error.message)
+                        .with_label(span, label);
+                if let Some(help) = error.help {
+                    diagnostic = diagnostic.with_help(help);
+                }
+                Error::Manifest(diagnostic)
+            }
+            None => Error::Inspect(error),
+        }
+    }
 }
 
 /// A warning shown on stderr; it does not stop the command.

@@ -2,6 +2,7 @@
 //! whether the tools on this machine can do the job.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::exec::process::Secrets;
@@ -24,6 +25,8 @@ pub struct Inspection {
 pub struct InspectError {
     pub message: String,
     pub help: Option<String>,
+    /// The manifest value that caused it, and a label for it.
+    pub at: Option<(Range<usize>, String)>,
 }
 
 impl InspectError {
@@ -31,7 +34,13 @@ impl InspectError {
         Self {
             message: message.into(),
             help: Some(help.into()),
+            at: None,
         }
+    }
+
+    fn at(mut self, span: Option<Range<usize>>, label: impl Into<String>) -> Self {
+        self.at = span.map(|span| (span, label.into()));
+        self
     }
 }
 
@@ -63,11 +72,56 @@ pub fn inspect(manifest: &Manifest, secrets: &Secrets) -> Result<Inspection, Ins
     Ok(found)
 }
 
+/// The PostgreSQL programs the plan runs must be there: a `bindir` that
+/// does not exist, or lacks one of them, is named before anything connects.
+fn check_tools(manifest: &Manifest) -> Result<(), InspectError> {
+    let mut needed = vec!["psql", "pg_dump"];
+    if manifest.artifacts.format != DumpFormat::Plain {
+        needed.push("pg_restore");
+    }
+    let found = || format!("pg_dump found on this machine: {}", installed_pg_dumps());
+    let span = manifest.spans.bindir.clone();
+    match &manifest.tools.bindir {
+        Some(dir) if !dir.is_dir() => Err(InspectError::new(
+            format!(
+                "tools.bindir {} {}",
+                dir.display(),
+                if dir.exists() { "is not a folder" } else { "does not exist" }
+            ),
+            format!("point `bindir` in [tools] at the folder holding pg_dump, pg_restore and psql; {}", found()),
+        )
+        .at(span, "no such folder")),
+        Some(dir) => match needed.iter().find(|p| !dir.join(p).is_file()) {
+            Some(program) => Err(InspectError::new(
+                format!("tools.bindir {} has no {program}", dir.display()),
+                format!("point `bindir` in [tools] at the folder holding pg_dump, pg_restore and psql; {}", found()),
+            )
+            .at(span, format!("no {program} here"))),
+            None => Ok(()),
+        },
+        None => match needed.iter().find(|p| on_path(p).is_none()) {
+            Some(program) => Err(InspectError::new(
+                format!("{program} is not on PATH"),
+                format!("install the PostgreSQL client programs, or set `bindir` in [tools]; {}", found()),
+            )),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Where `PATH` finds the program `name`.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
 fn inspect_databases(
     manifest: &Manifest,
     secrets: &Secrets,
     found: &mut Inspection,
 ) -> Result<(), InspectError> {
+    check_tools(manifest)?;
     let tools = &manifest.tools;
     let source = &manifest.source.database;
     let rows = psql::query(
@@ -220,10 +274,7 @@ fn check_pg_dump(
     source_version: u32,
     found: &mut Inspection,
 ) -> Result<(), InspectError> {
-    let program = match &manifest.tools.bindir {
-        Some(dir) => dir.join("pg_dump"),
-        None => PathBuf::from("pg_dump"),
-    };
+    let program = manifest.tools.program("pg_dump");
     // A bare name is looked up on PATH; duct takes a `Path` as a file path.
     let major = pg_dump_major(&program).ok_or_else(|| {
         InspectError::new(

@@ -17,10 +17,7 @@ pub fn query(
     secrets: &Secrets,
     sql: &str,
 ) -> Result<Vec<Vec<String>>, String> {
-    let program = match &tools.bindir {
-        Some(dir) => dir.join("psql").display().to_string(),
-        None => "psql".to_owned(),
-    };
+    let program = tools.program("psql").display().to_string();
     let mut expression = duct::cmd(
         &program,
         [

@@ -319,3 +319,49 @@ fn passwords_never_show_in_plans() {
     assert!(outputs[0].contains("postgresql://u:***@prod/netbox"));
     assert!(outputs[0].contains("PGPASSWORD=***"));
 }
+
+#[test]
+fn a_bindir_pointing_nowhere_is_named_not_blamed_on_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("replicate.toml"),
+        "version = 1\n[source]\ndatabase = \"postgresql://u@127.0.0.1:1/netbox\"\n[target]\ndatabase = \"postgresql://u@127.0.0.1:2/netbox\"\n[tools]\nbindir = \"/nonexistent/pg/bin\"\n",
+    )
+    .unwrap();
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["validate"])
+        .run()
+        .success()
+        .stderr_has("tools.bindir /nonexistent/pg/bin does not exist on this machine");
+    let run = Replicate::new()
+        .current_dir(dir.path())
+        .args(["plan"])
+        .run()
+        .code(1);
+    let stderr = run.stderr_flat();
+    assert!(
+        stderr.contains("tools.bindir /nonexistent/pg/bin does not exist")
+            && stderr.contains("replicate.toml:7:10")
+            && stderr.contains("pg_dump found on this machine: pg_dump "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("password"), "{stderr}");
+
+    // A folder that exists but lacks a program is named too.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("psql"), "").unwrap();
+    let text = std::fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("replicate.toml"),
+        text.replace("/nonexistent/pg/bin", "bin"),
+    )
+    .unwrap();
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["plan"])
+        .run()
+        .code(1)
+        .stderr_has("has no pg_dump");
+}

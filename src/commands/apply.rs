@@ -72,7 +72,7 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
     }
 
     let secrets = secrets_of(&manifest);
-    let inspection = inspect(&manifest, &secrets).map_err(Error::Inspect)?;
+    let inspection = inspect(&manifest, &secrets).map_err(|e| Error::inspect(e, &manifest))?;
     let plan = plan::plan(&manifest, inspection.facts.as_ref())?;
     let doc = PlanDocument::new(&manifest, &plan, Some(&inspection));
 

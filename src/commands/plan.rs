@@ -49,7 +49,7 @@ pub fn run(options: &PlanOptions) -> Result<u8, Error> {
 /// Inspects the source and target and plans with what was found.
 pub fn live_plan(manifest: &Manifest) -> Result<PlanDocument, Error> {
     let secrets = secrets_of(manifest);
-    let inspection = inspect(manifest, &secrets).map_err(Error::Inspect)?;
+    let inspection = inspect(manifest, &secrets).map_err(|e| Error::inspect(e, manifest))?;
     let plan = plan::plan(manifest, inspection.facts.as_ref())?;
     Ok(PlanDocument::new(manifest, &plan, Some(&inspection)))
 }

@@ -84,6 +84,17 @@ pub struct Tools {
     pub bindir: Option<PathBuf>,
 }
 
+impl Tools {
+    /// The program `name` (`pg_dump`, `psql`): in `bindir`, or a bare name
+    /// looked up on `PATH`.
+    pub fn program(&self, name: &str) -> PathBuf {
+        match &self.bindir {
+            Some(dir) => dir.join(name),
+            None => PathBuf::from(name),
+        }
+    }
+}
+
 /// Byte ranges in the manifest of the values that later checks (live
 /// planning, apply) may complain about.
 #[derive(Debug, Clone, Default)]
@@ -93,6 +104,7 @@ pub struct Spans {
     pub exclude_table_data: Vec<Range<usize>>,
     pub compression: Option<Range<usize>>,
     pub format: Option<Range<usize>>,
+    pub bindir: Option<Range<usize>>,
 }
 
 impl Manifest {

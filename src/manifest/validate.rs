@@ -117,11 +117,23 @@ pub fn validate(
     let jobs = artifacts
         .and_then(|a| a.jobs.as_ref())
         .map_or(Some(DEFAULT_JOBS), |j| cx.jobs(j));
-    let bindir = raw
-        .tools
-        .as_ref()
-        .and_then(|t| t.get_ref().bindir.as_ref())
-        .and_then(|b| cx.path(b, "tools.bindir"));
+    let raw_bindir = raw.tools.as_ref().and_then(|t| t.get_ref().bindir.as_ref());
+    let bindir = raw_bindir.and_then(|b| cx.path(b, "tools.bindir"));
+    if let (Some(dir), Some(raw_dir)) = (&bindir, raw_bindir)
+        && !dir.is_dir()
+    {
+        // Only a warning: a manifest may be checked on another machine
+        // than the one that runs it; `plan` refuses it.
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::bindir",
+                &file,
+                format!("tools.bindir {} does not exist on this machine", dir.display()),
+            )
+            .with_label(raw_dir.span(), "no such folder here")
+            .with_help("point `bindir` at the folder holding pg_dump, pg_restore and psql, or leave it out to use PATH"),
+        );
+    }
 
     // Rules between values.
     if let (Some(s), Some(t)) = (&source_db, &target_db) {
@@ -309,6 +321,11 @@ pub fn validate(
             .and_then(|a| a.compression.as_ref())
             .map(Spanned::span),
         format: artifacts.and_then(|a| a.format.as_ref()).map(Spanned::span),
+        bindir: raw
+            .tools
+            .as_ref()
+            .and_then(|t| t.get_ref().bindir.as_ref())
+            .map(Spanned::span),
     };
     Ok(Manifest {
         path: path.to_path_buf(),

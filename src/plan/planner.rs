@@ -111,10 +111,7 @@ impl Planner<'_> {
     }
 
     fn program(&self, name: &str) -> String {
-        match &self.manifest.tools.bindir {
-            Some(dir) => dir.join(name).display().to_string(),
-            None => name.to_owned(),
-        }
+        self.manifest.tools.program(name).display().to_string()
     }
 
     fn dump_artifact(&self) -> Artifact {
