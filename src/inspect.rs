@@ -53,6 +53,9 @@ pub fn secrets_of(manifest: &Manifest) -> Secrets {
     if let Some(p) = manifest.target.database.password() {
         secrets.insert("target.database", p.clone());
     }
+    for (name, value) in &manifest.variables {
+        secrets.insert_variable(name, value.clone());
+    }
     secrets
 }
 

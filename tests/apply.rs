@@ -626,11 +626,13 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     std::fs::write(&fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.22'\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::os::unix::fs::symlink(
-        crate::support::pg::server_bindir().join("psql"),
-        bindir.join("psql"),
-    )
-    .unwrap();
+    for program in ["psql", "pg_restore"] {
+        std::os::unix::fs::symlink(
+            crate::support::pg::server_bindir().join(program),
+            bindir.join(program),
+        )
+        .unwrap();
+    }
     let text = std::fs::read_to_string(s.manifest()).unwrap();
     s.write_manifest(&format!("{text}[tools]\nbindir = \"old-bin\"\n"));
     let run = s.replicate().args(["plan"]).run().code(1);
@@ -760,9 +762,21 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
     };
     s.write_manifest(&with(
         r#"["sh", "-c", "pwd > source-cache-cleared"]"#,
-        r#"["sh", "-c", "pwd > target-reindexed"]"#,
+        r#"["sh", "-c", "pwd > target-reindexed; printf %s \"$1\" > token", "sh", "${CACHE_TOKEN}"]"#,
     ));
-    let run = s.apply(&[]).success();
+    let token = "tok-5ecret-value";
+    let plan = s
+        .replicate()
+        .env("CACHE_TOKEN", token)
+        .args(["plan", "--out", "plan.json"])
+        .run()
+        .success();
+    let run = s
+        .replicate()
+        .env("CACHE_TOKEN", token)
+        .args(["apply", "plan.json"])
+        .run()
+        .success();
     assert!(
         run.stdout().contains("Apply complete: 7 steps"),
         "{}",
@@ -773,6 +787,25 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
         let written = std::fs::read_to_string(s.dir.path().join(file)).unwrap();
         assert_eq!(Path::new(written.trim()).canonicalize().unwrap(), folder);
     }
+    // Only the child got the value; plans and output show `${CACHE_TOKEN}`.
+    assert_eq!(
+        std::fs::read_to_string(s.dir.path().join("token")).unwrap(),
+        token
+    );
+    assert!(
+        plan.stdout().contains("sh '${CACHE_TOKEN}'"),
+        "{}",
+        plan.stdout()
+    );
+    for text in [
+        plan.stdout(),
+        run.stdout(),
+        run.stderr(),
+        std::fs::read_to_string(s.dir.path().join("plan.json")).unwrap(),
+        std::fs::read_to_string(s.artifacts().join("state.json")).unwrap(),
+    ] {
+        assert!(!text.contains(token), "the value leaked:\n{text}");
+    }
     s.assert_replica_matches();
 
     // A failing invalidation stops the run before anything is dumped.
@@ -780,15 +813,25 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
     let text = std::fs::read_to_string(t.manifest()).unwrap();
     t.write_manifest(&text.replace(
         "[target]\n",
-        "invalidate = [\"sh\", \"-c\", \"echo cache is locked >&2; exit 3\"]\n[target]\n",
+        "invalidate = [\"sh\", \"-c\", \"echo cache is locked for $1 >&2; exit 3\", \"sh\", \"${CACHE_TOKEN}\"]\n[target]\n",
     ));
-    let run = t.apply(&[]).code(1);
+    let run = t
+        .replicate()
+        .env("CACHE_TOKEN", token)
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
     let stderr = run.stderr_flat();
     assert!(
         stderr.contains("step `invalidate-source` failed: sh failed (exit status 3)"),
         "{stderr}"
     );
-    assert!(stderr.contains("cache is locked"), "{stderr}");
+    // What the child printed hides the value again.
+    assert!(
+        stderr.contains("cache is locked for ${CACHE_TOKEN}"),
+        "{stderr}"
+    );
+    assert!(!run.stdout().contains(token) && !stderr.contains(token));
     t.assert_target_untouched();
     assert!(!t.artifacts().join("netbox.dump").exists());
 }

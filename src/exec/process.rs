@@ -10,30 +10,50 @@ use std::process::ExitStatus;
 use crate::db_url::Secret;
 use crate::exec::interrupt::{self, ChildGuard};
 use crate::exec::scheduler::StepFailure;
-use crate::manifest::Compression;
+use crate::manifest::{Compression, Text};
 use crate::plan::{EnvValue, Exec};
 
-/// Secrets by origin (`source.database`, `target.database`).
+/// Secrets by origin (`source.database`, `target.database`), and the values
+/// the manifest took from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     by_origin: BTreeMap<String, Secret>,
+    /// `(NAME, value)` of every `${NAME}`, longest value first.
+    variables: Vec<(String, Secret)>,
 }
+
+/// Values shorter than this are not hidden again in output: they would
+/// hide ordinary words and numbers.
+const SHORTEST_HIDDEN: usize = 4;
 
 impl Secrets {
     pub fn insert(&mut self, origin: &str, secret: Secret) {
         self.by_origin.insert(origin.to_owned(), secret);
     }
 
+    /// A value that came from the environment variable `name`.
+    pub fn insert_variable(&mut self, name: &str, value: Secret) {
+        self.variables.push((name.to_owned(), value));
+        self.variables
+            .sort_by_key(|(_, v)| std::cmp::Reverse(v.expose().len()));
+    }
+
     pub fn get(&self, origin: &str) -> Option<&Secret> {
         self.by_origin.get(origin)
     }
 
-    /// `text` with every secret value replaced by `***`.
+    /// `text` with every password replaced by `***` and every value from
+    /// the environment by the `${NAME}` that wrote it.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in self.by_origin.values() {
             if !secret.expose().is_empty() {
                 out = out.replace(secret.expose(), "***");
+            }
+        }
+        for (name, value) in &self.variables {
+            if value.expose().len() >= SHORTEST_HIDDEN {
+                out = out.replace(value.expose(), &format!("${{{name}}}"));
             }
         }
         out
@@ -54,7 +74,7 @@ pub enum Output<'a> {
 /// Runs `exec` to the end. Non-zero exit is a [`StepFailure`] carrying the
 /// command, the status and the tail of stderr.
 pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), StepFailure> {
-    let mut expression = duct::cmd(&exec.program, &exec.args)
+    let mut expression = duct::cmd(exec.program.value(), exec.args.iter().map(Text::value))
         .stderr_capture()
         .unchecked()
         .before_spawn(|command| {
@@ -210,10 +230,10 @@ fn spawn_failure(exec: &Exec, error: &io::Error) -> StepFailure {
 }
 
 fn program_name(exec: &Exec) -> String {
-    Path::new(&exec.program)
+    Path::new(exec.program.shown())
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| exec.program.clone())
+        .unwrap_or_else(|| exec.program.shown().to_owned())
 }
 
 /// A failure to write the child's output (not a failure to run it).

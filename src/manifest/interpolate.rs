@@ -60,6 +60,16 @@ pub fn interpolate(
     Ok(out)
 }
 
+/// The names of the variables `text` refers to (`$${` escapes left out).
+pub fn references(text: &str) -> Vec<String> {
+    let names = std::cell::RefCell::new(Vec::new());
+    let _ = interpolate(text, &|name| {
+        names.borrow_mut().push(name.to_owned());
+        Some(String::new())
+    });
+    names.into_inner()
+}
+
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
@@ -97,6 +107,12 @@ mod tests {
         assert_eq!(interpolate("$${PASS}", &env), Ok("${PASS}".into()));
         assert_eq!(interpolate("$$x", &env), Ok("$$x".into()));
         assert_eq!(interpolate("end$", &env), Ok("end$".into()));
+    }
+
+    #[test]
+    fn references_are_listed_without_escapes() {
+        assert_eq!(references("a ${X} $${Y} ${Z}"), vec!["X", "Z"]);
+        assert!(references("plain").is_empty());
     }
 
     #[test]

@@ -5,9 +5,11 @@ mod diagnostic;
 mod interpolate;
 pub mod raw;
 mod read;
+mod text;
 mod toml_error;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -16,8 +18,9 @@ use sha2::{Digest, Sha256};
 pub use choices::{Choice, Compression, DatabaseContent, DumpFormat};
 pub use diagnostic::ManifestDiagnostic;
 pub use interpolate::{InterpolationError, interpolate};
+pub use text::Text;
 
-use crate::db_url::DbUrl;
+use crate::db_url::{DbUrl, Secret};
 use crate::error::Error;
 use crate::source_file::SourceFile;
 
@@ -43,6 +46,9 @@ pub struct Manifest {
     pub tools: Tools,
     /// Where values came from, for diagnostics found after validation.
     pub spans: Spans,
+    /// The value of every `${NAME}` the manifest uses: never shown, and
+    /// hidden again wherever a child prints it.
+    pub variables: BTreeMap<String, Secret>,
     /// Problems that do not stop the manifest from being used.
     pub warnings: Vec<ManifestDiagnostic>,
 }
@@ -51,14 +57,14 @@ pub struct Manifest {
 pub struct Source {
     pub database: DbUrl,
     pub media: Option<PathBuf>,
-    pub invalidate: Option<Vec<String>>,
+    pub invalidate: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Target {
     pub database: DbUrl,
     pub media: Option<PathBuf>,
-    pub invalidate: Option<Vec<String>>,
+    pub invalidate: Option<Vec<Text>>,
     pub terminate_connections: bool,
     pub maintenance_database: String,
 }

@@ -2,6 +2,7 @@
 //! interpolation, defaults, path resolution and every rule of the manifest
 //! format. All problems found are reported together.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -9,11 +10,12 @@ use toml::Spanned;
 
 use super::choices::{Choice, DatabaseContent, DumpFormat};
 use super::diagnostic::ManifestDiagnostic;
-use super::interpolate::{InterpolationError, interpolate};
+use super::interpolate::{InterpolationError, interpolate, references};
 use super::raw::{RawManifest, RawSource, RawTarget};
+use super::text::Text;
 use super::toml_error::did_you_mean;
 use super::{Artifacts, Include, Manifest, Source, Spans, Target, Tools};
-use crate::db_url::{DbUrl, DbUrlError};
+use crate::db_url::{DbUrl, DbUrlError, Secret};
 use crate::paths;
 use crate::source_file::SourceFile;
 
@@ -27,6 +29,8 @@ struct Checker<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     dir: PathBuf,
     problems: Vec<ManifestDiagnostic>,
+    /// The value of every `${NAME}` used.
+    variables: BTreeMap<String, Secret>,
 }
 
 pub fn validate(
@@ -43,6 +47,7 @@ pub fn validate(
         env,
         dir: dir.clone(),
         problems,
+        variables: BTreeMap::new(),
     };
 
     if let Some(version) = &raw.version {
@@ -357,6 +362,7 @@ pub fn validate(
         },
         tools: Tools { bindir },
         spans,
+        variables: cx.variables,
         warnings,
         file,
     })
@@ -400,7 +406,14 @@ impl Checker<'_> {
     fn string(&mut self, value: &Spanned<String>) -> Option<String> {
         let text = value.get_ref();
         match interpolate(text, self.env) {
-            Ok(s) => Some(s),
+            Ok(s) => {
+                for name in references(text) {
+                    if let Some(value) = (self.env)(&name) {
+                        self.variables.insert(name, Secret::new(value));
+                    }
+                }
+                Some(s)
+            }
             Err(error) => {
                 let (at, message, label, help) = match error {
                     InterpolationError::Unset { name, at } => (
@@ -490,7 +503,7 @@ impl Checker<'_> {
         Some(paths::resolve(&self.dir, Path::new(&text)))
     }
 
-    fn argv(&mut self, value: &Spanned<Vec<Spanned<String>>>, what: &str) -> Option<Vec<String>> {
+    fn argv(&mut self, value: &Spanned<Vec<Spanned<String>>>, what: &str) -> Option<Vec<Text>> {
         let items = value.get_ref();
         if items.is_empty() {
             self.push(
@@ -513,7 +526,7 @@ impl Checker<'_> {
                 self.string(item)
             };
             match expanded {
-                Some(s) => argv.push(s),
+                Some(s) => argv.push(Text::new(s, item.get_ref().as_str())),
                 None => ok = false,
             }
         }

@@ -7,7 +7,7 @@ use super::step::{Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, 
 use super::{Plan, PlanBuilder};
 use crate::db_url::DbUrl;
 use crate::error::Error;
-use crate::manifest::{Compression, DatabaseContent, DumpFormat, Manifest};
+use crate::manifest::{Compression, DatabaseContent, DumpFormat, Manifest, Text};
 use crate::quote::{sql_identifier, sql_literal};
 
 /// What live planning learnt about the source database, needed to create the
@@ -110,8 +110,16 @@ impl Planner<'_> {
         self.dir().join(&artifact.name)
     }
 
-    fn program(&self, name: &str) -> String {
-        self.manifest.tools.program(name).display().to_string()
+    fn program(&self, name: &str) -> Text {
+        Text::plain(self.manifest.tools.program(name).display().to_string())
+    }
+
+    /// `--dbname=URL`, shown as the manifest wrote the URL.
+    fn dbname(url: &DbUrl) -> Text {
+        Text::new(
+            format!("--dbname={}", url.conninfo()),
+            format!("--dbname={}", url.conninfo_shown()),
+        )
     }
 
     fn dump_artifact(&self) -> Artifact {
@@ -164,10 +172,10 @@ impl Planner<'_> {
         env
     }
 
-    fn invalidate(&self, id: StepId, argv: &[String], side: &str) -> Step {
+    fn invalidate(&self, id: StepId, argv: &[Text], side: &str) -> Step {
         let (program, args) = argv
             .split_first()
-            .map_or((String::new(), Vec::new()), |(p, a)| {
+            .map_or((Text::plain(""), Vec::new()), |(p, a)| {
                 (p.clone(), a.to_vec())
             });
         Step {
@@ -193,26 +201,29 @@ impl Planner<'_> {
         let a = &m.artifacts;
         let url = &m.source.database;
         let mut args = vec![
-            "--no-password".to_owned(),
-            format!("--dbname={}", url.conninfo()),
-            format!("--format={}", a.format),
+            "--no-password".into(),
+            Self::dbname(url),
+            format!("--format={}", a.format).into(),
         ];
         let mut details = vec![format!("{} format", a.format)];
         let mut stdout = None;
         match a.format {
             DumpFormat::Directory => {
-                args.push(format!("--jobs={}", a.jobs));
-                args.push(compress_arg(a.compression));
+                args.push(format!("--jobs={}", a.jobs).into());
+                args.push(compress_arg(a.compression).into());
                 // replicate flushes the files itself, as they are written.
                 args.push("--no-sync".into());
-                args.push(format!(
-                    "--file={}",
-                    crate::artifacts::partial_path(&self.path(artifact)).display()
-                ));
+                args.push(
+                    format!(
+                        "--file={}",
+                        crate::artifacts::partial_path(&self.path(artifact)).display()
+                    )
+                    .into(),
+                );
                 details.push(format!("{} jobs", a.jobs));
             }
             DumpFormat::Custom => {
-                args.push(compress_arg(a.compression));
+                args.push(compress_arg(a.compression).into());
                 stdout = Some(Stream {
                     path: self.path(artifact),
                     compression: Compression::None,
@@ -237,7 +248,7 @@ impl Planner<'_> {
             details.push("schema only".into());
         } else {
             for pattern in &m.include.exclude_table_data {
-                args.push(format!("--exclude-table-data={pattern}"));
+                args.push(format!("--exclude-table-data={pattern}").into());
             }
             if !m.include.exclude_table_data.is_empty() {
                 details.push(format!(
@@ -305,9 +316,9 @@ impl Planner<'_> {
                 "--no-psqlrc".into(),
                 "--no-password".into(),
                 "--set=ON_ERROR_STOP=1".into(),
-                format!("--dbname={}", url.conninfo()),
+                Self::dbname(&url),
                 "--command".into(),
-                sql,
+                sql.into(),
             ],
             env: Self::pg_env(&url, "target.database"),
             cwd: None,
@@ -411,7 +422,7 @@ impl Planner<'_> {
                         "--set=ON_ERROR_STOP=1".into(),
                         "--single-transaction".into(),
                         "--quiet".into(),
-                        format!("--dbname={}", url.conninfo()),
+                        Self::dbname(url),
                     ],
                     env,
                     cwd: None,
@@ -427,14 +438,14 @@ impl Planner<'_> {
                 let mut args = vec![
                     "--no-password".into(),
                     "--exit-on-error".into(),
-                    format!("--jobs={}", a.jobs),
-                    format!("--dbname={}", url.conninfo()),
+                    format!("--jobs={}", a.jobs).into(),
+                    Self::dbname(url),
                 ];
                 if !m.include.owners {
                     args.push("--no-owner".into());
                     args.push("--no-privileges".into());
                 }
-                args.push(self.path(dump).display().to_string());
+                args.push(self.path(dump).display().to_string().into());
                 (
                     Action::Exec(Exec {
                         program: self.program("pg_restore"),

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Compression;
+use crate::manifest::{Compression, Text};
 use crate::quote::shell_line;
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
@@ -173,8 +173,11 @@ pub enum Action {
 /// come from; their values are filled in when the step runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Exec {
-    pub program: String,
-    pub args: Vec<String>,
+    /// The program to run.
+    pub program: Text,
+    /// Its arguments; one that took a value from `${NAME}` is saved and
+    /// shown as written.
+    pub args: Vec<Text>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,7 +203,7 @@ impl Exec {
             })
             .collect();
         words.push(shell_line(
-            std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)),
+            std::iter::once(self.program.shown()).chain(self.args.iter().map(Text::shown)),
         ));
         words.join(" ")
     }
