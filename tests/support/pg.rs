@@ -95,6 +95,25 @@ fn check(output: Output, what: &str) -> Output {
 }
 
 /// An initialised data folder, made once and copied for every cluster.
+/// NetBox's 4.2 demo database (plain SQL, MIT licensed: see
+/// `tests/fixtures/netbox-demo/LICENSE-netbox-demo-data`), unpacked once per
+/// test run from the compressed copy the repository keeps.
+pub fn netbox_demo_sql() -> &'static Path {
+    static SQL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = SQL.get_or_init(|| {
+        let packed = crate::support::root().join("tests/fixtures/netbox-demo/netbox-demo-v4.2.sql.zst");
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("netbox-demo-v4.2.sql");
+        let input = std::fs::File::open(&packed)
+            .unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
+        let output = std::fs::File::create(&path).expect("unpacked fixture");
+        zstd::stream::copy_decode(input, output).expect("the demo fixture unpacks");
+        chown_to_owner(dir.path());
+        (dir, path)
+    });
+    path
+}
+
 fn template() -> &'static Path {
     static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, data) = TEMPLATE.get_or_init(|| {
