@@ -10,6 +10,7 @@ use crate::manifest::{Compression, DatabaseContent, DumpFormat, Manifest};
 use crate::plan::SourceFacts;
 use crate::psql;
 use crate::quote::sql_literal;
+use crate::units::{count, human_bytes};
 
 /// What live planning found.
 #[derive(Debug, Clone, Default)]
@@ -237,8 +238,9 @@ fn inspect_target(
         "does not exist yet".to_owned()
     } else {
         format!(
-            "exists ({}, {sessions} open sessions): it will be dropped",
-            human_bytes(size.parse().unwrap_or(0))
+            "exists ({}, {}): it will be dropped",
+            human_bytes(size.parse().unwrap_or(0)),
+            count(sessions, "open session", "open sessions")
         )
     };
     found.notes.push(format!(
@@ -248,8 +250,9 @@ fn inspect_target(
     ));
     if sessions > 0 && !target.terminate_connections {
         found.warnings.push(format!(
-            "the target database {} has {sessions} open sessions: `drop` will fail unless they close; set `terminate_connections = true` in [target] to end them",
-            target.database.database()
+            "the target database {} has {}: `drop` will fail unless they close; set `terminate_connections = true` in [target] to end them",
+            target.database.database(),
+            count(sessions, "open session", "open sessions")
         ));
     }
     if target.terminate_connections && target_version > 0 && target_version < 130000 {
@@ -428,26 +431,11 @@ fn media_note(side: &str, folder: &Path) -> String {
         }
     }
     format!(
-        "{side} media: {} holds {files} files, {}",
+        "{side} media: {} holds {}, {}",
         folder.display(),
+        count(files, "file", "files"),
         human_bytes(bytes)
     )
-}
-
-/// `1.2 GB`, `340 kB`, `12 B` (decimal units).
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]
@@ -480,11 +468,5 @@ mod tests {
         assert!(!matches_pattern("\"EXTRAS\"", "public", "extras"));
         assert!(matches_pattern("\"Mixed\"", "public", "Mixed"));
         assert!(!matches_pattern("users_token", "public", "users_tokens"));
-    }
-
-    #[test]
-    fn bytes_read_well() {
-        assert_eq!(human_bytes(12), "12 B");
-        assert_eq!(human_bytes(1_234_567), "1.2 MB");
     }
 }

@@ -26,6 +26,7 @@ pub mod quote;
 pub mod source_file;
 pub mod state;
 pub mod style;
+pub mod units;
 pub mod writeback;
 
 pub use error::Error;

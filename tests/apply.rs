@@ -267,11 +267,14 @@ fn the_netbox_demo_database_replicates() {
     let facts = pair.target.facts("netbox");
     assert!(facts.rows.len() > 100, "{} tables", facts.rows.len());
     assert_eq!(
-        pair.target.sql("netbox", "SELECT count(*) FROM dcim_device"),
-        pair.source.sql("netbox", "SELECT count(*) FROM dcim_device")
+        pair.target
+            .sql("netbox", "SELECT count(*) FROM dcim_device"),
+        pair.source
+            .sql("netbox", "SELECT count(*) FROM dcim_device")
     );
     assert_ne!(
-        pair.target.sql("netbox", "SELECT count(*) FROM dcim_device"),
+        pair.target
+            .sql("netbox", "SELECT count(*) FROM dcim_device"),
         "0"
     );
 }
@@ -586,7 +589,7 @@ fn open_sessions_block_drop_by_name_unless_terminated() {
         .args(["plan"])
         .run()
         .success()
-        .stdout_has("1 open sessions")
+        .stdout_has("1 open session)")
         .stdout_has("`drop` will fail unless they close");
     let run = s.apply(&[]).code(1);
     let stderr = run.stderr_flat();

@@ -114,3 +114,37 @@ fn schema_only_dumps_no_rows() {
         .stdout_has("--schema-only")
         .stdout_has("Plan: 5 steps, 1 destructive (drop netbox_schema)");
 }
+
+/// The README says which Rust builds replicate, as Cargo.toml requires it,
+/// and the demo shows cargo's progress and checks the version itself.
+#[test]
+fn the_readme_and_the_demo_name_the_rust_they_need() {
+    let cargo = std::fs::read_to_string(crate::support::root().join("Cargo.toml")).unwrap();
+    let version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("rust-version in Cargo.toml")
+        .trim_matches('"');
+    let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("Rust {version} or later")),
+        "the README does not say Rust {version} or later"
+    );
+    assert!(
+        readme.contains("rustup"),
+        "the README does not say how to get Rust"
+    );
+    let demo = std::fs::read_to_string(crate::support::root().join("scripts/demo")).unwrap();
+    let build = demo
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo build"))
+        .expect("the demo builds replicate");
+    assert!(
+        !build.contains("--quiet"),
+        "the demo builds silently: {build}"
+    );
+    assert!(
+        demo.contains("rust-version"),
+        "the demo does not check the Rust version"
+    );
+}

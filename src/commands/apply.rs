@@ -181,9 +181,9 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
     }
     if !options.json {
         super::print(&format!(
-            "\n{} {} steps in {}\n",
+            "\n{} {} in {}\n",
             paint(GOOD, "Apply complete:"),
-            outcome.done.len(),
+            crate::units::count(outcome.done.len() as u64, "step", "steps"),
             seconds(started.elapsed())
         ));
     }

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::exec::interrupt;
 use crate::exec::scheduler::{Observer, StepResult};
-use crate::inspect::human_bytes;
 use crate::plan::{Step, StepId};
 use crate::state::{Journal, StepStatus, now};
 use crate::style::{DANGER, paint};
+use crate::units::human_bytes;
 
 use super::apply::seconds;
 

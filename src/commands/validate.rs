@@ -5,19 +5,19 @@ use std::path::Path;
 use crate::cli::exit;
 use crate::error::Error;
 use crate::plan;
+use crate::units::count;
 
 pub fn run(path: &Path) -> Result<u8, Error> {
     let manifest = super::load_manifest(path)?;
     let plan = plan::plan(&manifest, None)?;
     let warnings = match manifest.warnings.len() {
         0 => String::new(),
-        1 => ", 1 warning".to_owned(),
-        n => format!(", {n} warnings"),
+        n => format!(", {}", count(n as u64, "warning", "warnings")),
     };
     super::print(&format!(
-        "{} is valid: {} steps{warnings}\n",
+        "{} is valid: {}{warnings}\n",
         path.display(),
-        plan.len()
+        count(plan.len() as u64, "step", "steps")
     ));
     Ok(exit::SUCCESS)
 }

@@ -21,7 +21,7 @@ pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
             Ok(bytes) => super::print(&format!(
                 "ok      {} ({})\n",
                 artifact.name,
-                crate::inspect::human_bytes(bytes)
+                crate::units::human_bytes(bytes)
             )),
             Err(mismatch) => {
                 super::print(&format!("FAILED  {mismatch}\n"));
@@ -67,9 +67,9 @@ fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
     }
     if problems.is_empty() {
         super::print(&format!(
-            "ok      {} ({} files match)\n",
+            "ok      {} ({} match)\n",
             into.display(),
-            found.checked
+            crate::units::count(found.checked as u64, "file", "files")
         ));
     }
     Ok(problems)

@@ -14,6 +14,7 @@ use crate::media::{self, sums_file};
 use crate::plan::{Action, Exec, Step, StepId};
 use crate::psql;
 use crate::quote::sql_literal;
+use crate::units::count;
 use crate::writeback::WritebackFile;
 
 /// Runs steps for real: child programs, files, checksums.
@@ -215,10 +216,7 @@ impl StepRunner<'_> {
         Ok(StepReport {
             bytes: archive_bytes,
             checksums: recorded,
-            note: Some(format!(
-                "{} files, {} folders, {} links",
-                report.files, report.folders, report.links
-            )),
+            note: Some(tree_note(report.files, report.folders, report.links)),
         })
     }
 
@@ -276,10 +274,7 @@ impl StepRunner<'_> {
         Ok(StepReport {
             bytes: report.bytes,
             checksums: Sums::new(),
-            note: Some(format!(
-                "{} files, {} folders, {} links",
-                report.files, report.folders, report.links
-            )),
+            note: Some(tree_note(report.files, report.folders, report.links)),
         })
     }
 
@@ -304,7 +299,7 @@ impl StepRunner<'_> {
         Ok(StepReport {
             bytes,
             checksums: Sums::new(),
-            note: Some(format!("{} artifacts", step.consumes.len())),
+            note: Some(count(step.consumes.len() as u64, "artifact", "artifacts")),
         })
     }
 
@@ -395,6 +390,16 @@ impl StepRunner<'_> {
             ..StepReport::default()
         })
     }
+}
+
+/// `3 files, 1 folder, 0 links`.
+fn tree_note(files: u64, folders: u64, links: u64) -> String {
+    format!(
+        "{}, {}, {}",
+        count(files, "file", "files"),
+        count(folders, "folder", "folders"),
+        count(links, "link", "links")
+    )
 }
 
 /// Lowers this thread's CPU priority: `extract` runs beside `restore`,

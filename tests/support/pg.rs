@@ -101,11 +101,12 @@ fn check(output: Output, what: &str) -> Output {
 pub fn netbox_demo_sql() -> &'static Path {
     static SQL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = SQL.get_or_init(|| {
-        let packed = crate::support::root().join("tests/fixtures/netbox-demo/netbox-demo-v4.2.sql.zst");
+        let packed =
+            crate::support::root().join("tests/fixtures/netbox-demo/netbox-demo-v4.2.sql.zst");
         let dir = tempfile::tempdir().expect("temporary folder");
         let path = dir.path().join("netbox-demo-v4.2.sql");
-        let input = std::fs::File::open(&packed)
-            .unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
+        let input =
+            std::fs::File::open(&packed).unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
         let output = std::fs::File::create(&path).expect("unpacked fixture");
         zstd::stream::copy_decode(input, output).expect("the demo fixture unpacks");
         chown_to_owner(dir.path());
