@@ -69,7 +69,7 @@ fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
         super::print(&format!(
             "ok      {} ({} match)\n",
             into.display(),
-            crate::units::count(found.checked as u64, "file", "files")
+            crate::units::count(found.checked, "file", "files")
         ));
     }
     Ok(problems)
