@@ -1,32 +1,25 @@
-//! `replicate`: copy a NetBox instance (a PostgreSQL database and a media
-//! folder) from a source to a target, declaratively.
+//! `replicate`: copy a NetBox instance (a PostgreSQL database and folders of
+//! uploaded files) from a source to a target, declaratively.
 //!
-//! The layers, each usable alone: [`manifest`] (text to a checked
-//! [`manifest::Manifest`]), [`plan`] (manifest to a frozen step graph), and
-//! the command line in [`cli`] over them.
+//! The layers, each depending only on those below it:
+//!
+//! - [`cli`]: arguments, commands (load, call, print), output and progress;
+//! - [`exec`]: running a plan (the `apply` operation, scheduler, steps);
+//! - [`plan`]: a manifest (and the live systems) to a frozen step graph;
+//! - [`manifest`]: `replicate.toml` to a checked [`manifest::Manifest`];
+//! - [`postgres`], [`store`], [`media`]: PostgreSQL, the artifacts folder,
+//!   folders of files;
+//! - [`io`], [`display`]: bytes and files, and how things are written for
+//!   people.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod arguments;
-pub mod artifacts;
 pub mod cli;
-pub mod commands;
-pub mod db_url;
-pub mod error;
+pub mod display;
 pub mod exec;
-pub mod hashing;
-pub mod inspect;
-pub mod lock;
+pub mod io;
 pub mod manifest;
 pub mod media;
-pub mod paths;
 pub mod plan;
-pub mod psql;
-pub mod quote;
-pub mod source_file;
-pub mod state;
-pub mod style;
-pub mod units;
-pub mod writeback;
-
-pub use error::Error;
+pub mod postgres;
+pub mod store;

@@ -7,7 +7,7 @@ use std::path::Path;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
 use replicate::manifest::Manifest;
-use replicate::source_file::SourceFile;
+use replicate::manifest::SourceFile;
 
 fn check(text: &str) {
     let env = |name: &str| (name == "SET").then(|| "value".to_owned());

@@ -8,11 +8,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use replicate::hashing::{HashingWriter, hash_file};
-use replicate::manifest::Compression;
-use replicate::media::archive::archive;
-use replicate::media::extract::{ArchiveCheck, extract};
-use replicate::media::sums_file::FileSums;
+use replicate::io::compression::Compression;
+use replicate::io::hashing::{HashingWriter, hash_file};
+use replicate::io::sha256sum::FileSums;
+use replicate::media::{ArchiveCheck, archive, extract};
 
 const LONG: usize = 200;
 

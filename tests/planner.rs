@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use replicate::manifest::Manifest;
+use replicate::manifest::SourceFile;
 use replicate::plan::{self, Plan, StepId};
-use replicate::source_file::SourceFile;
 
 struct Options {
     database: &'static str,

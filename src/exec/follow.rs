@@ -23,12 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
-use crate::artifacts::Sums;
-use crate::hashing::hash_reader;
-use crate::writeback::{WRITEBACK_CHUNK, start_writeback};
+use crate::io::hashing::{HashingReader, hash_reader};
+use crate::io::writeback::{WRITEBACK_CHUNK, start_writeback};
+use crate::store::Sums;
 
 /// How long the follower sleeps when the writer has written nothing new.
 const IDLE: Duration = Duration::from_millis(10);
@@ -44,12 +43,11 @@ pub struct TreeFollower {
     thread: JoinHandle<io::Result<(Sums, u64)>>,
 }
 
-/// One file being followed.
+/// One file being followed: read (and hashed) up to where the writer is.
 struct Followed {
-    file: File,
+    reader: HashingReader<File>,
     ino: u64,
-    hasher: Sha256,
-    hashed: u64,
+    /// How far its writeback has been started.
     flushed: u64,
 }
 
@@ -113,10 +111,8 @@ fn catch_up(
         files.insert(
             entry.into_path(),
             Followed {
-                file,
+                reader: HashingReader::new(file),
                 ino,
-                hasher: Sha256::new(),
-                hashed: 0,
                 flushed: 0,
             },
         );
@@ -124,23 +120,21 @@ fn catch_up(
     let mut progressed = false;
     for followed in files.values_mut() {
         loop {
-            let n = match followed.file.read(buf) {
+            match followed.reader.read(buf) {
                 Ok(0) => break,
-                Ok(n) => n,
+                Ok(_) => progressed = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
-            };
-            followed.hasher.update(&buf[..n]);
-            followed.hashed += n as u64;
-            progressed = true;
+            }
         }
-        if followed.hashed - followed.flushed >= WRITEBACK_CHUNK {
+        let hashed = followed.reader.bytes_read();
+        if hashed - followed.flushed >= WRITEBACK_CHUNK {
             start_writeback(
-                &followed.file,
+                followed.reader.get_ref(),
                 followed.flushed,
-                followed.hashed - followed.flushed,
+                hashed - followed.flushed,
             );
-            followed.flushed = followed.hashed;
+            followed.flushed = hashed;
         }
     }
     Ok(progressed)
@@ -168,9 +162,10 @@ fn settle(
         }
         let meta = fs::symlink_metadata(path)?;
         let (hash, size) = match files.remove(path) {
-            Some(f) if f.ino == meta.ino() && f.hashed == meta.len() => {
-                f.file.sync_all()?;
-                (hex::encode(f.hasher.finalize()), f.hashed)
+            Some(f) if f.ino == meta.ino() && f.reader.bytes_read() == meta.len() => {
+                let (file, hash, size) = f.reader.into_parts();
+                file.sync_all()?;
+                (hash, size)
             }
             _ => {
                 let file = File::open(path)?;
@@ -191,7 +186,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::artifacts::hash_tree;
+    use crate::store::hash_tree;
 
     #[test]
     fn follows_growing_files_to_the_same_sums_as_hashing_afterwards() {

@@ -1,7 +1,18 @@
-//! Running a plan: the scheduler, the steps, and the child processes.
+//! Running a plan: the `apply` operation (which steps, what must hold before
+//! they start, the journal), the scheduler, the steps, and the child
+//! processes they run.
 
-pub mod follow;
-pub mod interrupt;
-pub mod process;
+mod apply;
+mod error;
+mod follow;
+mod preconditions;
+mod process;
+mod runner;
 pub mod scheduler;
-pub mod steps;
+mod selection;
+mod steps;
+mod target_state;
+
+pub use self::apply::{Applied, ApplyOptions, apply, step_status};
+pub use self::error::ApplyError;
+pub use self::scheduler::{Observer, StepFailure, StepReport, StepResult};

@@ -2,63 +2,18 @@
 //! streamed (through SHA-256) into a file or a sink, stdin fed from a file
 //! (decompressed on the way when needed), stderr kept for the error.
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitStatus;
 
-use crate::db_url::Secret;
-use crate::exec::interrupt::{self, ChildGuard};
-use crate::exec::scheduler::StepFailure;
-use crate::manifest::{Compression, Text};
+use super::scheduler::StepFailure;
+use crate::io::compression::Compression;
+use crate::io::files::describe_io;
+use crate::io::interrupt::{self, ChildGuard};
+use crate::io::sys;
+use crate::manifest::Text;
 use crate::plan::{EnvValue, Exec};
-
-/// Secrets by origin (`source.database`, `target.database`), and the values
-/// the manifest took from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    by_origin: BTreeMap<String, Secret>,
-    /// `(NAME, value)` of every `${NAME}`, longest value first.
-    variables: Vec<(String, Secret)>,
-}
-
-/// Values shorter than this are not hidden again in output: they would
-/// hide ordinary words and numbers.
-const SHORTEST_HIDDEN: usize = 4;
-
-impl Secrets {
-    pub fn insert(&mut self, origin: &str, secret: Secret) {
-        self.by_origin.insert(origin.to_owned(), secret);
-    }
-
-    /// A value that came from the environment variable `name`.
-    pub fn insert_variable(&mut self, name: &str, value: Secret) {
-        self.variables.push((name.to_owned(), value));
-        self.variables
-            .sort_by_key(|(_, v)| std::cmp::Reverse(v.expose().len()));
-    }
-
-    pub fn get(&self, origin: &str) -> Option<&Secret> {
-        self.by_origin.get(origin)
-    }
-
-    /// `text` with every password replaced by `***` and every value from
-    /// the environment by the `${NAME}` that wrote it.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in self.by_origin.values() {
-            if !secret.expose().is_empty() {
-                out = out.replace(secret.expose(), "***");
-            }
-        }
-        for (name, value) in &self.variables {
-            if value.expose().len() >= SHORTEST_HIDDEN {
-                out = out.replace(value.expose(), &format!("${{{name}}}"));
-            }
-        }
-        out
-    }
-}
+use crate::postgres::Secrets;
 
 /// How many lines of a failed child's stderr an error shows.
 const STDERR_TAIL_LINES: usize = 20;
@@ -78,7 +33,7 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
         .stderr_capture()
         .unchecked()
         .before_spawn(|command| {
-            interrupt::die_with_parent(command);
+            sys::die_with_parent(command);
             Ok(())
         });
     for var in &exec.env {
@@ -198,12 +153,7 @@ fn feed_decompressed(
 ) -> std::thread::JoinHandle<io::Result<()>> {
     let path = path.to_path_buf();
     std::thread::spawn(move || {
-        let file = std::fs::File::open(&path)?;
-        let mut reader: Box<dyn Read> = match compression {
-            Compression::None => Box::new(file),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
-        };
+        let mut reader = compression.decoder(std::fs::File::open(&path)?)?;
         match io::copy(&mut reader, &mut writer) {
             // The child stopped reading (it failed): its status tells why.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -247,17 +197,6 @@ impl std::fmt::Display for WriteFailed {
 }
 
 impl std::error::Error for WriteFailed {}
-
-/// An I/O error with what it means for the user when the disk is full.
-pub fn describe_io(error: &io::Error) -> String {
-    match error.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-            format!("{error}: the disk is full; free some space or move `artifacts.dir`")
-        }
-        Some(libc::EFBIG) => format!("{error}: a file size limit was reached (ulimit -f)"),
-        _ => error.to_string(),
-    }
-}
 
 /// `exit status 1`, or `killed by signal 9`.
 pub fn describe(status: ExitStatus) -> String {

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::artifacts::Sums;
 use crate::plan::{Plan, Step, StepId};
+use crate::store::Sums;
+use crate::store::journal::RunStatus;
 
 /// What a finished step reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,10 +55,17 @@ pub trait Runner: Sync {
     fn run(&self, step: &Step) -> StepResult;
 }
 
-/// Hears about steps starting and ending (output, journal).
+/// Hears about a run: its steps starting and ending, and what people
+/// should know (output, journal).
 pub trait Observer: Sync {
     fn started(&self, step: &Step);
     fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult);
+
+    /// Something worth a warning that does not stop the run.
+    fn warning(&self, _message: &str, _help: &str) {}
+
+    /// The whole run ended (after the journal was written).
+    fn run_finished(&self, _status: RunStatus, _steps_done: usize, _elapsed: Duration) {}
 }
 
 /// How a run ended.

@@ -5,6 +5,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::io::compression::Compression;
+
 /// A value chosen from a fixed list of words.
 pub trait Choice: Copy + Sized + 'static {
     /// Every value with the word that spells it in a manifest.
@@ -91,34 +93,10 @@ impl Choice for DumpFormat {
 }
 display_as_word!(DumpFormat);
 
-/// Compression of the dump and the media archive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression: the fastest on a local network and a small machine.
-    None,
-    /// gzip.
-    Gzip,
-    /// Zstandard (pg_dump 16 or later for the dump).
-    Zstd,
-}
-
 impl Choice for Compression {
     const ALL: &'static [(&'static str, Self)] = &[
         ("none", Self::None),
         ("gzip", Self::Gzip),
         ("zstd", Self::Zstd),
     ];
-}
-display_as_word!(Compression);
-
-impl Compression {
-    /// The file name suffix this compression adds (`""`, `".gz"`, `".zst"`).
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Self::None => "",
-            Self::Gzip => ".gz",
-            Self::Zstd => ".zst",
-        }
-    }
 }

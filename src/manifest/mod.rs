@@ -2,9 +2,12 @@
 
 mod choices;
 mod diagnostic;
+mod error;
 mod interpolate;
+mod mask;
 pub mod raw;
 mod read;
+mod source_file;
 mod text;
 mod toml_error;
 mod validate;
@@ -15,14 +18,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use choices::{Choice, Compression, DatabaseContent, DumpFormat};
-pub use diagnostic::ManifestDiagnostic;
-pub use interpolate::{InterpolationError, interpolate};
-pub use text::Text;
-
-use crate::db_url::{DbUrl, Secret};
-use crate::error::Error;
-use crate::source_file::SourceFile;
+pub use self::choices::{Choice, Compression, DatabaseContent, DumpFormat};
+pub use self::diagnostic::ManifestDiagnostic;
+pub use self::error::ManifestError;
+pub use self::interpolate::{InterpolationError, interpolate};
+pub use self::mask::mask_passwords;
+pub use self::source_file::SourceFile;
+pub use self::text::Text;
+use crate::io::paths;
+use crate::postgres::{DbUrl, Secret, Secrets, Tools};
 
 /// The default manifest file name.
 pub const DEFAULT_MANIFEST: &str = "replicate.toml";
@@ -85,22 +89,6 @@ pub struct Artifacts {
     pub jobs: u32,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Tools {
-    pub bindir: Option<PathBuf>,
-}
-
-impl Tools {
-    /// The program `name` (`pg_dump`, `psql`): in `bindir`, or a bare name
-    /// looked up on `PATH`.
-    pub fn program(&self, name: &str) -> PathBuf {
-        match &self.bindir {
-            Some(dir) => dir.join(name),
-            None => PathBuf::from(name),
-        }
-    }
-}
-
 /// Byte ranges in the manifest of the values that later checks (live
 /// planning, apply) may complain about.
 #[derive(Debug, Clone, Default)]
@@ -116,22 +104,23 @@ pub struct Spans {
 impl Manifest {
     /// Reads and checks the manifest at `path`, named in messages as the user
     /// wrote it, with `${NAME}` taken from the process environment.
-    pub fn load(path: &Path) -> Result<Self, Error> {
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
         Self::load_with_env(path, &|name| std::env::var(name).ok())
     }
 
-    pub fn load_with_env(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadManifest {
+    pub fn load_with_env(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ManifestError> {
+        let unreadable = |source| ManifestError::Unreadable {
             path: path.display().to_string(),
             source,
-        })?;
-        let absolute = std::path::absolute(path).map_err(|source| Error::ReadManifest {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let absolute = crate::paths::normalize(&absolute);
+        };
+        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        let absolute = std::path::absolute(path).map_err(unreadable)?;
+        let absolute = paths::normalize(&absolute);
         let file = SourceFile::new(path.display().to_string(), text);
-        Self::parse(file, &absolute, env).map_err(Error::Manifest)
+        Self::parse(file, &absolute, env).map_err(ManifestError::Invalid)
     }
 
     /// Checks manifest text that lives at `path` (used for relative paths).
@@ -151,47 +140,22 @@ impl Manifest {
     pub fn has_database(&self) -> bool {
         self.include.database != DatabaseContent::None
     }
-}
 
-/// The text with every password written into a URL (`user:PASSWORD@`,
-/// `password=PASSWORD`) replaced by as many `*`, so spans stay valid.
-/// `${NAME}` references are not secrets and stay readable.
-pub fn mask_passwords(text: &str) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    let ends_value = |b: u8| matches!(b, b'"' | b'\'' | b'\n' | b' ' | b'\t');
-    let mask = |from: usize, to: usize, bytes: &mut Vec<u8>| {
-        let value = &text[from..to];
-        if !value.contains("${") {
-            for b in &mut bytes[from..to] {
-                *b = b'*';
-            }
+    /// The secrets the manifest carries: the databases' passwords, by
+    /// origin, and every value taken from the environment.
+    pub fn secrets(&self) -> Secrets {
+        let mut secrets = Secrets::default();
+        if let Some(p) = self.source.database.password() {
+            secrets.insert("source.database", p.clone());
         }
-    };
-    let mut i = 0;
-    while let Some(at) = text[i..].find("://") {
-        let start = i + at + 3;
-        let end = text[start..]
-            .bytes()
-            .position(|b| ends_value(b) || b == b'/')
-            .map_or(text.len(), |p| start + p);
-        if let Some(amp) = text[start..end].rfind('@')
-            && let Some(colon) = text[start..start + amp].find(':')
-        {
-            mask(start + colon + 1, start + amp, &mut bytes);
+        if let Some(p) = self.target.database.password() {
+            secrets.insert("target.database", p.clone());
         }
-        i = start;
+        for (name, value) in &self.variables {
+            secrets.insert_variable(name, value.clone());
+        }
+        secrets
     }
-    let mut i = 0;
-    while let Some(at) = text[i..].find("password=") {
-        let start = i + at + "password=".len();
-        let end = text[start..]
-            .bytes()
-            .position(|b| ends_value(b) || b == b'&')
-            .map_or(text.len(), |p| start + p);
-        mask(start, end, &mut bytes);
-        i = start;
-    }
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
 }
 
 /// The JSON Schema of the manifest, as `replicate schema` prints it.
@@ -200,20 +164,4 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_passwords;
-
-    #[test]
-    fn passwords_in_the_text_are_masked_and_references_kept() {
-        let text = "a = \"postgresql://u:hunter2@h/db\"\nb = \"postgresql://u:${PW}@h/db\"\nc = \"postgres:///db?host=/s&password=s3cr3t&x=1\"\n";
-        let masked = mask_passwords(text);
-        assert_eq!(masked.len(), text.len());
-        assert!(masked.contains("u:*******@h/db"));
-        assert!(masked.contains("u:${PW}@h"));
-        assert!(masked.contains("password=******&x=1"));
-        assert!(!masked.contains("hunter2") && !masked.contains("s3cr3t"));
-    }
 }

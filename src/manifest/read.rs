@@ -9,10 +9,10 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::SourceFile;
 use super::diagnostic::ManifestDiagnostic;
 use super::raw::{RawArtifacts, RawInclude, RawManifest, RawSource, RawTarget, RawTools};
 use super::toml_error::{TABLE_KEYS, did_you_mean, from_toml_error, missing_key, unknown_key};
-use crate::source_file::SourceFile;
 
 /// Reads `text` into the manifest as written, with every problem found on
 /// the way, pointing into `src` (the same text with its passwords masked).

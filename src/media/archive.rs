@@ -2,15 +2,15 @@
 //! same tree always gives the same bytes; every file hashed as it is read.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
 use walkdir::WalkDir;
 
-use super::sums_file::FileSums;
 use super::{MediaError, io_at};
-use sha2::{Digest, Sha256};
+use crate::io::hashing::copy_hashed;
+use crate::io::sha256sum::FileSums;
 
 /// What archiving found.
 #[derive(Debug, Default)]
@@ -111,28 +111,18 @@ const CHUNK: usize = 256 * 1024;
 /// 512-byte block, and returns their SHA-256; `None` when the file is now
 /// shorter than its header says (it changed while being archived).
 fn copy_content(
-    mut file: File,
+    file: File,
     size: u64,
     out: &mut impl Write,
     buf: &mut [u8],
 ) -> io::Result<Option<String>> {
-    let mut hasher = Sha256::new();
-    let mut left = size;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = match file.read(&mut buf[..want]) {
-            Ok(0) => return Ok(None),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        left -= n as u64;
+    let (hash, copied) = copy_hashed(file, out, size, buf)?;
+    if copied < size {
+        return Ok(None);
     }
     let padding = (512 - size % 512) % 512;
     out.write_all(&[0u8; 512][..usize::try_from(padding).unwrap_or(0)])?;
-    Ok(Some(hex::encode(hasher.finalize())))
+    Ok(Some(hash))
 }
 
 /// A GNU header with only what should travel: mode and modification time.

@@ -1,19 +1,28 @@
-//! The media folder: packed into a tar archive at the source, unpacked
-//! safely and swapped in at the target, checked file by file.
+//! Folders of files (NetBox's media): packed into a tar archive at the
+//! source, checked entry by entry, unpacked beside the target and swapped
+//! in, compared file by file with their checksums.
 
-pub mod archive;
-pub mod extract;
+mod archive;
+mod entries;
 mod links;
-pub mod sums_file;
-pub mod tree;
+mod swap;
+mod tree;
+mod unpack;
+
+pub use self::archive::{ArchiveReport, archive};
+pub use self::entries::ArchiveCheck;
+pub use self::tree::{TreeDifferences, compare};
+pub use self::unpack::{ExtractReport, extract};
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::io::interrupt;
+
 /// What can go wrong with media.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("{}: {}", path.display(), crate::exec::process::describe_io(source))]
+    #[error("{}: {}", path.display(), crate::io::files::describe_io(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -49,9 +58,9 @@ pub fn io_at(path: &Path) -> impl FnOnce(io::Error) -> MediaError + '_ {
 
 /// Fails when a stop was requested (SIGINT, SIGTERM).
 pub fn check_interrupt() -> Result<(), MediaError> {
-    if crate::exec::interrupt::stop_requested() {
+    if interrupt::stop_requested() {
         return Err(MediaError::Interrupted(
-            crate::exec::interrupt::signal_name().unwrap_or("a signal"),
+            interrupt::signal_name().unwrap_or("a signal"),
         ));
     }
     Ok(())

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::sums_file::FileSums;
 use super::{MediaError, io_at};
-use crate::hashing::hash_file;
+use crate::io::hashing::hash_file;
+use crate::io::sha256sum::FileSums;
 
 /// How a folder differs from its checksums.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use super::error::PlanError;
 use super::{Plan, Step, StepId};
-use crate::error::Error;
 
 /// A step graph under construction.
 #[derive(Debug, Default)]
@@ -49,14 +49,14 @@ impl PlanBuilder {
     }
 
     /// Checks that the graph has no cycle and freezes it.
-    pub fn build(self) -> Result<Plan, Error> {
+    pub fn build(self) -> Result<Plan, PlanError> {
         if let Some(cycle) = tarjan_scc(&self.graph)
             .into_iter()
             .find(|component| component.len() > 1)
         {
             let mut names: Vec<&str> = cycle.iter().map(|&n| self.graph[n].id.as_str()).collect();
             names.sort_unstable();
-            return Err(Error::Cycle(names.join(", ")));
+            return Err(PlanError::Cycle(names.join(", ")));
         }
         if let Some(e) = self
             .graph
@@ -68,7 +68,7 @@ impl PlanBuilder {
                 .edge_endpoints(e)
                 .map(|(a, _)| self.graph[a].id.as_str())
                 .unwrap_or("?");
-            return Err(Error::Cycle(name.to_owned()));
+            return Err(PlanError::Cycle(name.to_owned()));
         }
         let order = self.run_order();
         Ok(Plan {

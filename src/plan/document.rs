@@ -7,11 +7,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Action, Exec, Plan, Step, StepId};
-use crate::error::Error;
-use crate::inspect::Inspection;
-use crate::manifest::Manifest;
-use crate::source_file::SourceFile;
+use super::error::PlanError;
+use super::inspect::Inspection;
+use super::{Plan, Step, StepId};
+use crate::io::files::write_atomically;
+use crate::manifest::{Manifest, SourceFile};
 
 /// The plan file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -142,101 +142,36 @@ impl PlanDocument {
         hex::encode(Sha256::digest(steps))
     }
 
-    /// The first way in which this plan's steps differ from `now`'s, in
-    /// words, or `None` when they do the same work.
-    pub fn difference(&self, now: &PlanDocument) -> Option<String> {
-        let ids =
-            |doc: &PlanDocument| -> Vec<StepId> { doc.steps.iter().map(|s| s.step.id).collect() };
-        let (saved_ids, now_ids) = (ids(self), ids(now));
-        if saved_ids != now_ids {
-            let list = |ids: &[StepId]| {
-                ids.iter()
-                    .map(|id| id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            return Some(format!(
-                "it has the steps {}, and the manifest now plans {}",
-                list(&saved_ids),
-                list(&now_ids)
-            ));
-        }
-        let (saved, current) = self.steps.iter().zip(&now.steps).find(|(a, b)| a != b)?;
-        let id = saved.step.id;
-        let (a, b) = (&saved.step, &current.step);
-        let change = |what: &str, was: String, is: String| {
-            format!("step `{id}`: {what} was\n    {was}\n  and is now\n    {is}")
-        };
-        Some(if a.description != b.description {
-            change(
-                "its description",
-                a.description.clone(),
-                b.description.clone(),
-            )
-        } else if a.action != b.action {
-            format!("step `{id}`: {}", action_difference(&a.action, &b.action))
-        } else if a.produces != b.produces || a.consumes != b.consumes {
-            change(
-                "what it reads and writes",
-                artifacts_text(a),
-                artifacts_text(b),
-            )
-        } else if a.destroys != b.destroys || saved.destructive != current.destructive {
-            change(
-                "what it destroys",
-                a.destroys.clone().unwrap_or_else(|| "nothing".into()),
-                b.destroys.clone().unwrap_or_else(|| "nothing".into()),
-            )
-        } else {
-            let list = |deps: &[StepId]| {
-                deps.iter()
-                    .map(|id| id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            change(
-                "the steps it waits for",
-                list(&saved.depends_on),
-                list(&current.depends_on),
-            )
-        })
-    }
-
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
     }
 
-    /// Writes the plan file (through a temporary file, so a half-written plan
-    /// never exists under its name).
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
-        let write_error = |source| Error::Write {
+    /// Writes the plan file (through a temporary file, flushed to disk, so a
+    /// half-written plan never exists under its name).
+    pub fn write(&self, path: &Path) -> Result<(), PlanError> {
+        write_atomically(path, self.to_json().as_bytes()).map_err(|source| PlanError::Write {
             path: path.display().to_string(),
             source,
-        };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        std::fs::write(&tmp, self.to_json()).map_err(write_error)?;
-        std::fs::rename(&tmp, path).map_err(write_error)
+        })
     }
 
     /// Reads a plan file, refusing other format versions and anything that is
     /// not exactly a plan.
-    pub fn read(path: &Path) -> Result<Self, Error> {
+    pub fn read(path: &Path) -> Result<Self, PlanError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPlan {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Unreadable {
             path: name.clone(),
             source,
         })?;
         Self::parse(&name, &text)
     }
 
-    pub fn parse(name: &str, text: &str) -> Result<Self, Error> {
+    pub fn parse(name: &str, text: &str) -> Result<Self, PlanError> {
         let bad = |error: &serde_json::Error| {
             let at = offset_of(text, error.line(), error.column());
-            Error::BadPlan {
+            PlanError::NotAPlan {
                 path: name.to_owned(),
                 src: SourceFile::new(name, text),
                 at: (at, 0),
@@ -254,7 +189,7 @@ impl PlanDocument {
             } else {
                 "plan again with this replicate"
             };
-            return Err(Error::PlanVersion {
+            return Err(PlanError::Version {
                 path: name.to_owned(),
                 found: version.format_version,
                 supported: FORMAT_VERSION,
@@ -281,51 +216,4 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
-}
-
-/// How two actions differ, for messages: the words of a command that
-/// differ, or both actions in full.
-fn action_difference(saved: &Action, now: &Action) -> String {
-    if let (Action::Exec(a), Action::Exec(b)) = (saved, now)
-        && a.program == b.program
-        && a.env == b.env
-    {
-        let only = |x: &Exec, y: &Exec| -> String {
-            let words: Vec<String> = x
-                .args
-                .iter()
-                .filter(|w| !y.args.contains(w))
-                .map(|w| format!("`{w}`"))
-                .collect();
-            if words.is_empty() {
-                "its arguments in another order".to_owned()
-            } else {
-                words.join(" ")
-            }
-        };
-        return format!(
-            "its command has {} where the manifest now plans {}",
-            only(a, b),
-            only(b, a)
-        );
-    }
-    let text = |action: &Action| match action {
-        Action::Exec(exec) => exec.display(),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    };
-    format!("its work was `{}` and is now `{}`", text(saved), text(now))
-}
-
-fn artifacts_text(step: &Step) -> String {
-    let names = |list: &[super::Artifact]| {
-        list.iter()
-            .map(|a| a.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "reads [{}], writes [{}]",
-        names(&step.consumes),
-        names(&step.produces)
-    )
 }

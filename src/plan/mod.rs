@@ -1,13 +1,17 @@
-//! The plan: a frozen graph of steps built from a manifest.
+//! The plan: a frozen graph of steps built from a manifest and, when
+//! planning live, from what the systems look like ([`inspect`]).
 //!
 //! [`PlanBuilder`] may change; [`Plan`] cannot. Acyclicity is checked once,
 //! when the builder is turned into a plan, so everything after may assume a DAG.
+//! A plan is saved and read back as a [`document::PlanDocument`].
 
 mod builder;
+mod difference;
 pub mod document;
+mod error;
 pub mod graph_output;
+pub mod inspect;
 mod planner;
-pub mod render;
 mod step;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,13 +19,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-pub use builder::PlanBuilder;
+pub use self::builder::PlanBuilder;
+use self::document::PlanDocument;
+pub use self::error::PlanError;
+pub use self::inspect::{Inspection, SourceFacts};
 #[cfg(test)]
-pub(crate) use planner::EDGES;
-pub use planner::{SourceFacts, plan};
-pub use step::{
+pub(crate) use self::planner::EDGES;
+pub use self::planner::plan;
+pub use self::step::{
     Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId, StepKind, Stream,
 };
+use crate::manifest::Manifest;
+use crate::postgres::Secrets;
+
+/// Inspects the source and target, and plans with what was found: the
+/// plan and its document (what `plan` prints and saves).
+pub fn live(manifest: &Manifest, secrets: &Secrets) -> Result<(Plan, PlanDocument), PlanError> {
+    let inspection = inspect::inspect(manifest, secrets)?;
+    let plan = plan(manifest, inspection.facts.as_ref())?;
+    let doc = PlanDocument::new(manifest, &plan, Some(&inspection));
+    Ok((plan, doc))
+}
+
+/// Plans from the manifest alone (`plan --offline`, `graph`, `validate`).
+pub fn offline(manifest: &Manifest) -> Result<(Plan, PlanDocument), PlanError> {
+    let plan = plan(manifest, None)?;
+    let doc = PlanDocument::new(manifest, &plan, None);
+    Ok((plan, doc))
+}
 
 /// A checked, immutable step graph, with its steps in run order.
 #[derive(Debug, Clone)]

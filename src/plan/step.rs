@@ -7,8 +7,8 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::display::shell::shell_line;
 use crate::manifest::{Compression, Text};
-use crate::quote::shell_line;
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(

@@ -1,0 +1,126 @@
+//! The command line as clap sees it. [`super::run`] turns it into work;
+//! commands never see clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::StepId;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "replicate",
+    version,
+    about = "Copy a NetBox instance (PostgreSQL database and media folder) from a source to a target, declaratively.",
+    long_about = None,
+    propagate_version = true,
+)]
+pub struct Arguments {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArg {
+    /// The manifest [default: replicate.toml]
+    #[arg(
+        short = 'm',
+        long = "manifest",
+        value_name = "FILE",
+        env = "REPLICATE_MANIFEST"
+    )]
+    pub given: Option<PathBuf>,
+}
+
+impl ManifestArg {
+    /// The manifest named, or `replicate.toml`.
+    pub fn path(&self) -> PathBuf {
+        self.given
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::manifest::DEFAULT_MANIFEST))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifest and report every problem in it
+    Validate {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Show the steps `apply` would run
+    Plan {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Save the plan as JSON, for `replicate apply PLAN`
+        #[arg(long, value_name = "PLAN")]
+        out: Option<PathBuf>,
+        /// Print the plan as JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Plan from the manifest alone, without inspecting the source and target
+        #[arg(long)]
+        offline: bool,
+        /// Exit 2 when there are steps to apply, 0 when there are none
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Run the plan: dump, verify, then replace the target
+    Apply {
+        /// A plan file from `replicate plan --out`: run exactly it, without asking
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+        /// Run only these steps (comma-separated), using the artifacts already on disk
+        #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+        steps: Option<Vec<StepId>>,
+        /// Continue an interrupted run, keeping artifacts that still verify
+        #[arg(long)]
+        resume: bool,
+        /// How many steps may run at once
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallelism: u16,
+        /// Print the plan and an event per step as JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the artifacts against SHA256SUMS
+    Verify {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Also check the target media folder against the media checksums
+        #[arg(long)]
+        media: bool,
+    },
+    /// Print a saved plan
+    Show {
+        /// A plan file written by `replicate plan --out`
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the step graph
+    Graph {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Print the manifest's JSON Schema
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// Mermaid flowchart (renders on GitHub)
+    Mermaid,
+}

@@ -1,0 +1,114 @@
+//! `replicate apply`: plan live (or take a saved plan), confirm, and run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::super::output::{emit, print, seconds};
+use super::super::progress::Progress;
+use super::super::style::{GOOD, paint};
+use super::super::{Error, exit, plan_text};
+use crate::display::units::count;
+use crate::exec;
+use crate::io::paths;
+use crate::manifest::DEFAULT_MANIFEST;
+use crate::plan::document::PlanDocument;
+use crate::plan::{self, StepId};
+
+pub struct ApplyOptions {
+    pub plan_file: Option<PathBuf>,
+    /// The manifest named with `-m` or `REPLICATE_MANIFEST`, if any.
+    pub manifest: Option<PathBuf>,
+    pub auto_approve: bool,
+    pub steps: Option<Vec<StepId>>,
+    pub resume: bool,
+    pub parallelism: usize,
+    /// JSON lines on stdout: the plan, then an event per step.
+    pub json: bool,
+}
+
+pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
+    let saved = options
+        .plan_file
+        .as_ref()
+        .map(|path| PlanDocument::read(path).map(|doc| (path, doc)))
+        .transpose()?;
+    let manifest_path = match (&saved, &options.manifest) {
+        (Some((path, doc)), Some(given)) => {
+            let same = std::path::absolute(given)
+                .map(|g| paths::normalize(&g) == doc.manifest.path)
+                .unwrap_or(false);
+            if !same {
+                return Err(Error::PlanForAnotherManifest {
+                    path: path.display().to_string(),
+                    planned: doc.manifest.path.display().to_string(),
+                    given: given.display().to_string(),
+                });
+            }
+            doc.manifest.path.clone()
+        }
+        (Some((_, doc)), None) => doc.manifest.path.clone(),
+        (None, given) => given
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST)),
+    };
+    let manifest = super::load_manifest(&manifest_path)?;
+    let (plan, doc) = match &saved {
+        Some((path, saved_doc)) => {
+            saved_doc.check_still_valid(path, &manifest)?;
+            let (plan, doc) = plan::live(&manifest, &manifest.secrets())?;
+            saved_doc.check_same_steps(path, &manifest, &doc)?;
+            (plan, doc)
+        }
+        None => {
+            let (plan, doc) = plan::live(&manifest, &manifest.secrets())?;
+            if options.json {
+                emit(&serde_json::json!({ "event": "plan", "plan": doc }));
+            } else {
+                print(&plan_text::render(&doc));
+            }
+            confirm(options.auto_approve)?;
+            (plan, doc)
+        }
+    };
+
+    let observer = Progress::new(options.json);
+    let applied = exec::apply(
+        &manifest,
+        &plan,
+        &doc,
+        &exec::ApplyOptions {
+            steps: options.steps.clone(),
+            resume: options.resume,
+            parallelism: options.parallelism,
+        },
+        &observer,
+    )?;
+    if !options.json {
+        print(&format!(
+            "\n{} {} in {}\n",
+            paint(GOOD, "Apply complete:"),
+            count(applied.steps_done as u64, "step", "steps"),
+            seconds(applied.elapsed)
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Asks for `yes` on a terminal; without one, only `--auto-approve` will do.
+fn confirm(auto_approve: bool) -> Result<(), Error> {
+    if auto_approve {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NotApproved);
+    }
+    eprint!("\nDo you want to apply this plan? Only `yes` will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::Cancelled)
+    }
+}

@@ -1,0 +1,19 @@
+//! `replicate graph`: the step graph as DOT or Mermaid.
+
+use std::path::Path;
+
+use super::super::arguments::GraphFormat;
+use super::super::output::print;
+use super::super::{Error, exit};
+use crate::plan::{self, graph_output};
+
+pub fn run(path: &Path, format: GraphFormat) -> Result<u8, Error> {
+    let manifest = super::load_manifest(path)?;
+    let (plan, _) = plan::offline(&manifest)?;
+    let text = match format {
+        GraphFormat::Dot => graph_output::dot(&plan),
+        GraphFormat::Mermaid => graph_output::mermaid(&plan),
+    };
+    print(&text);
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,43 @@
+//! `replicate plan`: show what `apply` would do, and save it.
+
+use std::path::PathBuf;
+
+use super::super::output::print;
+use super::super::{Error, exit, plan_text};
+use crate::plan;
+
+pub struct PlanOptions {
+    pub manifest: PathBuf,
+    pub out: Option<PathBuf>,
+    pub json: bool,
+    pub offline: bool,
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(options: &PlanOptions) -> Result<u8, Error> {
+    let manifest = super::load_manifest(&options.manifest)?;
+    let (_, doc) = if options.offline {
+        plan::offline(&manifest)?
+    } else {
+        plan::live(&manifest, &manifest.secrets())?
+    };
+    if let Some(out) = &options.out {
+        doc.write(out)?;
+    }
+    if options.json {
+        print(&doc.to_json());
+    } else {
+        print(&plan_text::render(&doc));
+        if let Some(out) = &options.out {
+            print(&format!(
+                "\nSaved the plan to {}. Apply exactly this plan with:\n    replicate apply {}\n",
+                out.display(),
+                out.display()
+            ));
+        }
+    }
+    if options.detailed_exitcode && !doc.steps.is_empty() {
+        return Ok(exit::CHANGES);
+    }
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,10 @@
+//! `replicate schema`: the manifest's JSON Schema.
+
+use super::super::output::print;
+use super::super::{Error, exit};
+use crate::manifest;
+
+pub fn run() -> Result<u8, Error> {
+    print(&manifest::json_schema());
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,17 @@
+//! `replicate show PLAN`: print a saved plan.
+
+use std::path::Path;
+
+use super::super::output::print;
+use super::super::{Error, exit, plan_text};
+use crate::plan::document::PlanDocument;
+
+pub fn run(path: &Path, json: bool) -> Result<u8, Error> {
+    let doc = PlanDocument::read(path)?;
+    if json {
+        print(&doc.to_json());
+    } else {
+        print(&plan_text::render(&doc));
+    }
+    Ok(exit::SUCCESS)
+}

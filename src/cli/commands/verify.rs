@@ -1,0 +1,78 @@
+//! `replicate verify`: re-hash the artifacts against `SHA256SUMS`.
+
+use std::path::Path;
+
+use super::super::output::print;
+use super::super::{Error, exit};
+use crate::display::units::{count, human_bytes};
+use crate::io::sha256sum;
+use crate::media;
+use crate::plan::{self, Action, StepId};
+use crate::store::ArtifactsDir;
+
+pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
+    let manifest = super::load_manifest(path)?;
+    let (plan, _) = plan::offline(&manifest)?;
+    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let sums = artifacts
+        .read_sums()
+        .map_err(|e| Error::Io(format!("cannot read SHA256SUMS: {e}")))?;
+    let mut problems = Vec::new();
+    for artifact in plan.steps().flat_map(|s| s.produces.iter()) {
+        match artifacts.verify_artifact(&artifact.name, &sums) {
+            Ok(bytes) => print(&format!(
+                "ok      {} ({})\n",
+                artifact.name,
+                human_bytes(bytes)
+            )),
+            Err(mismatch) => {
+                print(&format!("FAILED  {mismatch}\n"));
+                problems.push(mismatch.to_string());
+            }
+        }
+    }
+    if media {
+        problems.extend(check_media(&plan)?);
+    }
+    if problems.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    Err(Error::NotVerified {
+        message: problems.join("; "),
+        help: Some("produce the artifacts again with `replicate apply`".to_owned()),
+    })
+}
+
+/// Compares the target media folder with `<db>_media.sha256`.
+fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
+    let Some(Action::Extract {
+        into, file_sums, ..
+    }) = plan.step(StepId::Extract).map(|s| &s.action)
+    else {
+        return Err(Error::NothingToCheck {
+            message: "the manifest copies no media: there is no media folder to check".to_owned(),
+            help: Some("set source.media and target.media, or leave out --media".to_owned()),
+        });
+    };
+    let sums = sha256sum::read_files(file_sums).map_err(Error::Io)?;
+    let found = media::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
+    let mut problems = Vec::new();
+    for (label, paths) in [
+        ("missing", &found.missing),
+        ("changed", &found.changed),
+        ("unexpected", &found.unexpected),
+    ] {
+        for path in paths {
+            print(&format!("{label:<11} {}\n", into.join(path).display()));
+            problems.push(format!("{label} {}", path.display()));
+        }
+    }
+    if problems.is_empty() {
+        print(&format!(
+            "ok      {} ({} match)\n",
+            into.display(),
+            count(found.checked, "file", "files")
+        ));
+    }
+    Ok(problems)
+}

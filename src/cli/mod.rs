@@ -1,0 +1,85 @@
+//! The command line: arguments in, exit code out. Each command loads what
+//! it needs (manifest, saved plan), calls the layer below, and prints the
+//! result; errors are rendered as diagnostics.
+
+mod arguments;
+mod commands;
+mod error;
+mod exit;
+mod output;
+mod plan_text;
+mod progress;
+mod report;
+mod style;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use self::arguments::{Arguments, Command};
+pub use self::error::Error;
+use self::report::report;
+
+/// Runs `replicate` with these arguments and returns the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    crate::io::sys::ignore_file_size_signal();
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(exit::USAGE),
+            };
+        }
+    };
+    match run(arguments) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            report(&error);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn run(arguments: Arguments) -> Result<u8, Error> {
+    match arguments.command {
+        Command::Validate { manifest } => commands::validate::run(&manifest.path()),
+        Command::Plan {
+            manifest,
+            out,
+            json,
+            offline,
+            detailed_exitcode,
+        } => commands::plan::run(&commands::plan::PlanOptions {
+            manifest: manifest.path(),
+            out,
+            json,
+            offline,
+            detailed_exitcode,
+        }),
+        Command::Apply {
+            plan,
+            manifest,
+            auto_approve,
+            steps,
+            resume,
+            parallelism,
+            json,
+        } => commands::apply::run(&commands::apply::ApplyOptions {
+            plan_file: plan,
+            manifest: manifest.given,
+            auto_approve,
+            steps,
+            resume,
+            parallelism: usize::from(parallelism),
+            json,
+        }),
+        Command::Verify { manifest, media } => commands::verify::run(&manifest.path(), media),
+        Command::Show { plan, json } => commands::show::run(&plan, json),
+        Command::Graph { manifest, format } => commands::graph::run(&manifest.path(), format),
+        Command::Schema => commands::schema::run(),
+    }
+}

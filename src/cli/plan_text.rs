@@ -1,0 +1,170 @@
+//! The plan as people read it, in the spirit of `terraform plan`.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::style::{DANGER, DIM, HEADING, STEP, WARN, paint};
+use crate::display::shell::shell_line;
+use crate::io::compression::Compression;
+use crate::io::paths;
+use crate::plan::document::PlanDocument;
+use crate::plan::{Action, Exec, Stream};
+
+/// The whole plan as text with ANSI styles (stripped on output when colour is off).
+pub fn render(doc: &PlanDocument) -> String {
+    let mut out = String::new();
+    let _ = render_into(&mut out, doc);
+    out
+}
+
+fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
+    writeln!(
+        out,
+        "{} {}",
+        paint(HEADING, "Manifest"),
+        paths::display(&doc.manifest.path)
+    )?;
+    for (name, side) in [("Source  ", &doc.source), ("Target  ", &doc.target)] {
+        write!(out, "{}{}", paint(HEADING, name), side.database)?;
+        if let Some(media) = &side.media {
+            write!(out, ", media {}", paths::display(media))?;
+        }
+        writeln!(out)?;
+    }
+    for note in &doc.notes {
+        writeln!(out, "        {note}")?;
+    }
+    for warning in &doc.warnings {
+        writeln!(out, "{} {warning}", paint(WARN, "Warning:"))?;
+    }
+    if !doc.live {
+        writeln!(
+            out,
+            "{}",
+            paint(
+                WARN,
+                "Offline plan: the source and target were not inspected."
+            )
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "replicate will run these steps:")?;
+    for (number, planned) in doc.steps.iter().enumerate() {
+        let step = &planned.step;
+        writeln!(out)?;
+        let marker = if planned.destructive {
+            paint(DANGER, "!")
+        } else {
+            " ".to_owned()
+        };
+        write!(
+            out,
+            "{marker} {:>2}. {}",
+            number + 1,
+            paint(STEP, step.id.as_str())
+        )?;
+        if !planned.depends_on.is_empty() {
+            let after: Vec<&str> = planned.depends_on.iter().map(|d| d.as_str()).collect();
+            write!(
+                out,
+                "{}",
+                paint(DIM, format!("  after {}", after.join(", ")))
+            )?;
+        }
+        if let Some(destroys) = &step.destroys {
+            write!(
+                out,
+                "  {}",
+                paint(DANGER, format!("DESTRUCTIVE: {destroys}"))
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(out, "       {}", step.description)?;
+        for line in action_lines(&step.action) {
+            writeln!(out, "       {}", paint(DIM, line))?;
+        }
+        for artifact in &step.produces {
+            writeln!(
+                out,
+                "       writes {}",
+                shown(&doc.artifacts_dir.join(&artifact.name))
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", paint(HEADING, &doc.summary))?;
+    Ok(())
+}
+
+/// What runs, as lines a person could type or read.
+fn action_lines(action: &Action) -> Vec<String> {
+    match action {
+        Action::Exec(exec) => exec_lines(exec),
+        Action::Archive {
+            from,
+            to,
+            compression,
+            file_sums,
+        } => vec![
+            format!(
+                "replicate: tar{} {} into {}",
+                compression_note(*compression),
+                shown(from),
+                shown(to)
+            ),
+            format!("replicate: SHA-256 of every file into {}", shown(file_sums)),
+        ],
+        Action::Verify { sums } => vec![format!(
+            "replicate: re-hash every artifact against {}",
+            shown(sums)
+        )],
+        Action::Extract {
+            archive,
+            into,
+            file_sums,
+            ..
+        } => vec![
+            format!(
+                "replicate: unpack {} beside {}, check it against {}, swap it in",
+                shown(archive),
+                shown(into),
+                shown(file_sums)
+            ),
+            "           (refuses absolute paths, `..` and links leading out)".to_owned(),
+        ],
+    }
+}
+
+fn exec_lines(exec: &Exec) -> Vec<String> {
+    let mut words = vec![exec.display()];
+    if let Some(stdin) = &exec.stdin {
+        words.push(format!("< {}", stream(stdin)));
+    }
+    if let Some(stdout) = &exec.stdout {
+        words.push(format!("> {}", stream(stdout)));
+    }
+    let mut lines = vec![format!("$ {}", words.join(" "))];
+    if let Some(cwd) = &exec.cwd {
+        lines.push(format!("  (in {})", shown(cwd)));
+    }
+    lines
+}
+
+fn stream(stream: &Stream) -> String {
+    format!(
+        "{}{}",
+        shell_line([shown(&stream.path).as_str()]),
+        compression_note(stream.compression)
+    )
+}
+
+fn compression_note(compression: Compression) -> String {
+    match compression {
+        Compression::None => String::new(),
+        other => format!(" ({other})"),
+    }
+}
+
+fn shown(path: &Path) -> String {
+    paths::display(path)
+}

@@ -1,0 +1,5 @@
+//! How replicate writes things for people: quantities (`1.2 MB`, `1 file`)
+//! and commands (quoted as a shell would need them).
+
+pub mod shell;
+pub mod units;

@@ -1,0 +1,166 @@
+//! `apply` as an operation: given a manifest and the plan made from it,
+//! prepare the artifacts folder, choose the steps, check what must hold
+//! before they start, run them, and journal every step in `state.json`.
+//! What people see of it goes through an [`Observer`].
+
+use std::time::{Duration, Instant};
+
+use super::runner::StepRunner;
+use super::scheduler::{self, Observer, StepResult};
+use super::target_state::{failed, target_state};
+use super::{ApplyError, preconditions, selection};
+use crate::io::interrupt;
+use crate::manifest::Manifest;
+use crate::plan::document::PlanDocument;
+use crate::plan::{Plan, Step, StepId};
+use crate::store::journal::{Journal, RunStatus, StepStatus, now};
+use crate::store::{ArtifactsDir, RunLock};
+
+/// How to run a plan.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Run only these steps (`--steps`).
+    pub steps: Option<Vec<StepId>>,
+    /// Continue the run recorded in `state.json`.
+    pub resume: bool,
+    /// How many steps may run at once.
+    pub parallelism: usize,
+}
+
+/// A run that completed.
+#[derive(Debug, Clone, Copy)]
+pub struct Applied {
+    pub steps_done: usize,
+    pub elapsed: Duration,
+}
+
+/// Runs `plan` (made from `manifest`, saved as `doc`). Nothing is written
+/// before this is called: the plan has been approved.
+pub fn apply(
+    manifest: &Manifest,
+    plan: &Plan,
+    doc: &PlanDocument,
+    options: &ApplyOptions,
+    observer: &dyn Observer,
+) -> Result<Applied, ApplyError> {
+    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    if let Some((message, help)) = artifacts.check()? {
+        observer.warning(&message, &help);
+    }
+    artifacts.create()?;
+    let _lock = RunLock::acquire(artifacts.path())?;
+    interrupt::install();
+
+    let digest = doc.digest();
+    let selected = selection::select(
+        plan,
+        options.steps.as_deref(),
+        options.resume,
+        &artifacts,
+        &digest,
+    )?;
+    preconditions::check_inputs(plan, &selected, &artifacts)?;
+
+    let journal = Journal::start(
+        artifacts.path(),
+        &digest,
+        &manifest.sha256,
+        plan.steps().map(|s| s.id.as_str().to_owned()),
+    )
+    .map_err(|e| ApplyError::Io(format!("cannot write state.json: {e}")))?;
+    for step in plan.steps().filter(|s| !selected.contains(&s.id)) {
+        let _ = journal.update(step.id.as_str(), |s| s.status = StepStatus::Skipped);
+    }
+
+    let secrets = manifest.secrets();
+    let runner = StepRunner {
+        manifest,
+        artifacts: &artifacts,
+        secrets: &secrets,
+    };
+    let journaling = Journaling {
+        journal: &journal,
+        inner: observer,
+    };
+    let started = Instant::now();
+    let outcome = scheduler::run(
+        plan,
+        &selected,
+        options.parallelism,
+        &runner,
+        &journaling,
+        interrupt::flag(),
+    );
+    let status = if outcome.succeeded() {
+        RunStatus::Succeeded
+    } else if interrupt::stop_requested() {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Failed
+    };
+    let _ = journal.finish(status);
+    let elapsed = started.elapsed();
+    observer.run_finished(status, outcome.done.len(), elapsed);
+
+    if status == RunStatus::Interrupted {
+        let running: Vec<&str> = outcome.failed.iter().map(|(id, _)| id.as_str()).collect();
+        return Err(ApplyError::Interrupted {
+            signal: interrupt::signal_name().unwrap_or("a signal").to_owned(),
+            during: if running.is_empty() {
+                "between steps".to_owned()
+            } else {
+                format!("during {}", running.join(", "))
+            },
+            target: target_state(manifest, plan, &outcome),
+        });
+    }
+    if let Some((id, failure)) = outcome.failed.first() {
+        return Err(failed(manifest, plan, &outcome, *id, failure));
+    }
+    Ok(Applied {
+        steps_done: outcome.done.len(),
+        elapsed,
+    })
+}
+
+/// Keeps the journal of every step, then lets `inner` show it.
+struct Journaling<'a> {
+    journal: &'a Journal,
+    inner: &'a dyn Observer,
+}
+
+impl Observer for Journaling<'_> {
+    fn started(&self, step: &Step) {
+        let _ = self.journal.update(step.id.as_str(), |s| {
+            s.status = StepStatus::Running;
+            s.started_at = Some(now());
+        });
+        self.inner.started(step);
+    }
+
+    fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult) {
+        let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let _ = self.journal.update(step.id.as_str(), |s| {
+            s.finished_at = Some(now());
+            s.duration_ms = Some(duration_ms);
+            s.status = step_status(result);
+            match result {
+                Ok(report) => {
+                    s.bytes = Some(report.bytes);
+                    s.checksums = report.checksums.clone();
+                }
+                Err(failure) => s.error = Some(failure.message.clone()),
+            }
+        });
+        self.inner.finished(step, elapsed, result);
+    }
+}
+
+/// How a step ended, as the journal records it.
+pub fn step_status(result: &StepResult) -> StepStatus {
+    match result {
+        Ok(_) => StepStatus::Done,
+        Err(_) if interrupt::stop_requested() => StepStatus::Interrupted,
+        Err(_) => StepStatus::Failed,
+    }
+}

@@ -1,0 +1,78 @@
+//! The real work of each step, behind the [`Runner`] trait: which work a
+//! step is, and which server its errors name. The steps themselves are in
+//! [`super::steps`].
+
+use super::process::{self, Output};
+use super::scheduler::{Runner, StepReport, StepResult};
+use crate::io::sys;
+use crate::manifest::Manifest;
+use crate::plan::{Action, Step, StepId};
+use crate::postgres::Secrets;
+use crate::store::ArtifactsDir;
+
+/// Runs steps for real: child programs, files, checksums.
+pub struct StepRunner<'a> {
+    pub manifest: &'a Manifest,
+    pub artifacts: &'a ArtifactsDir,
+    pub secrets: &'a Secrets,
+}
+
+impl Runner for StepRunner<'_> {
+    fn run(&self, step: &Step) -> StepResult {
+        self.run_step(step).map_err(|mut failure| {
+            if let Some(side) = self.server_of(step.id) {
+                failure.message.push_str(&format!(" [{side}]"));
+            }
+            failure
+        })
+    }
+}
+
+impl StepRunner<'_> {
+    /// Which server a step talks to, for its error message.
+    fn server_of(&self, id: StepId) -> Option<String> {
+        let (side, url) = match id {
+            StepId::Dump => ("source", &self.manifest.source.database),
+            StepId::Drop | StepId::Create | StepId::Restore => {
+                ("target", &self.manifest.target.database)
+            }
+            _ => return None,
+        };
+        Some(format!(
+            "{side} server {}, database {}",
+            url.server_label(),
+            url.database()
+        ))
+    }
+
+    fn run_step(&self, step: &Step) -> StepResult {
+        match &step.action {
+            Action::Exec(exec) => match step.id {
+                StepId::Dump => self.dump(step, exec),
+                StepId::Drop => self.drop(exec),
+                StepId::Restore => self.restore(step, exec),
+                _ => {
+                    process::run(exec, self.secrets, Output::Discard)?;
+                    Ok(StepReport::default())
+                }
+            },
+            Action::Verify { .. } => self.verify(step),
+            // The archive runs at the normal priority: `verify` waits for
+            // both it and the dump, so neither should lag behind the other.
+            Action::Archive {
+                from, compression, ..
+            } => self.archive(step, from, *compression),
+            Action::Extract {
+                archive,
+                compression,
+                into,
+                file_sums,
+            } => {
+                // `extract` runs beside `restore`, the critical path, and
+                // takes the CPU it leaves idle.
+                sys::lower_thread_priority();
+                self.extract(step, archive, *compression, into, file_sums)
+            }
+        }
+    }
+}

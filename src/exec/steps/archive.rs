@@ -1,0 +1,103 @@
+//! `archive`: a folder packed into a tar archive, with its files' sums.
+
+use std::fs;
+use std::io::{self, BufWriter};
+use std::path::Path;
+
+use crate::display::units::count;
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::io::compression::{CompressingWriter, Compression};
+use crate::io::files::{create_private, describe_io, partial_path, remove_any, write_atomically};
+use crate::io::hashing::HashingWriter;
+use crate::io::sha256sum;
+use crate::io::writeback::WritebackFile;
+use crate::media;
+use crate::plan::Step;
+use crate::store::Sums;
+
+impl StepRunner<'_> {
+    /// Packs the source media folder into `NAME.partial` (compressed and
+    /// hashed on the way), writes the per-file sums beside it, then renames
+    /// both and records them.
+    pub(in crate::exec) fn archive(
+        &self,
+        step: &Step,
+        from: &Path,
+        compression: Compression,
+    ) -> StepResult {
+        let [archive, sums] = step.produces.as_slice() else {
+            return Err(StepFailure::new("the archive step names no artifacts"));
+        };
+        let archive_path = self.artifacts.join(&archive.name);
+        let sums_path = self.artifacts.join(&sums.name);
+        let partials = [partial_path(&archive_path), partial_path(&sums_path)];
+        let fail = |message: String| {
+            for p in &partials {
+                let _ = remove_any(p);
+            }
+            StepFailure::new(message)
+        };
+        let io_fail = |what: &str, path: &Path, e: io::Error| {
+            fail(format!(
+                "cannot {what} {}: {}",
+                path.display(),
+                describe_io(&e)
+            ))
+        };
+        for name in [&archive.name, &sums.name] {
+            self.artifacts
+                .forget(name)
+                .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
+        }
+        let file = create_private(&partials[0]).map_err(|e| io_fail("create", &partials[0], e))?;
+        let mut sink = CompressingWriter::new(
+            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
+            compression,
+        )
+        .map_err(|e| io_fail("write", &partials[0], e))?;
+        let report =
+            media::archive(from, &mut sink).map_err(|e| fail(format!("archive failed: {e}")))?;
+        let (buffered, archive_sha, archive_bytes) = sink
+            .finish()
+            .map_err(|e| io_fail("write", &partials[0], e))?
+            .finish();
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(WritebackFile::sync)
+            .map_err(|e| io_fail("write", &partials[0], e))?;
+
+        let listing = sha256sum::render_files(&report.file_sums);
+        write_atomically(&partials[1], &listing).map_err(|e| io_fail("write", &partials[1], e))?;
+        let sums_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&listing));
+
+        for (partial, path) in partials.iter().zip([&archive_path, &sums_path]) {
+            fs::rename(partial, path)
+                .map_err(|e| fail(format!("cannot rename {}: {e}", partial.display())))?;
+        }
+        let mut recorded = Sums::new();
+        for (name, sha) in [(&archive.name, archive_sha), (&sums.name, sums_sha)] {
+            let entry = Sums::from([(name.clone(), sha)]);
+            self.artifacts
+                .record(name, &entry)
+                .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
+            recorded.extend(entry);
+        }
+        Ok(StepReport {
+            bytes: archive_bytes,
+            checksums: recorded,
+            note: Some(tree_note(report.files, report.folders, report.links)),
+        })
+    }
+}
+
+/// `3 files, 1 folder, 0 links`.
+pub(super) fn tree_note(files: u64, folders: u64, links: u64) -> String {
+    format!(
+        "{}, {}, {}",
+        count(files, "file", "files"),
+        count(folders, "folder", "folders"),
+        count(links, "link", "links")
+    )
+}

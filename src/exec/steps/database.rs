@@ -1,0 +1,100 @@
+//! The steps on the target database: `drop`, and `restore` into the
+//! database `create` made (`create` itself is a plain `psql` command).
+
+use crate::exec::process::{self, Output};
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::io::files::size_of;
+use crate::plan::{Exec, Step};
+use crate::postgres::psql;
+use crate::postgres::quote::sql_literal;
+
+impl StepRunner<'_> {
+    /// `DROP DATABASE`; when open sessions block it, the error names them.
+    pub(in crate::exec) fn drop(&self, exec: &Exec) -> StepResult {
+        match process::run(exec, self.secrets, Output::Discard) {
+            Ok(()) => Ok(StepReport::default()),
+            Err(mut failure) => {
+                let blocked = failure
+                    .stderr_tail
+                    .as_deref()
+                    .is_some_and(|t| t.contains("being accessed by other users"));
+                if blocked {
+                    let sessions = self.open_sessions();
+                    failure.message = format!(
+                        "the target database {} has open sessions{}",
+                        self.manifest.target.database.database(),
+                        sessions.map(|s| format!(": {s}")).unwrap_or_default()
+                    );
+                    failure.help = Some(
+                        "stop the application using it (NetBox, its workers), or set `terminate_connections = true` in [target] to end them at drop".to_owned(),
+                    );
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    pub(in crate::exec) fn open_sessions(&self) -> Option<String> {
+        let target = &self.manifest.target;
+        let maintenance = target.database.with_database(&target.maintenance_database);
+        let sql = format!(
+            "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(client_addr::text, 'local') FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid() ORDER BY pid",
+            sql_literal(target.database.database())
+        );
+        let rows = psql::query(
+            &self.manifest.tools,
+            &maintenance,
+            "target.database",
+            self.secrets,
+            &sql,
+        )
+        .ok()?;
+        let sessions: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let app = r
+                    .get(2)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| format!(" ({a})"));
+                format!(
+                    "pid {} user {}{} from {}",
+                    r.first().map_or("?", String::as_str),
+                    r.get(1).map_or("?", String::as_str),
+                    app.unwrap_or_default(),
+                    r.get(3).map_or("?", String::as_str)
+                )
+            })
+            .collect();
+        (!sessions.is_empty()).then(|| sessions.join("; "))
+    }
+
+    pub(in crate::exec) fn restore(&self, step: &Step, exec: &Exec) -> StepResult {
+        process::run(exec, self.secrets, Output::Discard)?;
+        // The restore's sessions commit without waiting for the disk (see
+        // RESTORE_OPTIONS). One synchronous commit flushes the server's
+        // write-ahead log up to it, so every commit before it is durable
+        // before the step says it is done.
+        psql::query(
+            &self.manifest.tools,
+            &self.manifest.target.database,
+            "target.database",
+            self.secrets,
+            "SET synchronous_commit = on; SELECT txid_current()",
+        )
+        .map_err(|e| {
+            StepFailure::new(format!(
+                "the restore finished, but flushing its commits to disk failed: {e}"
+            ))
+        })?;
+        let bytes = step
+            .consumes
+            .iter()
+            .filter_map(|a| size_of(&self.artifacts.join(&a.name)))
+            .sum();
+        Ok(StepReport {
+            bytes,
+            ..StepReport::default()
+        })
+    }
+}

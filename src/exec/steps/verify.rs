@@ -1,0 +1,34 @@
+//! `verify`: every artifact re-hashed against `SHA256SUMS`.
+
+use crate::display::units::count;
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::plan::Step;
+use crate::store::{SUMS_FILE, Sums};
+
+impl StepRunner<'_> {
+    /// Re-hashes every artifact the plan produces against `SHA256SUMS`.
+    pub(in crate::exec) fn verify(&self, step: &Step) -> StepResult {
+        let sums = self.artifacts.read_sums().map_err(|e| {
+            StepFailure::new(format!(
+                "cannot read {}: {e}",
+                self.artifacts.join(SUMS_FILE).display()
+            ))
+        })?;
+        let names: Vec<&str> = step.consumes.iter().map(|a| a.name.as_str()).collect();
+        let bytes = self
+            .artifacts
+            .verify_artifacts(&names, &sums)
+            .map_err(|mismatch| {
+                StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
+                    "the artifacts in {} changed after they were written; produce them again (`replicate apply --steps dump` or a full `replicate apply`)",
+                    self.artifacts.path().display()
+                ))
+            })?;
+        Ok(StepReport {
+            bytes,
+            checksums: Sums::new(),
+            note: Some(count(step.consumes.len() as u64, "artifact", "artifacts")),
+        })
+    }
+}

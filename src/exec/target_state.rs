@@ -1,0 +1,78 @@
+//! What a failed or stopped run says: the step, its command, status and
+//! stderr, and the state the target is left in.
+
+use super::ApplyError;
+use super::scheduler::{Outcome, StepFailure};
+use crate::manifest::Manifest;
+use crate::plan::{Plan, StepId};
+
+/// The error for a failed run: the step, its command, status and stderr,
+/// and the state the target is left in.
+pub fn failed(
+    manifest: &Manifest,
+    plan: &Plan,
+    outcome: &Outcome,
+    id: StepId,
+    failure: &StepFailure,
+) -> ApplyError {
+    let mut details = failure.message.clone();
+    if let Some(command) = &failure.command {
+        details.push_str(&format!("\ncommand: {command}"));
+    }
+    if let Some(tail) = &failure.stderr_tail {
+        details.push_str("\nstderr:");
+        for line in tail.lines() {
+            details.push_str(&format!("\n  {line}"));
+        }
+    }
+    details.push_str(&format!(
+        "\ntarget: {}",
+        target_state(manifest, plan, outcome)
+    ));
+    let mut help = failure.help.clone().unwrap_or_default();
+    if !help.is_empty() {
+        help.push('\n');
+    }
+    help.push_str(&format!(
+        "state.json in {} records how far the run got; `replicate apply --resume` continues from there",
+        manifest.artifacts.dir.display()
+    ));
+    ApplyError::StepFailed {
+        step: id.to_string(),
+        details,
+        help: Some(help),
+    }
+}
+
+/// What state the target is left in after `outcome`, in words.
+pub fn target_state(manifest: &Manifest, plan: &Plan, outcome: &Outcome) -> String {
+    let ran =
+        |id: StepId| outcome.done.contains(&id) || outcome.failed.iter().any(|(f, _)| *f == id);
+    let db = manifest.target.database.database();
+    let mut parts = Vec::new();
+    if plan.contains(StepId::Drop) {
+        parts.push(if !ran(StepId::Drop) {
+            format!("the database {db} was not touched")
+        } else if outcome.done.contains(&StepId::Restore) {
+            format!("the database {db} was replaced")
+        } else if !outcome.done.contains(&StepId::Drop) {
+            format!("dropping the database {db} failed, so it should be as it was")
+        } else if !outcome.done.contains(&StepId::Create) {
+            format!("the database {db} was dropped and not created again")
+        } else {
+            format!("the database {db} was dropped and recreated, and is not fully restored")
+        });
+    }
+    if plan.contains(StepId::Extract) {
+        parts.push(
+            if ran(StepId::Extract) && outcome.done.contains(&StepId::Extract) {
+                "the media folder was replaced".to_owned()
+            } else if ran(StepId::Extract) {
+                "extracting the media failed; the old media folder was kept".to_owned()
+            } else {
+                "the media folder was not touched".to_owned()
+            },
+        );
+    }
+    parts.join("; ")
+}

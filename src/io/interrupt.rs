@@ -1,0 +1,86 @@
+//! SIGINT and SIGTERM: stop scheduling, stop the children, let the run
+//! journal where it stopped. (Children also die with replicate itself:
+//! [`super::sys::die_with_parent`].)
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, Once};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// Starts listening for SIGINT and SIGTERM (once per process).
+pub fn install() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    SIGNAL.store(signal, Ordering::SeqCst);
+                    STOP.store(true, Ordering::SeqCst);
+                    terminate_children();
+                }
+            });
+    });
+}
+
+/// The flag the scheduler watches.
+pub fn flag() -> &'static AtomicBool {
+    &STOP
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// `SIGINT` or `SIGTERM`, once one arrived.
+pub fn signal_name() -> Option<&'static str> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s if s == signal_hook::consts::SIGINT => Some("SIGINT"),
+        s if s == signal_hook::consts::SIGTERM => Some("SIGTERM"),
+        _ => Some("a signal"),
+    }
+}
+
+fn terminate_children() {
+    let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+    for &pid in children.iter() {
+        super::sys::terminate(pid);
+    }
+}
+
+/// Keeps child processes on the list that a signal terminates.
+pub struct ChildGuard {
+    pids: Vec<u32>,
+}
+
+impl ChildGuard {
+    pub fn register(pids: Vec<u32>) -> Self {
+        let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+        children.extend(pids.iter().copied());
+        drop(children);
+        // A signal that came while the child started still reaches it.
+        if stop_requested() {
+            terminate_children();
+        }
+        Self { pids }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+        for pid in &self.pids {
+            children.remove(pid);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The source database: its server, size, encoding and locale, and which
+//! tables the manifest's patterns name.
+
+use super::{InspectError, Inspection, tools};
+use crate::display::units::human_bytes;
+use crate::manifest::{DatabaseContent, Manifest};
+use crate::plan::SourceFacts;
+use crate::postgres::pattern::matches_pattern;
+use crate::postgres::{Secrets, psql};
+
+pub(super) fn inspect(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    found: &mut Inspection,
+) -> Result<(), InspectError> {
+    tools::check_tools(manifest)?;
+    let tools = &manifest.tools;
+    let source = &manifest.source.database;
+    let rows = psql::query(
+        tools,
+        source,
+        "source.database",
+        secrets,
+        "SELECT current_setting('server_version_num'), current_setting('server_version'), \
+         pg_database_size(d.datname), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, \
+         coalesce(to_jsonb(d)->>'datlocprovider', ''), \
+         coalesce(to_jsonb(d)->>'daticulocale', to_jsonb(d)->>'datlocale', '') \
+         FROM pg_database d WHERE d.datname = current_database()",
+    )
+    .map_err(|e| {
+        InspectError::new(
+            format!("cannot connect to the source database {source}: {e}"),
+            "check source.database, the server, and the password (~/.pgpass, PGPASSWORD or ${NAME} in the URL)",
+        )
+    })?;
+    let row = rows.first().cloned().unwrap_or_default();
+    let field = |i: usize| row.get(i).cloned().unwrap_or_default();
+    let source_version: u32 = field(0).parse().unwrap_or(0);
+    let size: u64 = field(2).parse().unwrap_or(0);
+    found.notes.push(format!(
+        "source: PostgreSQL {}, database {} is {}",
+        field(1),
+        source.database(),
+        human_bytes(size)
+    ));
+    let provider = match field(6).as_str() {
+        "i" => Some("icu".to_owned()),
+        "c" => Some("libc".to_owned()),
+        "b" => Some("builtin".to_owned()),
+        _ => None,
+    };
+    found.facts = Some(SourceFacts {
+        encoding: field(3),
+        lc_collate: field(4),
+        lc_ctype: field(5),
+        icu_locale: Some(field(7)).filter(|l| !l.is_empty()),
+        locale_provider: provider,
+    });
+
+    tools::check_pg_dump(manifest, source_version, found)?;
+
+    if manifest.include.database == DatabaseContent::Full
+        && !manifest.include.exclude_table_data.is_empty()
+    {
+        let tables = psql::query(
+            tools,
+            source,
+            "source.database",
+            secrets,
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%'",
+        )
+        .map_err(|e| InspectError::new(format!("cannot list the source's tables: {e}"), "check the source role's privileges"))?;
+        for pattern in &manifest.include.exclude_table_data {
+            let matches = tables.iter().any(|t| {
+                matches_pattern(
+                    pattern,
+                    t.first().map_or("", String::as_str),
+                    t.get(1).map_or("", String::as_str),
+                )
+            });
+            if !matches {
+                found.warnings.push(format!(
+                    "exclude_table_data pattern `{pattern}` matches no table in the source"
+                ));
+            }
+        }
+    }
+
+    super::target::inspect(manifest, secrets, source_version, found)
+}

@@ -1,0 +1,31 @@
+//! What can go wrong with the artifacts folder.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+
+use crate::io::files::describe_io;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum StoreError {
+    #[error("another apply holds {path}: {holder}")]
+    #[diagnostic(
+        code(replicate::locked),
+        help(
+            "wait for it to finish; two runs on one artifacts folder would overwrite each other's files"
+        )
+    )]
+    Locked { path: String, holder: String },
+
+    #[error("{message}")]
+    #[diagnostic(code(replicate::artifacts_folder), help("{help}"))]
+    Folder { message: String, help: String },
+
+    #[error("cannot write {}: {}", path.display(), describe_io(source))]
+    #[diagnostic(code(replicate::write))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
