@@ -15,11 +15,11 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cli;
-pub mod display;
-pub mod exec;
+mod display;
+mod exec;
 pub mod io;
 pub mod manifest;
 pub mod media;
 pub mod plan;
-pub mod postgres;
-pub mod store;
+mod postgres;
+mod store;

@@ -6,6 +6,7 @@ mod arguments;
 mod commands;
 mod error;
 mod exit;
+mod load;
 mod output;
 mod plan_text;
 mod progress;

@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::error::ApplyError;
 use super::runner::StepRunner;
 use super::scheduler::{self, Observer, StepResult};
 use super::target_state::{failed, target_state};
-use super::{ApplyError, preconditions, selection};
+use super::{preconditions, selection};
 use crate::io::interrupt;
 use crate::manifest::Manifest;
 use crate::plan::document::PlanDocument;

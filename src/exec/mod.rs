@@ -13,6 +13,6 @@ mod selection;
 mod steps;
 mod target_state;
 
-pub use self::apply::{Applied, ApplyOptions, apply, step_status};
+pub use self::apply::{ApplyOptions, apply, step_status};
 pub use self::error::ApplyError;
-pub use self::scheduler::{Observer, StepFailure, StepReport, StepResult};
+pub use self::scheduler::{Observer, StepResult};

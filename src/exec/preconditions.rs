@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::ApplyError;
+use super::error::ApplyError;
 use crate::plan::{Plan, StepId};
 use crate::store::ArtifactsDir;
 

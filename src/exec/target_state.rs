@@ -1,7 +1,7 @@
 //! What a failed or stopped run says: the step, its command, status and
 //! stderr, and the state the target is left in.
 
-use super::ApplyError;
+use super::error::ApplyError;
 use super::scheduler::{Outcome, StepFailure};
 use crate::manifest::Manifest;
 use crate::plan::{Plan, StepId};

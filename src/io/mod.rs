@@ -4,10 +4,10 @@
 //! manifests or plans.
 
 pub mod compression;
-pub mod files;
+pub(crate) mod files;
 pub mod hashing;
-pub mod interrupt;
-pub mod paths;
+pub(crate) mod interrupt;
+pub(crate) mod paths;
 pub mod sha256sum;
-pub mod sys;
-pub mod writeback;
+pub(crate) mod sys;
+pub(crate) mod writeback;

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use miette::{Diagnostic, LabeledSpan, Severity, SourceCode};
 
-use super::SourceFile;
+use super::source_file::SourceFile;
 
 /// One problem in a manifest: what is wrong, where (one or more labelled
 /// spans), and how to fix it. Errors found together travel as `related`.

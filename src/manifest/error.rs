@@ -4,7 +4,7 @@ use std::io;
 
 use miette::Diagnostic;
 
-use super::ManifestDiagnostic;
+use super::diagnostic::ManifestDiagnostic;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ManifestError {

@@ -149,3 +149,11 @@ pub struct RawTools {
     #[schemars(with = "Option<String>")]
     pub bindir: Option<Spanned<String>>,
 }
+
+/// The JSON Schema of the manifest, as `replicate schema` prints it.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawManifest);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::SourceFile;
 use super::diagnostic::ManifestDiagnostic;
 use super::raw::{RawArtifacts, RawInclude, RawManifest, RawSource, RawTarget, RawTools};
+use super::source_file::SourceFile;
 use super::toml_error::{TABLE_KEYS, did_you_mean, from_toml_error, missing_key, unknown_key};
 
 /// Reads `text` into the manifest as written, with every problem found on

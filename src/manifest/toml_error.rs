@@ -3,8 +3,8 @@
 
 use std::ops::Range;
 
-use super::SourceFile;
 use super::diagnostic::ManifestDiagnostic;
+use super::source_file::SourceFile;
 
 /// The keys each table allows, to name the table in messages and to suggest
 /// the key that was probably meant.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tar::{EntryType, Header};
 use walkdir::WalkDir;
 
-use super::{MediaError, io_at};
+use super::error::{MediaError, io_at};
 use crate::io::hashing::copy_hashed;
 use crate::io::sha256sum::FileSums;
 
@@ -39,7 +39,7 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
         .sort_by_file_name()
         .min_depth(1);
     for entry in walk {
-        super::check_interrupt()?;
+        super::error::check_interrupt()?;
         let entry = entry.map_err(|e| {
             let path = e
                 .path()

@@ -10,8 +10,8 @@ use std::path::{Component, Path, PathBuf};
 
 use tar::EntryType;
 
+use super::error::{MediaError, io_at};
 use super::links::{Escape, Links};
-use super::{MediaError, io_at};
 use crate::io::compression::Compression;
 use crate::io::hashing::HashingReader;
 

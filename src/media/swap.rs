@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::{MediaError, io_at};
+use super::error::{MediaError, io_at};
 use crate::io::files::remove_any;
 use crate::io::sys::{self, errno};
 

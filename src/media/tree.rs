@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::{MediaError, io_at};
+use super::error::{MediaError, io_at};
 use crate::io::hashing::hash_file;
 use crate::io::sha256sum::FileSums;
 

@@ -20,8 +20,8 @@ use std::path::Path;
 use filetime::FileTime;
 
 use super::entries::{ArchiveCheck, Entry, Kind, check_archive, safe_relative};
+use super::error::{MediaError, io_at};
 use super::swap::swap_in;
-use super::{MediaError, io_at};
 use crate::io::compression::Compression;
 use crate::io::files::remove_any;
 use crate::io::hashing::copy_hashed;
@@ -92,7 +92,7 @@ pub fn extract(
             Ok(report)
         })
         .and_then(|report| {
-            super::check_interrupt()?;
+            super::error::check_interrupt()?;
             swap_in(&staging, &into).map(|()| report)
         });
     if result.is_err() {
@@ -118,7 +118,7 @@ fn unpack(
     let mut expected = entries.iter();
     let mut buf = vec![0u8; 1 << 20];
     for entry in tar.entries().map_err(io_at(archive))? {
-        super::check_interrupt()?;
+        super::error::check_interrupt()?;
         let mut entry = entry.map_err(io_at(archive))?;
         let raw = entry.path().map_err(io_at(archive))?.into_owned();
         let Ok(Some(path)) = safe_relative(&raw) else {

@@ -8,7 +8,8 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::error::PlanError;
-use super::{Plan, Step, StepId};
+use super::graph::Plan;
+use super::step::{Step, StepId};
 
 /// A step graph under construction.
 #[derive(Debug, Default)]

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use super::document::PlanDocument;
-use super::{Action, Exec, PlanError, Step, StepId};
+use super::error::PlanError;
+use super::planner::plan;
+use super::step::{Action, Exec, Step, StepId};
 use crate::manifest::Manifest;
 
 impl PlanDocument {
@@ -37,7 +39,7 @@ impl PlanDocument {
         let now = if self.live {
             live
         } else {
-            offline = super::offline(manifest)?.1;
+            offline = PlanDocument::new(manifest, &plan(manifest, None)?, None);
             &offline
         };
         if self.digest() == now.digest() {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::PlanError;
+use super::graph::Plan;
 use super::inspect::Inspection;
-use super::{Plan, Step, StepId};
+use super::step::{Step, StepId};
 use crate::io::files::write_atomically;
 use crate::manifest::{Manifest, SourceFile};
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Plan;
+use super::graph::Plan;
 
 /// `digraph replicate { ... }`: every step, then every edge, sorted.
 pub fn dot(plan: &Plan) -> String {

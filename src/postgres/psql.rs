@@ -1,7 +1,9 @@
 //! Small queries through `psql`, for live planning and for messages: no
 //! PostgreSQL driver, the same client programs and credentials as the steps.
 
-use super::{DbUrl, Secrets, Tools};
+use super::secrets::Secrets;
+use super::tools::Tools;
+use super::url::DbUrl;
 
 /// Field and record separators unlikely to appear in catalog values.
 const FIELD: char = '\u{1f}';

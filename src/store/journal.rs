@@ -187,10 +187,6 @@ impl Journal {
         })
     }
 
-    pub fn snapshot(&self) -> State {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
     fn save(&self) -> io::Result<()> {
         self.change(|_| {})
     }

@@ -3,9 +3,9 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::StoreError;
+use super::error::StoreError;
 
 pub const LOCK_FILE: &str = "lock";
 
@@ -13,7 +13,6 @@ pub const LOCK_FILE: &str = "lock";
 #[derive(Debug)]
 pub struct RunLock {
     file: File,
-    path: PathBuf,
 }
 
 impl RunLock {
@@ -53,11 +52,7 @@ impl RunLock {
         file.seek(SeekFrom::Start(0)).map_err(io_error)?;
         file.write_all(holder.as_bytes()).map_err(io_error)?;
         file.flush().map_err(io_error)?;
-        Ok(Self { file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { file })
     }
 }
 

@@ -3,10 +3,12 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+use super::super::error::Error;
+use super::super::load::load_manifest;
 use super::super::output::{emit, print, seconds};
 use super::super::progress::Progress;
 use super::super::style::{GOOD, paint};
-use super::super::{Error, exit, plan_text};
+use super::super::{exit, plan_text};
 use crate::display::units::count;
 use crate::exec;
 use crate::io::paths;
@@ -51,7 +53,7 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST)),
     };
-    let manifest = super::load_manifest(&manifest_path)?;
+    let manifest = load_manifest(&manifest_path)?;
     let (plan, doc) = match &saved {
         Some((path, saved_doc)) => {
             saved_doc.check_still_valid(path, &manifest)?;

@@ -3,12 +3,14 @@
 use std::path::Path;
 
 use super::super::arguments::GraphFormat;
+use super::super::error::Error;
+use super::super::exit;
+use super::super::load::load_manifest;
 use super::super::output::print;
-use super::super::{Error, exit};
 use crate::plan::{self, graph_output};
 
 pub fn run(path: &Path, format: GraphFormat) -> Result<u8, Error> {
-    let manifest = super::load_manifest(path)?;
+    let manifest = load_manifest(path)?;
     let (plan, _) = plan::offline(&manifest)?;
     let text = match format {
         GraphFormat::Dot => graph_output::dot(&plan),

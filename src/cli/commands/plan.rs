@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use super::super::error::Error;
+use super::super::load::load_manifest;
 use super::super::output::print;
-use super::super::{Error, exit, plan_text};
+use super::super::{exit, plan_text};
 use crate::plan;
 
 pub struct PlanOptions {
@@ -15,7 +17,7 @@ pub struct PlanOptions {
 }
 
 pub fn run(options: &PlanOptions) -> Result<u8, Error> {
-    let manifest = super::load_manifest(&options.manifest)?;
+    let manifest = load_manifest(&options.manifest)?;
     let (_, doc) = if options.offline {
         plan::offline(&manifest)?
     } else {

@@ -1,7 +1,8 @@
 //! `replicate schema`: the manifest's JSON Schema.
 
+use super::super::error::Error;
+use super::super::exit;
 use super::super::output::print;
-use super::super::{Error, exit};
 use crate::manifest;
 
 pub fn run() -> Result<u8, Error> {

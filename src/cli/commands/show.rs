@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::super::error::Error;
 use super::super::output::print;
-use super::super::{Error, exit, plan_text};
+use super::super::{exit, plan_text};
 use crate::plan::document::PlanDocument;
 
 pub fn run(path: &Path, json: bool) -> Result<u8, Error> {

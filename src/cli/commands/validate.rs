@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
+use super::super::error::Error;
+use super::super::exit;
+use super::super::load::load_manifest;
 use super::super::output::print;
-use super::super::{Error, exit};
 use crate::display::units::count;
 use crate::plan;
 
 pub fn run(path: &Path) -> Result<u8, Error> {
-    let manifest = super::load_manifest(path)?;
+    let manifest = load_manifest(path)?;
     let (plan, _) = plan::offline(&manifest)?;
     let warnings = match manifest.warnings.len() {
         0 => String::new(),

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use super::super::error::Error;
+use super::super::exit;
+use super::super::load::load_manifest;
 use super::super::output::print;
-use super::super::{Error, exit};
 use crate::display::units::{count, human_bytes};
 use crate::io::sha256sum;
 use crate::media;
@@ -11,7 +13,7 @@ use crate::plan::{self, Action, StepId};
 use crate::store::ArtifactsDir;
 
 pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
-    let manifest = super::load_manifest(path)?;
+    let manifest = load_manifest(path)?;
     let (plan, _) = plan::offline(&manifest)?;
     let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
     let sums = artifacts

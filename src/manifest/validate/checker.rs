@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::MANIFEST_VERSION;
-use super::MAX_JOBS;
 use crate::io::paths;
 use crate::manifest::SourceFile;
 use crate::manifest::choices::Choice;
@@ -17,6 +15,11 @@ use crate::manifest::interpolate::{InterpolationError, interpolate, references};
 use crate::manifest::text::Text;
 use crate::manifest::toml_error::did_you_mean;
 use crate::postgres::{DbUrl, DbUrlError, Secret};
+
+/// The only manifest version this build reads.
+pub const MANIFEST_VERSION: i64 = 1;
+/// The most `artifacts.jobs` may be.
+const MAX_JOBS: i64 = 64;
 
 /// What the checks share: the file, the environment, the manifest's folder,
 /// and every problem found so far.

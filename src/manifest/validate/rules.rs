@@ -4,8 +4,8 @@
 
 use toml::Spanned;
 
-use super::Values;
 use super::checker::Checker;
+use super::values::Values;
 use crate::io::paths;
 use crate::manifest::choices::DatabaseContent;
 use crate::manifest::diagnostic::ManifestDiagnostic;

@@ -1,10 +1,12 @@
 //! The source database: its server, size, encoding and locale, and which
 //! tables the manifest's patterns name.
 
-use super::{InspectError, Inspection, tools};
+use super::error::InspectError;
+use super::found::Inspection;
+use super::found::SourceFacts;
+use super::tools;
 use crate::display::units::human_bytes;
 use crate::manifest::{DatabaseContent, Manifest};
-use crate::plan::SourceFacts;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::{Secrets, psql};
 

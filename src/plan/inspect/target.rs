@@ -1,7 +1,8 @@
 //! The target server: its version, whether the target database exists,
 //! its size and open sessions.
 
-use super::{InspectError, Inspection};
+use super::error::InspectError;
+use super::found::Inspection;
 use crate::display::units::{count, human_bytes};
 use crate::manifest::Manifest;
 use crate::postgres::quote::sql_literal;

@@ -1,6 +1,7 @@
 //! Whether the PostgreSQL programs the plan runs are there, and new enough.
 
-use super::{InspectError, Inspection};
+use super::error::InspectError;
+use super::found::Inspection;
 use crate::manifest::{Compression, DumpFormat, Manifest};
 use crate::postgres::tools::{installed_pg_dumps, on_path, pg_dump_major};
 

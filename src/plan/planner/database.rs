@@ -1,7 +1,7 @@
 //! The steps on the database: `dump`, and on the target `drop`, `create` and
 //! `restore`.
 
-use super::Planner;
+use super::context::Planner;
 use crate::io::compression::Compression;
 use crate::io::files::partial_path;
 use crate::manifest::{DatabaseContent, DumpFormat};

@@ -1,6 +1,6 @@
 //! The steps on folders: `archive` at the source, `extract` at the target.
 
-use super::Planner;
+use super::context::Planner;
 use crate::plan::step::{Action, Artifact, Step, StepId};
 
 impl Planner<'_> {

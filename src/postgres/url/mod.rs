@@ -13,39 +13,12 @@ mod parts;
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str};
-
-use self::parts::Parts;
+pub use self::parts::DbUrlError;
+use self::parts::{Parts, decode};
 use super::secrets::Secret;
-
-/// Characters escaped in a database name placed in a URL path.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'?')
-    .add(b'&')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
 
 /// libpq's default port.
 const DEFAULT_PORT: u16 = 5432;
-
-/// Why a string is not a usable PostgreSQL URL.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DbUrlError {
-    #[error("not a PostgreSQL URL: it must start with `postgresql://` or `postgres://`")]
-    Scheme,
-    #[error("not a valid URL: {0}")]
-    Syntax(String),
-    #[error("the URL names no database")]
-    NoDatabase,
-}
 
 /// One server a URL may connect to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,10 +268,6 @@ fn server_name(host: Option<&str>) -> String {
             if loopback { "local".to_owned() } else { h }
         }
     }
-}
-
-fn decode(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 impl fmt::Display for DbUrl {

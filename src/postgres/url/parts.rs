@@ -1,9 +1,38 @@
 //! A libpq URL cut into its parts as written, and put back together
 //! without its password (or with it masked).
 
-use percent_encoding::utf8_percent_encode;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
-use super::{DbUrlError, PATH_SEGMENT, decode};
+/// Characters escaped in a database name placed in a URL path.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'?')
+    .add(b'&')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// Why a string is not a usable PostgreSQL URL.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DbUrlError {
+    #[error("not a PostgreSQL URL: it must start with `postgresql://` or `postgres://`")]
+    Scheme,
+    #[error("not a valid URL: {0}")]
+    Syntax(String),
+    #[error("the URL names no database")]
+    NoDatabase,
+}
+
+/// The text with its `%XX` escapes decoded.
+pub(super) fn decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
 
 /// A URL cut into the parts libpq sees, each as written (still encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,105 @@
+//! The checked manifest: what replicate works from once `replicate.toml`
+//! was read, interpolated, checked and resolved.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use super::choices::{Compression, DatabaseContent, DumpFormat};
+use super::diagnostic::ManifestDiagnostic;
+use super::source_file::SourceFile;
+use super::text::Text;
+use crate::postgres::{DbUrl, Secret, Secrets, Tools};
+
+/// A checked manifest: every default applied, every path absolute, every
+/// `${NAME}` replaced.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file as read, for diagnostics found later.
+    pub file: SourceFile,
+    /// The manifest's absolute path.
+    pub path: PathBuf,
+    /// The folder holding it: relative paths and commands start here.
+    pub dir: PathBuf,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    pub source: Source,
+    pub target: Target,
+    pub include: Include,
+    pub artifacts: Artifacts,
+    pub tools: Tools,
+    /// Where values came from, for diagnostics found after validation.
+    pub spans: Spans,
+    /// The value of every `${NAME}` the manifest uses: never shown, and
+    /// hidden again wherever a child prints it.
+    pub variables: BTreeMap<String, Secret>,
+    /// Problems that do not stop the manifest from being used.
+    pub warnings: Vec<ManifestDiagnostic>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub database: DbUrl,
+    pub media: Option<PathBuf>,
+    pub invalidate: Option<Vec<Text>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub database: DbUrl,
+    pub media: Option<PathBuf>,
+    pub invalidate: Option<Vec<Text>>,
+    pub terminate_connections: bool,
+    pub maintenance_database: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub database: DatabaseContent,
+    pub exclude_table_data: Vec<String>,
+    pub media: bool,
+    pub owners: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub dir: PathBuf,
+    pub format: DumpFormat,
+    pub compression: Compression,
+    pub jobs: u32,
+}
+
+/// Byte ranges in the manifest of the values that later checks (live
+/// planning, apply) may complain about.
+#[derive(Debug, Clone, Default)]
+pub struct Spans {
+    pub source_database: Range<usize>,
+    pub target_database: Range<usize>,
+    pub exclude_table_data: Vec<Range<usize>>,
+    pub compression: Option<Range<usize>>,
+    pub format: Option<Range<usize>>,
+    pub bindir: Option<Range<usize>>,
+}
+
+impl Manifest {
+    /// Whether any step touches a database.
+    pub fn has_database(&self) -> bool {
+        self.include.database != DatabaseContent::None
+    }
+
+    /// The secrets the manifest carries: the databases' passwords, by
+    /// origin, and every value taken from the environment.
+    pub fn secrets(&self) -> Secrets {
+        let mut secrets = Secrets::default();
+        if let Some(p) = self.source.database.password() {
+            secrets.insert("source.database", p.clone());
+        }
+        if let Some(p) = self.target.database.password() {
+            secrets.insert("target.database", p.clone());
+        }
+        for (name, value) in &self.variables {
+            secrets.insert_variable(name, value.clone());
+        }
+        secrets
+    }
+}

@@ -1,0 +1,149 @@
+//! Every value of the manifest checked alone, with its default when it is
+//! not written.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use crate::io::paths;
+use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat};
+use crate::manifest::diagnostic::ManifestDiagnostic;
+use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
+use crate::manifest::text::Text;
+use crate::postgres::DbUrl;
+
+/// `artifacts.jobs` when not written.
+const DEFAULT_JOBS: u32 = 2;
+
+/// Every value, checked alone; `None` where its problem was reported.
+pub(super) struct Values {
+    pub(super) source_db: Option<DbUrl>,
+    pub(super) target_db: Option<DbUrl>,
+    pub(super) source_media: Option<PathBuf>,
+    pub(super) target_media: Option<PathBuf>,
+    pub(super) source_invalidate: Option<Vec<Text>>,
+    pub(super) target_invalidate: Option<Vec<Text>>,
+    pub(super) terminate_connections: bool,
+    pub(super) maintenance_database: Option<String>,
+    pub(super) database: Option<DatabaseContent>,
+    pub(super) exclude: Vec<(String, Range<usize>)>,
+    pub(super) owners: bool,
+    pub(super) artifacts_dir: Option<PathBuf>,
+    pub(super) format: Option<DumpFormat>,
+    pub(super) compression: Option<Compression>,
+    pub(super) jobs: Option<u32>,
+    pub(super) bindir: Option<PathBuf>,
+}
+
+/// Checks every value alone.
+pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
+    if let Some(version) = &raw.version {
+        cx.version(version);
+    }
+
+    let (no_source, no_target) = (RawSource::default(), RawTarget::default());
+    let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
+    let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
+    let source_db = source.database.as_ref().and_then(|d| cx.url(d, "source"));
+    let target_db = target.database.as_ref().and_then(|d| cx.url(d, "target"));
+    let source_media = source
+        .media
+        .as_ref()
+        .and_then(|m| cx.path(m, "source.media"));
+    let target_media = target
+        .media
+        .as_ref()
+        .and_then(|m| cx.path(m, "target.media"));
+    let source_invalidate = source
+        .invalidate
+        .as_ref()
+        .and_then(|a| cx.argv(a, "source.invalidate"));
+    let target_invalidate = target
+        .invalidate
+        .as_ref()
+        .and_then(|a| cx.argv(a, "target.invalidate"));
+    let terminate_connections = target
+        .terminate_connections
+        .as_ref()
+        .is_some_and(|b| *b.get_ref());
+    let maintenance_database = match &target.maintenance_database {
+        Some(name) => cx.non_empty(name, "target.maintenance_database"),
+        None => Some("postgres".to_owned()),
+    };
+
+    let include = raw.include.as_ref().map(Spanned::get_ref);
+    let database = include
+        .and_then(|i| i.database.as_ref())
+        .map_or(Some(DatabaseContent::Full), |d| {
+            cx.choice(d, "include.database")
+        });
+    let exclude: Vec<(String, Range<usize>)> = include
+        .and_then(|i| i.exclude_table_data.as_ref())
+        .map(|list| {
+            list.get_ref()
+                .iter()
+                .filter_map(|p| cx.non_empty(p, "a table pattern").map(|s| (s, p.span())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let owners = include
+        .and_then(|i| i.owners.as_ref())
+        .is_some_and(|b| *b.get_ref());
+
+    let artifacts = raw.artifacts.as_ref().map(Spanned::get_ref);
+    let artifacts_dir = match artifacts.and_then(|a| a.dir.as_ref()) {
+        Some(d) => cx.path(d, "artifacts.dir"),
+        None => Some(paths::resolve(&cx.dir, Path::new(".replicate"))),
+    };
+    let format = artifacts
+        .and_then(|a| a.format.as_ref())
+        .map_or(Some(DumpFormat::Directory), |f| {
+            cx.choice(f, "artifacts.format")
+        });
+    let compression = artifacts
+        .and_then(|a| a.compression.as_ref())
+        .map_or(Some(Compression::None), |c| {
+            cx.choice(c, "artifacts.compression")
+        });
+    let jobs = artifacts
+        .and_then(|a| a.jobs.as_ref())
+        .map_or(Some(DEFAULT_JOBS), |j| cx.jobs(j));
+    let raw_bindir = raw.tools.as_ref().and_then(|t| t.get_ref().bindir.as_ref());
+    let bindir = raw_bindir.and_then(|b| cx.path(b, "tools.bindir"));
+    if let (Some(dir), Some(raw_dir)) = (&bindir, raw_bindir)
+        && !dir.is_dir()
+    {
+        // Only a warning: a manifest may be checked on another machine
+        // than the one that runs it; `plan` refuses it.
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::bindir",
+                &cx.file,
+                format!("tools.bindir {} does not exist on this machine", dir.display()),
+            )
+            .with_label(raw_dir.span(), "no such folder here")
+            .with_help("point `bindir` at the folder holding pg_dump, pg_restore and psql, or leave it out to use PATH"),
+        );
+    }
+
+    Values {
+        source_db,
+        target_db,
+        source_media,
+        target_media,
+        source_invalidate,
+        target_invalidate,
+        terminate_connections,
+        maintenance_database,
+        database,
+        exclude,
+        owners,
+        artifacts_dir,
+        format,
+        compression,
+        jobs,
+        bindir,
+    }
+}

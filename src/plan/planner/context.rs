@@ -1,0 +1,134 @@
+//! What planning every step needs: the manifest and what live planning
+//! learnt, where artifacts go, which programs run, how they connect; and
+//! the steps that are one command (`invalidate-*`) or one check (`verify`).
+
+use std::path::{Path, PathBuf};
+
+use crate::manifest::{DumpFormat, Manifest, Text};
+use crate::plan::inspect::SourceFacts;
+use crate::plan::step::{Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId};
+use crate::postgres::DbUrl;
+
+pub(in crate::plan) struct Planner<'a> {
+    pub(in crate::plan) manifest: &'a Manifest,
+    pub(in crate::plan) facts: Option<&'a SourceFacts>,
+}
+
+impl Planner<'_> {
+    pub(in crate::plan) fn dir(&self) -> &Path {
+        &self.manifest.artifacts.dir
+    }
+
+    /// The database name as a file name: `/` and NUL cannot be in one.
+    pub(in crate::plan) fn file_stem(&self) -> String {
+        self.manifest
+            .source
+            .database
+            .database()
+            .replace(['/', '\0'], "_")
+    }
+
+    pub(in crate::plan) fn path(&self, artifact: &Artifact) -> PathBuf {
+        self.dir().join(&artifact.name)
+    }
+
+    pub(in crate::plan) fn program(&self, name: &str) -> Text {
+        Text::plain(self.manifest.tools.program(name).display().to_string())
+    }
+
+    /// `--dbname=URL`, shown as the manifest wrote the URL.
+    pub(in crate::plan) fn dbname(url: &DbUrl) -> Text {
+        Text::new(
+            format!("--dbname={}", url.conninfo()),
+            format!("--dbname={}", url.conninfo_shown()),
+        )
+    }
+
+    pub(in crate::plan) fn dump_artifact(&self) -> Artifact {
+        let stem = self.file_stem();
+        let a = &self.manifest.artifacts;
+        let name = match a.format {
+            DumpFormat::Directory => format!("{stem}.dir"),
+            DumpFormat::Custom => format!("{stem}.dump"),
+            DumpFormat::Plain => format!("{stem}.sql{}", a.compression.suffix()),
+        };
+        Artifact {
+            name,
+            kind: ArtifactKind::Dump,
+        }
+    }
+
+    pub(in crate::plan) fn media_artifacts(&self) -> Option<(Artifact, Artifact)> {
+        if !self.manifest.include.media {
+            return None;
+        }
+        let stem = self.file_stem();
+        Some((
+            Artifact {
+                name: format!(
+                    "{stem}_media.tar{}",
+                    self.manifest.artifacts.compression.suffix()
+                ),
+                kind: ArtifactKind::MediaArchive,
+            },
+            Artifact {
+                name: format!("{stem}_media.sha256"),
+                kind: ArtifactKind::MediaSums,
+            },
+        ))
+    }
+
+    /// `PGPASSWORD` from the URL when it has one, and an application name
+    /// that shows in `pg_stat_activity`.
+    pub(in crate::plan) fn pg_env(url: &DbUrl, origin: &str) -> Vec<EnvVar> {
+        let mut env = vec![EnvVar {
+            name: "PGAPPNAME".into(),
+            value: EnvValue::Value("replicate".into()),
+        }];
+        if url.password().is_some() {
+            env.push(EnvVar {
+                name: "PGPASSWORD".into(),
+                value: EnvValue::SecretFrom(origin.into()),
+            });
+        }
+        env
+    }
+
+    pub(in crate::plan) fn invalidate(&self, id: StepId, argv: &[Text], side: &str) -> Step {
+        let (program, args) = argv
+            .split_first()
+            .map_or((Text::plain(""), Vec::new()), |(p, a)| {
+                (p.clone(), a.to_vec())
+            });
+        Step {
+            id,
+            kind: id.kind(),
+            description: format!("invalidate the {side}'s cache"),
+            action: Action::Exec(Exec {
+                program,
+                args,
+                env: vec![],
+                cwd: Some(self.manifest.dir.clone()),
+                stdin: None,
+                stdout: None,
+            }),
+            produces: vec![],
+            consumes: vec![],
+            destroys: None,
+        }
+    }
+
+    pub(in crate::plan) fn verify(&self, artifacts: Vec<Artifact>) -> Step {
+        Step {
+            id: StepId::Verify,
+            kind: StepId::Verify.kind(),
+            description: "check every artifact against SHA256SUMS".into(),
+            action: Action::Verify {
+                sums: self.dir().join("SHA256SUMS"),
+            },
+            produces: vec![],
+            consumes: artifacts,
+            destroys: None,
+        }
+    }
+}
