@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apply::{Scenario, TableLock, wait_for_blocked_dump};
 use crate::support::pg::server_bindir;
+use crate::support::scenario::{Scenario, TableLock, wait_for_blocked_dump};
 use crate::support::{Replicate, processes_with, wait_for_step, wait_until_gone};
 
 /// No artifact of `name` looks complete: no final file, no SHA256SUMS line.
@@ -479,7 +479,7 @@ fn odd_names_are_quoted_everywhere() {
         "{}",
         run.stdout()
     );
-    crate::apply::assert_replica_matches(
+    crate::support::scenario::assert_replica_matches(
         &s.pair.source,
         &s.pair.target,
         odd,

@@ -32,8 +32,29 @@ pub fn render<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Vec
     out
 }
 
+/// Why a checksum list cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SumsError {
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("line {line} is not `HASH  PATH`")]
+    NotALine { line: usize },
+    #[error("line {line} has no SHA-256")]
+    NoHash { line: usize },
+    #[error("{} is not a checksum list: {source}", path.display())]
+    Malformed {
+        path: PathBuf,
+        #[source]
+        source: Box<SumsError>,
+    },
+}
+
 /// The `(name, hash)` pairs of a listing; the error names the bad line.
-pub fn parse(bytes: &[u8]) -> Result<Vec<(Vec<u8>, String)>, String> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<(Vec<u8>, String)>, SumsError> {
     let mut entries = Vec::new();
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
@@ -44,11 +65,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(Vec<u8>, String)>, String> {
             None => (false, line),
         };
         if line.len() < 66 || &line[64..66] != b"  " {
-            return Err(format!("line {} is not `HASH  PATH`", number + 1));
+            return Err(SumsError::NotALine { line: number + 1 });
         }
         let hash = String::from_utf8_lossy(&line[..64]).into_owned();
         if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("line {} has no SHA-256", number + 1));
+            return Err(SumsError::NoHash { line: number + 1 });
         }
         let raw = &line[66..];
         let mut name = Vec::with_capacity(raw.len());
@@ -84,7 +105,7 @@ pub fn render_files(sums: &FileSums) -> Vec<u8> {
 }
 
 /// A folder's sums from a listing.
-pub fn parse_files(bytes: &[u8]) -> Result<FileSums, String> {
+pub fn parse_files(bytes: &[u8]) -> Result<FileSums, SumsError> {
     Ok(parse(bytes)?
         .into_iter()
         .map(|(name, hash)| (bytes_path(name), hash))
@@ -93,10 +114,15 @@ pub fn parse_files(bytes: &[u8]) -> Result<FileSums, String> {
 
 /// Reads and parses the folder sums at `path`; the error says which file
 /// and why.
-pub fn read_files(path: &Path) -> Result<FileSums, String> {
-    let listing =
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse_files(&listing).map_err(|e| format!("{} is not a checksum list: {e}", path.display()))
+pub fn read_files(path: &Path) -> Result<FileSums, SumsError> {
+    let listing = std::fs::read(path).map_err(|source| SumsError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_files(&listing).map_err(|e| SumsError::Malformed {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 #[cfg(unix)]

@@ -75,9 +75,7 @@ pub struct Artifacts {
 pub struct Spans {
     pub source_database: Range<usize>,
     pub target_database: Range<usize>,
-    pub exclude_table_data: Vec<Range<usize>>,
     pub compression: Option<Range<usize>>,
-    pub format: Option<Range<usize>>,
     pub bindir: Option<Range<usize>>,
 }
 

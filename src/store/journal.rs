@@ -115,6 +115,23 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Why an earlier run's journal cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is corrupt: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// The journal of the current run, shared by the steps running in parallel.
 #[derive(Debug)]
 pub struct Journal {
@@ -156,16 +173,16 @@ impl Journal {
     }
 
     /// Reads the journal a previous run left, if any.
-    pub fn read(dir: &Path) -> Result<Option<State>, String> {
+    pub fn read(dir: &Path) -> Result<Option<State>, ReadError> {
         let path = dir.join(STATE_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => return Err(ReadError::Unreadable { path, source }),
         };
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| format!("{} is corrupt: {e}", path.display()))
+            .map_err(|source| ReadError::Corrupt { path, source })
     }
 
     pub fn update(&self, id: &str, change: impl FnOnce(&mut StepState)) -> io::Result<()> {

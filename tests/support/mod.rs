@@ -4,7 +4,9 @@
 //! The builder:
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
+pub mod media_tree;
 pub mod pg;
+pub mod scenario;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -56,7 +56,7 @@ fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
             help: Some("set source.media and target.media, or leave out --media".to_owned()),
         });
     };
-    let sums = sha256sum::read_files(file_sums).map_err(Error::Io)?;
+    let sums = sha256sum::read_files(file_sums).map_err(|e| Error::Io(e.to_string()))?;
     let found = media::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
     let mut problems = Vec::new();
     for (label, paths) in [

@@ -44,7 +44,7 @@ impl StepRunner<'_> {
                 }
             }
         }
-        let sums = sha256sum::read_files(file_sums).map_err(StepFailure::new)?;
+        let sums = sha256sum::read_files(file_sums).map_err(|e| StepFailure::new(e.to_string()))?;
         // `verify` re-hashed the archive moments ago in this process: unless
         // the file changed since, extract need not hash it a third time.
         let archive_name = step

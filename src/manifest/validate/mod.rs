@@ -78,11 +78,9 @@ pub fn validate(
     let spans = Spans {
         source_database: span_of(&source.database),
         target_database: span_of(&target.database),
-        exclude_table_data: exclude.iter().map(|(_, s)| s.clone()).collect(),
         compression: artifacts
             .and_then(|a| a.compression.as_ref())
             .map(Spanned::span),
-        format: artifacts.and_then(|a| a.format.as_ref()).map(Spanned::span),
         bindir: raw
             .tools
             .as_ref()

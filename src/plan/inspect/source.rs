@@ -34,6 +34,11 @@ pub(super) fn inspect(
             format!("cannot connect to the source database {source}: {e}"),
             "check source.database, the server, and the password (~/.pgpass, PGPASSWORD or ${NAME} in the URL)",
         )
+        .at(
+            &manifest.file,
+            Some(manifest.spans.source_database.clone()),
+            "connecting here failed",
+        )
     })?;
     let row = rows.first().cloned().unwrap_or_default();
     let field = |i: usize| row.get(i).cloned().unwrap_or_default();

@@ -33,6 +33,11 @@ pub(super) fn inspect(
             format!("cannot connect to the target server through {maintenance}: {e}"),
             "check target.database, target.maintenance_database, the server, and the password",
         )
+        .at(
+            &manifest.file,
+            Some(manifest.spans.target_database.clone()),
+            "connecting to this server failed",
+        )
     })?;
     let row = rows.first().cloned().unwrap_or_default();
     let field = |i: usize| row.get(i).cloned().unwrap_or_default();

@@ -69,7 +69,8 @@ pub(super) fn check_pg_dump(
                 "set `bindir` in [tools] to a newer one; found on this machine: {}",
                 installed_pg_dumps()
             ),
-        ));
+        )
+        .at(&manifest.file, manifest.spans.bindir.clone(), "too old"));
     }
     let source_major = source_version / 10000;
     if source_major > 0 && major < source_major {
@@ -82,6 +83,11 @@ pub(super) fn check_pg_dump(
                 "use pg_dump {source_major} or later: set `bindir` in [tools]; found on this machine: {}",
                 installed_pg_dumps()
             ),
+        )
+        .at(
+            &manifest.file,
+            manifest.spans.bindir.clone(),
+            format!("pg_dump {major} here"),
         ));
     }
     if manifest.artifacts.compression == Compression::Zstd
@@ -91,6 +97,11 @@ pub(super) fn check_pg_dump(
         return Err(InspectError::new(
             format!("pg_dump {major} cannot compress with zstd (pg_dump 16 or later can)"),
             "use `compression = \"gzip\"`, `format = \"plain\"` (replicate compresses the stream itself), or a newer pg_dump",
+        )
+        .at(
+            &manifest.file,
+            manifest.spans.compression.clone(),
+            format!("pg_dump {major} cannot do this"),
         ));
     }
     found

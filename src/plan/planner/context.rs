@@ -8,6 +8,7 @@ use crate::manifest::{DumpFormat, Manifest, Text};
 use crate::plan::inspect::SourceFacts;
 use crate::plan::step::{Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId};
 use crate::postgres::DbUrl;
+use crate::postgres::psql::BASE_ARGS;
 
 pub(in crate::plan) struct Planner<'a> {
     pub(in crate::plan) manifest: &'a Manifest,
@@ -76,6 +77,15 @@ impl Planner<'_> {
                 kind: ArtifactKind::MediaSums,
             },
         ))
+    }
+
+    /// `psql`'s arguments: replicate's usual options, then `more`.
+    pub(in crate::plan) fn psql_args(more: impl IntoIterator<Item = Text>) -> Vec<Text> {
+        BASE_ARGS
+            .iter()
+            .map(|a| Text::plain(*a))
+            .chain(more)
+            .collect()
     }
 
     /// `PGPASSWORD` from the URL when it has one, and an application name

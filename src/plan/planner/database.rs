@@ -92,14 +92,7 @@ impl Planner<'_> {
         let url = t.database.with_database(&t.maintenance_database);
         Action::Exec(Exec {
             program: self.program("psql"),
-            args: vec![
-                "--no-psqlrc".into(),
-                "--no-password".into(),
-                "--set=ON_ERROR_STOP=1".into(),
-                Self::dbname(&url),
-                "--command".into(),
-                sql.into(),
-            ],
+            args: Self::psql_args([Self::dbname(&url), "--command".into(), sql.into()]),
             env: Self::pg_env(&url, "target.database"),
             cwd: None,
             stdin: None,
@@ -196,14 +189,11 @@ impl Planner<'_> {
             DumpFormat::Plain => (
                 Action::Exec(Exec {
                     program: self.program("psql"),
-                    args: vec![
-                        "--no-psqlrc".into(),
-                        "--no-password".into(),
-                        "--set=ON_ERROR_STOP=1".into(),
+                    args: Self::psql_args([
                         "--single-transaction".into(),
                         "--quiet".into(),
                         Self::dbname(url),
-                    ],
+                    ]),
                     env,
                     cwd: None,
                     stdin: Some(Stream {

@@ -1,0 +1,143 @@
+//! Folders of files for the media tests: a NetBox-like tree with every
+//! awkward case, and a way to compare two trees.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use replicate::io::hashing::hash_file;
+
+pub const LONG: usize = 200;
+
+pub fn write(path: &Path, bytes: &[u8], mode: u32, mtime: i64) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    let t = filetime::FileTime::from_unix_time(mtime, 0);
+    filetime::set_file_times(path, t, t).unwrap();
+}
+
+/// Deterministic bytes that do not compress (like real images).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A NetBox-like media tree with every awkward case.
+pub fn build_tree(root: &Path, big: bool) {
+    write(
+        &root.join("devicetype-images/model-1.png"),
+        &noise(10_000, 1),
+        0o644,
+        1_700_000_000,
+    );
+    write(
+        &root.join("devicetype-images/model-2.png"),
+        &noise(20_000, 2),
+        0o600,
+        1_700_000_100,
+    );
+    write(
+        &root.join("image-attachments/ünïcødé-名前.jpg"),
+        &noise(3_000, 3),
+        0o644,
+        1_700_000_200,
+    );
+    let long = format!("{}.png", "l".repeat(LONG - 4));
+    write(
+        &root.join("image-attachments").join(&long),
+        &noise(500, 4),
+        0o644,
+        1_700_000_300,
+    );
+    write(
+        &root.join("scripts/nested/deeper/report.py"),
+        b"print('hi')\n",
+        0o755,
+        1_700_000_400,
+    );
+    write(&root.join("empty-file"), b"", 0o644, 1_700_000_500);
+    fs::create_dir_all(root.join("empty-folder")).unwrap();
+    fs::set_permissions(root.join("scripts"), fs::Permissions::from_mode(0o750)).unwrap();
+    symlink("devicetype-images/model-1.png", root.join("latest.png")).unwrap();
+    symlink(
+        "../../image-attachments",
+        root.join("scripts/nested/attachments"),
+    )
+    .unwrap();
+    if big {
+        write(
+            &root.join("large/firmware.bin"),
+            &noise(64 * 1024 * 1024 + 12_345, 5),
+            0o644,
+            1_700_000_600,
+        );
+    }
+    for dir in [
+        "empty-folder",
+        "scripts/nested/deeper",
+        "scripts/nested",
+        "scripts",
+        "devicetype-images",
+        "image-attachments",
+        "large",
+    ] {
+        let t = filetime::FileTime::from_unix_time(1_690_000_000, 0);
+        let _ = filetime::set_file_times(root.join(dir), t, t);
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Node {
+    Folder {
+        mode: u32,
+        mtime: i64,
+    },
+    File {
+        mode: u32,
+        mtime: i64,
+        sha256: String,
+    },
+    Link {
+        target: PathBuf,
+    },
+}
+
+/// Everything below `root` that must survive a round trip.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let meta = e.path().symlink_metadata().unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+            let node = if meta.file_type().is_symlink() {
+                Node::Link {
+                    target: fs::read_link(e.path()).unwrap(),
+                }
+            } else if meta.is_dir() {
+                Node::Folder {
+                    mode: meta.mode() & 0o7777,
+                    mtime: meta.mtime(),
+                }
+            } else {
+                Node::File {
+                    mode: meta.mode() & 0o7777,
+                    mtime: meta.mtime(),
+                    sha256: hash_file(e.path()).unwrap().0,
+                }
+            };
+            (rel, node)
+        })
+        .collect()
+}

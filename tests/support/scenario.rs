@@ -1,0 +1,217 @@
+//! A replication scenario against real servers: a source loaded with the
+//! NetBox-shaped fixture, a target holding a marker row, a manifest in a
+//! folder; and what the tests check of them.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::pg::{Cluster, DbFacts, Pair, psql};
+use super::{Replicate, Run, root};
+
+/// Tables whose rows the test manifests leave out.
+const EXCLUDED: [&str; 3] = ["extras_objectchange", "core_objectchange", "django_session"];
+const MARKER: &str = "replicate_marker";
+
+pub struct Scenario {
+    pub pair: Pair,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// A source loaded with the NetBox-shaped fixture, a target whose
+    /// `netbox` database holds a marker row, and a manifest in a folder.
+    pub fn new(format: &str, extra: &str) -> Self {
+        let pair = Pair::start();
+        pair.source.create_database("netbox");
+        pair.source
+            .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
+        pair.target.create_database("netbox");
+        pair.target.sql(
+            "netbox",
+            &format!("CREATE TABLE {MARKER} (note text); INSERT INTO {MARKER} VALUES ('before')"),
+        );
+        let scenario = Self {
+            pair,
+            dir: tempfile::tempdir().expect("temporary folder"),
+        };
+        let source = scenario.pair.source.url("netbox");
+        let target = scenario.pair.target.url("netbox");
+        scenario.write_manifest(&format!(
+            "version = 1\n\
+             [source]\ndatabase = \"{source}\"\n\
+             [target]\ndatabase = \"{target}\"\n\
+             [include]\nexclude_table_data = [\"extras_objectchange\", \"core_objectchange\", \"django_session\"]\n\
+             [artifacts]\nformat = \"{format}\"\n{extra}"
+        ));
+        scenario
+    }
+
+    /// Adds a source media folder (the awkward tree of `media::build_tree`,
+    /// plus `extra_megabytes` of noise) and a target media folder holding a
+    /// stale file and an old version of one source file. Returns both.
+    pub fn add_media(&self, extra_megabytes: usize) -> (PathBuf, PathBuf) {
+        let source = self.dir.path().join("source-media");
+        let target = self.dir.path().join("target-media");
+        super::media_tree::build_tree(&source, false);
+        if extra_megabytes > 0 {
+            let status = Command::new("head")
+                .args(["-c", &format!("{extra_megabytes}M"), "/dev/urandom"])
+                .stdout(std::fs::File::create(source.join("large.bin")).unwrap())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        for (path, bytes) in [
+            ("stale/removed-upstream.png", &b"stale"[..]),
+            ("devicetype-images/model-1.png", &b"old version"[..]),
+        ] {
+            std::fs::create_dir_all(target.join(path).parent().unwrap()).unwrap();
+            std::fs::write(target.join(path), bytes).unwrap();
+        }
+        let text = std::fs::read_to_string(self.manifest()).unwrap();
+        self.write_manifest(
+            &text
+                .replace("[target]\n", "media = \"source-media\"\n[target]\n")
+                .replace("[include]\n", "media = \"target-media\"\n[include]\n"),
+        );
+        (source, target)
+    }
+
+    pub fn write_manifest(&self, text: &str) {
+        std::fs::write(self.manifest(), text).expect("manifest written");
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.path().join("replicate.toml")
+    }
+
+    pub fn artifacts(&self) -> PathBuf {
+        self.dir.path().join(".replicate")
+    }
+
+    pub fn replicate(&self) -> Replicate {
+        Replicate::new().current_dir(self.dir.path())
+    }
+
+    pub fn apply(&self, args: &[&str]) -> Run {
+        self.replicate()
+            .args(["apply", "--auto-approve"])
+            .args(args)
+            .run()
+    }
+
+    /// The marker row placed in the target before the run is still there.
+    #[track_caller]
+    pub fn assert_target_untouched(&self) {
+        assert_eq!(
+            self.pair
+                .target
+                .sql("netbox", &format!("SELECT note FROM {MARKER}")),
+            "before",
+            "the target database was changed"
+        );
+    }
+
+    /// The replica matches the source: rows (excluded tables empty),
+    /// sequences, indexes, constraints, triggers, views and encoding.
+    #[track_caller]
+    pub fn assert_replica_matches(&self) {
+        assert_replica_matches(&self.pair.source, &self.pair.target, "netbox", &EXCLUDED);
+        let facts = self.pair.target.facts("netbox");
+        assert!(facts.triggers > 0 && facts.views > 0 && facts.sequences.len() > 10);
+        assert!(
+            self.pair
+                .target
+                .try_sql("netbox", &format!("SELECT 1 FROM {MARKER}"))
+                .is_err(),
+            "the target still has the marker table: it was not replaced"
+        );
+    }
+}
+
+#[track_caller]
+pub fn assert_replica_matches(source: &Cluster, target: &Cluster, db: &str, excluded: &[&str]) {
+    let mut expected: DbFacts = source.facts(db);
+    let found = target.facts(db);
+    for table in excluded {
+        let rows = expected
+            .rows
+            .get_mut(*table)
+            .expect("excluded table exists in the source");
+        assert!(
+            *rows > 0,
+            "{table} is empty in the source: the test proves nothing"
+        );
+        *rows = 0;
+    }
+    assert_eq!(found.rows, expected.rows, "row counts differ");
+    assert_eq!(found.sequences, expected.sequences, "sequences differ");
+    assert_eq!(found, expected);
+    assert!(expected.rows.len() > 10, "too few tables to prove anything");
+}
+
+/// Holds an exclusive lock on a source table, so `pg_dump` waits on it.
+pub struct TableLock {
+    child: std::process::Child,
+    url: String,
+}
+
+impl TableLock {
+    pub fn hold(cluster: &Cluster, table: &str) -> Self {
+        let child = psql(&cluster.url("netbox"))
+            .env("PGAPPNAME", "test-lock-holder")
+            .args([
+                "-c",
+                &format!(
+                    "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"
+                ),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("psql runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster.sql("postgres", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND locktype = 'relation'") == "0" {
+            assert!(Instant::now() < deadline, "the lock was not taken");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            child,
+            url: cluster.url("postgres"),
+        }
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        // The server would hold the lock until pg_sleep ends: end the session.
+        let _ = psql(&self.url)
+            .args([
+                "-c",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'test-lock-holder'",
+            ])
+            .output();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until a `replicate` session on `cluster` waits for a lock.
+pub fn wait_for_blocked_dump(cluster: &Cluster) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pid = cluster.sql(
+            "postgres",
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' AND wait_event_type = 'Lock' LIMIT 1",
+        );
+        if !pid.is_empty() {
+            return pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pg_dump never waited on the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
