@@ -58,14 +58,6 @@ pub enum Error {
         help: Option<String>,
     },
 
-    #[error("the artifacts are not ready: {message}")]
-    #[diagnostic(code(replicate::artifacts))]
-    NotVerified {
-        message: String,
-        #[help]
-        help: Option<String>,
-    },
-
     #[error("{0}")]
     #[diagnostic(code(replicate::io))]
     Io(String),

@@ -33,7 +33,8 @@ pub fn render<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Vec
 }
 
 /// Why a checksum list cannot be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(replicate::sums))]
 pub enum SumsError {
     #[error("cannot read {}: {source}", path.display())]
     Unreadable {

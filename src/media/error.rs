@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::io::interrupt;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(replicate::media))]
 pub enum MediaError {
     #[error("{}: {}", path.display(), crate::io::files::describe_io(source))]
     Io {

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::graph::Plan;
+use super::step::StepId;
 
 /// `digraph replicate { ... }`: every step, then every edge, sorted.
 pub fn dot(plan: &Plan) -> String {
@@ -38,7 +39,7 @@ pub fn dot(plan: &Plan) -> String {
 
 /// A Mermaid flowchart, as GitHub renders it in a ```mermaid block.
 pub fn mermaid(plan: &Plan) -> String {
-    let node = |id: super::StepId| id.as_str().replace('-', "_");
+    let node = |id: StepId| id.as_str().replace('-', "_");
     let mut out = String::new();
     let _ = writeln!(out, "flowchart LR");
     let mut steps: Vec<_> = plan.steps().collect();

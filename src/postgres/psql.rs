@@ -13,7 +13,8 @@ const FIELD: char = '\u{1f}';
 pub const BASE_ARGS: [&str; 3] = ["--no-psqlrc", "--no-password", "--set=ON_ERROR_STOP=1"];
 
 /// Why a query gave no rows.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(replicate::psql))]
 pub enum QueryError {
     #[error("cannot run {program}: {source}")]
     Spawn {

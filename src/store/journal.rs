@@ -116,7 +116,8 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 /// Why an earlier run's journal cannot be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(replicate::state))]
 pub enum ReadError {
     #[error("cannot read {}: {source}", path.display())]
     Unreadable {

@@ -7,6 +7,7 @@ use super::super::exit;
 use super::super::load::load_manifest;
 use super::super::output::print;
 use crate::display::units::{count, human_bytes};
+use crate::exec::ApplyError;
 use crate::io::sha256sum;
 use crate::media;
 use crate::plan::{self, Action, StepId};
@@ -39,10 +40,11 @@ pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
     if problems.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    Err(Error::NotVerified {
+    Err(ApplyError::NotReady {
         message: problems.join("; "),
         help: Some("produce the artifacts again with `replicate apply`".to_owned()),
-    })
+    }
+    .into())
 }
 
 /// Compares the target media folder with `<db>_media.sha256`.

@@ -13,7 +13,6 @@ use toml::Spanned;
 
 use self::checker::Checker;
 use self::rules::span_of;
-use self::values::Values;
 use super::diagnostic::ManifestDiagnostic;
 use super::model::{Artifacts, Include, Manifest, Source, Spans, Target};
 use super::raw::{RawManifest, RawSource, RawTarget};
@@ -32,24 +31,6 @@ pub fn validate(
     let mut cx = Checker::new(file.clone(), env, dir, problems);
     let values = values::read(&mut cx, &raw);
     let media = rules::check(&mut cx, &raw, &values);
-    let Values {
-        source_db,
-        target_db,
-        source_media,
-        target_media,
-        source_invalidate,
-        target_invalidate,
-        terminate_connections,
-        maintenance_database,
-        database,
-        exclude,
-        owners,
-        artifacts_dir,
-        format,
-        compression,
-        jobs,
-        bindir,
-    } = values;
     let (no_source, no_target) = (RawSource::default(), RawTarget::default());
     let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
@@ -92,30 +73,32 @@ pub fn validate(
         dir,
         sha256,
         source: Source {
-            database: source_db.ok_or_else(broken)?,
-            media: if media { source_media } else { None },
-            invalidate: source_invalidate,
+            database: values.source_db.ok_or_else(broken)?,
+            media: if media { values.source_media } else { None },
+            invalidate: values.source_invalidate,
         },
         target: Target {
-            database: target_db.ok_or_else(broken)?,
-            media: if media { target_media } else { None },
-            invalidate: target_invalidate,
-            terminate_connections,
-            maintenance_database: maintenance_database.ok_or_else(broken)?,
+            database: values.target_db.ok_or_else(broken)?,
+            media: if media { values.target_media } else { None },
+            invalidate: values.target_invalidate,
+            terminate_connections: values.terminate_connections,
+            maintenance_database: values.maintenance_database.ok_or_else(broken)?,
         },
         include: Include {
-            database: database.ok_or_else(broken)?,
-            exclude_table_data: exclude.into_iter().map(|(s, _)| s).collect(),
+            database: values.database.ok_or_else(broken)?,
+            exclude_table_data: values.exclude.into_iter().map(|(s, _)| s).collect(),
             media,
-            owners,
+            owners: values.owners,
         },
         artifacts: Artifacts {
-            dir: artifacts_dir.ok_or_else(broken)?,
-            format: format.ok_or_else(broken)?,
-            compression: compression.ok_or_else(broken)?,
-            jobs: jobs.ok_or_else(broken)?,
+            dir: values.artifacts_dir.ok_or_else(broken)?,
+            format: values.format.ok_or_else(broken)?,
+            compression: values.compression.ok_or_else(broken)?,
+            jobs: values.jobs.ok_or_else(broken)?,
         },
-        tools: Tools { bindir },
+        tools: Tools {
+            bindir: values.bindir,
+        },
         spans,
         variables,
         warnings,

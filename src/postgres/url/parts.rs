@@ -19,7 +19,8 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// Why a string is not a usable PostgreSQL URL.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(replicate::database_url))]
 pub enum DbUrlError {
     #[error("not a PostgreSQL URL: it must start with `postgresql://` or `postgres://`")]
     Scheme,
