@@ -35,13 +35,26 @@ fn replicates_with(format: &str) {
         serde_json::from_str(&std::fs::read_to_string(s.artifacts().join("state.json")).unwrap())
             .unwrap();
     assert_eq!(state["status"], "succeeded");
-    for step in ["dump", "verify", "drop", "create", "restore"] {
+    for step in ["dump", "verify", "create", "restore", "check", "swap"] {
         assert_eq!(state["steps"][step]["status"], "done", "{step}");
     }
+    // `check` proved the replica against the dump, and says how much.
+    let check = &state["steps"]["check"]["check"];
+    assert!(check["tables"].as_u64().unwrap() >= 15, "{check}");
+    assert!(check["rows"].as_u64().unwrap() > 10_000, "{check}");
+    assert!(check["objects"].as_u64().unwrap() > 20, "{check}");
+    assert!(state["downtime_ms"].as_u64().is_some(), "{state}");
+    // The replaced target is kept for rollback.
+    assert_eq!(
+        s.pair
+            .target
+            .sql("netbox__prev", "SELECT note FROM replicate_marker"),
+        "before"
+    );
 }
 
 fn run_has_every_step(stdout: &str) {
-    for step in ["dump", "verify", "drop", "create", "restore"] {
+    for step in ["dump", "verify", "create", "restore", "check", "swap"] {
         assert!(
             stdout
                 .lines()
@@ -49,7 +62,17 @@ fn run_has_every_step(stdout: &str) {
             "no line for {step}:\n{stdout}"
         );
     }
-    assert!(stdout.contains("Apply complete: 5 steps"), "{stdout}");
+    assert!(stdout.contains("Apply complete: 6 steps"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("check")
+            && l.contains("tables,")
+            && l.contains("equal to the dump")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The target could not be reached for"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -162,7 +185,7 @@ fn a_dump_killed_mid_way_fails_at_dump_and_leaves_the_target_untouched() {
         stderr.contains("the database netbox was not touched"),
         "{stderr}"
     );
-    assert!(!run.stdout().contains("drop               started"));
+    assert!(!run.stdout().contains("create             started"));
     s.assert_target_untouched();
     // No artifact looks complete.
     assert!(!s.artifacts().join("netbox.dir").exists());
@@ -185,7 +208,9 @@ fn a_flipped_byte_fails_verify_and_leaves_the_target_untouched() {
     bytes[middle] ^= 0x01;
     std::fs::write(&dump, bytes).unwrap();
 
-    let run = s.apply(&["--steps", "verify,drop,create,restore"]).code(1);
+    let run = s
+        .apply(&["--steps", "verify,create,restore,check,swap"])
+        .code(1);
     let stderr = run.stderr_flat();
     assert!(stderr.contains("step `verify` failed"), "{stderr}");
     assert!(
@@ -195,7 +220,7 @@ fn a_flipped_byte_fails_verify_and_leaves_the_target_untouched() {
     s.assert_target_untouched();
 
     // Without verify in the selection, the destructive steps still refuse.
-    let run = s.apply(&["--steps", "drop,create,restore"]).code(1);
+    let run = s.apply(&["--steps", "create,restore,check,swap"]).code(1);
     assert!(
         run.stderr()
             .contains("netbox.dump does not match SHA256SUMS"),
@@ -211,7 +236,7 @@ fn split_runs_produce_then_consume() {
     s.apply(&["--steps", "dump"]).success();
     s.assert_target_untouched();
     sha256sum_check(&s.artifacts());
-    s.apply(&["--steps", "verify,drop,create,restore"])
+    s.apply(&["--steps", "verify,create,restore,check,swap"])
         .success();
     s.assert_replica_matches();
 }
@@ -378,30 +403,28 @@ fn a_saved_plan_means_the_same_from_any_folder() {
 }
 
 #[test]
-fn open_sessions_block_drop_by_name_unless_terminated() {
+fn open_sessions_are_refused_at_plan_time_unless_terminated() {
     let s = Scenario::new("custom", "");
     let mut session = hold_session(&s.pair.target);
-    s.replicate()
-        .args(["plan"])
-        .run()
-        .success()
-        .stdout_has("1 open session)")
-        .stdout_has("`drop` will fail unless they close");
-    let run = s.apply(&[]).code(1);
+    let run = s.replicate().args(["plan"]).run().code(1);
     let stderr = run.stderr_flat();
     assert!(
-        stderr.contains("step `drop` failed: the target database netbox has open sessions: pid"),
+        stderr.contains(
+            "the target database netbox has 1 open session: `swap` would fail while they stay"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("terminate_connections = true"), "{stderr}");
+    s.apply(&[]).code(1);
+    assert!(!s.artifacts().exists(), "something ran");
     s.assert_target_untouched();
 
     let text = std::fs::read_to_string(s.manifest()).unwrap();
     s.write_manifest(&text.replace("[include]", "terminate_connections = true\n[include]"));
     s.apply(&[]).success();
     s.assert_replica_matches();
-    let _ = session.kill();
-    let _ = session.wait();
+    // The session was ended by the swap.
+    assert!(session.wait().is_ok());
 }
 
 #[test]
@@ -415,7 +438,7 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
     assert!(stdout.contains("database netbox exists"), "{stdout}");
     assert!(stdout.contains("`no_such_*` matches no table"), "{stdout}");
     assert!(
-        stdout.contains("create database netbox (UTF8 encoding"),
+        stdout.contains("create database netbox__next (UTF8 encoding"),
         "{stdout}"
     );
     assert!(!stdout.contains("Offline plan"), "{stdout}");
@@ -460,28 +483,24 @@ fn live_plan_reports_the_systems_and_checks_pg_dump() {
 }
 
 #[test]
-fn resume_keeps_verified_artifacts_and_restarts_the_database_chain() {
+fn resume_keeps_verified_artifacts_and_a_checked_new_database() {
     let s = Scenario::new("directory", "");
-    // A session on the target makes the first run fail at drop.
-    let mut session = hold_session(&s.pair.target);
-    s.apply(&[]).code(1);
-    s.pair.target.sql(
-        "postgres",
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'netbox'",
-    );
-    let _ = session.kill();
-    let _ = session.wait();
+    // A run that stops after `check`, before the swap.
+    s.apply(&["--steps", "dump,verify,create,restore,check"])
+        .success();
     s.assert_target_untouched();
     let toc = s.artifacts().join("netbox.dir/toc.dat");
     let dumped_at = std::fs::metadata(&toc).unwrap().modified().unwrap();
 
     let run = s.apply(&["--resume"]).success();
     let stdout = run.stdout();
-    assert!(
-        !stdout.contains("dump               started"),
-        "dump ran again:\n{stdout}"
-    );
-    for step in ["verify", "drop", "create", "restore"] {
+    for step in ["dump", "create", "restore", "check"] {
+        assert!(
+            !stdout.contains(&format!("{step:<18} started")),
+            "{step} ran again:\n{stdout}"
+        );
+    }
+    for step in ["verify", "swap"] {
         assert!(
             stdout.contains(&format!("{step:<18} done")),
             "{step} did not run:\n{stdout}"
@@ -492,6 +511,19 @@ fn resume_keeps_verified_artifacts_and_restarts_the_database_chain() {
         dumped_at
     );
     s.assert_replica_matches();
+
+    // Without a checked new database, the chain restarts at `create`.
+    s.apply(&["--steps", "dump,verify,create,restore,check"])
+        .success();
+    s.pair.target.sql("postgres", "DROP DATABASE netbox__next");
+    let run = s.apply(&["--resume"]).success();
+    for step in ["create", "restore", "check", "swap"] {
+        assert!(
+            run.stdout().contains(&format!("{step:<18} done")),
+            "{step} did not run:\n{}",
+            run.stdout()
+        );
+    }
 
     // A dump that no longer verifies is produced again on resume.
     std::fs::write(&toc, b"tampered").unwrap();
@@ -579,7 +611,7 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
         .run()
         .success();
     assert!(
-        run.stdout().contains("Apply complete: 7 steps"),
+        run.stdout().contains("Apply complete: 8 steps"),
         "{}",
         run.stdout()
     );
@@ -667,8 +699,8 @@ fn json_events_report_the_plan_and_every_step() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     assert_eq!(events[0]["event"], "plan");
-    assert_eq!(events[0]["plan"]["steps"].as_array().unwrap().len(), 5);
-    for step in ["dump", "verify", "drop", "create", "restore"] {
+    assert_eq!(events[0]["plan"]["steps"].as_array().unwrap().len(), 6);
+    for step in ["dump", "verify", "create", "restore", "check", "swap"] {
         let started = events
             .iter()
             .position(|e| e["event"] == "step_started" && e["step"] == step)
@@ -681,9 +713,18 @@ fn json_events_report_the_plan_and_every_step() {
             .unwrap_or_else(|| panic!("no end of {step}"));
         assert!(started < finished);
     }
+    let finished = |step: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == "step_finished" && e["step"] == step)
+            .unwrap()
+    };
+    assert!(finished("check")["check"]["rows"].as_u64().unwrap() > 10_000);
+    assert!(finished("swap")["downtime_ms"].as_u64().is_some());
     let last = events.last().unwrap();
     assert_eq!(last["event"], "finished");
     assert_eq!(last["status"], "succeeded");
-    assert_eq!(last["steps_done"], 5);
+    assert_eq!(last["steps_done"], 6);
+    assert!(last["downtime_ms"].as_u64().is_some(), "{last}");
     s.assert_replica_matches();
 }

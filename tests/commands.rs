@@ -5,7 +5,7 @@ use crate::support::{Replicate, redact_root, root};
 const NETBOX: &str = "examples/netbox.toml";
 
 #[test]
-fn plan_prints_all_nine_steps_in_order_with_a_summary() {
+fn plan_prints_every_step_in_order_with_a_summary() {
     let run = Replicate::new()
         .args(["plan", "--offline", "-m", NETBOX])
         .run()
@@ -17,10 +17,11 @@ fn plan_prints_all_nine_steps_in_order_with_a_summary() {
         "dump",
         "archive",
         "verify",
-        "drop",
         "create",
         "restore",
+        "check",
         "extract",
+        "swap",
         "invalidate-target",
     ]
     .iter()
@@ -33,7 +34,7 @@ fn plan_prints_all_nine_steps_in_order_with_a_summary() {
         assert!(at >= last, "{id} out of order");
         last = at;
     }
-    assert!(stdout.contains("Plan: 9 steps, 2 destructive (drop netbox, replace media)"));
+    assert!(stdout.contains("Plan: 10 steps, 1 destructive (replace netbox, replace media)"));
     assert!(!stdout.contains('\u{1b}'), "colours without a terminal");
     insta::assert_snapshot!(redact_root(&stdout));
 }
@@ -57,7 +58,7 @@ fn the_manifest_can_come_from_the_environment() {
         .args(["validate"])
         .run()
         .success()
-        .stdout_has("examples/netbox.toml is valid: 9 steps");
+        .stdout_has("examples/netbox.toml is valid: 10 steps");
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn json_and_out_write_the_same_plan_and_show_reads_it_back() {
     let doc: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["replicate_version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(doc["steps"].as_array().unwrap().len(), 9);
+    assert_eq!(doc["steps"].as_array().unwrap().len(), 10);
     assert_eq!(doc["manifest"]["sha256"].as_str().unwrap().len(), 64);
     let manifest_bytes = std::fs::read(root().join(NETBOX)).unwrap();
     use sha2::Digest;
@@ -161,17 +162,22 @@ fn graph_dot_has_every_edge_of_the_design() {
         ("invalidate-source", "dump"),
         ("dump", "verify"),
         ("archive", "verify"),
-        ("verify", "drop"),
-        ("drop", "create"),
+        ("verify", "create"),
         ("create", "restore"),
+        ("restore", "check"),
+        ("check", "swap"),
         ("verify", "extract"),
-        ("restore", "invalidate-target"),
-        ("extract", "invalidate-target"),
+        ("extract", "swap"),
+        ("swap", "invalidate-target"),
     ] {
         let line = format!("\"{}\" -> \"{}\";", edge.0, edge.1);
         assert!(dot.contains(&line), "missing {line} in\n{dot}");
     }
-    assert_eq!(dot.matches(" -> ").count(), 9, "unexpected edges in\n{dot}");
+    assert_eq!(
+        dot.matches(" -> ").count(),
+        10,
+        "unexpected edges in\n{dot}"
+    );
     insta::assert_snapshot!(dot);
 }
 
@@ -183,7 +189,7 @@ fn graph_mermaid_is_a_flowchart() {
         .success();
     let text = run.stdout();
     assert!(text.starts_with("flowchart LR\n"));
-    assert_eq!(text.matches(" --> ").count(), 9);
+    assert_eq!(text.matches(" --> ").count(), 10);
     insta::assert_snapshot!(text);
 }
 
@@ -271,7 +277,7 @@ fn warnings_do_not_fail_validation() {
         .args(["validate"])
         .run()
         .success()
-        .stdout_has("replicate.toml is valid: 5 steps, 2 warnings")
+        .stdout_has("replicate.toml is valid: 6 steps, 2 warnings")
         .stderr_has("the source database password is written in the manifest")
         .stderr_has("only one media folder is set");
 }

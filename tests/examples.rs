@@ -64,20 +64,21 @@ fn each_example_plans_the_steps_it_asks_for() {
             "dump",
             "archive",
             "verify",
-            "drop",
             "create",
             "restore",
+            "check",
             "extract",
+            "swap",
             "invalidate-target"
         ]
     );
     assert_eq!(
         step_ids("examples/schema-only.toml"),
-        ["dump", "verify", "drop", "create", "restore"]
+        ["dump", "verify", "drop", "create", "restore", "check"]
     );
     assert_eq!(
         step_ids("examples/media-only.toml"),
-        ["archive", "verify", "extract"]
+        ["archive", "verify", "extract", "swap"]
     );
     assert_eq!(
         step_ids("examples/dev-copy.toml"),
@@ -85,10 +86,11 @@ fn each_example_plans_the_steps_it_asks_for() {
             "dump",
             "archive",
             "verify",
-            "drop",
             "create",
             "restore",
+            "check",
             "extract",
+            "swap",
             "invalidate-target"
         ]
     );
@@ -112,7 +114,7 @@ fn schema_only_dumps_no_rows() {
         .run()
         .success()
         .stdout_has("--schema-only")
-        .stdout_has("Plan: 5 steps, 1 destructive (drop netbox_schema)");
+        .stdout_has("Plan: 6 steps, 1 destructive (drop netbox_schema)");
 }
 
 /// The README says which Rust builds replicate, as Cargo.toml requires it,

@@ -126,12 +126,13 @@ fn killed_during_restore_then_resumed() {
     run.signal(libc::SIGKILL);
     run.finish();
     wait_until_gone(&["gated-bin/pg_restore"]);
-    // The target was dropped and created: only resume can finish the job.
+    // The restore went into netbox__next: the target was not touched.
+    s.assert_target_untouched();
     fs::write(&release, b"").unwrap();
     let resumed = s.apply(&["--resume"]).success();
     let stdout = resumed.stdout();
     assert!(!stdout.contains("dump               started"), "{stdout}");
-    assert!(stdout.contains("drop               done"), "{stdout}");
+    assert!(stdout.contains("create             done"), "{stdout}");
     s.assert_replica_matches();
 }
 
@@ -147,7 +148,7 @@ fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
             "apply",
             "--auto-approve",
             "--steps",
-            "verify,drop,create,restore,extract",
+            "verify,create,restore,check,extract,swap",
         ])
         .spawn();
     wait_for_step(&s.artifacts(), "extract", "running", 60);
@@ -202,7 +203,7 @@ fn sigint_and_sigterm_stop_children_journal_and_release_the_lock() {
                 .unwrap();
         assert_eq!(state["status"], "interrupted");
         assert_eq!(state["steps"]["dump"]["status"], "interrupted");
-        assert_eq!(state["steps"]["drop"]["status"], "pending");
+        assert_eq!(state["steps"]["create"]["status"], "pending");
         // The lock is free: the next run starts at once and finishes.
         s.apply(&["--resume"]).success();
         s.assert_replica_matches();
@@ -258,9 +259,11 @@ fn the_target_server_stopping_during_restore_is_named() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("dropped and recreated, and is not fully restored"),
+        stderr.contains("the database netbox was not touched"),
         "{stderr}"
     );
+    s.pair.target.start_again();
+    s.assert_target_untouched();
 }
 
 /// Runs replicate with a file size limit (`ulimit -f`, in KiB).
@@ -317,7 +320,9 @@ fn deleted_and_truncated_artifacts_are_named_by_verify() {
     let name = format!("netbox.dir/{}", file.file_name().unwrap().to_string_lossy());
     let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
     f.set_len(10).unwrap();
-    let run = s.apply(&["--steps", "verify,drop,create,restore"]).code(1);
+    let run = s
+        .apply(&["--steps", "verify,create,restore,check,swap"])
+        .code(1);
     assert!(
         run.stderr_flat()
             .contains(&format!("{name} does not match SHA256SUMS")),
@@ -325,7 +330,9 @@ fn deleted_and_truncated_artifacts_are_named_by_verify() {
         run.stderr()
     );
     fs::remove_file(&file).unwrap();
-    let run = s.apply(&["--steps", "verify,drop,create,restore"]).code(1);
+    let run = s
+        .apply(&["--steps", "verify,create,restore,check,swap"])
+        .code(1);
     assert!(
         run.stderr_flat().contains(&format!("{name} is missing")),
         "{}",
@@ -475,9 +482,17 @@ fn odd_names_are_quoted_everywhere() {
         .run()
         .success();
     assert!(
-        run.stdout().contains("Apply complete: 7 steps"),
+        run.stdout().contains("Apply complete: 8 steps"),
         "{}",
         run.stdout()
+    );
+    // The odd name's previous copy has the odd name too.
+    assert_eq!(
+        s.pair.target.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'net\"box; drop ü__prev'"
+        ),
+        "1"
     );
     crate::support::scenario::assert_replica_matches(
         &s.pair.source,

@@ -10,7 +10,7 @@ use std::process::Command;
 use replicate::io::compression::Compression;
 use replicate::io::hashing::HashingWriter;
 use replicate::io::sha256sum::FileSums;
-use replicate::media::{ArchiveCheck, archive, extract};
+use replicate::media::{ArchiveCheck, Placement, archive, extract};
 
 use crate::support::media_tree::{build_tree, tree, write};
 
@@ -61,6 +61,7 @@ fn round_trip_keeps_content_modes_and_links_and_gnu_tar_agrees() {
             &ArchiveCheck::Hash(sha.clone()),
             &sums,
             &target,
+            Placement::SwapIn,
         )
         .unwrap();
         assert_eq!(report.files, 7);
@@ -266,6 +267,7 @@ fn hostile_archives_are_refused_before_anything_is_written() {
             &ArchiveCheck::VerifiedUnchanged,
             &sums,
             &target,
+            Placement::SwapIn,
         )
         .expect_err(what)
         .to_string();
@@ -310,6 +312,7 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
         &ArchiveCheck::Hash(sha.clone()),
         &sums,
         &target,
+        Placement::SwapIn,
     )
     .unwrap_err();
     assert!(
@@ -336,6 +339,7 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
         &ArchiveCheck::Hash("f".repeat(64)),
         &sums,
         &target,
+        Placement::SwapIn,
     )
     .unwrap_err();
     assert!(
@@ -370,13 +374,17 @@ mod with_apply {
         let (s, source, target) = media_scenario();
         let run = s.apply(&[]).success();
         assert!(
-            run.stdout().contains("Apply complete: 7 steps"),
+            run.stdout().contains("Apply complete: 8 steps"),
             "{}",
             run.stdout()
         );
         assert_eq!(tree(&target), tree(&source));
         assert!(!target.join("stale").exists(), "a stale file survived");
         s.assert_replica_matches();
+        // The replaced folder is kept beside it for `rollback`.
+        let previous = target.with_file_name("target-media.replicate-prev");
+        assert!(previous.join("stale/removed-upstream.png").is_file());
+        crate::support::assert_no_staging(s.dir.path());
 
         // dump and archive ran at the same time.
         let st = state(&s);
@@ -456,7 +464,7 @@ mod with_apply {
         let before = tree(&target);
 
         let run = s
-            .apply(&["--steps", "verify,drop,create,restore,extract"])
+            .apply(&["--steps", "verify,create,restore,check,extract,swap"])
             .code(1);
         let stderr = run.stderr_flat();
         assert!(stderr.contains("step `extract` failed"), "{stderr}");
@@ -464,8 +472,12 @@ mod with_apply {
             stderr.contains("does not match the media checksums"),
             "{stderr}"
         );
-        assert!(stderr.contains("the old media folder was kept"), "{stderr}");
+        assert!(
+            stderr.contains("the database netbox and the media folder were not touched"),
+            "{stderr}"
+        );
         assert_eq!(tree(&target), before, "the old media folder changed");
+        s.assert_target_untouched();
         crate::support::assert_no_staging(s.dir.path());
     }
 
@@ -488,13 +500,13 @@ mod with_apply {
             .args(["plan"])
             .run()
             .success()
-            .stdout_has("Plan: 3 steps, 1 destructive (replace media)")
+            .stdout_has("Plan: 4 steps, 1 destructive (replace media)")
             .stdout_has("source media:");
         replicate()
             .args(["apply", "--auto-approve"])
             .run()
             .success()
-            .stdout_has("Apply complete: 3 steps");
+            .stdout_has("Apply complete: 4 steps");
         assert_eq!(tree(&target), tree(&source));
         assert!(
             work.path()

@@ -17,6 +17,7 @@ struct Options {
     compression: &'static str,
     terminate: bool,
     owners: bool,
+    strategy: &'static str,
 }
 
 fn manifest_text(o: &Options) -> String {
@@ -31,6 +32,7 @@ fn manifest_text(o: &Options) -> String {
         text.push_str("invalidate = [\"python3\", \"manage.py\", \"reindex\", \"--lazy\"]\n");
     }
     text.push_str(&format!("terminate_connections = {}\n", o.terminate));
+    text.push_str(&format!("strategy = \"{}\"\n", o.strategy));
     text.push_str(&format!(
         "[include]\ndatabase = \"{}\"\nmedia = {}\nowners = {}\n",
         o.database, o.media, o.owners
@@ -75,16 +77,19 @@ fn every_combination() -> Vec<Options> {
                         for compression in ["none", "gzip", "zstd"] {
                             for terminate in [true, false] {
                                 for owners in [true, false] {
-                                    all.push(Options {
-                                        database,
-                                        media,
-                                        invalidate_source,
-                                        invalidate_target,
-                                        format,
-                                        compression,
-                                        terminate,
-                                        owners,
-                                    });
+                                    for strategy in ["swap", "replace"] {
+                                        all.push(Options {
+                                            database,
+                                            media,
+                                            invalidate_source,
+                                            invalidate_target,
+                                            format,
+                                            compression,
+                                            terminate,
+                                            owners,
+                                            strategy,
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -110,11 +115,18 @@ fn invariants_hold_for_every_combination() {
         planned += 1;
         let ids: BTreeSet<StepId> = plan.steps().map(|s| s.id).collect();
         let has_db = o.database != "none";
+        let swap = o.strategy == "swap";
 
         // Steps exist exactly when the manifest asks for them.
         let mut expected = BTreeSet::from([StepId::Verify]);
         if has_db {
-            expected.extend([StepId::Dump, StepId::Drop, StepId::Create, StepId::Restore]);
+            expected.extend([StepId::Dump, StepId::Create, StepId::Restore, StepId::Check]);
+            if !swap {
+                expected.insert(StepId::Drop);
+            }
+        }
+        if swap {
+            expected.insert(StepId::Swap);
         }
         if o.media {
             expected.extend([StepId::Archive, StepId::Extract]);
@@ -148,12 +160,28 @@ fn invariants_hold_for_every_combination() {
                 producers.difference(&before).collect::<Vec<_>>()
             );
         }
+        // Under swap, the swap also waits for the proof of the new
+        // database and for every new folder.
+        if swap {
+            let before = plan.ancestors(StepId::Swap);
+            for id in [StepId::Check, StepId::Extract] {
+                if ids.contains(&id) {
+                    assert!(before.contains(&id), "swap before {id}");
+                }
+            }
+        }
+        // `check` follows `restore`.
+        if has_db {
+            assert!(plan.ancestors(StepId::Check).contains(&StepId::Restore));
+        }
         // Every step that touches the target waits for verify.
         for id in [
             StepId::Drop,
             StepId::Create,
             StepId::Restore,
+            StepId::Check,
             StepId::Extract,
+            StepId::Swap,
             StepId::InvalidateTarget,
         ] {
             if ids.contains(&id) {
@@ -165,24 +193,30 @@ fn invariants_hold_for_every_combination() {
         let produced: Vec<_> = plan.steps().flat_map(|s| s.produces.clone()).collect();
         assert_eq!(verify.consumes, produced);
         assert!(producers.is_subset(&plan.ancestors(StepId::Verify)));
-        // Only drop and extract destroy anything.
+        // Only swap destroys anything under swap; drop and extract under
+        // replace.
         let destructive: BTreeSet<StepId> = plan
             .steps()
             .filter(|s| s.is_destructive())
             .map(|s| s.id)
             .collect();
+        let may_destroy = if swap {
+            BTreeSet::from([StepId::Swap])
+        } else {
+            BTreeSet::from([StepId::Drop, StepId::Extract])
+        };
         assert_eq!(
             destructive,
-            ids.intersection(&BTreeSet::from([StepId::Drop, StepId::Extract]))
-                .copied()
-                .collect()
+            ids.intersection(&may_destroy).copied().collect()
         );
 
         // Invariant 2: independent branches are not ordered.
         if has_db && o.media {
             assert!(unordered(&plan, StepId::Dump, StepId::Archive));
-            for id in [StepId::Drop, StepId::Create, StepId::Restore] {
-                assert!(unordered(&plan, id, StepId::Extract), "{id} vs extract");
+            for id in [StepId::Drop, StepId::Create, StepId::Restore, StepId::Check] {
+                if ids.contains(&id) {
+                    assert!(unordered(&plan, id, StepId::Extract), "{id} vs extract");
+                }
             }
         }
 
@@ -217,12 +251,11 @@ fn invariants_hold_for_every_combination() {
         assert!(!json.contains(":pw"), "password in a step: {json}");
         let _ = manifest;
     }
-    assert!(planned > 600, "only {planned} combinations planned");
+    assert!(planned > 1200, "only {planned} combinations planned");
 }
 
-#[test]
-fn the_design_graph_has_exactly_its_nine_edges() {
-    let (_, plan) = plan_for(&Options {
+fn full(strategy: &'static str) -> Plan {
+    plan_for(&Options {
         database: "full",
         media: true,
         invalidate_source: true,
@@ -231,8 +264,33 @@ fn the_design_graph_has_exactly_its_nine_edges() {
         compression: "none",
         terminate: false,
         owners: false,
+        strategy,
     })
-    .unwrap();
+    .unwrap()
+    .1
+}
+
+#[test]
+fn the_swap_graph_has_exactly_the_design_edges() {
+    use StepId::*;
+    let mut expected = vec![
+        (InvalidateSource, Dump),
+        (Dump, Verify),
+        (Archive, Verify),
+        (Verify, Create),
+        (Create, Restore),
+        (Restore, Check),
+        (Check, Swap),
+        (Verify, Extract),
+        (Extract, Swap),
+        (Swap, InvalidateTarget),
+    ];
+    expected.sort();
+    assert_eq!(full("swap").edges(), expected);
+}
+
+#[test]
+fn the_replace_graph_has_exactly_the_design_edges() {
     use StepId::*;
     let mut expected = vec![
         (InvalidateSource, Dump),
@@ -241,12 +299,13 @@ fn the_design_graph_has_exactly_its_nine_edges() {
         (Verify, Drop),
         (Drop, Create),
         (Create, Restore),
+        (Restore, Check),
+        (Check, InvalidateTarget),
         (Verify, Extract),
-        (Restore, InvalidateTarget),
         (Extract, InvalidateTarget),
     ];
     expected.sort();
-    assert_eq!(plan.edges(), expected);
+    assert_eq!(full("replace").edges(), expected);
 }
 
 #[test]
@@ -260,6 +319,7 @@ fn media_only_invalidates_the_source_before_verify() {
         compression: "none",
         terminate: false,
         owners: false,
+        strategy: "swap",
     })
     .unwrap();
     assert!(

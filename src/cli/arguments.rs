@@ -65,7 +65,7 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Run the plan: dump, verify, then replace the target
+    /// Run the plan: dump, verify, build and check the replica, swap it in
     Apply {
         /// A plan file from `replicate plan --out`: run exactly it, without asking
         #[arg(value_name = "PLAN")]
@@ -88,6 +88,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Swap the previous target back in (a second rollback undoes the first)
+    Rollback {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+    },
     /// Check the artifacts against SHA256SUMS
     Verify {
         #[command(flatten)]
@@ -95,6 +103,9 @@ pub enum Command {
         /// Also check the target media folder against the media checksums
         #[arg(long)]
         media: bool,
+        /// Also compare the live target database with what the dump holds
+        #[arg(long)]
+        target: bool,
     },
     /// Print a saved plan
     Show {

@@ -26,18 +26,16 @@ pub enum Error {
     #[diagnostic(transparent)]
     Store(#[from] StoreError),
 
-    #[error("refusing to apply without approval: no terminal to ask on")]
-    #[diagnostic(
-        code(replicate::not_approved),
-        help(
-            "review the plan, then run `replicate apply --auto-approve`, or save it with `replicate plan --out PLAN` and run `replicate apply PLAN`"
-        )
-    )]
-    NotApproved,
+    #[error("refusing to {command} without approval: no terminal to ask on")]
+    #[diagnostic(code(replicate::not_approved), help("{help}"))]
+    NotApproved {
+        command: &'static str,
+        help: &'static str,
+    },
 
-    #[error("apply cancelled: the answer was not `yes`")]
+    #[error("{command} cancelled: the answer was not `yes`")]
     #[diagnostic(code(replicate::cancelled))]
-    Cancelled,
+    Cancelled { command: &'static str },
 
     #[error("the plan {path} was made for {planned}, not {given}")]
     #[diagnostic(

@@ -78,7 +78,15 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             parallelism: usize::from(parallelism),
             json,
         }),
-        Command::Verify { manifest, media } => commands::verify::run(&manifest.path(), media),
+        Command::Rollback {
+            manifest,
+            auto_approve,
+        } => commands::rollback::run(&manifest.path(), auto_approve),
+        Command::Verify {
+            manifest,
+            media,
+            target,
+        } => commands::verify::run(&manifest.path(), media, target),
         Command::Show { plan, json } => commands::show::run(&plan, json),
         Command::Graph { manifest, format } => commands::graph::run(&manifest.path(), format),
         Command::Schema => commands::schema::run(),

@@ -122,16 +122,57 @@ fn action_lines(action: &Action) -> Vec<String> {
             archive,
             into,
             file_sums,
+            next,
             ..
         } => vec![
-            format!(
-                "replicate: unpack {} beside {}, check it against {}, swap it in",
-                shown(archive),
-                shown(into),
-                shown(file_sums)
-            ),
+            match next {
+                Some(next) => format!(
+                    "replicate: unpack {} into {}, check it against {}",
+                    shown(archive),
+                    shown(next),
+                    shown(file_sums)
+                ),
+                None => format!(
+                    "replicate: unpack {} beside {}, check it against {}, swap it in",
+                    shown(archive),
+                    shown(into),
+                    shown(file_sums)
+                ),
+            },
             "           (refuses absolute paths, `..` and links leading out)".to_owned(),
         ],
+        Action::Check { dump, database, .. } => vec![format!(
+            "replicate: count what {} holds, compare {database} with it",
+            shown(dump)
+        )],
+        Action::Swap {
+            database, folders, ..
+        } => {
+            let mut lines = Vec::new();
+            if let Some(db) = database {
+                lines.push(format!(
+                    "replicate: in one transaction, {}{} -> {}, {} -> {}",
+                    if db.terminate_connections {
+                        format!("end the sessions on {}, ", db.target)
+                    } else {
+                        String::new()
+                    },
+                    db.target,
+                    db.previous,
+                    db.next,
+                    db.target
+                ));
+            }
+            for folder in folders {
+                lines.push(format!(
+                    "replicate: exchange {} with {}, the old content kept as {}",
+                    shown(&folder.folder),
+                    shown(&folder.next),
+                    shown(&folder.previous)
+                ));
+            }
+            lines
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use super::output::{emit, print, seconds};
 use super::report::{Warning, report};
 use super::style::{DANGER, paint};
 use crate::display::units::human_bytes;
-use crate::exec::{Observer, StepResult, step_status};
+use crate::exec::{Observer, RunEnd, StepResult, step_status};
 use crate::plan::{Step, StepId};
-use crate::store::journal::{RunStatus, now};
+use crate::store::journal::now;
 
 enum Display {
     Lines,
@@ -52,14 +52,18 @@ impl Observer for Progress {
         });
     }
 
-    fn run_finished(&self, status: RunStatus, steps_done: usize, elapsed: Duration) {
+    fn run_finished(&self, run: &RunEnd) {
         if let Display::Json = self.display {
-            emit(&serde_json::json!({
+            let mut event = serde_json::json!({
                 "event": "finished",
-                "status": status,
-                "steps_done": steps_done,
-                "duration_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            }));
+                "status": run.status,
+                "steps_done": run.steps_done,
+                "duration_ms": u64::try_from(run.elapsed.as_millis()).unwrap_or(u64::MAX),
+            });
+            if let Some(ms) = run.downtime_ms {
+                event["downtime_ms"] = ms.into();
+            }
+            emit(&event);
         }
     }
 
@@ -99,7 +103,15 @@ impl Observer for Progress {
                 "duration_ms": duration_ms,
             });
             match result {
-                Ok(report) => event["bytes"] = report.bytes.into(),
+                Ok(report) => {
+                    event["bytes"] = report.bytes.into();
+                    if let Some(check) = &report.check {
+                        event["check"] = serde_json::to_value(check).unwrap_or_default();
+                    }
+                    if let Some(ms) = report.downtime_ms {
+                        event["downtime_ms"] = ms.into();
+                    }
+                }
                 Err(failure) => event["error"] = failure.message.clone().into(),
             }
             emit(&event);

@@ -3,17 +3,21 @@
 //! before they start, run them, and journal every step in `state.json`.
 //! What people see of it goes through an [`Observer`].
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::error::ApplyError;
 use super::runner::StepRunner;
-use super::scheduler::{self, Observer, StepResult};
+use super::scheduler::{self, Observer, RunEnd, StepResult};
+use super::selection::Selection;
 use super::target_state::{failed, target_state};
 use super::{preconditions, selection};
 use crate::io::interrupt;
 use crate::manifest::Manifest;
 use crate::plan::document::PlanDocument;
-use crate::plan::{Plan, Step, StepId};
+use crate::plan::{Action, Plan, Step, StepId};
+use crate::postgres::quote::sql_literal;
+use crate::postgres::{Secrets, psql};
 use crate::store::journal::{Journal, RunStatus, StepStatus, now};
 use crate::store::{ArtifactsDir, RunLock};
 
@@ -33,6 +37,8 @@ pub struct ApplyOptions {
 pub struct Applied {
     pub steps_done: usize,
     pub elapsed: Duration,
+    /// How long the target's name could not be reached.
+    pub downtime_ms: Option<u64>,
 }
 
 /// Runs `plan` (made from `manifest`, saved as `doc`). Nothing is written
@@ -53,12 +59,17 @@ pub fn apply(
     interrupt::install();
 
     let digest = doc.digest();
+    let secrets = manifest.secrets();
+    let next_exists = options.resume && next_database_exists(manifest, plan, &secrets);
     let selected = selection::select(
         plan,
-        options.steps.as_deref(),
-        options.resume,
+        &Selection {
+            steps: options.steps.as_deref(),
+            resume: options.resume,
+            digest: &digest,
+            next_exists,
+        },
         &artifacts,
-        &digest,
     )?;
     preconditions::check_inputs(plan, &selected, &artifacts)?;
 
@@ -73,7 +84,6 @@ pub fn apply(
         let _ = journal.update(step.id.as_str(), |s| s.status = StepStatus::Skipped);
     }
 
-    let secrets = manifest.secrets();
     let runner = StepRunner {
         manifest,
         artifacts: &artifacts,
@@ -82,6 +92,8 @@ pub fn apply(
     let journaling = Journaling {
         journal: &journal,
         inner: observer,
+        dropped_at: Mutex::new(None),
+        downtime_ms: Mutex::new(None),
     };
     let started = Instant::now();
     let outcome = scheduler::run(
@@ -99,9 +111,18 @@ pub fn apply(
     } else {
         RunStatus::Failed
     };
-    let _ = journal.finish(status);
+    let downtime_ms = *journaling
+        .downtime_ms
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let _ = journal.finish(status, downtime_ms);
     let elapsed = started.elapsed();
-    observer.run_finished(status, outcome.done.len(), elapsed);
+    observer.run_finished(&RunEnd {
+        status,
+        steps_done: outcome.done.len(),
+        elapsed,
+        downtime_ms,
+    });
 
     if status == RunStatus::Interrupted {
         let running: Vec<&str> = outcome.failed.iter().map(|(id, _)| id.as_str()).collect();
@@ -121,17 +142,48 @@ pub fn apply(
     Ok(Applied {
         steps_done: outcome.done.len(),
         elapsed,
+        downtime_ms,
     })
 }
 
-/// Keeps the journal of every step, then lets `inner` show it.
+/// Whether the new database the plan's `check` looks at is on the target
+/// server now (under `swap`; `false` when it cannot be told).
+fn next_database_exists(manifest: &Manifest, plan: &Plan, secrets: &Secrets) -> bool {
+    let Some(Action::Check { database, .. }) = plan.step(StepId::Check).map(|s| &s.action) else {
+        return false;
+    };
+    if !plan.contains(StepId::Swap) {
+        return false;
+    }
+    let t = &manifest.target;
+    psql::query(
+        &manifest.tools,
+        &t.database.with_database(&t.maintenance_database),
+        "target.database",
+        secrets,
+        &format!(
+            "SELECT 1 FROM pg_database WHERE datname = {}",
+            sql_literal(database)
+        ),
+    )
+    .is_ok_and(|rows| !rows.is_empty())
+}
+
+/// Keeps the journal of every step, then lets `inner` show it; measures
+/// how long the target could not be reached (the swap, or from `drop` to
+/// the end of `restore` under `replace`).
 struct Journaling<'a> {
     journal: &'a Journal,
     inner: &'a dyn Observer,
+    dropped_at: Mutex<Option<Instant>>,
+    downtime_ms: Mutex<Option<u64>>,
 }
 
 impl Observer for Journaling<'_> {
     fn started(&self, step: &Step) {
+        if step.id == StepId::Drop {
+            *self.dropped_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
         let _ = self.journal.update(step.id.as_str(), |s| {
             s.status = StepStatus::Running;
             s.started_at = Some(now());
@@ -149,10 +201,24 @@ impl Observer for Journaling<'_> {
                 Ok(report) => {
                     s.bytes = Some(report.bytes);
                     s.checksums = report.checksums.clone();
+                    s.check = report.check.clone();
+                    s.downtime_ms = report.downtime_ms;
                 }
                 Err(failure) => s.error = Some(failure.message.clone()),
             }
         });
+        let downtime = match (step.id, result) {
+            (StepId::Swap, Ok(report)) => report.downtime_ms,
+            (StepId::Restore, Ok(_)) => self
+                .dropped_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            _ => None,
+        };
+        if let Some(ms) = downtime {
+            *self.downtime_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms);
+        }
         self.inner.finished(step, elapsed, result);
     }
 }

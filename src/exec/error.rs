@@ -39,6 +39,10 @@ pub enum ApplyError {
         help: Option<String>,
     },
 
+    #[error("{message}")]
+    #[diagnostic(code(replicate::no_previous), help("{help}"))]
+    NoPrevious { message: String, help: String },
+
     #[error("apply stopped by {signal} {during}\ntarget: {target}")]
     #[diagnostic(
         code(replicate::interrupted),

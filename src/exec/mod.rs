@@ -7,6 +7,7 @@ mod error;
 mod follow;
 mod preconditions;
 mod process;
+pub mod rollback;
 mod runner;
 pub mod scheduler;
 mod selection;
@@ -15,4 +16,4 @@ mod target_state;
 
 pub use self::apply::{ApplyOptions, apply, step_status};
 pub use self::error::ApplyError;
-pub use self::scheduler::{Observer, StepResult};
+pub use self::scheduler::{Observer, RunEnd, StepResult};

@@ -6,8 +6,9 @@ use super::process::{self, Output};
 use super::scheduler::{Runner, StepReport, StepResult};
 use crate::io::sys;
 use crate::manifest::Manifest;
+use crate::media::Placement;
 use crate::plan::{Action, Step, StepId};
-use crate::postgres::Secrets;
+use crate::postgres::{DbUrl, Secrets};
 use crate::store::ArtifactsDir;
 
 /// Runs steps for real: child programs, files, checksums.
@@ -33,7 +34,7 @@ impl StepRunner<'_> {
     fn server_of(&self, id: StepId) -> Option<String> {
         let (side, url) = match id {
             StepId::Dump => ("source", &self.manifest.source.database),
-            StepId::Drop | StepId::Create | StepId::Restore => {
+            StepId::Drop | StepId::Create | StepId::Restore | StepId::Check | StepId::Swap => {
                 ("target", &self.manifest.target.database)
             }
             _ => return None,
@@ -67,12 +68,35 @@ impl StepRunner<'_> {
                 compression,
                 into,
                 file_sums,
+                next,
             } => {
                 // `extract` runs beside `restore`, the critical path, and
                 // takes the CPU it leaves idle.
                 sys::lower_thread_priority();
-                self.extract(step, archive, *compression, into, file_sums)
+                let placement = match next {
+                    Some(_) => Placement::Beside,
+                    None => Placement::SwapIn,
+                };
+                self.extract(step, archive, *compression, into, file_sums, placement)
             }
+            Action::Check {
+                dump,
+                format,
+                compression,
+                database,
+            } => self.check(dump, *format, *compression, database),
+            Action::Swap {
+                database,
+                folders,
+                keep_previous,
+            } => self.swap(database.as_ref(), folders, *keep_previous),
         }
+    }
+
+    /// The target server's maintenance database, where databases are
+    /// created, renamed and dropped.
+    pub(in crate::exec) fn maintenance_url(&self) -> DbUrl {
+        let t = &self.manifest.target;
+        t.database.with_database(&t.maintenance_database)
     }
 }

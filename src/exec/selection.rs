@@ -8,15 +8,27 @@ use crate::plan::{Plan, StepId};
 use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, StepStatus};
 
-/// The steps to run. `digest` is the plan's: a run is resumed only under
-/// the plan it started with.
+/// How to pick the steps of a run.
+pub struct Selection<'a> {
+    /// `--steps`.
+    pub steps: Option<&'a [StepId]>,
+    /// `--resume`.
+    pub resume: bool,
+    /// The plan's digest: a run is resumed only under the plan it started
+    /// with.
+    pub digest: &'a str,
+    /// Under `swap`: whether the new database an earlier run made is still
+    /// there (then, if that run checked it, it is kept).
+    pub next_exists: bool,
+}
+
+/// The steps to run.
 pub fn select(
     plan: &Plan,
-    steps: Option<&[StepId]>,
-    resume: bool,
+    how: &Selection<'_>,
     artifacts: &ArtifactsDir,
-    digest: &str,
 ) -> Result<BTreeSet<StepId>, ApplyError> {
+    let (steps, resume, digest) = (how.steps, how.resume, how.digest);
     let all: BTreeSet<StepId> = plan.steps().map(|s| s.id).collect();
     let mut selected = match steps {
         Some(ids) => {
@@ -37,7 +49,7 @@ pub fn select(
         None => all.clone(),
     };
     if resume {
-        for id in resumed(plan, artifacts, digest)? {
+        for id in resumed(plan, artifacts, digest, how.next_exists)? {
             selected.remove(&id);
         }
     }
@@ -46,9 +58,16 @@ pub fn select(
 
 /// The steps an earlier run of the same plan finished that need not run
 /// again: `dump` and `archive` when their artifacts still verify, and
-/// `invalidate-source` when it finished. The database chain restarts and
-/// `verify` runs again.
-fn resumed(plan: &Plan, artifacts: &ArtifactsDir, digest: &str) -> Result<Vec<StepId>, ApplyError> {
+/// `invalidate-source` when it finished; under `swap`, `create`, `restore`
+/// and `check` when that run checked the new database and it is still
+/// there. Otherwise the database chain restarts (at `create` under `swap`,
+/// at `drop` under `replace`), and `verify` runs again.
+fn resumed(
+    plan: &Plan,
+    artifacts: &ArtifactsDir,
+    digest: &str,
+    next_exists: bool,
+) -> Result<Vec<StepId>, ApplyError> {
     let previous = Journal::read(artifacts.path()).map_err(|e| ApplyError::BadSteps {
         message: format!("cannot resume: {e}"),
         help: Some("run `replicate apply` without --resume to start over".to_owned()),
@@ -69,6 +88,13 @@ fn resumed(plan: &Plan, artifacts: &ArtifactsDir, digest: &str) -> Result<Vec<St
         });
     }
     let sums = artifacts.read_sums().unwrap_or_default();
+    let done = |id: StepId| {
+        previous
+            .steps
+            .get(id.as_str())
+            .is_some_and(|s| s.status == StepStatus::Done)
+    };
+    let next_kept = plan.contains(StepId::Swap) && next_exists && done(StepId::Check);
     Ok(plan
         .steps()
         .filter(|step| match step.id {
@@ -78,10 +104,8 @@ fn resumed(plan: &Plan, artifacts: &ArtifactsDir, digest: &str) -> Result<Vec<St
                 .produces
                 .iter()
                 .all(|a| artifacts.verify_artifact(&a.name, &sums).is_ok()),
-            StepId::InvalidateSource => previous
-                .steps
-                .get(step.id.as_str())
-                .is_some_and(|s| s.status == StepStatus::Done),
+            StepId::InvalidateSource => done(step.id),
+            StepId::Create | StepId::Restore | StepId::Check => next_kept,
             _ => false,
         })
         .map(|step| step.id)

@@ -48,31 +48,56 @@ pub fn failed(
 pub fn target_state(manifest: &Manifest, plan: &Plan, outcome: &Outcome) -> String {
     let ran =
         |id: StepId| outcome.done.contains(&id) || outcome.failed.iter().any(|(f, _)| *f == id);
+    let done = |id: StepId| outcome.done.contains(&id);
     let db = manifest.target.database.database();
     let mut parts = Vec::new();
+    if plan.contains(StepId::Swap) {
+        // Nothing touches the live target before `swap`, which undoes itself
+        // when it fails.
+        let (what, was, are) = match (
+            plan.contains(StepId::Create),
+            plan.contains(StepId::Extract),
+        ) {
+            (true, true) => (
+                format!("the database {db} and the media folder"),
+                "were",
+                "are",
+            ),
+            (true, false) => (format!("the database {db}"), "was", "is"),
+            _ => ("the media folder".to_owned(), "was", "is"),
+        };
+        parts.push(if done(StepId::Swap) {
+            format!("{what} {was} replaced; the previous copy is kept for `replicate rollback` unless keep_previous = false")
+        } else if ran(StepId::Swap) {
+            format!("the swap failed and was undone: {what} {are} as before")
+        } else {
+            format!("{what} {was} not touched")
+        });
+        return parts.join("; ");
+    }
     if plan.contains(StepId::Drop) {
         parts.push(if !ran(StepId::Drop) {
             format!("the database {db} was not touched")
-        } else if outcome.done.contains(&StepId::Restore) {
+        } else if done(StepId::Check) {
             format!("the database {db} was replaced")
-        } else if !outcome.done.contains(&StepId::Drop) {
+        } else if done(StepId::Restore) {
+            format!("the database {db} was replaced, but does not hold what was dumped")
+        } else if !done(StepId::Drop) {
             format!("dropping the database {db} failed, so it should be as it was")
-        } else if !outcome.done.contains(&StepId::Create) {
+        } else if !done(StepId::Create) {
             format!("the database {db} was dropped and not created again")
         } else {
             format!("the database {db} was dropped and recreated, and is not fully restored")
         });
     }
     if plan.contains(StepId::Extract) {
-        parts.push(
-            if ran(StepId::Extract) && outcome.done.contains(&StepId::Extract) {
-                "the media folder was replaced".to_owned()
-            } else if ran(StepId::Extract) {
-                "extracting the media failed; the old media folder was kept".to_owned()
-            } else {
-                "the media folder was not touched".to_owned()
-            },
-        );
+        parts.push(if ran(StepId::Extract) && done(StepId::Extract) {
+            "the media folder was replaced".to_owned()
+        } else if ran(StepId::Extract) {
+            "extracting the media failed; the old media folder was kept".to_owned()
+        } else {
+            "the media folder was not touched".to_owned()
+        });
     }
     parts.join("; ")
 }

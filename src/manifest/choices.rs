@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::io::compression::Compression;
+pub use crate::postgres::DumpFormat;
 
 /// A value chosen from a fixed list of words.
 pub trait Choice: Copy + Sized + 'static {
@@ -72,17 +73,22 @@ impl Choice for DatabaseContent {
 }
 display_as_word!(DatabaseContent);
 
-/// The `pg_dump` output format.
+/// How the target is replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum DumpFormat {
-    /// `<db>.dir/`: one file per table, dumped and restored in parallel.
-    Directory,
-    /// `<db>.dump`: one archive file, restored in parallel.
-    Custom,
-    /// `<db>.sql`: plain SQL, restored with `psql`.
-    Plain,
+pub enum Strategy {
+    /// Build the new database and folders beside the live ones, prove them,
+    /// swap them in at once, keep the previous ones for `rollback`.
+    Swap,
+    /// Drop the target first and rebuild it in place: less room, no way back.
+    Replace,
 }
+
+impl Choice for Strategy {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("swap", Self::Swap), ("replace", Self::Replace)];
+}
+display_as_word!(Strategy);
 
 impl Choice for DumpFormat {
     const ALL: &'static [(&'static str, Self)] = &[
@@ -91,7 +97,6 @@ impl Choice for DumpFormat {
         ("plain", Self::Plain),
     ];
 }
-display_as_word!(DumpFormat);
 
 impl Choice for Compression {
     const ALL: &'static [(&'static str, Self)] = &[

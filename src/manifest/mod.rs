@@ -16,7 +16,7 @@ mod text;
 mod toml_error;
 mod validate;
 
-pub use self::choices::{Compression, DatabaseContent, DumpFormat};
+pub use self::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
 pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
 pub use self::model::{Artifacts, Include, Manifest, Source, Spans, Target};

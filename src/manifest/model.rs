@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
 use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
@@ -49,7 +49,13 @@ pub struct Target {
     pub database: DbUrl,
     pub media: Option<PathBuf>,
     pub invalidate: Option<Vec<Text>>,
+    pub strategy: Strategy,
+    /// `swap` only: keep the replaced database and folders for `rollback`.
+    pub keep_previous: bool,
     pub terminate_connections: bool,
+    /// The role that owns the new database (and, with `owners = false`,
+    /// every restored object); `None`: the role replicate connects as.
+    pub owner: Option<String>,
     pub maintenance_database: String,
 }
 

@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use toml::Spanned;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
 /// media folder) source to a target.
@@ -65,7 +65,7 @@ pub struct RawSource {
 #[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// PostgreSQL URL of the target database, which is dropped and recreated.
+    /// PostgreSQL URL of the target database, which is replaced by the replica.
     /// Put the password in an environment variable: `postgresql://netbox:${PGPASS}@host/netbox`.
     #[schemars(with = "String", required)]
     pub database: Option<Spanned<String>>,
@@ -79,11 +79,29 @@ pub struct RawTarget {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>", length(min = 1))]
     pub invalidate: Option<Spanned<Vec<Spanned<String>>>>,
-    /// `true`: `DROP DATABASE ... WITH (FORCE)` ends open sessions on the target
-    /// database; `false`: open sessions make `drop` fail.
+    /// How the target is replaced: `swap` builds the new database and folders
+    /// beside the live ones, proves them, and swaps them in at once, keeping
+    /// the previous ones for `replicate rollback`; `replace` drops the target
+    /// first and rebuilds it in place (less room, no way back).
+    #[serde(default)]
+    #[schemars(with = "Option<Strategy>", extend("default" = "swap"))]
+    pub strategy: Option<Spanned<String>>,
+    /// `swap` only: keep the replaced database (`<target>__prev`) and folders
+    /// (`<folder>.replicate-prev`) for `replicate rollback`.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>", extend("default" = true))]
+    pub keep_previous: Option<Spanned<bool>>,
+    /// `true`: end the target's open sessions at `drop` or `swap` (never
+    /// PostgreSQL's own workers); `false`: open sessions make them fail.
     #[serde(default)]
     #[schemars(with = "Option<bool>", extend("default" = false))]
     pub terminate_connections: Option<Spanned<bool>>,
+    /// The role that owns the new database and, with `owners = false`, every
+    /// restored object (default: the role replicate connects as), so that
+    /// NetBox's role can migrate and refresh later.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub owner: Option<Spanned<String>>,
     /// The database `drop` and `create` connect to on the target server.
     #[serde(default)]
     #[schemars(with = "Option<String>", extend("default" = "postgres"))]

@@ -47,7 +47,10 @@ pub fn read(
         database: r.required(t, "database", span),
         media: r.value(t, "media"),
         invalidate: r.value(t, "invalidate"),
+        strategy: r.value(t, "strategy"),
+        keep_previous: r.value(t, "keep_previous"),
         terminate_connections: r.value(t, "terminate_connections"),
+        owner: r.value(t, "owner"),
         maintenance_database: r.value(t, "maintenance_database"),
     });
     let include = reader.table(table, "include", &whole, false, |r, t, _| RawInclude {

@@ -21,7 +21,7 @@ use filetime::FileTime;
 
 use super::entries::{ArchiveCheck, Entry, Kind, check_archive, safe_relative};
 use super::error::{MediaError, io_at};
-use super::swap::swap_in;
+use super::swap::{companion, real_folder, swap_in};
 use crate::io::compression::Compression;
 use crate::io::files::remove_any;
 use crate::io::hashing::copy_hashed;
@@ -36,14 +36,25 @@ pub struct ExtractReport {
     pub bytes: u64,
 }
 
+/// What becomes of the unpacked folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Swapped in at once; the old content removed (`strategy = "replace"`).
+    SwapIn,
+    /// Left beside the target as `<folder>.replicate-next`, for `swap`.
+    Beside,
+}
+
 /// Unpacks `archive` into a new folder beside `into`, checks every file
-/// against `file_sums`, and swaps it in. The old content is removed.
+/// against `file_sums`, and places it. Any failure removes the new folder
+/// and leaves `into` as it was.
 pub fn extract(
     archive: &Path,
     compression: Compression,
     check: &ArchiveCheck,
     file_sums: &FileSums,
     into: &Path,
+    placement: Placement,
 ) -> Result<ExtractReport, MediaError> {
     let entries = check_archive(archive, compression, check)?;
     let files: BTreeMap<&Path, ()> = entries
@@ -64,21 +75,22 @@ pub fn extract(
         });
     }
 
-    // A target that is a symbolic link to a folder: replace the folder.
-    let into = match fs::canonicalize(into) {
-        Ok(real) => real,
-        Err(_) => into.to_path_buf(),
-    };
+    let into = real_folder(into);
     let parent = into
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_at(parent))?;
-    let name = into
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "media".to_owned());
-    let staging = parent.join(format!(".{name}.replicate-new"));
+    let staging = match placement {
+        Placement::SwapIn => {
+            let name = into
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "media".to_owned());
+            parent.join(format!(".{name}.replicate-new"))
+        }
+        Placement::Beside => companion(&into, "next"),
+    };
     remove_any(&staging).map_err(io_at(&staging))?;
     let old_meta = fs::metadata(&into).ok();
     fs::create_dir(&staging).map_err(io_at(&staging))?;
@@ -93,7 +105,10 @@ pub fn extract(
         })
         .and_then(|report| {
             super::error::check_interrupt()?;
-            swap_in(&staging, &into).map(|()| report)
+            match placement {
+                Placement::SwapIn => swap_in(&staging, &into).map(|()| report),
+                Placement::Beside => Ok(report),
+            }
         });
     if result.is_err() {
         let _ = remove_any(&staging);

@@ -20,11 +20,10 @@ use self::document::PlanDocument;
 pub use self::error::PlanError;
 pub use self::graph::Plan;
 pub use self::inspect::{Inspection, SourceFacts};
-#[cfg(test)]
-pub(crate) use self::planner::EDGES;
-pub use self::planner::plan;
+pub use self::planner::{edges, plan};
 pub use self::step::{
-    Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId, StepKind, Stream,
+    Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderSwap, Step, StepId,
+    StepKind, Stream,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;

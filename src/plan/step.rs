@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::display::shell::shell_line;
-use crate::manifest::{Compression, Text};
+use crate::manifest::{Compression, DumpFormat, Text};
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(
@@ -23,13 +23,15 @@ pub enum StepId {
     Drop,
     Create,
     Restore,
+    Check,
     Extract,
+    Swap,
     InvalidateTarget,
 }
 
 impl StepId {
     /// Every step in its canonical order, which is also a valid run order.
-    pub const ALL: [StepId; 9] = [
+    pub const ALL: [StepId; 11] = [
         StepId::InvalidateSource,
         StepId::Dump,
         StepId::Archive,
@@ -37,7 +39,9 @@ impl StepId {
         StepId::Drop,
         StepId::Create,
         StepId::Restore,
+        StepId::Check,
         StepId::Extract,
+        StepId::Swap,
         StepId::InvalidateTarget,
     ];
 
@@ -50,7 +54,9 @@ impl StepId {
             StepId::Drop => "drop",
             StepId::Create => "create",
             StepId::Restore => "restore",
+            StepId::Check => "check",
             StepId::Extract => "extract",
+            StepId::Swap => "swap",
             StepId::InvalidateTarget => "invalidate-target",
         }
     }
@@ -65,7 +71,9 @@ impl StepId {
             StepId::Drop => StepKind::Drop,
             StepId::Create => StepKind::Create,
             StepId::Restore => StepKind::Restore,
+            StepId::Check => StepKind::Check,
             StepId::Extract => StepKind::Extract,
+            StepId::Swap => StepKind::Swap,
         }
     }
 }
@@ -101,7 +109,9 @@ pub enum StepKind {
     Drop,
     Create,
     Restore,
+    Check,
     Extract,
+    Swap,
 }
 
 /// One step: what it does, how, what it reads and writes, and what it destroys.
@@ -160,13 +170,59 @@ pub enum Action {
     },
     /// Re-hashes every artifact against the sums file.
     Verify { sums: PathBuf },
-    /// Unpacks an archive beside a folder, checks it, and swaps it in.
+    /// Unpacks an archive beside a folder, checking every file; then swaps
+    /// it in (`replace`), or leaves it at `next` for `swap`.
     Extract {
         archive: PathBuf,
         compression: Compression,
         into: PathBuf,
         file_sums: PathBuf,
+        /// `swap`: the folder the new content is left in, beside `into`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<PathBuf>,
     },
+    /// Compares a restored database with what the dump holds.
+    Check {
+        dump: PathBuf,
+        format: DumpFormat,
+        compression: Compression,
+        /// The restored database's name on the target server.
+        database: String,
+    },
+    /// Puts the new database and folders in the place of the live ones at
+    /// once, keeping the replaced ones (or not).
+    Swap {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        database: Option<DatabaseSwap>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        folders: Vec<FolderSwap>,
+        /// Keep the replaced database and folders for `rollback`.
+        keep_previous: bool,
+    },
+}
+
+/// The renames of the database swap, all in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseSwap {
+    /// The target's name, which clients connect to.
+    pub target: String,
+    /// The new database, restored and checked.
+    pub next: String,
+    /// Where the replaced target goes.
+    pub previous: String,
+    /// End the target's client sessions first.
+    pub terminate_connections: bool,
+}
+
+/// One folder's exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderSwap {
+    /// The target folder.
+    pub folder: PathBuf,
+    /// The new content, unpacked by `extract`.
+    pub next: PathBuf,
+    /// Where the replaced content goes.
+    pub previous: PathBuf,
 }
 
 /// A child program to run. Secrets appear only as a reference to where they

@@ -1,14 +1,20 @@
 //! PostgreSQL as replicate reaches it: connection URLs, secrets, the client
-//! programs, small queries through `psql`, SQL quoting and `pg_dump`'s
-//! table patterns.
+//! programs, small queries through `psql`, SQL quoting, `pg_dump`'s formats
+//! and table patterns, the names kept beside a database, and the facts a
+//! dump or a database holds (what `check` compares).
 
+pub mod facts;
+mod format;
+pub mod names;
 pub mod pattern;
 pub mod psql;
 pub mod quote;
+pub mod rename;
 pub mod secrets;
 pub mod tools;
 pub mod url;
 
+pub use format::DumpFormat;
 pub use secrets::{Secret, Secrets};
 pub use tools::Tools;
 pub use url::{DbUrl, DbUrlError};

@@ -53,6 +53,25 @@ pub struct StepState {
     pub checksums: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `check`: what was compared with the dump, and what differed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckRecord>,
+    /// How long the target's name could not be reached, in milliseconds
+    /// (`swap`; `restore` under `replace` counts from `drop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<u64>,
+}
+
+/// What `check` compared, as the journal keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRecord {
+    pub tables: u64,
+    pub rows: u64,
+    pub sequences: u64,
+    pub objects: u64,
+    /// Each difference found, in words; none when the database equals the dump.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
 }
 
 impl StepState {
@@ -61,6 +80,8 @@ impl StepState {
             status: StepStatus::Pending,
             started_at: None,
             finished_at: None,
+            check: None,
+            downtime_ms: None,
             duration_ms: None,
             bytes: None,
             checksums: BTreeMap::new(),
@@ -80,6 +101,9 @@ pub struct State {
     pub finished_at: Option<String>,
     /// Each step's state, by its id (`dump`, `restore`).
     pub steps: BTreeMap<String, StepState>,
+    /// How long the target's name could not be reached during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<u64>,
     /// What replicate itself and its children used, written at the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
@@ -163,6 +187,7 @@ impl Journal {
                 .into_iter()
                 .map(|id| (id, StepState::pending()))
                 .collect(),
+            downtime_ms: None,
             resources: None,
         };
         let journal = Self {
@@ -197,9 +222,11 @@ impl Journal {
         })
     }
 
-    pub fn finish(&self, status: RunStatus) -> io::Result<()> {
+    /// Ends the run: its status, and how long the target was unreachable.
+    pub fn finish(&self, status: RunStatus, downtime_ms: Option<u64>) -> io::Result<()> {
         self.change(|state| {
             state.status = status;
+            state.downtime_ms = downtime_ms;
             state.finished_at = Some(now());
             state.resources = Resources::now();
         })

@@ -252,7 +252,17 @@ pub fn assert_no_staging(dir: &Path) {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.contains(".replicate-") || n.contains("replicate-new"))
+        // `.replicate-prev` is the previous copy a swap keeps on purpose.
+        .filter(|n| {
+            [
+                "replicate-new",
+                ".replicate-next",
+                ".replicate-old",
+                ".replicate-exchange",
+            ]
+            .iter()
+            .any(|part| n.contains(part))
+        })
         .collect();
     assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
 }

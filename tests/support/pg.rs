@@ -181,22 +181,7 @@ impl Cluster {
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let options = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB \
-                 -c max_connections=40",
-                dir.path().join("sock").display()
-            );
-            let output = as_owner(&server_bindir().join("pg_ctl"))
-                .current_dir(dir.path())
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("server.log"))
-                .args(["-w", "-t", "60", "-o", &options, "start"])
-                .stdin(Stdio::null())
-                .output()
-                .expect("pg_ctl runs");
+            let output = pg_ctl_start(dir.path(), port);
             if output.status.success() {
                 let cluster = Self { dir, port };
                 cluster.wait_ready();
@@ -289,6 +274,17 @@ impl Cluster {
         );
     }
 
+    /// Starts the server again after [`Cluster::stop`], on the same port.
+    pub fn start_again(&self) {
+        let output = pg_ctl_start(self.dir.path(), self.port);
+        assert!(
+            output.status.success(),
+            "the server did not start again: {}",
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        );
+        self.wait_ready();
+    }
+
     pub fn stop(&self) {
         let _ = as_owner(&server_bindir().join("pg_ctl"))
             .current_dir(self.dir.path())
@@ -306,6 +302,26 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts the server of the cluster folder `dir` on `port`.
+fn pg_ctl_start(dir: &Path, port: u16) -> Output {
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB \
+         -c max_connections=40",
+        dir.join("sock").display()
+    );
+    as_owner(&server_bindir().join("pg_ctl"))
+        .current_dir(dir)
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .args(["-w", "-t", "60", "-o", &options, "start"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("pg_ctl runs")
 }
 
 /// `psql` for a URL, without the user's settings.

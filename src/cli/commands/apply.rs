@@ -12,7 +12,7 @@ use super::super::{exit, plan_text};
 use crate::display::units::count;
 use crate::exec;
 use crate::io::paths;
-use crate::manifest::DEFAULT_MANIFEST;
+use crate::manifest::{DEFAULT_MANIFEST, Strategy};
 use crate::plan::document::PlanDocument;
 use crate::plan::{self, StepId};
 
@@ -68,7 +68,7 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             } else {
                 print(&plan_text::render(&doc));
             }
-            confirm(options.auto_approve)?;
+            confirm(options.auto_approve, &APPLY)?;
             (plan, doc)
         }
     };
@@ -92,25 +92,58 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             count(applied.steps_done as u64, "step", "steps"),
             seconds(applied.elapsed)
         ));
+        if let Some(ms) = applied.downtime_ms {
+            print(&format!("The target could not be reached for {ms} ms.\n"));
+        }
+        if manifest.target.strategy == Strategy::Swap
+            && manifest.target.keep_previous
+            && plan.contains(StepId::Swap)
+        {
+            print("The previous target is kept: `replicate rollback` swaps it back in.\n");
+        }
     }
     Ok(exit::SUCCESS)
 }
 
+/// A command that asks before it acts.
+pub(super) struct Asking {
+    /// `apply`, `rollback`.
+    pub command: &'static str,
+    /// `apply this plan`.
+    pub question: &'static str,
+    /// What to do without a terminal.
+    pub help: &'static str,
+}
+
+const APPLY: Asking = Asking {
+    command: "apply",
+    question: "apply this plan",
+    help: "review the plan, then run `replicate apply --auto-approve`, or save it with `replicate plan --out PLAN` and run `replicate apply PLAN`",
+};
+
 /// Asks for `yes` on a terminal; without one, only `--auto-approve` will do.
-fn confirm(auto_approve: bool) -> Result<(), Error> {
+pub(super) fn confirm(auto_approve: bool, asking: &Asking) -> Result<(), Error> {
     if auto_approve {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::NotApproved);
+        return Err(Error::NotApproved {
+            command: asking.command,
+            help: asking.help,
+        });
     }
-    eprint!("\nDo you want to apply this plan? Only `yes` will be accepted: ");
+    eprint!(
+        "\nDo you want to {}? Only `yes` will be accepted: ",
+        asking.question
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::Cancelled)
+        Err(Error::Cancelled {
+            command: asking.command,
+        })
     }
 }

@@ -5,6 +5,7 @@
 pub(super) mod apply;
 pub(super) mod graph;
 pub(super) mod plan;
+pub(super) mod rollback;
 pub(super) mod schema;
 pub(super) mod show;
 pub(super) mod validate;

@@ -6,14 +6,16 @@ use super::super::error::Error;
 use super::super::exit;
 use super::super::load::load_manifest;
 use super::super::output::print;
-use crate::display::units::{count, human_bytes};
+use crate::display::units::{count, human_bytes, thousands};
 use crate::exec::ApplyError;
 use crate::io::sha256sum;
+use crate::manifest::Manifest;
 use crate::media;
 use crate::plan::{self, Action, StepId};
+use crate::postgres::facts;
 use crate::store::ArtifactsDir;
 
-pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
+pub fn run(path: &Path, media: bool, target: bool) -> Result<u8, Error> {
     let manifest = load_manifest(path)?;
     let (plan, _) = plan::offline(&manifest)?;
     let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
@@ -37,6 +39,9 @@ pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
     if media {
         problems.extend(check_media(&plan)?);
     }
+    if target && problems.is_empty() {
+        problems.extend(check_target(&manifest, &plan)?);
+    }
     if problems.is_empty() {
         return Ok(exit::SUCCESS);
     }
@@ -45,6 +50,51 @@ pub fn run(path: &Path, media: bool) -> Result<u8, Error> {
         help: Some("produce the artifacts again with `replicate apply`".to_owned()),
     }
     .into())
+}
+
+/// Compares the live target database with what the dump holds, as `check`
+/// does after a restore.
+fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, Error> {
+    let Some(Action::Check {
+        dump,
+        format,
+        compression,
+        ..
+    }) = plan.step(StepId::Check).map(|s| &s.action)
+    else {
+        return Err(Error::NothingToCheck {
+            message: "the manifest copies no database: there is no target database to check"
+                .to_owned(),
+            help: Some("leave out --target".to_owned()),
+        });
+    };
+    let database = manifest.target.database.database();
+    let expected = facts::dump::read(&manifest.tools, dump, *format, *compression)
+        .map_err(|e| Error::Io(format!("cannot read what the dump holds: {e}")))?;
+    let found = facts::database::read(
+        &manifest.tools,
+        &manifest.target.database,
+        "target.database",
+        &manifest.secrets(),
+        usize::try_from(manifest.artifacts.jobs).unwrap_or(1),
+    )
+    .map_err(|e| Error::Io(format!("cannot read the target database {database}: {e}")))?;
+    let differences = facts::compare(&expected, &found);
+    for difference in &differences {
+        print(&format!("changed     {difference}\n"));
+    }
+    if differences.is_empty() {
+        print(&format!(
+            "ok      {database} equals the dump ({}, {} rows, {})\n",
+            count(expected.tables.len() as u64, "table", "tables"),
+            thousands(expected.rows()),
+            count(expected.object_count(), "object", "objects"),
+        ));
+    }
+    Ok(differences
+        .iter()
+        .map(|d| format!("the target database changed: {d}"))
+        .collect())
 }
 
 /// Compares the target media folder with `<db>_media.sha256`.

@@ -88,6 +88,7 @@ impl StepRunner<'_> {
             bytes: archive_bytes,
             checksums: recorded,
             note: Some(tree_note(report.files, report.folders, report.links)),
+            ..StepReport::default()
         })
     }
 }

@@ -73,11 +73,12 @@ impl StepRunner<'_> {
         process::run(exec, self.secrets, Output::Discard)?;
         // The restore's sessions commit without waiting for the disk (see
         // RESTORE_OPTIONS). One synchronous commit flushes the server's
-        // write-ahead log up to it, so every commit before it is durable
-        // before the step says it is done.
+        // write-ahead log up to it (the log is the server's, so any of its
+        // databases will do), so every commit before it is durable before
+        // the step says it is done.
         psql::query(
             &self.manifest.tools,
-            &self.manifest.target.database,
+            &self.maintenance_url(),
             "target.database",
             self.secrets,
             "SET synchronous_commit = on; SELECT txid_current()",

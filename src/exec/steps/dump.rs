@@ -83,6 +83,7 @@ impl StepRunner<'_> {
             bytes,
             checksums: sums,
             note: None,
+            ..StepReport::default()
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::Compression;
 use crate::io::sha256sum;
-use crate::media;
+use crate::media::{self, Placement};
 use crate::plan::{ArtifactKind, Step};
 use crate::store::Sums;
 
@@ -23,6 +23,7 @@ impl StepRunner<'_> {
         compression: Compression,
         into: &Path,
         file_sums: &Path,
+        placement: Placement,
     ) -> StepResult {
         let recorded = self
             .artifacts
@@ -58,16 +59,18 @@ impl StepRunner<'_> {
         } else {
             media::ArchiveCheck::Hash(expected.unwrap_or_default())
         };
-        let report = media::extract(archive, compression, &check, &sums, into).map_err(|e| {
-            StepFailure::new(format!("extract failed: {e}")).with_help(format!(
-                "the target media folder {} was left as it was",
-                into.display()
-            ))
-        })?;
+        let report =
+            media::extract(archive, compression, &check, &sums, into, placement).map_err(|e| {
+                StepFailure::new(format!("extract failed: {e}")).with_help(format!(
+                    "the target media folder {} was left as it was",
+                    into.display()
+                ))
+            })?;
         Ok(StepReport {
             bytes: report.bytes,
             checksums: Sums::new(),
             note: Some(tree_note(report.files, report.folders, report.links)),
+            ..StepReport::default()
         })
     }
 }

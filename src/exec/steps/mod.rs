@@ -2,7 +2,9 @@
 //! methods of [`super::runner::StepRunner`], one file a step.
 
 mod archive;
+mod check;
 mod database;
 mod dump;
 mod extract;
+mod swap;
 mod verify;

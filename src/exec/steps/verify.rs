@@ -29,6 +29,7 @@ impl StepRunner<'_> {
             bytes,
             checksums: Sums::new(),
             note: Some(count(step.consumes.len() as u64, "artifact", "artifacts")),
+            ..StepReport::default()
         })
     }
 }

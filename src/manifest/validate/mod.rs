@@ -81,7 +81,10 @@ pub fn validate(
             database: values.target_db.ok_or_else(broken)?,
             media: if media { values.target_media } else { None },
             invalidate: values.target_invalidate,
+            strategy: values.strategy.ok_or_else(broken)?,
+            keep_previous: values.keep_previous,
             terminate_connections: values.terminate_connections,
+            owner: values.owner,
             maintenance_database: values.maintenance_database.ok_or_else(broken)?,
         },
         include: Include {

@@ -7,7 +7,7 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::values::Values;
 use crate::io::paths;
-use crate::manifest::choices::DatabaseContent;
+use crate::manifest::choices::{DatabaseContent, Strategy};
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 
@@ -192,6 +192,20 @@ pub(super) fn check(cx: &mut Checker<'_>, raw: &RawManifest, values: &Values) ->
         if let Some(url_text) = url_text {
             cx.literal_password(url_text, role);
         }
+    }
+
+    if values.strategy == Some(Strategy::Replace)
+        && let Some(keep) = &target.keep_previous
+    {
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::keep-previous-ignored",
+                &cx.file,
+                "`keep_previous` has no effect with `strategy = \"replace\"`",
+            )
+            .with_label(keep.span(), "ignored: replace keeps no previous copy")
+            .with_help("remove `keep_previous`, or use `strategy = \"swap\"` to keep the replaced target for `replicate rollback`"),
+        );
     }
     media
 }

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::checker::Checker;
 use crate::io::paths;
-use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat};
+use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
@@ -25,7 +25,10 @@ pub(super) struct Values {
     pub(super) target_media: Option<PathBuf>,
     pub(super) source_invalidate: Option<Vec<Text>>,
     pub(super) target_invalidate: Option<Vec<Text>>,
+    pub(super) strategy: Option<Strategy>,
+    pub(super) keep_previous: bool,
     pub(super) terminate_connections: bool,
+    pub(super) owner: Option<String>,
     pub(super) maintenance_database: Option<String>,
     pub(super) database: Option<DatabaseContent>,
     pub(super) exclude: Vec<(String, Range<usize>)>,
@@ -64,10 +67,19 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         .invalidate
         .as_ref()
         .and_then(|a| cx.argv(a, "target.invalidate"));
+    let strategy = target
+        .strategy
+        .as_ref()
+        .map_or(Some(Strategy::Swap), |s| cx.choice(s, "target.strategy"));
+    let keep_previous = target.keep_previous.as_ref().is_none_or(|b| *b.get_ref());
     let terminate_connections = target
         .terminate_connections
         .as_ref()
         .is_some_and(|b| *b.get_ref());
+    let owner = target
+        .owner
+        .as_ref()
+        .and_then(|o| cx.non_empty(o, "target.owner"));
     let maintenance_database = match &target.maintenance_database {
         Some(name) => cx.non_empty(name, "target.maintenance_database"),
         None => Some("postgres".to_owned()),
@@ -135,7 +147,10 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         target_media,
         source_invalidate,
         target_invalidate,
+        strategy,
+        keep_previous,
         terminate_connections,
+        owner,
         maintenance_database,
         database,
         exclude,

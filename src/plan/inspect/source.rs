@@ -95,5 +95,5 @@ pub(super) fn inspect(
         }
     }
 
-    super::target::inspect(manifest, secrets, source_version, found)
+    super::target::inspect(manifest, secrets, source_version, size, found)
 }

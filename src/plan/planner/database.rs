@@ -4,9 +4,15 @@
 use super::context::Planner;
 use crate::io::compression::Compression;
 use crate::io::files::partial_path;
-use crate::manifest::{DatabaseContent, DumpFormat};
+use crate::manifest::{DatabaseContent, DumpFormat, Strategy};
 use crate::plan::step::{Action, Artifact, EnvValue, EnvVar, Exec, Step, StepId, Stream};
+use crate::postgres::names::companion;
 use crate::postgres::quote::{sql_identifier, sql_literal};
+
+/// The suffix of the database `create` makes under `swap`.
+pub const NEXT: &str = "__next";
+/// The suffix the replaced target takes under `swap`.
+pub const PREVIOUS: &str = "__prev";
 
 /// `PGOPTIONS` for the restore's sessions.
 pub const RESTORE_OPTIONS: &str = "-c synchronous_commit=off";
@@ -87,12 +93,20 @@ impl Planner<'_> {
         }
     }
 
-    pub(super) fn maintenance_exec(&self, sql: String) -> Action {
+    /// `psql` on the target's maintenance database running `statements`,
+    /// each on its own (`CREATE DATABASE` and `DROP DATABASE` cannot share
+    /// a transaction).
+    pub(super) fn maintenance_exec(&self, statements: Vec<String>) -> Action {
         let t = &self.manifest.target;
         let url = t.database.with_database(&t.maintenance_database);
+        let mut args = vec![Self::dbname(&url)];
+        for sql in statements {
+            args.push("--command".into());
+            args.push(sql.into());
+        }
         Action::Exec(Exec {
             program: self.program("psql"),
-            args: Self::psql_args([Self::dbname(&url), "--command".into(), sql.into()]),
+            args: Self::psql_args(args),
             env: Self::pg_env(&url, "target.database"),
             cwd: None,
             stdin: None,
@@ -100,13 +114,26 @@ impl Planner<'_> {
         })
     }
 
+    /// The database `create` makes and `restore` fills: the target itself
+    /// under `replace`, `<target>__next` beside it under `swap`.
+    pub(in crate::plan) fn new_database(&self) -> String {
+        let target = self.manifest.target.database.database();
+        match self.manifest.target.strategy {
+            Strategy::Replace => target.to_owned(),
+            Strategy::Swap => companion(target, NEXT),
+        }
+    }
+
+    /// `replace` only: drops the target, first ending its client sessions
+    /// when asked (never PostgreSQL's own workers: the server stops those).
     pub(super) fn drop(&self) -> Step {
         let t = &self.manifest.target;
         let name = t.database.database();
-        let mut sql = format!("DROP DATABASE IF EXISTS {}", sql_identifier(name));
+        let mut statements = Vec::new();
         if t.terminate_connections {
-            sql.push_str(" WITH (FORCE)");
+            statements.push(terminate_sessions_sql(name));
         }
+        statements.push(format!("DROP DATABASE IF EXISTS {}", sql_identifier(name)));
         let server = t.database.server_label();
         Step {
             id: StepId::Drop,
@@ -119,7 +146,7 @@ impl Planner<'_> {
                     ""
                 }
             ),
-            action: self.maintenance_exec(sql),
+            action: self.maintenance_exec(statements),
             produces: vec![],
             consumes: vec![],
             destroys: Some(format!("drop {name}")),
@@ -127,12 +154,16 @@ impl Planner<'_> {
     }
 
     pub(super) fn create(&self) -> Step {
-        let name = self.manifest.target.database.database();
+        let t = &self.manifest.target;
+        let name = self.new_database();
         let mut sql = format!(
             "CREATE DATABASE {} TEMPLATE template0",
-            sql_identifier(name)
+            sql_identifier(&name)
         );
-        let description = match self.facts {
+        if let Some(owner) = &t.owner {
+            sql.push_str(&format!(" OWNER {}", sql_identifier(owner)));
+        }
+        let mut description = match self.facts {
             Some(f) => {
                 sql.push_str(&format!(" ENCODING {}", sql_literal(&f.encoding)));
                 if let (Some(provider), Some(icu)) = (&f.locale_provider, &f.icu_locale)
@@ -162,11 +193,24 @@ impl Planner<'_> {
                 )
             }
         };
+        if let Some(owner) = &t.owner {
+            description.push_str(&format!(", owned by {owner}"));
+        }
+        let mut statements = Vec::new();
+        if t.strategy == Strategy::Swap {
+            // A leftover of a failed run goes first.
+            statements.push(format!("DROP DATABASE IF EXISTS {}", sql_identifier(&name)));
+            description.push_str(&format!(
+                ", beside {} (a leftover {name} is dropped first)",
+                t.database.database()
+            ));
+        }
+        statements.push(sql);
         Step {
             id: StepId::Create,
             kind: StepId::Create.kind(),
             description,
-            action: self.maintenance_exec(sql),
+            action: self.maintenance_exec(statements),
             produces: vec![],
             consumes: vec![],
             destroys: None,
@@ -176,14 +220,22 @@ impl Planner<'_> {
     pub(super) fn restore(&self, dump: &Artifact) -> Step {
         let m = self.manifest;
         let a = &m.artifacts;
-        let url = &m.target.database;
+        let into = self.new_database();
+        let url = &m.target.database.with_database(&into);
         let mut env = Self::pg_env(url, "target.database");
+        // Restored objects belong to the owner (with `owners = false`).
+        let role = m.target.owner.as_ref().filter(|_| !m.include.owners);
         // Session settings for the restore's connections: index builds sort
         // in memory, and commits do not wait for the disk (a crash midway
         // fails the step anyway, and the database is recreated on resume).
+        let mut options = RESTORE_OPTIONS.to_owned();
+        if let (Some(role), DumpFormat::Plain) = (role, a.format) {
+            // psql has no --role: the session starts as the owner.
+            options.push_str(&format!(" -c role={}", pgoptions_word(role)));
+        }
         env.push(EnvVar {
             name: "PGOPTIONS".into(),
-            value: EnvValue::Value(RESTORE_OPTIONS.into()),
+            value: EnvValue::Value(options),
         });
         let (action, how) = match a.format {
             DumpFormat::Plain => (
@@ -215,6 +267,9 @@ impl Planner<'_> {
                     args.push("--no-owner".into());
                     args.push("--no-privileges".into());
                 }
+                if let Some(role) = role {
+                    args.push(format!("--role={role}").into());
+                }
                 args.push(self.path(dump).display().to_string().into());
                 (
                     Action::Exec(Exec {
@@ -232,13 +287,41 @@ impl Planner<'_> {
         Step {
             id: StepId::Restore,
             kind: StepId::Restore.kind(),
-            description: format!("restore {} into {} ({how})", dump.name, url.database()),
+            description: format!(
+                "restore {} into {} ({how}{})",
+                dump.name,
+                url.database(),
+                role.map(|r| format!(", as {r}")).unwrap_or_default()
+            ),
             action,
             produces: vec![],
             consumes: vec![dump.clone()],
             destroys: None,
         }
     }
+}
+
+/// A value inside `PGOPTIONS`, where spaces and backslashes are escaped
+/// with a backslash.
+fn pgoptions_word(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c == ' ' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// SQL that ends every client session on the database `name` but this
+/// one; PostgreSQL's own workers (autovacuum) are left to the server,
+/// which stops them itself for a rename or a drop.
+pub(super) fn terminate_sessions_sql(name: &str) -> String {
+    format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        sql_literal(name)
+    )
 }
 
 /// `pg_dump --compress` for a compression; a bare level means gzip on every

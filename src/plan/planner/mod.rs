@@ -1,9 +1,11 @@
 //! From a [`Manifest`] to a [`Plan`]: which steps exist, what each runs, and
 //! how they depend on each other (DESIGN section 2).
 
+mod check;
 mod context;
 mod database;
 mod folders;
+mod swap;
 
 use self::context::Planner;
 use super::builder::PlanBuilder;
@@ -11,27 +13,54 @@ use super::error::PlanError;
 use super::graph::Plan;
 use super::inspect::SourceFacts;
 use super::step::{Artifact, StepId};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Strategy};
 
-/// The edges of DESIGN section 2. Edges to steps a manifest does not ask for
-/// are dropped by the builder.
-pub(crate) const EDGES: &[(StepId, StepId)] = &[
+/// The edges of DESIGN section 2 for `strategy = "swap"`: the new
+/// database and folders are built beside the live ones, proven, then
+/// swapped in at once. Edges to steps a manifest does not ask for are
+/// dropped by the builder.
+pub(crate) const SWAP_EDGES: &[(StepId, StepId)] = &[
+    (StepId::InvalidateSource, StepId::Dump),
+    (StepId::Dump, StepId::Verify),
+    (StepId::Archive, StepId::Verify),
+    (StepId::Verify, StepId::Create),
+    (StepId::Create, StepId::Restore),
+    (StepId::Restore, StepId::Check),
+    (StepId::Check, StepId::Swap),
+    (StepId::Verify, StepId::Extract),
+    (StepId::Extract, StepId::Swap),
+    (StepId::Swap, StepId::InvalidateTarget),
+];
+
+/// The edges for `strategy = "replace"`, NetBox's documented order: the
+/// target is dropped, rebuilt in place and checked.
+pub(crate) const REPLACE_EDGES: &[(StepId, StepId)] = &[
     (StepId::InvalidateSource, StepId::Dump),
     (StepId::Dump, StepId::Verify),
     (StepId::Archive, StepId::Verify),
     (StepId::Verify, StepId::Drop),
     (StepId::Drop, StepId::Create),
     (StepId::Create, StepId::Restore),
-    (StepId::Restore, StepId::InvalidateTarget),
+    (StepId::Restore, StepId::Check),
+    (StepId::Check, StepId::InvalidateTarget),
     (StepId::Verify, StepId::Extract),
     (StepId::Extract, StepId::InvalidateTarget),
 ];
+
+/// The edges of a strategy.
+pub fn edges(strategy: Strategy) -> &'static [(StepId, StepId)] {
+    match strategy {
+        Strategy::Swap => SWAP_EDGES,
+        Strategy::Replace => REPLACE_EDGES,
+    }
+}
 
 /// Builds the frozen step graph for `manifest`. `facts` come from live
 /// planning; without them (`--offline`) the `create` step shows where the
 /// source's encoding and locale will go.
 pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, PlanError> {
     let planner = Planner { manifest, facts };
+    let strategy = manifest.target.strategy;
     let mut builder = PlanBuilder::new();
 
     if let Some(argv) = &manifest.source.invalidate {
@@ -52,18 +81,24 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
     }
     builder.step(planner.verify(all_artifacts));
     if let Some(dump) = &dump {
-        builder.step(planner.drop());
+        if strategy == Strategy::Replace {
+            builder.step(planner.drop());
+        }
         builder.step(planner.create());
         builder.step(planner.restore(dump));
+        builder.step(planner.check(dump));
     }
     if let Some((archive, sums)) = &media {
         builder.step(planner.extract(archive, sums));
+    }
+    if strategy == Strategy::Swap {
+        builder.step(planner.swap());
     }
     if let Some(argv) = &manifest.target.invalidate {
         builder.step(planner.invalidate(StepId::InvalidateTarget, argv, "target"));
     }
 
-    for &(before, after) in EDGES {
+    for &(before, after) in edges(strategy) {
         builder.edge(before, after);
     }
     // Without a dump, the source's cache is still invalidated before anything

@@ -1,0 +1,197 @@
+//! `rollback`: the previous target (`<target>__prev` and every
+//! `<folder>.replicate-prev`) swapped back in the way `swap` put the new one
+//! in, so a second rollback undoes the first; then `invalidate-target`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::ApplyError;
+use super::process::{self, Output};
+use super::runner::StepRunner;
+use crate::io::interrupt;
+use crate::manifest::{Manifest, Strategy};
+use crate::media;
+use crate::plan::{Action, Exec, StepId};
+use crate::postgres::names::companion;
+use crate::postgres::quote::sql_literal;
+use crate::postgres::rename::renames_sql;
+use crate::postgres::{Secrets, psql};
+use crate::store::{ArtifactsDir, RunLock};
+
+/// What a rollback will exchange.
+#[derive(Debug, Clone)]
+pub struct Rollback {
+    /// The target database and its previous copy.
+    pub database: Option<(String, String)>,
+    /// Each target folder (the previous content beside it).
+    pub folders: Vec<PathBuf>,
+    /// `target.invalidate`, run at the end.
+    pub invalidate: Option<Exec>,
+    terminate: bool,
+}
+
+impl Rollback {
+    /// What will happen, a line each.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some((target, previous)) = &self.database {
+            lines.push(format!(
+                "database {previous} becomes {target} again, and {target} becomes {previous}{}",
+                if self.terminate {
+                    ", its open sessions ended"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for folder in &self.folders {
+            lines.push(format!(
+                "folder {} exchanged with {}",
+                folder.display(),
+                media::companion(folder, "prev").display()
+            ));
+        }
+        if let Some(exec) = &self.invalidate {
+            lines.push(format!("then: $ {}", exec.display()));
+        }
+        lines
+    }
+}
+
+/// Finds the previous target, or says why there is none to roll back to.
+pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback, ApplyError> {
+    let t = &manifest.target;
+    let refuse = |message: String| {
+        ApplyError::NoPrevious {
+        message,
+        help: "a previous copy exists after a `replicate apply` with `strategy = \"swap\"` and `keep_previous = true`".to_owned(),
+    }
+    };
+    if t.strategy == Strategy::Replace {
+        return Err(refuse(
+            "there is no previous target: `strategy = \"replace\"` keeps none".to_owned(),
+        ));
+    }
+    let secrets = manifest.secrets();
+    let database = if manifest.has_database() {
+        let target = t.database.database().to_owned();
+        let previous = companion(&target, "__prev");
+        if !database_exists(manifest, &secrets, &previous)? {
+            return Err(refuse(format!(
+                "there is no previous target: the database {previous} does not exist"
+            )));
+        }
+        Some((target, previous))
+    } else {
+        None
+    };
+    let mut folders = Vec::new();
+    for folder in t.media.iter() {
+        let previous = media::companion(&media::real_folder(folder), "prev");
+        if !previous.is_dir() {
+            return Err(refuse(format!(
+                "there is no complete previous target: {} does not exist",
+                previous.display()
+            )));
+        }
+        folders.push(folder.clone());
+    }
+    let invalidate = plan
+        .step(StepId::InvalidateTarget)
+        .and_then(|s| match &s.action {
+            Action::Exec(exec) => Some(exec.clone()),
+            _ => None,
+        });
+    Ok(Rollback {
+        database,
+        folders,
+        invalidate,
+        terminate: t.terminate_connections,
+    })
+}
+
+/// Runs the rollback; how long the target's name could not be reached.
+pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyError> {
+    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    artifacts.create()?;
+    let _lock = RunLock::acquire(artifacts.path())?;
+    interrupt::install();
+    let secrets = manifest.secrets();
+    let runner = StepRunner {
+        manifest,
+        artifacts: &artifacts,
+        secrets: &secrets,
+    };
+    let failed = |message: String, help: &str| ApplyError::StepFailed {
+        step: "rollback".to_owned(),
+        details: message,
+        help: Some(help.to_owned()),
+    };
+    let mut downtime = Duration::ZERO;
+    let exchange_databases = |target: &str, previous: &str| {
+        let aside = companion(target, "__rollback");
+        runner.drop_database(&aside).and_then(|()| {
+            runner.renames(&renames_sql(
+                &[(target, &aside), (previous, target), (&aside, previous)],
+                rollback.terminate.then_some(target),
+            ))
+        })
+    };
+    if let Some((target, previous)) = &rollback.database {
+        downtime = exchange_databases(target, previous).map_err(|e| {
+            failed(
+                format!("cannot swap {previous} back in: {e}"),
+                "nothing was renamed: the target is as it was",
+            )
+        })?;
+    }
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for folder in &rollback.folders {
+        if let Err(e) = media::roll_back_folder(folder) {
+            // Back to where the rollback started.
+            let mut undone = done
+                .iter()
+                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
+            if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
+                undone = exchange_databases(target, previous)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
+            return Err(failed(
+                format!("cannot swap the folder {} back: {e}", folder.display()),
+                &match undone {
+                    Ok(()) => "the target was put back as it was before the rollback".to_owned(),
+                    Err(why) => format!(
+                        "putting the target back failed too ({why}); run `replicate rollback` again"
+                    ),
+                },
+            ));
+        }
+        done.push(folder);
+    }
+    if let Some(exec) = &rollback.invalidate {
+        process::run(exec, &secrets, Output::Discard).map_err(|f| {
+            failed(
+                format!("invalidate-target failed after the rollback: {}", f.message),
+                "the previous target is back in place; run the cache command by hand",
+            )
+        })?;
+    }
+    Ok(downtime)
+}
+
+fn database_exists(manifest: &Manifest, secrets: &Secrets, name: &str) -> Result<bool, ApplyError> {
+    let t = &manifest.target;
+    psql::query(
+        &manifest.tools,
+        &t.database.with_database(&t.maintenance_database),
+        "target.database",
+        secrets,
+        &format!(
+            "SELECT 1 FROM pg_database WHERE datname = {}",
+            sql_literal(name)
+        ),
+    )
+    .map(|rows| !rows.is_empty())
+    .map_err(|e| ApplyError::Io(format!("cannot reach the target server: {e}")))
+}
