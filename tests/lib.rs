@@ -11,3 +11,4 @@ mod layers;
 mod manifest_fuzz;
 mod media;
 mod planner;
+mod swap;
