@@ -4,11 +4,12 @@
 //! The layers, each depending only on those below it:
 //!
 //! - [`cli`]: arguments, commands (load, call, print), output and progress;
-//! - [`exec`]: running a plan (the `apply` operation, scheduler, steps);
+//! - [`exec`], [`init`]: running a plan (the `apply` operation, scheduler,
+//!   steps); writing a manifest for the systems found;
 //! - [`plan`]: a manifest (and the live systems) to a frozen step graph;
 //! - [`manifest`]: `replicate.toml` to a checked [`manifest::Manifest`];
-//! - [`postgres`], [`store`], [`media`]: PostgreSQL, the artifacts folder,
-//!   folders of files;
+//! - [`postgres`], [`store`], [`media`], [`netbox`]: PostgreSQL, the
+//!   artifacts folder, folders of files, what replicate knows of NetBox;
 //! - [`io`], [`display`]: bytes and files, and how things are written for
 //!   people.
 
@@ -17,9 +18,11 @@
 pub mod cli;
 mod display;
 mod exec;
+mod init;
 pub mod io;
 pub mod manifest;
 pub mod media;
+mod netbox;
 pub mod plan;
 mod postgres;
 mod store;

@@ -2,7 +2,8 @@
 
 use crate::support::{Replicate, redact_root, root};
 
-const NETBOX: &str = "examples/netbox.toml";
+/// A manifest with every step of the swap strategy.
+const NETBOX: &str = "tests/manifests/every-step.toml";
 
 #[test]
 fn plan_prints_every_step_in_order_with_a_summary() {
@@ -58,7 +59,7 @@ fn the_manifest_can_come_from_the_environment() {
         .args(["validate"])
         .run()
         .success()
-        .stdout_has("examples/netbox.toml is valid: 10 steps");
+        .stdout_has("tests/manifests/every-step.toml is valid: 10 steps");
 }
 
 #[test]
@@ -74,7 +75,7 @@ fn json_and_out_write_the_same_plan_and_show_reads_it_back() {
     assert_eq!(run.stdout(), written);
 
     let doc: serde_json::Value = serde_json::from_str(&written).unwrap();
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["format_version"], 2);
     assert_eq!(doc["replicate_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(doc["steps"].as_array().unwrap().len(), 10);
     assert_eq!(doc["manifest"]["sha256"].as_str().unwrap().len(), 64);
@@ -118,7 +119,7 @@ fn two_plans_of_one_manifest_differ_only_in_their_time() {
 fn show_refuses_what_is_not_a_plan() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\"format_version\": 1, \"steps\": 3}\n").unwrap();
+    std::fs::write(&bad, "{\"format_version\": 2, \"steps\": 3}\n").unwrap();
     Replicate::new()
         .args(["show"])
         .args([&bad])
@@ -133,7 +134,7 @@ fn show_refuses_what_is_not_a_plan() {
         .args([&newer])
         .run()
         .code(1)
-        .stderr_has("has plan format version 7; this replicate reads version 1")
+        .stderr_has("has plan format version 7; this replicate reads version 2")
         .stderr_has("newer replicate");
 
     Replicate::new()

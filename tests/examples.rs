@@ -60,7 +60,6 @@ fn each_example_plans_the_steps_it_asks_for() {
     assert_eq!(
         step_ids("examples/netbox.toml"),
         [
-            "invalidate-source",
             "dump",
             "archive",
             "verify",

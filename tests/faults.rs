@@ -368,11 +368,11 @@ fn hand_edited_newer_and_foreign_plans_are_refused() {
         run.stderr()
     );
 
-    let newer = plan.replace("\"format_version\": 1", "\"format_version\": 2");
+    let newer = plan.replace("\"format_version\": 2", "\"format_version\": 3");
     fs::write(s.dir.path().join("newer.json"), newer).unwrap();
     let run = s.replicate().args(["apply", "newer.json"]).run().code(1);
     assert!(
-        run.stderr_flat().contains("has plan format version 2"),
+        run.stderr_flat().contains("has plan format version 3"),
         "{}",
         run.stderr()
     );

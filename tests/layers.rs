@@ -7,10 +7,10 @@ use crate::support::root;
 /// other.
 const FLOORS: &[&[&str]] = &[
     &["cli"],
-    &["exec"],
+    &["exec", "init"],
     &["plan"],
     &["manifest"],
-    &["postgres", "store", "media"],
+    &["postgres", "store", "media", "netbox"],
     &["io", "display"],
 ];
 

@@ -10,5 +10,6 @@ mod faults;
 mod layers;
 mod manifest_fuzz;
 mod media;
+mod netbox;
 mod planner;
 mod swap;

@@ -11,7 +11,7 @@ use crate::plan::StepId;
 #[command(
     name = "replicate",
     version,
-    about = "Copy a NetBox instance (PostgreSQL database and media folder) from a source to a target, declaratively.",
+    about = "Copy a NetBox instance (PostgreSQL database and its folders of files) from a source to a target, declaratively.",
     long_about = None,
     propagate_version = true,
 )]
@@ -43,6 +43,23 @@ impl ManifestArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented manifest for the systems given (NetBox version, folders, change log)
+    Init {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The source database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE
+        #[arg(long, value_name = "URL")]
+        source: String,
+        /// The target database (it need not exist yet)
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// A NetBox install folder (e.g. /opt/netbox): first the source's, then the target's
+        #[arg(long = "netbox-root", value_name = "DIR")]
+        netbox_root: Vec<PathBuf>,
+        /// Overwrite the manifest if it exists
+        #[arg(long)]
+        force: bool,
+    },
     /// Check the manifest and report every problem in it
     Validate {
         #[command(flatten)]
@@ -100,8 +117,8 @@ pub enum Command {
     Verify {
         #[command(flatten)]
         manifest: ManifestArg,
-        /// Also check the target media folder against the media checksums
-        #[arg(long)]
+        /// Also check every copied target folder (media, scripts, reports) against its checksums
+        #[arg(long, alias = "folders")]
         media: bool,
         /// Also compare the live target database with what the dump holds
         #[arg(long)]

@@ -4,6 +4,7 @@
 use miette::Diagnostic;
 
 use crate::exec::ApplyError;
+use crate::init::InitError;
 use crate::manifest::ManifestError;
 use crate::plan::PlanError;
 use crate::store::StoreError;
@@ -25,6 +26,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] StoreError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] InitError),
 
     #[error("refusing to {command} without approval: no terminal to ask on")]
     #[diagnostic(code(replicate::not_approved), help("{help}"))]

@@ -47,6 +47,19 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn run(arguments: Arguments) -> Result<u8, Error> {
     match arguments.command {
+        Command::Init {
+            manifest,
+            source,
+            target,
+            netbox_root,
+            force,
+        } => commands::init::run(&crate::init::InitRequest {
+            manifest: manifest.path(),
+            source,
+            target,
+            netbox_roots: netbox_root,
+            force,
+        }),
         Command::Validate { manifest } => commands::validate::run(&manifest.path()),
         Command::Plan {
             manifest,

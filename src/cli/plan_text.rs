@@ -26,10 +26,21 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
     )?;
     for (name, side) in [("Source  ", &doc.source), ("Target  ", &doc.target)] {
         write!(out, "{}{}", paint(HEADING, name), side.database)?;
-        if let Some(media) = &side.media {
-            write!(out, ", media {}", paths::display(media))?;
+        for (folder, path) in &side.folders {
+            write!(out, ", {folder} {}", paths::display(path))?;
         }
         writeln!(out)?;
+        if let Some(netbox) = &side.netbox {
+            writeln!(out, "        {}, latest migrations:", netbox.release)?;
+            let latest: Vec<String> = netbox
+                .latest
+                .iter()
+                .map(|(app, name)| format!("{app} {name}"))
+                .collect();
+            for line in wrap(&latest, 96) {
+                writeln!(out, "          {line}")?;
+            }
+        }
     }
     for note in &doc.notes {
         writeln!(out, "        {note}")?;
@@ -96,51 +107,83 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
     Ok(())
 }
 
+/// `items` joined with `, ` into lines of at most `width` characters.
+fn wrap(items: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        if !line.is_empty() && line.len() + 1 + piece.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&piece);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// What runs, as lines a person could type or read.
 fn action_lines(action: &Action) -> Vec<String> {
     match action {
         Action::Exec(exec) => exec_lines(exec),
         Action::Archive {
-            from,
-            to,
             compression,
-            file_sums,
-        } => vec![
-            format!(
-                "replicate: tar{} {} into {}",
-                compression_note(*compression),
-                shown(from),
-                shown(to)
-            ),
-            format!("replicate: SHA-256 of every file into {}", shown(file_sums)),
-        ],
+            folders,
+        } => folders
+            .iter()
+            .flat_map(|f| {
+                [
+                    format!(
+                        "replicate: tar{} {} into {}",
+                        compression_note(*compression),
+                        shown(&f.from),
+                        shown(&f.to)
+                    ),
+                    format!(
+                        "replicate: SHA-256 of every file into {}",
+                        shown(&f.file_sums)
+                    ),
+                ]
+            })
+            .collect(),
         Action::Verify { sums } => vec![format!(
             "replicate: re-hash every artifact against {}",
             shown(sums)
         )],
-        Action::Extract {
-            archive,
-            into,
-            file_sums,
-            next,
-            ..
-        } => vec![
-            match next {
-                Some(next) => format!(
-                    "replicate: unpack {} into {}, check it against {}",
-                    shown(archive),
-                    shown(next),
-                    shown(file_sums)
-                ),
-                None => format!(
-                    "replicate: unpack {} beside {}, check it against {}, swap it in",
-                    shown(archive),
-                    shown(into),
-                    shown(file_sums)
-                ),
-            },
-            "           (refuses absolute paths, `..` and links leading out)".to_owned(),
-        ],
+        Action::Extract { folders, .. } => {
+            let mut lines: Vec<String> = folders
+                .iter()
+                .map(|f| match &f.next {
+                    Some(next) => format!(
+                        "replicate: unpack {} into {}, check it against {}",
+                        shown(&f.archive),
+                        shown(next),
+                        shown(&f.file_sums)
+                    ),
+                    None => format!(
+                        "replicate: unpack {} beside {}, check it against {}",
+                        shown(&f.archive),
+                        shown(&f.into),
+                        shown(&f.file_sums)
+                    ),
+                })
+                .collect();
+            if folders.iter().any(|f| f.next.is_none()) {
+                lines.push("replicate: then swap each one in".to_owned());
+            }
+            lines
+                .push("           (refuses absolute paths, `..` and links leading out)".to_owned());
+            lines
+        }
         Action::Check { dump, database, .. } => vec![format!(
             "replicate: count what {} holds, compare {database} with it",
             shown(dump)

@@ -86,7 +86,7 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
         None
     };
     let mut folders = Vec::new();
-    for folder in t.media.iter() {
+    for folder in t.folders.values() {
         let previous = media::companion(&media::real_folder(folder), "prev");
         if !previous.is_dir() {
             return Err(refuse(format!(

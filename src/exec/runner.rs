@@ -6,7 +6,6 @@ use super::process::{self, Output};
 use super::scheduler::{Runner, StepReport, StepResult};
 use crate::io::sys;
 use crate::manifest::Manifest;
-use crate::media::Placement;
 use crate::plan::{Action, Step, StepId};
 use crate::postgres::{DbUrl, Secrets};
 use crate::store::ArtifactsDir;
@@ -61,23 +60,17 @@ impl StepRunner<'_> {
             // The archive runs at the normal priority: `verify` waits for
             // both it and the dump, so neither should lag behind the other.
             Action::Archive {
-                from, compression, ..
-            } => self.archive(step, from, *compression),
-            Action::Extract {
-                archive,
                 compression,
-                into,
-                file_sums,
-                next,
+                folders,
+            } => self.archive(step, folders, *compression),
+            Action::Extract {
+                compression,
+                folders,
             } => {
                 // `extract` runs beside `restore`, the critical path, and
                 // takes the CPU it leaves idle.
                 sys::lower_thread_priority();
-                let placement = match next {
-                    Some(_) => Placement::Beside,
-                    None => Placement::SwapIn,
-                };
-                self.extract(step, archive, *compression, into, file_sums, placement)
+                self.extract(step, folders, *compression)
             }
             Action::Check {
                 dump,

@@ -50,6 +50,7 @@ pub fn target_state(manifest: &Manifest, plan: &Plan, outcome: &Outcome) -> Stri
         |id: StepId| outcome.done.contains(&id) || outcome.failed.iter().any(|(f, _)| *f == id);
     let done = |id: StepId| outcome.done.contains(&id);
     let db = manifest.target.database.database();
+    let folders = folder_words(manifest);
     let mut parts = Vec::new();
     if plan.contains(StepId::Swap) {
         // Nothing touches the live target before `swap`, which undoes itself
@@ -58,13 +59,10 @@ pub fn target_state(manifest: &Manifest, plan: &Plan, outcome: &Outcome) -> Stri
             plan.contains(StepId::Create),
             plan.contains(StepId::Extract),
         ) {
-            (true, true) => (
-                format!("the database {db} and the media folder"),
-                "were",
-                "are",
-            ),
+            (true, true) => (format!("the database {db} and {folders}"), "were", "are"),
             (true, false) => (format!("the database {db}"), "was", "is"),
-            _ => ("the media folder".to_owned(), "was", "is"),
+            _ if manifest.target.folders.len() > 1 => (folders, "were", "are"),
+            _ => (folders, "was", "is"),
         };
         parts.push(if done(StepId::Swap) {
             format!("{what} {was} replaced; the previous copy is kept for `replicate rollback` unless keep_previous = false")
@@ -92,12 +90,22 @@ pub fn target_state(manifest: &Manifest, plan: &Plan, outcome: &Outcome) -> Stri
     }
     if plan.contains(StepId::Extract) {
         parts.push(if ran(StepId::Extract) && done(StepId::Extract) {
-            "the media folder was replaced".to_owned()
+            format!("{folders} replaced")
         } else if ran(StepId::Extract) {
-            "extracting the media failed; the old media folder was kept".to_owned()
+            format!("extracting failed, so {folders} kept the old content")
         } else {
-            "the media folder was not touched".to_owned()
+            format!("{folders} not touched")
         });
     }
     parts.join("; ")
+}
+
+/// `the media folder`, `the media and scripts folders`.
+fn folder_words(manifest: &Manifest) -> String {
+    let names: Vec<&str> = manifest.target.folders.keys().map(|f| f.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => format!("the {last} folder"),
+        Some((last, rest)) => format!("the {} and {last} folders", rest.join(", ")),
+        None => "no folder".to_owned(),
+    }
 }

@@ -60,7 +60,7 @@ pub enum DatabaseContent {
     Full,
     /// Schema only (`pg_dump --schema-only`).
     Schema,
-    /// No database steps at all: media only.
+    /// No database steps at all: folders only.
     None,
 }
 
@@ -104,4 +104,36 @@ impl Choice for Compression {
         ("gzip", Self::Gzip),
         ("zstd", Self::Zstd),
     ];
+}
+
+/// A folder of files copied beside the database: NetBox's `MEDIA_ROOT`,
+/// `SCRIPTS_ROOT` and `REPORTS_ROOT`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Folder {
+    Media,
+    Scripts,
+    Reports,
+}
+
+impl Folder {
+    /// Every folder, in the order they are archived, extracted and swapped.
+    pub const ALL: [Folder; 3] = [Folder::Media, Folder::Scripts, Folder::Reports];
+
+    /// The manifest key and artifact name part: `media`, `scripts`, `reports`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Folder::Media => "media",
+            Folder::Scripts => "scripts",
+            Folder::Reports => "reports",
+        }
+    }
+}
+
+impl fmt::Display for Folder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
 use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
@@ -40,14 +40,16 @@ pub struct Manifest {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub database: DbUrl,
-    pub media: Option<PathBuf>,
+    /// The copied folders' paths at the source.
+    pub folders: BTreeMap<Folder, PathBuf>,
     pub invalidate: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Target {
     pub database: DbUrl,
-    pub media: Option<PathBuf>,
+    /// The copied folders' paths at the target.
+    pub folders: BTreeMap<Folder, PathBuf>,
     pub invalidate: Option<Vec<Text>>,
     pub strategy: Strategy,
     /// `swap` only: keep the replaced database and folders for `rollback`.
@@ -57,14 +59,23 @@ pub struct Target {
     /// every restored object); `None`: the role replicate connects as.
     pub owner: Option<String>,
     pub maintenance_database: String,
+    /// Go on when the source's NetBox schema is newer than the target's.
+    pub allow_older_netbox: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Include {
     pub database: DatabaseContent,
     pub exclude_table_data: Vec<String>,
-    pub media: bool,
     pub owners: bool,
+}
+
+/// A folder copied from the source to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedFolder {
+    pub folder: Folder,
+    pub source: PathBuf,
+    pub target: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -83,12 +94,32 @@ pub struct Spans {
     pub target_database: Range<usize>,
     pub compression: Option<Range<usize>>,
     pub bindir: Option<Range<usize>>,
+    /// `exclude_table_data`'s patterns, in order.
+    pub exclude_table_data: Vec<Range<usize>>,
+    /// Each copied folder's source path.
+    pub source_folders: BTreeMap<Folder, Range<usize>>,
 }
 
 impl Manifest {
     /// Whether any step touches a database.
     pub fn has_database(&self) -> bool {
         self.include.database != DatabaseContent::None
+    }
+
+    /// The folders copied, in [`Folder::ALL`]'s order.
+    pub fn folders(&self) -> Vec<CopiedFolder> {
+        self.source
+            .folders
+            .iter()
+            .filter_map(|(folder, source)| {
+                let target = self.target.folders.get(folder)?;
+                Some(CopiedFolder {
+                    folder: *folder,
+                    source: source.clone(),
+                    target: target.clone(),
+                })
+            })
+            .collect()
     }
 
     /// The secrets the manifest carries: the databases' passwords, by

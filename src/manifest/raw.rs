@@ -9,10 +9,10 @@
 use schemars::JsonSchema;
 use toml::Spanned;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
-/// media folder) source to a target.
+/// folders of files) source to a target.
 #[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "replicate manifest")]
@@ -30,7 +30,7 @@ pub struct RawManifest {
     #[serde(default)]
     #[schemars(with = "Option<RawInclude>")]
     pub include: Option<Spanned<RawInclude>>,
-    /// Where and how the artifacts (dump, media archive, checksums) are written.
+    /// Where and how the artifacts (dump, folder archives, checksums) are written.
     #[serde(default)]
     #[schemars(with = "Option<RawArtifacts>")]
     pub artifacts: Option<Spanned<RawArtifacts>>,
@@ -54,6 +54,14 @@ pub struct RawSource {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub media: Option<Spanned<String>>,
+    /// The source's custom scripts folder (NetBox's `SCRIPTS_ROOT`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub scripts: Option<Spanned<String>>,
+    /// The source's reports folder (NetBox's `REPORTS_ROOT`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub reports: Option<Spanned<String>>,
     /// A command (argv, no shell) run on the source before the dump, in the
     /// manifest's folder, e.g. NetBox's `manage.py invalidate all`.
     #[serde(default)]
@@ -74,6 +82,14 @@ pub struct RawTarget {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub media: Option<Spanned<String>>,
+    /// The target's custom scripts folder; required when scripts are included.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub scripts: Option<Spanned<String>>,
+    /// The target's reports folder; required when reports are included.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub reports: Option<Spanned<String>>,
     /// A command (argv, no shell) run on the target at the very end, e.g.
     /// NetBox's `manage.py reindex --lazy`.
     #[serde(default)]
@@ -106,6 +122,12 @@ pub struct RawTarget {
     #[serde(default)]
     #[schemars(with = "Option<String>", extend("default" = "postgres"))]
     pub maintenance_database: Option<Spanned<String>>,
+    /// `true`: go on when the source's NetBox schema is newer than the
+    /// target's (the target's NetBox would not know some of the data's
+    /// migrations); `false`: `plan` refuses.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>", extend("default" = false))]
+    pub allow_older_netbox: Option<Spanned<bool>>,
 }
 
 /// What is copied.
@@ -113,7 +135,7 @@ pub struct RawTarget {
 #[serde(deny_unknown_fields)]
 pub struct RawInclude {
     /// `full`: schema and data; `schema`: schema only (`pg_dump --schema-only`);
-    /// `none`: no database steps at all (media only).
+    /// `none`: no database steps at all (folders only).
     #[serde(default)]
     #[schemars(with = "Option<DatabaseContent>", extend("default" = "full"))]
     pub database: Option<Spanned<String>>,
@@ -126,6 +148,14 @@ pub struct RawInclude {
     #[serde(default)]
     #[schemars(with = "Option<bool>")]
     pub media: Option<Spanned<bool>>,
+    /// Copy the scripts folder. Default: `true` when both scripts folders are given.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub scripts: Option<Spanned<bool>>,
+    /// Copy the reports folder. Default: `true` when both reports folders are given.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub reports: Option<Spanned<bool>>,
     /// `false`: `--no-owner --no-privileges`, objects belong to the target
     /// user; `true`: keep owners and grants (the roles must exist on the target).
     #[serde(default)]
@@ -147,7 +177,7 @@ pub struct RawArtifacts {
     #[serde(default)]
     #[schemars(with = "Option<DumpFormat>", extend("default" = "directory"))]
     pub format: Option<Spanned<String>>,
-    /// Compression of the dump and the media archive.
+    /// Compression of the dump and the folder archives.
     #[serde(default)]
     #[schemars(with = "Option<Compression>", extend("default" = "none"))]
     pub compression: Option<Spanned<String>>,
@@ -166,6 +196,39 @@ pub struct RawTools {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub bindir: Option<Spanned<String>>,
+}
+
+impl RawSource {
+    /// The path written for `folder`.
+    pub fn folder(&self, folder: Folder) -> Option<&Spanned<String>> {
+        match folder {
+            Folder::Media => self.media.as_ref(),
+            Folder::Scripts => self.scripts.as_ref(),
+            Folder::Reports => self.reports.as_ref(),
+        }
+    }
+}
+
+impl RawTarget {
+    /// The path written for `folder`.
+    pub fn folder(&self, folder: Folder) -> Option<&Spanned<String>> {
+        match folder {
+            Folder::Media => self.media.as_ref(),
+            Folder::Scripts => self.scripts.as_ref(),
+            Folder::Reports => self.reports.as_ref(),
+        }
+    }
+}
+
+impl RawInclude {
+    /// Whether `folder` is included, as written.
+    pub fn folder(&self, folder: Folder) -> Option<&Spanned<bool>> {
+        match folder {
+            Folder::Media => self.media.as_ref(),
+            Folder::Scripts => self.scripts.as_ref(),
+            Folder::Reports => self.reports.as_ref(),
+        }
+    }
 }
 
 /// The JSON Schema of the manifest, as `replicate schema` prints it.

@@ -41,22 +41,29 @@ pub fn read(
     let source = reader.table(table, "source", &whole, true, |r, t, span| RawSource {
         database: r.required(t, "database", span),
         media: r.value(t, "media"),
+        scripts: r.value(t, "scripts"),
+        reports: r.value(t, "reports"),
         invalidate: r.value(t, "invalidate"),
     });
     let target = reader.table(table, "target", &whole, true, |r, t, span| RawTarget {
         database: r.required(t, "database", span),
         media: r.value(t, "media"),
+        scripts: r.value(t, "scripts"),
+        reports: r.value(t, "reports"),
         invalidate: r.value(t, "invalidate"),
         strategy: r.value(t, "strategy"),
         keep_previous: r.value(t, "keep_previous"),
         terminate_connections: r.value(t, "terminate_connections"),
         owner: r.value(t, "owner"),
         maintenance_database: r.value(t, "maintenance_database"),
+        allow_older_netbox: r.value(t, "allow_older_netbox"),
     });
     let include = reader.table(table, "include", &whole, false, |r, t, _| RawInclude {
         database: r.value(t, "database"),
         exclude_table_data: r.value(t, "exclude_table_data"),
         media: r.value(t, "media"),
+        scripts: r.value(t, "scripts"),
+        reports: r.value(t, "reports"),
         owners: r.value(t, "owners"),
     });
     let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {

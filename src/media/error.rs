@@ -26,9 +26,9 @@ pub enum MediaError {
         "the archive does not match SHA256SUMS (expected {expected}, found {found}); nothing was written"
     )]
     ArchiveChanged { expected: String, found: String },
-    #[error("{} does not match the media checksums: {reason}", path.display())]
+    #[error("{} does not match the folder checksums: {reason}", path.display())]
     FileMismatch { path: PathBuf, reason: String },
-    #[error("the media checksums are unreadable: {0}")]
+    #[error("the folder checksums are unreadable: {0}")]
     BadSums(String),
     #[error("stopped by {0}")]
     Interrupted(&'static str),

@@ -13,6 +13,8 @@ mod unpack;
 pub use self::archive::{ArchiveReport, archive};
 pub use self::entries::ArchiveCheck;
 pub use self::error::MediaError;
-pub use self::swap::{SwappedFolder, companion, real_folder, roll_back_folder, swap_folder};
+pub use self::swap::{
+    SwappedFolder, companion, real_folder, roll_back_folder, swap_folder, swap_in,
+};
 pub use self::tree::{TreeDifferences, compare};
 pub use self::unpack::{ExtractReport, Placement, extract};

@@ -65,13 +65,13 @@ pub fn extract(
     if let Some(path) = file_sums.keys().find(|p| !files.contains_key(p.as_path())) {
         return Err(MediaError::FileMismatch {
             path: path.clone(),
-            reason: "listed in the media checksums but not in the archive".into(),
+            reason: "listed in the folder checksums but not in the archive".into(),
         });
     }
     if let Some(path) = files.keys().find(|p| !file_sums.contains_key(**p)) {
         return Err(MediaError::FileMismatch {
             path: path.to_path_buf(),
-            reason: "in the archive but not in the media checksums".into(),
+            reason: "in the archive but not in the folder checksums".into(),
         });
     }
 

@@ -1,6 +1,7 @@
 //! The plan file: the plan as JSON, what `plan --json` prints and `plan --out`
 //! writes, and what `show` and `apply PLAN` read back.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -9,13 +10,13 @@ use sha2::{Digest, Sha256};
 
 use super::error::PlanError;
 use super::graph::Plan;
-use super::inspect::Inspection;
+use super::inspect::{Inspection, NetboxSchema};
 use super::step::{Step, StepId};
 use crate::io::files::write_atomically;
-use crate::manifest::{Manifest, SourceFile};
+use crate::manifest::{Folder, Manifest, SourceFile};
 
 /// The plan file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A saved plan. It holds no secret: passwords appear as `***` in URLs and as
 /// a reference to their origin in environments.
@@ -36,7 +37,7 @@ pub struct PlanDocument {
     pub artifacts_dir: PathBuf,
     /// Whether the live systems were inspected (`false` for `plan --offline`).
     pub live: bool,
-    /// What live planning found (server versions, sizes, media).
+    /// What live planning found (server versions, sizes, folders).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// What live planning found worth a warning.
@@ -63,8 +64,12 @@ pub struct ManifestRef {
 pub struct Endpoint {
     /// The database URL with any password shown as `***`.
     pub database: String,
+    /// The copied folders on this side.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<Folder, PathBuf>,
+    /// The NetBox schema live planning found in this side's database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media: Option<PathBuf>,
+    pub netbox: Option<NetboxSchema>,
 }
 
 /// A step and the steps it waits for.
@@ -100,11 +105,13 @@ impl PlanDocument {
             },
             source: Endpoint {
                 database: manifest.source.database.redacted(),
-                media: manifest.source.media.clone(),
+                folders: manifest.source.folders.clone(),
+                netbox: inspection.and_then(|i| i.source_netbox.clone()),
             },
             target: Endpoint {
                 database: manifest.target.database.redacted(),
-                media: manifest.target.media.clone(),
+                folders: manifest.target.folders.clone(),
+                netbox: inspection.and_then(|i| i.target_netbox.clone()),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),
             live: inspection.is_some(),
@@ -117,7 +124,8 @@ impl PlanDocument {
         doc
     }
 
-    /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`.
+    /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`, then
+    /// the warnings.
     pub fn summary_line(&self) -> String {
         let destroys: Vec<&str> = self
             .steps
@@ -126,7 +134,7 @@ impl PlanDocument {
             .collect();
         let count = self.steps.len();
         let noun = if count == 1 { "step" } else { "steps" };
-        if destroys.is_empty() {
+        let mut line = if destroys.is_empty() {
             format!("Plan: {count} {noun}, none destructive")
         } else {
             format!(
@@ -134,7 +142,21 @@ impl PlanDocument {
                 destroys.len(),
                 destroys.join(", ")
             )
+        };
+        // Warnings are repeated here, where a reader's eye lands last.
+        if !self.warnings.is_empty() {
+            let noun = if self.warnings.len() == 1 {
+                "warning"
+            } else {
+                "warnings"
+            };
+            line.push_str(&format!(
+                "; {} {noun}: {}",
+                self.warnings.len(),
+                self.warnings.join("; ")
+            ));
         }
+        line
     }
 
     /// SHA-256 of the steps: two plans with the same digest do the same work.

@@ -19,11 +19,11 @@ pub use self::builder::PlanBuilder;
 use self::document::PlanDocument;
 pub use self::error::PlanError;
 pub use self::graph::Plan;
-pub use self::inspect::{Inspection, SourceFacts};
+pub use self::inspect::{Inspection, SourceFacts, read_netbox_schema};
 pub use self::planner::{edges, plan};
 pub use self::step::{
-    Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderSwap, Step, StepId,
-    StepKind, Stream,
+    Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
+    FolderExtract, FolderSwap, Step, StepId, StepKind, Stream,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;

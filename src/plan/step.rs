@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::display::shell::shell_line;
-use crate::manifest::{Compression, DumpFormat, Text};
+use crate::manifest::{Compression, DumpFormat, Folder, Text};
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(
@@ -161,25 +161,18 @@ impl Step {
 pub enum Action {
     /// Runs a program (no shell).
     Exec(Exec),
-    /// Packs a folder into a tar archive and lists every file's SHA-256.
+    /// Packs each folder into a tar archive and lists every file's SHA-256.
     Archive {
-        from: PathBuf,
-        to: PathBuf,
         compression: Compression,
-        file_sums: PathBuf,
+        folders: Vec<FolderArchive>,
     },
     /// Re-hashes every artifact against the sums file.
     Verify { sums: PathBuf },
-    /// Unpacks an archive beside a folder, checking every file; then swaps
-    /// it in (`replace`), or leaves it at `next` for `swap`.
+    /// Unpacks each archive beside its target folder, checking every file;
+    /// then swaps it in (`replace`), or leaves it at `next` for `swap`.
     Extract {
-        archive: PathBuf,
         compression: Compression,
-        into: PathBuf,
-        file_sums: PathBuf,
-        /// `swap`: the folder the new content is left in, beside `into`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<PathBuf>,
+        folders: Vec<FolderExtract>,
     },
     /// Compares a restored database with what the dump holds.
     Check {
@@ -214,9 +207,35 @@ pub struct DatabaseSwap {
     pub terminate_connections: bool,
 }
 
+/// One folder packed by `archive`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderArchive {
+    pub name: Folder,
+    /// The source folder.
+    pub from: PathBuf,
+    /// The archive.
+    pub to: PathBuf,
+    /// Every file's SHA-256, `sha256sum` format.
+    pub file_sums: PathBuf,
+}
+
+/// One folder unpacked by `extract`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderExtract {
+    pub name: Folder,
+    pub archive: PathBuf,
+    pub file_sums: PathBuf,
+    /// The target folder.
+    pub into: PathBuf,
+    /// `swap`: the folder the new content is left in, beside `into`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<PathBuf>,
+}
+
 /// One folder's exchange.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FolderSwap {
+    pub name: Folder,
     /// The target folder.
     pub folder: PathBuf,
     /// The new content, unpacked by `extract`.
@@ -303,8 +322,8 @@ pub struct Artifact {
 pub enum ArtifactKind {
     /// The database dump: a file, or a folder for the directory format.
     Dump,
-    /// The media folder as a tar archive.
-    MediaArchive,
-    /// SHA-256 of every media file, `sha256sum` format.
-    MediaSums,
+    /// A folder as a tar archive.
+    FolderArchive,
+    /// SHA-256 of every file of a folder, `sha256sum` format.
+    FolderSums,
 }

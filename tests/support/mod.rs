@@ -5,6 +5,7 @@
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
 pub mod media_tree;
+pub mod netbox;
 pub mod pg;
 pub mod scenario;
 

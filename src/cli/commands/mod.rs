@@ -4,6 +4,7 @@
 
 pub(super) mod apply;
 pub(super) mod graph;
+pub(super) mod init;
 pub(super) mod plan;
 pub(super) mod rollback;
 pub(super) mod schema;

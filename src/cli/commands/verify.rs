@@ -15,7 +15,7 @@ use crate::plan::{self, Action, StepId};
 use crate::postgres::facts;
 use crate::store::ArtifactsDir;
 
-pub fn run(path: &Path, media: bool, target: bool) -> Result<u8, Error> {
+pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
     let manifest = load_manifest(path)?;
     let (plan, _) = plan::offline(&manifest)?;
     let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
@@ -36,8 +36,8 @@ pub fn run(path: &Path, media: bool, target: bool) -> Result<u8, Error> {
             }
         }
     }
-    if media {
-        problems.extend(check_media(&plan)?);
+    if folders {
+        problems.extend(check_folders(&plan)?);
     }
     if target && problems.is_empty() {
         problems.extend(check_target(&manifest, &plan)?);
@@ -97,36 +97,41 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         .collect())
 }
 
-/// Compares the target media folder with `<db>_media.sha256`.
-fn check_media(plan: &plan::Plan) -> Result<Vec<String>, Error> {
-    let Some(Action::Extract {
-        into, file_sums, ..
-    }) = plan.step(StepId::Extract).map(|s| &s.action)
+/// Compares each copied target folder with its `<db>_<folder>.sha256`.
+fn check_folders(plan: &plan::Plan) -> Result<Vec<String>, Error> {
+    let Some(Action::Extract { folders, .. }) = plan.step(StepId::Extract).map(|s| &s.action)
     else {
         return Err(Error::NothingToCheck {
-            message: "the manifest copies no media: there is no media folder to check".to_owned(),
-            help: Some("set source.media and target.media, or leave out --media".to_owned()),
+            message: "the manifest copies no folder: there is no target folder to check".to_owned(),
+            help: Some(
+                "set both paths of media, scripts or reports, or leave out --media".to_owned(),
+            ),
         });
     };
-    let sums = sha256sum::read_files(file_sums).map_err(|e| Error::Io(e.to_string()))?;
-    let found = media::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
     let mut problems = Vec::new();
-    for (label, paths) in [
-        ("missing", &found.missing),
-        ("changed", &found.changed),
-        ("unexpected", &found.unexpected),
-    ] {
-        for path in paths {
-            print(&format!("{label:<11} {}\n", into.join(path).display()));
-            problems.push(format!("{label} {}", path.display()));
+    for folder in folders {
+        let into = &folder.into;
+        let sums =
+            sha256sum::read_files(&folder.file_sums).map_err(|e| Error::Io(e.to_string()))?;
+        let found = media::compare(into, &sums).map_err(|e| Error::Io(e.to_string()))?;
+        let before = problems.len();
+        for (label, paths) in [
+            ("missing", &found.missing),
+            ("changed", &found.changed),
+            ("unexpected", &found.unexpected),
+        ] {
+            for path in paths {
+                print(&format!("{label:<11} {}\n", into.join(path).display()));
+                problems.push(format!("{label} {} in {}", path.display(), folder.name));
+            }
         }
-    }
-    if problems.is_empty() {
-        print(&format!(
-            "ok      {} ({} match)\n",
-            into.display(),
-            count(found.checked, "file", "files")
-        ));
+        if problems.len() == before {
+            print(&format!(
+                "ok      {} ({} match)\n",
+                into.display(),
+                count(found.checked, "file", "files")
+            ));
+        }
     }
     Ok(problems)
 }

@@ -1,4 +1,5 @@
-//! `archive`: a folder packed into a tar archive, with its files' sums.
+//! `archive`: each copied folder packed into a tar archive, with its files'
+//! sums.
 
 use std::fs;
 use std::io::{self, BufWriter};
@@ -13,24 +14,53 @@ use crate::io::hashing::HashingWriter;
 use crate::io::sha256sum;
 use crate::io::writeback::WritebackFile;
 use crate::media;
-use crate::plan::Step;
+use crate::plan::{FolderArchive, Step};
 use crate::store::Sums;
 
 impl StepRunner<'_> {
-    /// Packs the source media folder into `NAME.partial` (compressed and
-    /// hashed on the way), writes the per-file sums beside it, then renames
-    /// both and records them.
+    /// Archives every folder in turn; the step's notes name each one.
     pub(in crate::exec) fn archive(
         &self,
         step: &Step,
-        from: &Path,
+        folders: &[FolderArchive],
         compression: Compression,
     ) -> StepResult {
-        let [archive, sums] = step.produces.as_slice() else {
-            return Err(StepFailure::new("the archive step names no artifacts"));
+        let mut total = StepReport::default();
+        let mut notes = Vec::new();
+        for folder in folders {
+            let report = self.archive_folder(step, folder, compression)?;
+            total.bytes += report.bytes;
+            total.checksums.extend(report.checksums);
+            notes.extend(report.note.map(|n| format!("{}: {n}", folder.name)));
+        }
+        total.note = Some(notes.join("; "));
+        Ok(total)
+    }
+
+    /// Packs one source folder into `NAME.partial` (compressed and hashed
+    /// on the way), writes the per-file sums beside it, then renames both
+    /// and records them.
+    fn archive_folder(
+        &self,
+        step: &Step,
+        folder: &FolderArchive,
+        compression: Compression,
+    ) -> StepResult {
+        let named = |path: &Path| {
+            step.produces
+                .iter()
+                .find(|a| path.file_name().is_some_and(|n| n == a.name.as_str()))
+                .map(|a| a.name.clone())
         };
-        let archive_path = self.artifacts.join(&archive.name);
-        let sums_path = self.artifacts.join(&sums.name);
+        let (Some(archive_name), Some(sums_name)) = (named(&folder.to), named(&folder.file_sums))
+        else {
+            return Err(StepFailure::new(format!(
+                "the archive step names no artifacts for the {} folder",
+                folder.name
+            )));
+        };
+        let archive_path = self.artifacts.join(&archive_name);
+        let sums_path = self.artifacts.join(&sums_name);
         let partials = [partial_path(&archive_path), partial_path(&sums_path)];
         let fail = |message: String| {
             for p in &partials {
@@ -45,7 +75,7 @@ impl StepRunner<'_> {
                 describe_io(&e)
             ))
         };
-        for name in [&archive.name, &sums.name] {
+        for name in [&archive_name, &sums_name] {
             self.artifacts
                 .forget(name)
                 .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
@@ -56,8 +86,13 @@ impl StepRunner<'_> {
             compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
-        let report =
-            media::archive(from, &mut sink).map_err(|e| fail(format!("archive failed: {e}")))?;
+        let report = media::archive(&folder.from, &mut sink).map_err(|e| {
+            fail(format!(
+                "archiving the {} folder {} failed: {e}",
+                folder.name,
+                folder.from.display()
+            ))
+        })?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
             .map_err(|e| io_fail("write", &partials[0], e))?
@@ -77,7 +112,7 @@ impl StepRunner<'_> {
                 .map_err(|e| fail(format!("cannot rename {}: {e}", partial.display())))?;
         }
         let mut recorded = Sums::new();
-        for (name, sha) in [(&archive.name, archive_sha), (&sums.name, sums_sha)] {
+        for (name, sha) in [(&archive_name, archive_sha), (&sums_name, sums_sha)] {
             let entry = Sums::from([(name.clone(), sha)]);
             self.artifacts
                 .record(name, &entry)

@@ -7,12 +7,14 @@ mod checker;
 mod rules;
 mod values;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
 use self::checker::Checker;
 use self::rules::span_of;
+use super::choices::Folder;
 use super::diagnostic::ManifestDiagnostic;
 use super::model::{Artifacts, Include, Manifest, Source, Spans, Target};
 use super::raw::{RawManifest, RawSource, RawTarget};
@@ -30,7 +32,7 @@ pub fn validate(
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut cx = Checker::new(file.clone(), env, dir, problems);
     let values = values::read(&mut cx, &raw);
-    let media = rules::check(&mut cx, &raw, &values);
+    let included = rules::check(&mut cx, &raw, &values);
     let (no_source, no_target) = (RawSource::default(), RawTarget::default());
     let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
@@ -67,6 +69,21 @@ pub fn validate(
             .as_ref()
             .and_then(|t| t.get_ref().bindir.as_ref())
             .map(Spanned::span),
+        exclude_table_data: values
+            .exclude
+            .iter()
+            .map(|(_, span)| span.clone())
+            .collect(),
+        source_folders: Folder::ALL
+            .into_iter()
+            .filter_map(|f| Some((f, source.folder(f)?.span())))
+            .collect(),
+    };
+    let copied = |folders: BTreeMap<Folder, PathBuf>| -> BTreeMap<Folder, PathBuf> {
+        folders
+            .into_iter()
+            .filter(|(folder, _)| included.contains(folder))
+            .collect()
     };
     Ok(Manifest {
         path: path.to_path_buf(),
@@ -74,23 +91,23 @@ pub fn validate(
         sha256,
         source: Source {
             database: values.source_db.ok_or_else(broken)?,
-            media: if media { values.source_media } else { None },
+            folders: copied(values.source_folders),
             invalidate: values.source_invalidate,
         },
         target: Target {
             database: values.target_db.ok_or_else(broken)?,
-            media: if media { values.target_media } else { None },
+            folders: copied(values.target_folders),
             invalidate: values.target_invalidate,
             strategy: values.strategy.ok_or_else(broken)?,
             keep_previous: values.keep_previous,
             terminate_connections: values.terminate_connections,
             owner: values.owner,
             maintenance_database: values.maintenance_database.ok_or_else(broken)?,
+            allow_older_netbox: values.allow_older_netbox,
         },
         include: Include {
             database: values.database.ok_or_else(broken)?,
             exclude_table_data: values.exclude.into_iter().map(|(s, _)| s).collect(),
-            media,
             owners: values.owners,
         },
         artifacts: Artifacts {

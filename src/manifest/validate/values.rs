@@ -1,6 +1,7 @@
 //! Every value of the manifest checked alone, with its default when it is
 //! not written.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,7 @@ use toml::Spanned;
 
 use super::checker::Checker;
 use crate::io::paths;
-use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Strategy};
+use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
@@ -21,8 +22,9 @@ const DEFAULT_JOBS: u32 = 2;
 pub(super) struct Values {
     pub(super) source_db: Option<DbUrl>,
     pub(super) target_db: Option<DbUrl>,
-    pub(super) source_media: Option<PathBuf>,
-    pub(super) target_media: Option<PathBuf>,
+    /// Each folder written, resolved.
+    pub(super) source_folders: BTreeMap<Folder, PathBuf>,
+    pub(super) target_folders: BTreeMap<Folder, PathBuf>,
     pub(super) source_invalidate: Option<Vec<Text>>,
     pub(super) target_invalidate: Option<Vec<Text>>,
     pub(super) strategy: Option<Strategy>,
@@ -30,6 +32,7 @@ pub(super) struct Values {
     pub(super) terminate_connections: bool,
     pub(super) owner: Option<String>,
     pub(super) maintenance_database: Option<String>,
+    pub(super) allow_older_netbox: bool,
     pub(super) database: Option<DatabaseContent>,
     pub(super) exclude: Vec<(String, Range<usize>)>,
     pub(super) owners: bool,
@@ -51,14 +54,22 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
     let source_db = source.database.as_ref().and_then(|d| cx.url(d, "source"));
     let target_db = target.database.as_ref().and_then(|d| cx.url(d, "target"));
-    let source_media = source
-        .media
-        .as_ref()
-        .and_then(|m| cx.path(m, "source.media"));
-    let target_media = target
-        .media
-        .as_ref()
-        .and_then(|m| cx.path(m, "target.media"));
+    let mut source_folders = BTreeMap::new();
+    let mut target_folders = BTreeMap::new();
+    for folder in Folder::ALL {
+        if let Some(path) = source
+            .folder(folder)
+            .and_then(|p| cx.path(p, &format!("source.{folder}")))
+        {
+            source_folders.insert(folder, path);
+        }
+        if let Some(path) = target
+            .folder(folder)
+            .and_then(|p| cx.path(p, &format!("target.{folder}")))
+        {
+            target_folders.insert(folder, path);
+        }
+    }
     let source_invalidate = source
         .invalidate
         .as_ref()
@@ -84,6 +95,10 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         Some(name) => cx.non_empty(name, "target.maintenance_database"),
         None => Some("postgres".to_owned()),
     };
+    let allow_older_netbox = target
+        .allow_older_netbox
+        .as_ref()
+        .is_some_and(|b| *b.get_ref());
 
     let include = raw.include.as_ref().map(Spanned::get_ref);
     let database = include
@@ -143,8 +158,8 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     Values {
         source_db,
         target_db,
-        source_media,
-        target_media,
+        source_folders,
+        target_folders,
         source_invalidate,
         target_invalidate,
         strategy,
@@ -152,6 +167,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         terminate_connections,
         owner,
         maintenance_database,
+        allow_older_netbox,
         database,
         exclude,
         owners,

@@ -1,13 +1,16 @@
-//! The folders on both sides: how many files, how many bytes.
+//! The folders on both sides: how many files, how many bytes; and beside a
+//! target folder, what an earlier run left (a new folder not swapped in,
+//! the previous copy).
 
 use std::path::Path;
 
+use super::error::InspectError;
 use crate::display::units::{count, human_bytes};
+use crate::manifest::{Folder, Manifest};
+use crate::media;
 
-pub(super) fn note(side: &str, folder: &Path) -> String {
-    if !folder.is_dir() {
-        return format!("{side} media: {} does not exist", folder.display());
-    }
+/// Files and bytes below `folder`.
+fn measure(folder: &Path) -> (u64, u64) {
     let (mut files, mut bytes) = (0u64, 0u64);
     for entry in walkdir::WalkDir::new(folder).into_iter().flatten() {
         if entry.file_type().is_file() {
@@ -15,10 +18,67 @@ pub(super) fn note(side: &str, folder: &Path) -> String {
             bytes += entry.metadata().map_or(0, |m| m.len());
         }
     }
+    (files, bytes)
+}
+
+/// `source media: /srv/media holds 12 files, 3.0 MiB`.
+pub(super) fn note(side: &str, name: Folder, folder: &Path) -> String {
+    if !folder.is_dir() {
+        return format!("{side} {name}: {} does not exist yet", folder.display());
+    }
+    let (files, bytes) = measure(folder);
     format!(
-        "{side} media: {} holds {}, {}",
+        "{side} {name}: {} holds {}, {}",
         folder.display(),
         count(files, "file", "files"),
         human_bytes(bytes)
     )
+}
+
+/// A source folder that is missing: `archive` would fail, so planning
+/// stops now, pointing at the path in the manifest.
+pub(super) fn check_source(
+    manifest: &Manifest,
+    name: Folder,
+    folder: &Path,
+) -> Result<(), InspectError> {
+    if folder.is_dir() {
+        return Ok(());
+    }
+    Err(InspectError::new(
+        format!(
+            "the source {name} folder {} does not exist",
+            folder.display()
+        ),
+        format!("fix source.{name}, or leave the folder out with `{name} = false` in [include]"),
+    )
+    .at(
+        &manifest.file,
+        manifest.spans.source_folders.get(&name).cloned(),
+        "no such folder",
+    ))
+}
+
+/// What lies beside a target folder: a new folder an earlier run left
+/// (the next `extract` replaces it) and the previous copy.
+pub(super) fn companions(folder: &Path) -> Vec<String> {
+    let real = media::real_folder(folder);
+    [
+        ("next", "left by an earlier run; extract replaces it"),
+        ("prev", "the previous copy; the swap replaces it"),
+    ]
+    .into_iter()
+    .filter_map(|(what, fate)| {
+        let path = media::companion(&real, what);
+        path.is_dir().then(|| {
+            let (files, bytes) = measure(&path);
+            format!(
+                "{} ({}, {}): {fate}",
+                path.display(),
+                count(files, "file", "files"),
+                human_bytes(bytes)
+            )
+        })
+    })
+    .collect()
 }

@@ -1,5 +1,10 @@
 //! What live planning found.
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 /// What live planning learnt about the source database, needed to create the
 /// target database like it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,4 +25,21 @@ pub struct Inspection {
     /// One line each, for the plan's header.
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
+    /// Whether the target database exists.
+    pub target_exists: bool,
+    /// `exclude_table_data` patterns that match no table of the source.
+    pub unmatched_patterns: Vec<String>,
+    /// The NetBox schema of each side, when it is a NetBox.
+    pub source_netbox: Option<NetboxSchema>,
+    pub target_netbox: Option<NetboxSchema>,
+}
+
+/// A database's NetBox schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetboxSchema {
+    /// `NetBox 4.2.6 to 4.2.8`: the releases whose migrations these are.
+    pub release: String,
+    /// The latest migration of each NetBox app.
+    pub latest: BTreeMap<String, String>,
 }

@@ -4,12 +4,14 @@
 mod error;
 mod folders;
 mod found;
+mod netbox;
 mod source;
 mod target;
 mod tools;
 
 pub use self::error::InspectError;
-pub use self::found::{Inspection, SourceFacts};
+pub use self::found::{Inspection, NetboxSchema, SourceFacts};
+pub use self::netbox::read_netbox_schema;
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;
 
@@ -17,14 +19,17 @@ pub fn inspect(manifest: &Manifest, secrets: &Secrets) -> Result<Inspection, Ins
     let mut found = Inspection::default();
     if manifest.has_database() {
         source::inspect(manifest, secrets, &mut found)?;
+        netbox::inspect(manifest, secrets, &mut found)?;
     }
-    for (side, folder) in [
-        ("source", &manifest.source.media),
-        ("target", &manifest.target.media),
-    ] {
-        if let Some(folder) = folder {
-            found.notes.push(folders::note(side, folder));
-        }
+    for copied in manifest.folders() {
+        folders::check_source(manifest, copied.folder, &copied.source)?;
+        found
+            .notes
+            .push(folders::note("source", copied.folder, &copied.source));
+        found
+            .notes
+            .push(folders::note("target", copied.folder, &copied.target));
+        found.notes.extend(folders::companions(&copied.target));
     }
     Ok(found)
 }

@@ -88,9 +88,7 @@ pub(super) fn inspect(
                 )
             });
             if !matches {
-                found.warnings.push(format!(
-                    "exclude_table_data pattern `{pattern}` matches no table in the source"
-                ));
+                found.unmatched_patterns.push(pattern.clone());
             }
         }
     }

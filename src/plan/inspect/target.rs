@@ -81,6 +81,7 @@ pub(super) fn inspect(
         owner_exists: yes(12),
         may_be_owner: yes(13),
     };
+    found.target_exists = found_target.size.is_some();
     notes(manifest, &found_target, source_size, found);
     let problems = permission_problems(manifest, &found_target);
     if !problems.is_empty() {

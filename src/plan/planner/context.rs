@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::manifest::{DumpFormat, Manifest, Text};
+use crate::manifest::{CopiedFolder, DumpFormat, Manifest, Text};
 use crate::plan::inspect::SourceFacts;
 use crate::plan::step::{Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId};
 use crate::postgres::DbUrl;
@@ -59,24 +59,29 @@ impl Planner<'_> {
         }
     }
 
-    pub(in crate::plan) fn media_artifacts(&self) -> Option<(Artifact, Artifact)> {
-        if !self.manifest.include.media {
-            return None;
-        }
+    /// Each copied folder's archive and file sums:
+    /// `<db>_<folder>.tar[.gz|.zst]` and `<db>_<folder>.sha256`.
+    pub(in crate::plan) fn folder_artifacts(&self) -> Vec<(CopiedFolder, Artifact, Artifact)> {
         let stem = self.file_stem();
-        Some((
-            Artifact {
-                name: format!(
-                    "{stem}_media.tar{}",
-                    self.manifest.artifacts.compression.suffix()
-                ),
-                kind: ArtifactKind::MediaArchive,
-            },
-            Artifact {
-                name: format!("{stem}_media.sha256"),
-                kind: ArtifactKind::MediaSums,
-            },
-        ))
+        let suffix = self.manifest.artifacts.compression.suffix();
+        self.manifest
+            .folders()
+            .into_iter()
+            .map(|copied| {
+                let name = copied.folder;
+                (
+                    copied,
+                    Artifact {
+                        name: format!("{stem}_{name}.tar{suffix}"),
+                        kind: ArtifactKind::FolderArchive,
+                    },
+                    Artifact {
+                        name: format!("{stem}_{name}.sha256"),
+                        kind: ArtifactKind::FolderSums,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// `psql`'s arguments: replicate's usual options, then `more`.

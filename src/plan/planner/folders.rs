@@ -1,69 +1,118 @@
-//! The steps on folders: `archive` at the source, `extract` at the target.
+//! The steps on folders: `archive` at the source, `extract` at the target,
+//! each over every copied folder.
 
 use super::context::Planner;
-use crate::manifest::Strategy;
+use crate::manifest::{CopiedFolder, Strategy};
 use crate::media::companion;
-use crate::plan::step::{Action, Artifact, Step, StepId};
+use crate::plan::step::{Action, Artifact, FolderArchive, FolderExtract, Step, StepId};
+
+/// A copied folder with its archive and sums.
+pub(super) type FolderArtifacts = [(CopiedFolder, Artifact, Artifact)];
+
+/// `media`, `media and scripts`, `media, scripts and reports`.
+fn names(folders: &FolderArtifacts) -> String {
+    let names: Vec<&str> = folders.iter().map(|(c, _, _)| c.folder.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 impl Planner<'_> {
-    pub(super) fn archive(&self, archive: &Artifact, sums: &Artifact) -> Step {
-        let from = self.manifest.source.media.clone().unwrap_or_default();
+    pub(super) fn archive(&self, folders: &FolderArtifacts) -> Step {
+        let sources: Vec<String> = folders
+            .iter()
+            .map(|(c, _, _)| format!("{} {}", c.folder, c.source.display()))
+            .collect();
         Step {
             id: StepId::Archive,
             kind: StepId::Archive.kind(),
-            description: format!("archive the source media folder {}", from.display()),
+            description: format!("archive the source folders: {}", sources.join(", ")),
             action: Action::Archive {
-                from,
-                to: self.path(archive),
                 compression: self.manifest.artifacts.compression,
-                file_sums: self.path(sums),
+                folders: folders
+                    .iter()
+                    .map(|(c, archive, sums)| FolderArchive {
+                        name: c.folder,
+                        from: c.source.clone(),
+                        to: self.path(archive),
+                        file_sums: self.path(sums),
+                    })
+                    .collect(),
             },
-            produces: vec![archive.clone(), sums.clone()],
+            produces: folders
+                .iter()
+                .flat_map(|(_, a, s)| [a.clone(), s.clone()])
+                .collect(),
             consumes: vec![],
             destroys: None,
         }
     }
 
-    pub(super) fn extract(&self, archive: &Artifact, sums: &Artifact) -> Step {
-        let into = self.manifest.target.media.clone().unwrap_or_default();
-        // Under `swap` the new folder waits beside the target for `swap`;
+    pub(super) fn extract(&self, folders: &FolderArtifacts) -> Step {
+        // Under `swap` each new folder waits beside its target for `swap`;
         // under `replace` it is swapped in at once.
-        let (description, next, destroys) = match self.manifest.target.strategy {
-            Strategy::Swap => {
-                let next = companion(&into, "next");
-                (
+        let swap = self.manifest.target.strategy == Strategy::Swap;
+        let targets: Vec<String> = folders
+            .iter()
+            .map(|(c, _, _)| {
+                if swap {
                     format!(
-                        "unpack the archive into {}, beside the target media folder {}",
-                        next.display(),
-                        into.display()
-                    ),
-                    Some(next),
-                    None,
-                )
-            }
-            Strategy::Replace => (
+                        "{} into {}",
+                        c.folder,
+                        companion(&c.target, "next").display()
+                    )
+                } else {
+                    format!("{} {}", c.folder, c.target.display())
+                }
+            })
+            .collect();
+        let (description, destroys) = if swap {
+            (
                 format!(
-                    "replace the target media folder {} with the archive's files",
-                    into.display()
+                    "unpack the archives beside the target folders: {}",
+                    targets.join(", ")
                 ),
                 None,
-                Some("replace media".into()),
-            ),
+            )
+        } else {
+            (
+                format!(
+                    "replace the target folders with the archives' files: {}",
+                    targets.join(", ")
+                ),
+                Some(format!("replace {}", names(folders))),
+            )
         };
         Step {
             id: StepId::Extract,
             kind: StepId::Extract.kind(),
             description,
             action: Action::Extract {
-                archive: self.path(archive),
                 compression: self.manifest.artifacts.compression,
-                into,
-                file_sums: self.path(sums),
-                next,
+                folders: folders
+                    .iter()
+                    .map(|(c, archive, sums)| FolderExtract {
+                        name: c.folder,
+                        archive: self.path(archive),
+                        file_sums: self.path(sums),
+                        into: c.target.clone(),
+                        next: swap.then(|| companion(&c.target, "next")),
+                    })
+                    .collect(),
             },
             produces: vec![],
-            consumes: vec![archive.clone(), sums.clone()],
+            consumes: folders
+                .iter()
+                .flat_map(|(_, a, s)| [a.clone(), s.clone()])
+                .collect(),
             destroys,
         }
+    }
+
+    /// `media and scripts`, for the swap step's description.
+    pub(super) fn folder_names(folders: &FolderArtifacts) -> String {
+        names(folders)
     }
 }

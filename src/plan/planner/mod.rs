@@ -67,15 +67,15 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
         builder.step(planner.invalidate(StepId::InvalidateSource, argv, "source"));
     }
     let dump = manifest.has_database().then(|| planner.dump_artifact());
-    let media = planner.media_artifacts();
+    let folders = planner.folder_artifacts();
     if let Some(dump) = &dump {
         builder.step(planner.dump(dump));
     }
-    if let Some((archive, sums)) = &media {
-        builder.step(planner.archive(archive, sums));
+    if !folders.is_empty() {
+        builder.step(planner.archive(&folders));
     }
     let mut all_artifacts: Vec<Artifact> = dump.iter().cloned().collect();
-    if let Some((archive, sums)) = &media {
+    for (_, archive, sums) in &folders {
         all_artifacts.push(archive.clone());
         all_artifacts.push(sums.clone());
     }
@@ -88,11 +88,11 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
         builder.step(planner.restore(dump));
         builder.step(planner.check(dump));
     }
-    if let Some((archive, sums)) = &media {
-        builder.step(planner.extract(archive, sums));
+    if !folders.is_empty() {
+        builder.step(planner.extract(&folders));
     }
     if strategy == Strategy::Swap {
-        builder.step(planner.swap());
+        builder.step(planner.swap(&folders));
     }
     if let Some(argv) = &manifest.target.invalidate {
         builder.step(planner.invalidate(StepId::InvalidateTarget, argv, "target"));

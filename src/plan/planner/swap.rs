@@ -3,12 +3,13 @@
 
 use super::context::Planner;
 use super::database::{NEXT, PREVIOUS};
+use super::folders::FolderArtifacts;
 use crate::media::companion as folder_companion;
 use crate::plan::step::{Action, DatabaseSwap, FolderSwap, Step, StepId};
 use crate::postgres::names::companion;
 
 impl Planner<'_> {
-    pub(super) fn swap(&self) -> Step {
+    pub(super) fn swap(&self, copied: &FolderArtifacts) -> Step {
         let m = self.manifest;
         let t = &m.target;
         let database = m.has_database().then(|| {
@@ -20,13 +21,13 @@ impl Planner<'_> {
                 terminate_connections: t.terminate_connections,
             }
         });
-        let folders: Vec<FolderSwap> = t
-            .media
+        let folders: Vec<FolderSwap> = copied
             .iter()
-            .map(|folder| FolderSwap {
-                folder: folder.clone(),
-                next: folder_companion(folder, "next"),
-                previous: folder_companion(folder, "prev"),
+            .map(|(c, _, _)| FolderSwap {
+                name: c.folder,
+                folder: c.target.clone(),
+                next: folder_companion(&c.target, "next"),
+                previous: folder_companion(&c.target, "prev"),
             })
             .collect();
         let mut what = Vec::new();
@@ -48,13 +49,14 @@ impl Planner<'_> {
         }
         for folder in &folders {
             what.push(format!(
-                "folder {} exchanged with {}",
+                "{} folder {} exchanged with {}",
+                folder.name,
                 folder.folder.display(),
                 folder.next.display()
             ));
         }
         if !folders.is_empty() {
-            destroys.push("replace media".to_owned());
+            destroys.push(format!("replace {}", Self::folder_names(copied)));
         }
         let kept = if t.keep_previous {
             "the replaced ones are kept for `replicate rollback`"

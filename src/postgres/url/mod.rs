@@ -118,6 +118,12 @@ impl DbUrl {
         self.shown.join(Some("***"))
     }
 
+    /// The URL as written, with `text` in the password's place (`init`
+    /// writes `${NAME}` there).
+    pub fn written_with_password(&self, text: &str) -> String {
+        self.shown.join(Some(text))
+    }
+
     /// `host:port` (or `the local socket`) for messages.
     pub fn server_label(&self) -> String {
         let labels: Vec<String> = self

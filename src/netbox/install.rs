@@ -1,0 +1,218 @@
+//! A NetBox install on this machine: where `manage.py`, its Python and its
+//! `configuration.py` are, and the folders NetBox keeps files in
+//! (`MEDIA_ROOT`, `SCRIPTS_ROOT`, `REPORTS_ROOT`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The folders NetBox keeps files in, by replicate's name for them and
+/// NetBox's setting.
+pub const FOLDER_SETTINGS: [(&str, &str); 3] = [
+    ("media", "MEDIA_ROOT"),
+    ("scripts", "SCRIPTS_ROOT"),
+    ("reports", "REPORTS_ROOT"),
+];
+
+/// A NetBox install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// The folder as given (`/opt/netbox`).
+    pub root: PathBuf,
+    /// `manage.py`, when the install has one (a git or release-archive
+    /// install does; a 4.6+ package install keeps only its instance folder).
+    pub manage: Option<PathBuf>,
+    /// The virtual environment's Python, when there is one beside the install.
+    pub python: Option<PathBuf>,
+    /// `configuration.py`, when found.
+    pub configuration: Option<PathBuf>,
+    /// Each folder: replicate's name, the path, and where the path came from.
+    pub folders: Vec<FolderSetting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderSetting {
+    /// `media`, `scripts` or `reports`.
+    pub name: &'static str,
+    /// `MEDIA_ROOT`, ...
+    pub setting: &'static str,
+    pub path: PathBuf,
+    pub origin: Origin,
+}
+
+/// Where a folder's path came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A plain string in `configuration.py`.
+    Configuration,
+    /// NetBox's default: the setting is not in `configuration.py`.
+    Default,
+    /// `configuration.py` sets it with an expression replicate does not
+    /// evaluate: the default is shown, to be checked.
+    Expression(String),
+}
+
+impl Install {
+    /// Finds the install in `root`: an install folder (`/opt/netbox`, with
+    /// `netbox/manage.py`), its project folder (with `manage.py`), or a
+    /// package install's instance folder (with `conf/configuration.py`).
+    pub fn find(root: &Path) -> Result<Install, String> {
+        let (project, configuration, data, venv) = if root.join("netbox/manage.py").is_file() {
+            let project = root.join("netbox");
+            (
+                Some(project.clone()),
+                project.join("netbox/configuration.py"),
+                project,
+                root.join("venv"),
+            )
+        } else if root.join("manage.py").is_file() {
+            (
+                Some(root.to_path_buf()),
+                root.join("netbox/configuration.py"),
+                root.to_path_buf(),
+                root.parent().unwrap_or(root).join("venv"),
+            )
+        } else if root.join("conf/configuration.py").is_file() {
+            (
+                None,
+                root.join("conf/configuration.py"),
+                root.to_path_buf(),
+                root.join("venv"),
+            )
+        } else {
+            return Err(format!(
+                "no NetBox install in {}: found neither netbox/manage.py, manage.py nor conf/configuration.py",
+                root.display()
+            ));
+        };
+        let text = fs::read_to_string(&configuration).ok();
+        let folders = FOLDER_SETTINGS
+            .iter()
+            .map(|&(name, setting)| {
+                let default = data.join(name);
+                let (path, origin) = match text.as_deref().and_then(|t| setting_value(t, setting)) {
+                    Some(Value::Plain(path)) => (PathBuf::from(path), Origin::Configuration),
+                    Some(Value::Expression(expr)) => (default, Origin::Expression(expr)),
+                    None => (default, Origin::Default),
+                };
+                FolderSetting {
+                    name,
+                    setting,
+                    path,
+                    origin,
+                }
+            })
+            .collect();
+        let python = venv.join("bin/python3");
+        Ok(Install {
+            root: root.to_path_buf(),
+            manage: project.map(|p| p.join("manage.py")),
+            python: python.is_file().then_some(python),
+            configuration: text.is_some().then_some(configuration),
+            folders,
+        })
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Value {
+    Plain(String),
+    Expression(String),
+}
+
+/// The value `configuration.py` gives `setting` at the top level: a plain
+/// string literal, or the expression as written.
+fn setting_value(text: &str, setting: &str) -> Option<Value> {
+    let mut found = None;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(setting) else {
+            continue;
+        };
+        let Some(value) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        if value.starts_with('=') {
+            continue;
+        }
+        let value = value.trim();
+        // The last assignment wins, as in Python.
+        found = Some(match string_literal(value) {
+            Some(s) => Value::Plain(s),
+            None => Value::Expression(value.to_owned()),
+        });
+    }
+    found
+}
+
+/// `'/srv/media'`, `"/srv/media"` or `r'/srv/media'`, with an optional
+/// trailing comment; no escapes, no concatenation.
+fn string_literal(value: &str) -> Option<String> {
+    let value = value.strip_prefix('r').unwrap_or(value);
+    let quote = value.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &value[1..];
+    let end = body.find(quote)?;
+    let (content, rest) = (&body[..end], body[end + 1..].trim());
+    if content.contains('\\') || !(rest.is_empty() || rest.starts_with('#')) {
+        return None;
+    }
+    // NetBox strips a trailing slash.
+    Some(content.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_plain_settings_and_keeps_expressions_as_written() {
+        let text = "import os\nMEDIA_ROOT = '/data/media/'  # uploads\nSCRIPTS_ROOT = os.path.join(BASE, 'scripts')\n# REPORTS_ROOT = '/x'\nMEDIA_ROOT_EXTRA = 1\n";
+        assert_eq!(
+            setting_value(text, "MEDIA_ROOT"),
+            Some(Value::Plain("/data/media".into()))
+        );
+        assert_eq!(
+            setting_value(text, "SCRIPTS_ROOT"),
+            Some(Value::Expression("os.path.join(BASE, 'scripts')".into()))
+        );
+        assert_eq!(setting_value(text, "REPORTS_ROOT"), None);
+        assert_eq!(
+            setting_value("MEDIA_ROOT = \"/a\"\nMEDIA_ROOT = r'/b'\n", "MEDIA_ROOT"),
+            Some(Value::Plain("/b".into()))
+        );
+    }
+
+    #[test]
+    fn finds_an_install_folder_and_its_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("netbox/netbox")).unwrap();
+        fs::create_dir_all(root.join("venv/bin")).unwrap();
+        fs::write(root.join("netbox/manage.py"), "").unwrap();
+        fs::write(root.join("venv/bin/python3"), "").unwrap();
+        fs::write(
+            root.join("netbox/netbox/configuration.py"),
+            "REPORTS_ROOT = '/srv/reports'\n",
+        )
+        .unwrap();
+        let install = Install::find(root).unwrap();
+        assert_eq!(install.manage, Some(root.join("netbox/manage.py")));
+        assert_eq!(install.python, Some(root.join("venv/bin/python3")));
+        let paths: Vec<(&str, PathBuf, Origin)> = install
+            .folders
+            .iter()
+            .map(|f| (f.name, f.path.clone(), f.origin.clone()))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("media", root.join("netbox/media"), Origin::Default),
+                ("scripts", root.join("netbox/scripts"), Origin::Default),
+                (
+                    "reports",
+                    PathBuf::from("/srv/reports"),
+                    Origin::Configuration
+                ),
+            ]
+        );
+        assert!(Install::find(&root.join("venv")).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! What replicate knows about NetBox: its releases and their migrations,
+//! what changed between them (the change log's table, the cache commands),
+//! and how an install on this machine is laid out.
+
+mod changes;
+mod install;
+mod releases;
+mod schema;
+
+pub use self::changes::{
+    CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, has_clearcache,
+    has_reindex, other_change_log,
+};
+pub use self::install::{FOLDER_SETTINGS, FolderSetting, Install, Origin};
+pub use self::releases::{Releases, Version};
+pub use self::schema::{Migration, Release, Schema};

@@ -1,0 +1,404 @@
+//! NetBox awareness against real servers: each side's schema and release in
+//! the plan, a target whose NetBox is older than the data refused at plan
+//! time, one that is newer told to `migrate`, change log names, and `init`.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::netbox::load_release;
+use crate::support::pg::{Cluster, Pair, netbox_demo_sql};
+use crate::support::scenario::assert_replica_matches;
+use crate::support::{Replicate, Run};
+
+/// The release the older layout is made as: the last 3.x.
+const OLDER: &str = "v3.7.8";
+/// What the plan calls the demo fixture (a 4.2 pre-release's migrations).
+const DEMO_RELEASE: &str = "NetBox 4.2-beta1";
+
+fn load_demo(cluster: &Cluster, db: &str) {
+    cluster.sql("postgres", "CREATE ROLE netbox LOGIN");
+    cluster.create_database(db);
+    cluster.sql_file(db, netbox_demo_sql());
+}
+
+fn marker(cluster: &Cluster, db: &str) {
+    cluster.sql(
+        db,
+        "CREATE TABLE replicate_marker (note text); INSERT INTO replicate_marker VALUES ('before')",
+    );
+}
+
+#[track_caller]
+fn assert_marker(cluster: &Cluster, db: &str) {
+    assert_eq!(
+        cluster.sql(db, "SELECT note FROM replicate_marker"),
+        "before",
+        "the target database was changed"
+    );
+}
+
+fn write_manifest(dir: &Path, pair: &Pair, include: &str, target_extra: &str) {
+    fs::write(
+        dir.join("replicate.toml"),
+        format!(
+            "version = 1\n[source]\ndatabase = \"{}\"\n[target]\ndatabase = \"{}\"\n{target_extra}\n[include]\n{include}\n",
+            pair.source.url("netbox"),
+            pair.target.url("netbox"),
+        ),
+    )
+    .unwrap();
+}
+
+/// `replicate COMMAND ARGS...` in `dir`.
+fn replicate(dir: &Path, command: &str, args: &[&str]) -> Run {
+    Replicate::new()
+        .current_dir(dir)
+        .args([command])
+        .args(args)
+        .run()
+}
+
+fn plan(dir: &Path, args: &[&str]) -> Run {
+    replicate(dir, "plan", args)
+}
+
+#[test]
+fn the_plan_names_each_sides_netbox_release_and_latest_migrations() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    load_release(&pair.target, "netbox", "v4.2.8");
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"core_objectchange\"]",
+        "allow_older_netbox = true",
+    );
+    let run = plan(dir.path(), &[]).success();
+    let out = run.stdout();
+    assert!(out.contains(DEMO_RELEASE), "{out}");
+    assert!(out.contains("circuits 0050_virtual_circuits"), "{out}");
+    assert!(out.contains("NetBox 4.2.6 to 4.2.8"), "{out}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&plan(dir.path(), &["--json"]).success().stdout()).unwrap();
+    assert_eq!(json["source"]["netbox"]["release"], DEMO_RELEASE);
+    assert_eq!(
+        json["source"]["netbox"]["latest"]["extras"],
+        "0122_charfield_null_choices"
+    );
+    assert_eq!(json["target"]["netbox"]["release"], "NetBox 4.2.6 to 4.2.8");
+}
+
+#[test]
+fn a_target_older_than_the_data_is_refused_at_plan_time_and_left_as_it_was() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    load_release(&pair.target, "netbox", OLDER);
+    marker(&pair.target, "netbox");
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"core_objectchange\"]",
+        "",
+    );
+    for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let run = Replicate::new()
+            .current_dir(dir.path())
+            .args(args)
+            .run()
+            .code(1);
+        let stderr = run.stderr_flat();
+        assert!(
+            stderr.contains("the target's NetBox looks older than the source's data"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(DEMO_RELEASE), "{stderr}");
+        assert!(stderr.contains("(NetBox 3.7.3 to 3.7.8) lacks"), "{stderr}");
+        assert!(
+            stderr.contains("the newest of each app: circuits 0050_virtual_circuits"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("extras 0122_charfield_null_choices"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("allow_older_netbox = true"), "{stderr}");
+    }
+    assert_marker(&pair.target, "netbox");
+    assert!(!dir.path().join(".replicate/netbox.dir").exists());
+
+    // Allowed: a warning, repeated in the summary line.
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"core_objectchange\"]",
+        "allow_older_netbox = true",
+    );
+    let run = plan(dir.path(), &[]).success();
+    let summary = run.stdout().lines().last().unwrap_or_default().to_owned();
+    assert!(summary.starts_with("Plan: "), "{summary}");
+    assert!(
+        summary.contains("allowed by allow_older_netbox"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_target_newer_than_the_data_is_told_to_migrate() {
+    let pair = Pair::start();
+    load_release(&pair.source, "netbox", OLDER);
+    load_demo(&pair.target, "netbox");
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"extras_objectchange\"]",
+        "",
+    );
+    let run = plan(dir.path(), &[]).success();
+    let out = run.stdout();
+    assert!(
+        out.contains("the target's NetBox is newer than the source's data"),
+        "{out}"
+    );
+    assert!(
+        out.contains("run `manage.py migrate` on the target"),
+        "{out}"
+    );
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(summary.contains("1 warning: "), "{summary}");
+
+    // An invalidate that runs `migrate` answers it: a note, no warning.
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"extras_objectchange\"]",
+        "invalidate = [\"true\", \"manage.py\", \"migrate\"]",
+    );
+    let out = plan(dir.path(), &[]).success().stdout();
+    assert!(out.contains("target.invalidate runs `migrate`"), "{out}");
+    assert!(!out.contains("Warning:"), "{out}");
+}
+
+#[test]
+fn a_new_or_empty_target_passes() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    pair.target.create_database("netbox");
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"core_objectchange\"]",
+        "",
+    );
+    let out = plan(dir.path(), &[]).success().stdout();
+    assert!(out.contains(DEMO_RELEASE), "{out}");
+    assert!(!out.contains("Warning:"), "{out}");
+    pair.target.sql("postgres", "DROP DATABASE netbox");
+    let out = plan(dir.path(), &[]).success().stdout();
+    assert!(!out.contains("Warning:"), "{out}");
+}
+
+#[test]
+fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"extras_objectchange\"]",
+        "",
+    );
+    let out = plan(dir.path(), &[]).success().stdout();
+    let expected = "exclude_table_data names `extras_objectchange`, NetBox's change log before 4.1; this source (NetBox 4.2-beta1) keeps its change log in `core_objectchange`, which is copied in full (about";
+    assert!(out.contains(expected), "{out}");
+    assert!(!out.contains("matches no table"), "{out}");
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(summary.contains(expected), "{summary}");
+
+    // Nothing excluded: a note with the change log's size.
+    write_manifest(dir.path(), &pair, "", "");
+    let out = plan(dir.path(), &[]).success().stdout();
+    assert!(
+        out.contains("the change log core_objectchange (about"),
+        "{out}"
+    );
+
+    // The older layout, with the newer name.
+    let older = Pair::start();
+    load_release(&older.source, "netbox", OLDER);
+    write_manifest(
+        dir.path(),
+        &older,
+        "exclude_table_data = [\"core_objectchange\"]",
+        "",
+    );
+    let out = plan(dir.path(), &[]).success().stdout();
+    assert!(
+        out.contains("exclude_table_data names `core_objectchange`, NetBox's change log 4.1 and later; this source (NetBox 3.7"),
+        "{out}"
+    );
+    assert!(
+        out.contains("exclude `extras_objectchange` instead"),
+        "{out}"
+    );
+}
+
+/// A fake NetBox install: `netbox/manage.py`, a `venv/bin/python3` that
+/// records its arguments, a configuration that moves the reports folder,
+/// and the three folders with files.
+fn fake_install(root: &Path, with_files: bool) {
+    fs::create_dir_all(root.join("netbox/netbox")).unwrap();
+    fs::create_dir_all(root.join("venv/bin")).unwrap();
+    fs::write(root.join("netbox/manage.py"), "").unwrap();
+    let log = root.join("invalidate.log");
+    let python = root.join("venv/bin/python3");
+    fs::write(
+        &python,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+    let reports = root.join("custom-reports");
+    fs::write(
+        root.join("netbox/netbox/configuration.py"),
+        format!(
+            "ALLOWED_HOSTS = ['*']\nREPORTS_ROOT = '{}'\n",
+            reports.display()
+        ),
+    )
+    .unwrap();
+    if with_files {
+        for (path, bytes) in [
+            ("netbox/media/image-attachments/rack.png", &b"png bytes"[..]),
+            ("netbox/scripts/provision.py", b"class Provision: pass\n"),
+            ("netbox/scripts/__init__.py", b""),
+            ("custom-reports/audit.py", b"class Audit: pass\n"),
+        ] {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, bytes).unwrap();
+        }
+    }
+}
+
+fn init(dir: &Path, args: &[&str]) -> Run {
+    replicate(dir, "init", args)
+}
+
+#[test]
+fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    pair.source.add_password_role("s3cret-init");
+    pair.source
+        .sql("postgres", "GRANT pg_read_all_data TO replicator");
+    let dir = tempfile::tempdir().unwrap();
+    let (source_root, target_root) = (dir.path().join("prod"), dir.path().join("staging"));
+    fake_install(&source_root, true);
+    fake_install(&target_root, false);
+    let source_url = pair.source.password_url("netbox", "s3cret-init");
+    let run = init(
+        dir.path(),
+        &[
+            "--source",
+            &source_url,
+            "--target",
+            &pair.target.url("netbox"),
+            "--netbox-root",
+            source_root.to_str().unwrap(),
+            "--netbox-root",
+            target_root.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert!(run.stdout().contains(DEMO_RELEASE), "{}", run.stdout());
+    assert!(run.stdout().contains("export SOURCE_DB_PASSWORD=..."));
+    let manifest = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
+    assert!(!manifest.contains("s3cret-init"), "{manifest}");
+    assert!(manifest.contains("${SOURCE_DB_PASSWORD}"), "{manifest}");
+    assert!(
+        manifest.contains("exclude_table_data = [\"core_objectchange\", \"extras_cachedvalue\"]"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("\"reindex\", \"--lazy\"]"), "{manifest}");
+    assert!(!manifest.contains("clearcache"), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "reports = \"{}\"",
+            source_root.join("custom-reports").display()
+        )),
+        "{manifest}"
+    );
+
+    // It refuses to overwrite without --force.
+    init(dir.path(), &["--source", &source_url])
+        .code(1)
+        .stderr_has("already exists");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("replicate.toml")).unwrap(),
+        manifest
+    );
+
+    let env = ("SOURCE_DB_PASSWORD", "s3cret-init");
+    Replicate::new()
+        .current_dir(dir.path())
+        .env(env.0, env.1)
+        .args(["validate"])
+        .run()
+        .success();
+    Replicate::new()
+        .current_dir(dir.path())
+        .env(env.0, env.1)
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    // The demo's change log is empty; its search cache is not, and is left out.
+    assert_replica_matches(
+        &pair.source,
+        &pair.target,
+        "netbox",
+        &["extras_cachedvalue"],
+    );
+    for (from, to) in [
+        ("netbox/media", "netbox/media"),
+        ("netbox/scripts", "netbox/scripts"),
+        ("custom-reports", "custom-reports"),
+    ] {
+        assert_eq!(
+            crate::support::media_tree::tree(&source_root.join(from)),
+            crate::support::media_tree::tree(&target_root.join(to)),
+            "{from}"
+        );
+    }
+    let log = fs::read_to_string(target_root.join("invalidate.log")).unwrap();
+    assert!(log.contains("manage.py reindex --lazy"), "{log}");
+}
+
+#[test]
+fn init_names_the_old_change_log_for_an_older_layout() {
+    let pair = Pair::start();
+    load_release(&pair.source, "netbox", "v3.5.2");
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["--source", &pair.source.url("netbox")]).success();
+    let manifest = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
+    assert!(
+        manifest.contains("exclude_table_data = [\"extras_objectchange\""),
+        "{manifest}"
+    );
+    assert!(manifest.contains("NetBox 3.5"), "{manifest}");
+    // 3.5 still has `clearcache`; without the target's install the command
+    // is written commented out.
+    assert!(manifest.contains("clearcache"), "{manifest}");
+    assert!(manifest.contains("target.invalid"), "{manifest}");
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["validate"])
+        .run()
+        .success();
+}
