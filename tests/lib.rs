@@ -12,4 +12,5 @@ mod manifest_fuzz;
 mod media;
 mod netbox;
 mod planner;
+mod sanitize;
 mod swap;

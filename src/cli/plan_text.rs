@@ -8,7 +8,7 @@ use crate::display::shell::shell_line;
 use crate::io::compression::Compression;
 use crate::io::paths;
 use crate::plan::document::PlanDocument;
-use crate::plan::{Action, Exec, Stream};
+use crate::plan::{Action, Exec, SanitizedDump, Stream};
 
 /// The whole plan as text with ANSI styles (stripped on output when colour is off).
 pub fn render(doc: &PlanDocument) -> String {
@@ -184,6 +184,41 @@ fn action_lines(action: &Action) -> Vec<String> {
                 .push("           (refuses absolute paths, `..` and links leading out)".to_owned());
             lines
         }
+        Action::SanitizedDump(sanitized) => {
+            let SanitizedDump {
+                dump,
+                post_data,
+                tables,
+                folder,
+                ..
+            } = sanitized.as_ref();
+            let mut lines = vec![
+                "replicate: psql on the source opens one snapshot (REPEATABLE READ, pg_export_snapshot()); everything below reads it".to_owned(),
+            ];
+            lines.extend(exec_lines(dump));
+            lines.push("  (with --snapshot=<that snapshot>)".to_owned());
+            for table in tables {
+                let into = match folder {
+                    Some(folder) => shown(&folder.join(&table.file)),
+                    None => "the dump, before its post-data section".to_owned(),
+                };
+                lines.push(format!(
+                    "replicate: {} ({}) into {into}: {}",
+                    table.qualified(),
+                    table.rule,
+                    table.copy_out()
+                ));
+            }
+            if tables.is_empty() {
+                lines.push("replicate: each sanitized table's rows through its rule (resolved against the source when applied)".to_owned());
+            }
+            if let Some(post) = post_data {
+                lines.extend(exec_lines(post));
+                lines.push("  (appended to the same file, after the sanitized rows)".to_owned());
+            }
+            lines
+        }
+        Action::Commands { commands } => commands.iter().flat_map(exec_lines).collect(),
         Action::Check { dump, database, .. } => vec![format!(
             "replicate: count what {} holds, compare {database} with it",
             shown(dump)

@@ -203,6 +203,7 @@ impl Observer for Journaling<'_> {
                     s.checksums = report.checksums.clone();
                     s.check = report.check.clone();
                     s.downtime_ms = report.downtime_ms;
+                    s.sanitized = report.sanitized.clone();
                 }
                 Err(failure) => s.error = Some(failure.message.clone()),
             }

@@ -11,6 +11,7 @@ pub mod rollback;
 mod runner;
 pub mod scheduler;
 mod selection;
+mod session;
 mod steps;
 mod target_state;
 

@@ -72,12 +72,15 @@ impl StepRunner<'_> {
                 sys::lower_thread_priority();
                 self.extract(step, folders, *compression)
             }
+            Action::SanitizedDump(sanitized) => self.sanitized_dump(step, sanitized),
+            Action::Commands { commands } => self.restore_commands(step, commands),
             Action::Check {
                 dump,
                 format,
                 compression,
                 database,
-            } => self.check(dump, *format, *compression, database),
+                sanitized,
+            } => self.check(dump, *format, *compression, database, sanitized.as_deref()),
             Action::Swap {
                 database,
                 folders,

@@ -23,6 +23,8 @@ pub struct StepReport {
     pub check: Option<CheckRecord>,
     /// How long the target's name could not be reached.
     pub downtime_ms: Option<u64>,
+    /// `dump`: each table copied through a sanitize rule, and the rule.
+    pub sanitized: Vec<String>,
 }
 
 /// Why a step failed, with what people need to act on it.

@@ -137,3 +137,16 @@ impl fmt::Display for Folder {
         f.write_str(self.as_str())
     }
 }
+
+/// A set of sanitizing rules replicate knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// NetBox's secrets, tokens, sessions and actions (README, "Sanitized copies").
+    Netbox,
+}
+
+impl Choice for Preset {
+    const ALL: &'static [(&'static str, Self)] = &[("netbox", Self::Netbox)];
+}
+display_as_word!(Preset);

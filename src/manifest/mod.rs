@@ -16,10 +16,12 @@ mod text;
 mod toml_error;
 mod validate;
 
-pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
+pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
 pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
-pub use self::model::{Artifacts, CopiedFolder, Include, Manifest, Source, Spans, Target};
+pub use self::model::{
+    Artifacts, CopiedFolder, Include, Manifest, Rule, RuleSpans, Sanitize, Source, Spans, Target,
+};
 pub use self::raw::json_schema;
 pub use self::source_file::SourceFile;
 pub use self::text::Text;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
 use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
@@ -26,6 +26,8 @@ pub struct Manifest {
     pub source: Source,
     pub target: Target,
     pub include: Include,
+    /// `[sanitize]`, when the manifest has one.
+    pub sanitize: Option<Sanitize>,
     pub artifacts: Artifacts,
     pub tools: Tools,
     /// Where values came from, for diagnostics found after validation.
@@ -68,6 +70,42 @@ pub struct Include {
     pub database: DatabaseContent,
     pub exclude_table_data: Vec<String>,
     pub owners: bool,
+}
+
+/// `[sanitize]`: a preset and rules of the manifest's own.
+#[derive(Debug, Clone)]
+pub struct Sanitize {
+    pub preset: Option<Preset>,
+    /// Where the preset is named.
+    pub preset_span: Option<Range<usize>>,
+    pub rules: Vec<Rule>,
+    /// The `[sanitize]` table in the manifest.
+    pub span: Range<usize>,
+}
+
+/// One `[[sanitize.rules]]`, as written (checked against the source when
+/// planning live).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its place among the rules, from 1.
+    pub number: usize,
+    /// The table, schema-qualified or not.
+    pub table: String,
+    /// Column and SQL expression, in the order written.
+    pub set: Vec<(String, String)>,
+    /// The SQL condition that keeps rows.
+    pub keep: Option<String>,
+    pub spans: RuleSpans,
+}
+
+/// Where a rule's parts are written.
+#[derive(Debug, Clone)]
+pub struct RuleSpans {
+    pub rule: Range<usize>,
+    pub table: Range<usize>,
+    /// Each column's expression.
+    pub set: BTreeMap<String, Range<usize>>,
+    pub keep: Option<Range<usize>>,
 }
 
 /// A folder copied from the source to the target.

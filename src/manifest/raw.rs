@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use toml::Spanned;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
 /// folders of files) source to a target.
@@ -30,6 +30,11 @@ pub struct RawManifest {
     #[serde(default)]
     #[schemars(with = "Option<RawInclude>")]
     pub include: Option<Spanned<RawInclude>>,
+    /// Values that never leave the source: rules that replace columns or
+    /// leave rows out of the copy, evaluated by the source server.
+    #[serde(default)]
+    #[schemars(with = "Option<RawSanitize>")]
+    pub sanitize: Option<Spanned<RawSanitize>>,
     /// Where and how the artifacts (dump, folder archives, checksums) are written.
     #[serde(default)]
     #[schemars(with = "Option<RawArtifacts>")]
@@ -161,6 +166,48 @@ pub struct RawInclude {
     #[serde(default)]
     #[schemars(with = "Option<bool>", extend("default" = false))]
     pub owners: Option<Spanned<bool>>,
+}
+
+/// Sanitizing: what never leaves the source server.
+#[derive(Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSanitize {
+    /// `netbox`: the rules for what a NetBox database holds that must not
+    /// reach a development copy (tokens, sessions, password hashes, e-mail
+    /// addresses, webhook secrets, credentials, keys, pending jobs, enabled
+    /// event rules), adapted to the NetBox version found.
+    #[serde(default)]
+    #[schemars(with = "Option<Preset>")]
+    pub preset: Option<Spanned<String>>,
+    /// Rules of your own, one `[[sanitize.rules]]` each. A rule for a
+    /// table the preset also covers replaces the preset's `keep` and the
+    /// columns it sets.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<RawRule>>")]
+    pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
+}
+
+/// One sanitizing rule.
+#[derive(Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// The table, schema-qualified or not (`users_user`, `public.users_user`).
+    #[schemars(with = "String", required)]
+    pub table: Option<Spanned<String>>,
+    /// Column = SQL expression over the row, evaluated by the source server:
+    /// `{ email = "'user' || id || '@example.invalid'" }`.
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub set: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    /// An SQL condition over the row: only the rows it holds for are
+    /// copied; `"false"` copies none.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub keep: Option<Spanned<String>>,
+    /// Every key written in the rule, known or not.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub written: Vec<String>,
 }
 
 /// Where and how artifacts are written.

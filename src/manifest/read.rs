@@ -10,7 +10,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::diagnostic::ManifestDiagnostic;
-use super::raw::{RawArtifacts, RawInclude, RawManifest, RawSource, RawTarget, RawTools};
+use super::raw::{
+    RawArtifacts, RawInclude, RawManifest, RawRule, RawSanitize, RawSource, RawTarget, RawTools,
+};
 use super::source_file::SourceFile;
 use super::toml_error::{TABLE_KEYS, did_you_mean, from_toml_error, missing_key, unknown_key};
 
@@ -66,6 +68,10 @@ pub fn read(
         reports: r.value(t, "reports"),
         owners: r.value(t, "owners"),
     });
+    let sanitize = reader.table(table, "sanitize", &whole, false, |r, t, _| RawSanitize {
+        preset: r.value(t, "preset"),
+        rules: r.rules(t),
+    });
     let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {
         dir: r.value(t, "dir"),
         format: r.value(t, "format"),
@@ -80,6 +86,7 @@ pub fn read(
         source,
         target,
         include,
+        sanitize,
         artifacts,
         tools,
     };
@@ -135,6 +142,45 @@ impl Reader<'_> {
         self.known_keys(table, &format!("[{key}]"));
         let read = read(self, table, &span);
         Some(Spanned::new(span, read))
+    }
+
+    /// `[[sanitize.rules]]`: an array of tables, each read like a table.
+    fn rules(&mut self, table: &DeTable<'_>) -> Option<Spanned<Vec<Spanned<RawRule>>>> {
+        let value = table.get("rules")?;
+        let span = value.span();
+        let Some(items) = value.get_ref().as_array() else {
+            self.problems.push(wrong_type(
+                self.src,
+                "rules",
+                span,
+                "an array of tables (`[[sanitize.rules]]`)",
+                value.get_ref(),
+            ));
+            return None;
+        };
+        let mut rules = Vec::new();
+        for item in items.iter() {
+            let item_span = item.span();
+            let Some(rule) = item.get_ref().as_table() else {
+                self.problems.push(wrong_type(
+                    self.src,
+                    "rules",
+                    item_span,
+                    "a table",
+                    item.get_ref(),
+                ));
+                continue;
+            };
+            self.known_keys(rule, "[[sanitize.rules]]");
+            let read = RawRule {
+                table: self.required(rule, "table", &item_span),
+                set: self.value(rule, "set"),
+                keep: self.value(rule, "keep"),
+                written: rule.iter().map(|(k, _)| k.get_ref().to_string()).collect(),
+            };
+            rules.push(Spanned::new(item_span, read));
+        }
+        Some(Spanned::new(span, rules))
     }
 
     /// A key that must be there.

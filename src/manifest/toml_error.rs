@@ -16,6 +16,7 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
             "source",
             "target",
             "include",
+            "sanitize",
             "artifacts",
             "tools",
         ],
@@ -51,6 +52,8 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
             "owners",
         ],
     ),
+    ("[sanitize]", &["preset", "rules"]),
+    ("[[sanitize.rules]]", &["table", "set", "keep"]),
     ("[artifacts]", &["dir", "format", "compression", "jobs"]),
     ("[tools]", &["bindir"]),
 ];

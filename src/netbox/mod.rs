@@ -4,6 +4,7 @@
 
 mod changes;
 mod install;
+mod preset;
 mod releases;
 mod schema;
 
@@ -12,5 +13,6 @@ pub use self::changes::{
     has_reindex, other_change_log,
 };
 pub use self::install::{FOLDER_SETTINGS, FolderSetting, Install, Origin};
+pub use self::preset::NETBOX as NETBOX_PRESET;
 pub use self::releases::{Releases, Version};
 pub use self::schema::{Migration, Release, Schema};

@@ -23,7 +23,7 @@ pub use self::inspect::{Inspection, SourceFacts, read_netbox_schema};
 pub use self::planner::{edges, plan};
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
-    FolderExtract, FolderSwap, Step, StepId, StepKind, Stream,
+    FolderExtract, FolderSwap, SanitizedDump, SanitizedTable, Step, StepId, StepKind, Stream,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;

@@ -60,6 +60,10 @@ pub struct StepState {
     /// (`swap`; `restore` under `replace` counts from `drop`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downtime_ms: Option<u64>,
+    /// `dump`: the tables whose rows went through a sanitize rule, each
+    /// with its rule: the dump is sanitized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanitized: Vec<String>,
 }
 
 /// What `check` compared, as the journal keeps it.
@@ -82,6 +86,7 @@ impl StepState {
             finished_at: None,
             check: None,
             downtime_ms: None,
+            sanitized: Vec::new(),
             duration_ms: None,
             bytes: None,
             checksums: BTreeMap::new(),

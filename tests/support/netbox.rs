@@ -41,8 +41,9 @@ pub fn migrations_sql(release: &str) -> String {
 }
 
 /// Loads database `db` of `cluster` with the NetBox-shaped fixture laid out
-/// as `release` lays it out: its migrations, and its change log alone
-/// (`extras_objectchange` before 4.1, `core_objectchange` from 4.1).
+/// as `release` lays it out: its migrations, its change log alone
+/// (`extras_objectchange` before 4.1, `core_objectchange` from 4.1), and
+/// its user table (`auth_user` before 4.0).
 pub fn load_release(cluster: &Cluster, db: &str, release: &str) {
     cluster.create_database(db);
     cluster.sql_file(db, &root().join("tests/fixtures/netbox-shaped.sql"));
@@ -52,10 +53,16 @@ pub fn load_release(cluster: &Cluster, db: &str, release: &str) {
     } else {
         "core_objectchange"
     };
+    // Django's own user table until 4.0.
+    let users = if release < "v4.0" {
+        "ALTER TABLE users_user RENAME TO auth_user;\n"
+    } else {
+        ""
+    };
     cluster.sql(
         db,
         &format!(
-            "DROP TABLE {gone};\n\
+            "DROP TABLE {gone};\n{users}\
              CREATE TABLE extras_cachedvalue (id bigserial PRIMARY KEY, value text);\n\
              INSERT INTO extras_cachedvalue (value) SELECT 'cached ' || g FROM generate_series(1, 50) g;\n{}",
             migrations_sql(release)

@@ -59,6 +59,7 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         dump,
         format,
         compression,
+        sanitized,
         ..
     }) = plan.step(StepId::Check).map(|s| &s.action)
     else {
@@ -69,8 +70,12 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         });
     };
     let database = manifest.target.database.database();
-    let expected = facts::dump::read(&manifest.tools, dump, *format, *compression)
+    let mut expected = facts::dump::read(&manifest.tools, dump, *format, *compression)
         .map_err(|e| Error::Io(format!("cannot read what the dump holds: {e}")))?;
+    if let Some(folder) = sanitized {
+        facts::sanitized::add_rows(&mut expected, folder)
+            .map_err(|e| Error::Io(format!("cannot count the sanitized rows: {e}")))?;
+    }
     let found = facts::database::read(
         &manifest.tools,
         &manifest.target.database,

@@ -21,8 +21,17 @@ impl StepRunner<'_> {
         format: DumpFormat,
         compression: Compression,
         database: &str,
+        sanitized: Option<&Path>,
     ) -> StepResult {
-        let (expected, found) = self.facts_of(dump, format, compression, database)?;
+        let (mut expected, found) = self.facts_of(dump, format, compression, database)?;
+        if let Some(folder) = sanitized {
+            facts::sanitized::add_rows(&mut expected, folder).map_err(|e| {
+                StepFailure::new(format!(
+                    "cannot count the sanitized rows in {}: {e}",
+                    folder.display()
+                ))
+            })?;
+        }
         let differences = facts::compare(&expected, &found);
         let record = record(&expected, &differences);
         if differences.is_empty() {

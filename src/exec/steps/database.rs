@@ -70,7 +70,15 @@ impl StepRunner<'_> {
     }
 
     pub(in crate::exec) fn restore(&self, step: &Step, exec: &Exec) -> StepResult {
-        process::run(exec, self.secrets, Output::Discard)?;
+        self.restore_commands(step, std::slice::from_ref(exec))
+    }
+
+    /// A restore in several programs (sections, sanitized rows), one after
+    /// the other; then its commits are made durable.
+    pub(in crate::exec) fn restore_commands(&self, step: &Step, commands: &[Exec]) -> StepResult {
+        for exec in commands {
+            process::run(exec, self.secrets, Output::Discard)?;
+        }
         // The restore's sessions commit without waiting for the disk (see
         // RESTORE_OPTIONS). One synchronous commit flushes the server's
         // write-ahead log up to it (the log is the server's, so any of its

@@ -1,13 +1,14 @@
 //! `dump`: `pg_dump` into the artifacts folder, hashed as it is written.
 
 use std::fs;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 
 use crate::exec::follow::TreeFollower;
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::io::compression::CompressingWriter;
+use crate::io::compression::{CompressingWriter, Compression};
 use crate::io::files::{
     create_private, create_private_dir, describe_io, make_private, partial_path, remove_any,
 };
@@ -15,6 +16,54 @@ use crate::io::hashing::HashingWriter;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step};
 use crate::store::Sums;
+
+/// An artifact being written: `NAME.partial`, renamed to `NAME` when
+/// complete and removed on any failure.
+pub(super) struct Partial {
+    pub(super) name: String,
+    pub(super) path: PathBuf,
+    final_path: PathBuf,
+}
+
+impl Partial {
+    /// Clears the previous `name` (from disk and `SHA256SUMS`) first.
+    pub(super) fn start(runner: &StepRunner<'_>, name: &str) -> Result<Self, StepFailure> {
+        let final_path = runner.artifacts.join(name);
+        let partial = Self {
+            name: name.to_owned(),
+            path: partial_path(&final_path),
+            final_path,
+        };
+        runner
+            .artifacts
+            .forget(name)
+            .map_err(|e| partial.failure("clear the previous artifact at", &e))?;
+        Ok(partial)
+    }
+
+    /// A failure to `what` the partial artifact, which is removed.
+    pub(super) fn failure(&self, what: &str, e: &io::Error) -> StepFailure {
+        self.abandon();
+        StepFailure::new(format!(
+            "cannot {what} {}: {}",
+            self.path.display(),
+            describe_io(e)
+        ))
+    }
+
+    pub(super) fn abandon(&self) {
+        let _ = remove_any(&self.path);
+    }
+
+    /// Renames the complete artifact and records its sums.
+    pub(super) fn finish(self, runner: &StepRunner<'_>, sums: &Sums) -> Result<(), StepFailure> {
+        fs::rename(&self.path, &self.final_path).map_err(|e| self.failure("rename", &e))?;
+        runner
+            .artifacts
+            .record(&self.name, sums)
+            .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))
+    }
+}
 
 impl StepRunner<'_> {
     /// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
@@ -24,65 +73,67 @@ impl StepRunner<'_> {
             .produces
             .first()
             .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
-        let name = artifact.name.as_str();
-        let final_path = self.artifacts.join(name);
-        let partial = partial_path(&final_path);
-        let io_failure = |what: &str, e: io::Error| {
-            let _ = remove_any(&partial);
-            StepFailure::new(format!(
-                "cannot {what} {}: {}",
-                partial.display(),
-                describe_io(&e)
-            ))
-        };
-        self.artifacts
-            .forget(name)
-            .map_err(|e| io_failure("clear the previous dump at", e))?;
-
-        let (sums, bytes) = match &exec.stdout {
-            Some(stream) => {
-                let file = create_private(&partial).map_err(|e| io_failure("create", e))?;
-                let mut sink = CompressingWriter::new(
-                    HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
-                    stream.compression,
-                )
-                .map_err(|e| io_failure("write", e))?;
-                if let Err(failure) = process::run(exec, self.secrets, Output::Into(&mut sink)) {
-                    let _ = remove_any(&partial);
-                    return Err(failure);
-                }
-                let (buffered, sha, bytes) =
-                    sink.finish().map_err(|e| io_failure("write", e))?.finish();
-                buffered
-                    .into_inner()
-                    .map_err(|e| io_failure("write", e.into_error()))?
-                    .sync()
-                    .map_err(|e| io_failure("flush", e))?;
-                (Sums::from([(name.to_owned(), sha)]), bytes)
-            }
-            None => {
-                // pg_dump accepts an empty folder; creating it first lets
-                // the files be followed (and keeps the folder private).
-                create_private_dir(&partial).map_err(|e| io_failure("create", e))?;
-                let follower = TreeFollower::start(partial.clone(), name.to_owned());
-                let ran = process::run(exec, self.secrets, Output::Discard);
-                let followed = follower.finish();
-                if let Err(failure) = ran {
-                    let _ = remove_any(&partial);
-                    return Err(failure);
-                }
-                make_private(&partial).map_err(|e| io_failure("protect", e))?;
-                followed.map_err(|e| io_failure("hash", e))?
-            }
-        };
-        fs::rename(&partial, &final_path).map_err(|e| io_failure("rename", e))?;
-        self.artifacts
-            .record(name, &sums)
-            .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
+        if let Some(stream) = &exec.stdout {
+            return self.stream_artifact(&artifact.name, stream.compression, |sink| {
+                process::run(exec, self.secrets, Output::Into(sink))
+            });
+        }
+        let partial = Partial::start(self, &artifact.name)?;
+        // pg_dump accepts an empty folder; creating it first lets the files
+        // be followed (and keeps the folder private).
+        create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        let follower = TreeFollower::start(partial.path.clone(), artifact.name.clone());
+        let ran = process::run(exec, self.secrets, Output::Discard);
+        let followed = follower.finish();
+        if let Err(failure) = ran {
+            partial.abandon();
+            return Err(failure);
+        }
+        make_private(&partial.path).map_err(|e| partial.failure("protect", &e))?;
+        let (sums, bytes) = followed.map_err(|e| partial.failure("hash", &e))?;
+        partial.finish(self, &sums)?;
         Ok(StepReport {
             bytes,
             checksums: sums,
-            note: None,
+            ..StepReport::default()
+        })
+    }
+
+    /// Writes the artifact `name` from a stream: `fill` writes into a sink
+    /// that compresses and hashes on the way into `NAME.partial`, which is
+    /// flushed, renamed and recorded when `fill` succeeds, removed when it
+    /// fails.
+    pub(in crate::exec) fn stream_artifact(
+        &self,
+        name: &str,
+        compression: Compression,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), StepFailure>,
+    ) -> StepResult {
+        let partial = Partial::start(self, name)?;
+        let file = create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        let mut sink = CompressingWriter::new(
+            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
+            compression,
+        )
+        .map_err(|e| partial.failure("write", &e))?;
+        if let Err(failure) = fill(&mut sink) {
+            partial.abandon();
+            return Err(failure);
+        }
+        let (buffered, sha, bytes) = sink
+            .finish()
+            .map_err(|e| partial.failure("write", &e))?
+            .finish();
+        buffered
+            .into_inner()
+            .map_err(|e| partial.failure("write", e.error()))?
+            .sync()
+            .map_err(|e| partial.failure("flush", &e))?;
+        let sums = Sums::from([(name.to_owned(), sha)]);
+        partial.finish(self, &sums)?;
+        Ok(StepReport {
+            bytes,
+            checksums: sums,
             ..StepReport::default()
         })
     }

@@ -6,5 +6,6 @@ mod check;
 mod database;
 mod dump;
 mod extract;
+mod sanitize;
 mod swap;
 mod verify;

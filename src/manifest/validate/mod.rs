@@ -5,6 +5,7 @@
 
 mod checker;
 mod rules;
+mod sanitize;
 mod values;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use toml::Spanned;
 
 use self::checker::Checker;
 use self::rules::span_of;
-use super::choices::Folder;
+use super::choices::{DatabaseContent, Folder};
 use super::diagnostic::ManifestDiagnostic;
 use super::model::{Artifacts, Include, Manifest, Source, Spans, Target};
 use super::raw::{RawManifest, RawSource, RawTarget};
@@ -33,6 +34,20 @@ pub fn validate(
     let mut cx = Checker::new(file.clone(), env, dir, problems);
     let values = values::read(&mut cx, &raw);
     let included = rules::check(&mut cx, &raw, &values);
+    let sanitize = sanitize::read(&mut cx, raw.sanitize.as_ref());
+    if let (Some(s), Some(content @ (DatabaseContent::Schema | DatabaseContent::None))) =
+        (&sanitize, values.database)
+    {
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::sanitize-ignored",
+                &cx.file,
+                format!("[sanitize] has no effect with `database = \"{content}\"`"),
+            )
+            .with_label(s.span.clone(), "ignored: no rows are copied")
+            .with_help("remove [sanitize], or copy the data with `database = \"full\"`"),
+        );
+    }
     let (no_source, no_target) = (RawSource::default(), RawTarget::default());
     let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
@@ -110,6 +125,7 @@ pub fn validate(
             exclude_table_data: values.exclude.into_iter().map(|(s, _)| s).collect(),
             owners: values.owners,
         },
+        sanitize: sanitize.filter(|_| values.database == Some(DatabaseContent::Full)),
         artifacts: Artifacts {
             dir: values.artifacts_dir.ok_or_else(broken)?,
             format: values.format.ok_or_else(broken)?,

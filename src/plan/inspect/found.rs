@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::plan::step::SanitizedTable;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,8 @@ pub struct SourceFacts {
     pub locale_provider: Option<String>,
     /// The ICU locale when the provider is ICU.
     pub icu_locale: Option<String>,
+    /// The tables copied through sanitize rules, resolved and checked.
+    pub sanitized: Vec<SanitizedTable>,
 }
 
 /// What live planning found.

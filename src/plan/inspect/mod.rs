@@ -5,6 +5,7 @@ mod error;
 mod folders;
 mod found;
 mod netbox;
+mod sanitize;
 mod source;
 mod target;
 mod tools;
@@ -20,6 +21,7 @@ pub fn inspect(manifest: &Manifest, secrets: &Secrets) -> Result<Inspection, Ins
     if manifest.has_database() {
         source::inspect(manifest, secrets, &mut found)?;
         netbox::inspect(manifest, secrets, &mut found)?;
+        sanitize::inspect(manifest, secrets, &mut found)?;
     }
     for copied in manifest.folders() {
         folders::check_source(manifest, copied.folder, &copied.source)?;

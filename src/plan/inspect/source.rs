@@ -62,6 +62,7 @@ pub(super) fn inspect(
         lc_ctype: field(5),
         icu_locale: Some(field(7)).filter(|l| !l.is_empty()),
         locale_provider: provider,
+        sanitized: Vec::new(),
     });
 
     tools::check_pg_dump(manifest, source_version, found)?;

@@ -5,7 +5,7 @@ use super::context::Planner;
 use crate::plan::step::{Action, Artifact, Step, StepId};
 
 impl Planner<'_> {
-    pub(super) fn check(&self, dump: &Artifact) -> Step {
+    pub(super) fn check(&self, dump: &Artifact, sanitized: Option<&Artifact>) -> Step {
         let database = self.new_database();
         Step {
             id: StepId::Check,
@@ -19,9 +19,10 @@ impl Planner<'_> {
                 format: self.manifest.artifacts.format,
                 compression: self.manifest.artifacts.compression,
                 database,
+                sanitized: sanitized.map(|s| self.path(s)),
             },
             produces: vec![],
-            consumes: vec![dump.clone()],
+            consumes: std::iter::once(dump).chain(sanitized).cloned().collect(),
             destroys: None,
         }
     }

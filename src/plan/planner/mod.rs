@@ -5,6 +5,7 @@ mod check;
 mod context;
 mod database;
 mod folders;
+mod sanitize;
 mod swap;
 
 use self::context::Planner;
@@ -67,14 +68,20 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
         builder.step(planner.invalidate(StepId::InvalidateSource, argv, "source"));
     }
     let dump = manifest.has_database().then(|| planner.dump_artifact());
+    let sanitized = dump.as_ref().and_then(|_| planner.sanitized_artifact());
     let folders = planner.folder_artifacts();
     if let Some(dump) = &dump {
-        builder.step(planner.dump(dump));
+        let step = planner.dump(dump);
+        builder.step(if manifest.sanitize.is_some() {
+            planner.sanitize_dump(step, sanitized.as_ref())
+        } else {
+            step
+        });
     }
     if !folders.is_empty() {
         builder.step(planner.archive(&folders));
     }
-    let mut all_artifacts: Vec<Artifact> = dump.iter().cloned().collect();
+    let mut all_artifacts: Vec<Artifact> = dump.iter().chain(&sanitized).cloned().collect();
     for (_, archive, sums) in &folders {
         all_artifacts.push(archive.clone());
         all_artifacts.push(sums.clone());
@@ -85,8 +92,12 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
             builder.step(planner.drop());
         }
         builder.step(planner.create());
-        builder.step(planner.restore(dump));
-        builder.step(planner.check(dump));
+        let restore = planner.restore(dump);
+        builder.step(match &sanitized {
+            Some(folder) => planner.sanitize_restore(restore, folder),
+            None => restore,
+        });
+        builder.step(planner.check(dump, sanitized.as_ref()));
     }
     if !folders.is_empty() {
         builder.step(planner.extract(&folders));

@@ -6,6 +6,7 @@
 
 pub mod database;
 pub mod dump;
+pub mod sanitized;
 mod sql_scan;
 mod toc;
 

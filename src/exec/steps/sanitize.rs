@@ -1,0 +1,207 @@
+//! A sanitized `dump`: one snapshot of the source, exported by a `psql`
+//! session that stays open; `pg_dump` without the sanitized tables' rows
+//! and each of those tables read through its rule, both in that snapshot.
+//! The rows a rule replaces or leaves out never leave the source server.
+
+use std::io::{self, BufWriter, Write};
+
+use crate::exec::process::{self, Output};
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::exec::session::Session;
+use crate::io::files::{create_private, create_private_dir, write_atomically};
+use crate::io::hashing::HashingWriter;
+use crate::io::writeback::WritebackFile;
+use crate::plan::{Exec, SanitizedDump, SanitizedTable, Step};
+use crate::postgres::facts::sanitized::{LISTING, Listed};
+use crate::postgres::quote::sql_literal;
+use crate::store::Sums;
+
+use super::dump::Partial;
+
+impl StepRunner<'_> {
+    pub(in crate::exec) fn sanitized_dump(&self, step: &Step, plan: &SanitizedDump) -> StepResult {
+        let SanitizedDump {
+            dump,
+            post_data,
+            psql,
+            tables,
+            folder,
+        } = plan;
+        let (post_data, folder) = (post_data.as_ref(), folder.as_ref());
+        let mut session = Session::open(psql, self.secrets)?;
+        let snapshot = session.ask(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n",
+        )?;
+        if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(StepFailure::new(format!(
+                "the source gave no snapshot to share (psql said `{snapshot}`)"
+            )));
+        }
+        let with_snapshot = |exec: &Exec| {
+            let mut exec = exec.clone();
+            exec.args.push(format!("--snapshot={snapshot}").into());
+            exec
+        };
+        let dump = with_snapshot(dump);
+        let mut report = match post_data {
+            // Plain: one file, the sanitized rows between the data and the
+            // post-data sections.
+            Some(post) => {
+                let post = with_snapshot(post);
+                let name = step
+                    .produces
+                    .first()
+                    .map(|a| a.name.clone())
+                    .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+                let compression = dump
+                    .stdout
+                    .as_ref()
+                    .map_or(crate::io::compression::Compression::None, |s| s.compression);
+                self.stream_artifact(&name, compression, |sink| {
+                    process::run(&dump, self.secrets, Output::Into(sink))?;
+                    for table in tables {
+                        write_block_start(sink, table)
+                            .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
+                        self.copy_out(psql, table, &snapshot, sink)?;
+                        sink.write_all(b"\\.\n\n")
+                            .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
+                    }
+                    process::run(&post, self.secrets, Output::Into(sink))
+                })?
+            }
+            None => {
+                let mut report = self.dump(step, &dump)?;
+                if folder.is_some() {
+                    let name = step
+                        .produces
+                        .get(1)
+                        .map(|a| a.name.clone())
+                        .ok_or_else(|| {
+                            StepFailure::new("the dump step names no sanitized folder")
+                        })?;
+                    let written = self.write_folder(&name, psql, tables, &snapshot)?;
+                    report.bytes += written.bytes;
+                    report.checksums.extend(written.checksums);
+                }
+                report
+            }
+        };
+        session
+            .close()
+            .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
+        report.sanitized = tables
+            .iter()
+            .map(|t| format!("{}.{} ({})", t.schema, t.table, t.rule))
+            .collect();
+        report.note = Some(format!(
+            "sanitized: {}",
+            crate::display::units::count(tables.len() as u64, "table", "tables")
+        ));
+        Ok(report)
+    }
+
+    /// `COPY (SELECT ...) TO STDOUT` of one table, in the shared snapshot,
+    /// into `sink`.
+    fn copy_out(
+        &self,
+        psql: &Exec,
+        table: &SanitizedTable,
+        snapshot: &str,
+        sink: &mut dyn Write,
+    ) -> Result<(), StepFailure> {
+        let mut exec = psql.clone();
+        for sql in [
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_owned(),
+            format!("SET TRANSACTION SNAPSHOT {}", sql_literal(snapshot)),
+            table.copy_out(),
+            "COMMIT".to_owned(),
+        ] {
+            exec.args.push("--command".into());
+            exec.args.push(sql.into());
+        }
+        process::run(&exec, self.secrets, Output::Into(sink)).map_err(|mut failure| {
+            failure.message = format!(
+                "reading {} through its rule ({}) failed: {}",
+                table.qualified(),
+                table.rule,
+                failure.message
+            );
+            failure
+        })
+    }
+
+    /// The folder of sanitized rows: a file a table and `tables.json`,
+    /// written as `NAME.partial` and renamed when complete.
+    fn write_folder(
+        &self,
+        name: &str,
+        psql: &Exec,
+        tables: &[SanitizedTable],
+        snapshot: &str,
+    ) -> StepResult {
+        let partial = Partial::start(self, name)?;
+        create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        let mut sums = Sums::new();
+        let mut bytes = 0;
+        for table in tables {
+            let path = partial.path.join(&table.file);
+            let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
+            let mut sink =
+                HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file)));
+            if let Err(failure) = self.copy_out(psql, table, snapshot, &mut sink) {
+                partial.abandon();
+                return Err(failure);
+            }
+            let (buffered, sha, n) = sink.finish();
+            buffered
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(WritebackFile::sync)
+                .map_err(|e| partial.failure("write", &e))?;
+            sums.insert(format!("{name}/{}", table.file), sha);
+            bytes += n;
+        }
+        let listing: Vec<Listed> = tables
+            .iter()
+            .map(|t| Listed {
+                schema: t.schema.clone(),
+                table: t.table.clone(),
+                file: t.file.clone(),
+                rule: t.rule.clone(),
+            })
+            .collect();
+        let text = serde_json::to_vec_pretty(&listing).unwrap_or_default();
+        write_atomically(&partial.path.join(LISTING), &text)
+            .map_err(|e| partial.failure("write", &e))?;
+        sums.insert(
+            format!("{name}/{LISTING}"),
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
+        );
+        partial.finish(self, &sums)?;
+        Ok(StepReport {
+            bytes,
+            checksums: sums,
+            ..StepReport::default()
+        })
+    }
+}
+
+/// The lines before a table's rows in a plain dump, as `pg_dump` writes
+/// them (`check` and people read the comment the same way).
+fn write_block_start(sink: &mut dyn Write, table: &SanitizedTable) -> io::Result<()> {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| crate::postgres::quote::sql_identifier(c))
+        .collect();
+    write!(
+        sink,
+        "\n--\n-- Data for Name: {}; Type: TABLE DATA; Schema: {}; Owner: -\n-- Sanitized by replicate ({})\n--\n\nCOPY {} ({}) FROM stdin;\n",
+        table.table,
+        table.schema,
+        table.rule,
+        table.qualified(),
+        columns.join(", ")
+    )
+}

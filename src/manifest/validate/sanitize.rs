@@ -1,0 +1,122 @@
+//! `[sanitize]` checked alone: the preset is one replicate knows; each rule
+//! names a table, sets columns to non-empty expressions or keeps rows by a
+//! non-empty condition; no two rules name the same table.
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::checker::Checker;
+use crate::manifest::choices::Preset;
+use crate::manifest::diagnostic::ManifestDiagnostic;
+use crate::manifest::model::{Rule, RuleSpans, Sanitize};
+use crate::manifest::raw::{RawRule, RawSanitize};
+
+pub(super) fn read(cx: &mut Checker<'_>, raw: Option<&Spanned<RawSanitize>>) -> Option<Sanitize> {
+    let raw = raw?;
+    let preset = raw
+        .get_ref()
+        .preset
+        .as_ref()
+        .and_then(|p| cx.choice::<Preset>(p, "sanitize.preset"));
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut seen: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+    for (index, raw_rule) in raw
+        .get_ref()
+        .rules
+        .iter()
+        .flat_map(|r| r.get_ref().iter())
+        .enumerate()
+    {
+        let Some(rule) = rule(cx, raw_rule, index + 1) else {
+            continue;
+        };
+        let key = rule.table.trim_matches('"').to_lowercase();
+        if let Some(first) = seen.get(&key) {
+            cx.push(
+                ManifestDiagnostic::error(
+                    "manifest::sanitize-duplicate",
+                    &cx.file,
+                    format!("two sanitize rules name the table `{}`", rule.table),
+                )
+                .with_label(first.clone(), "first rule")
+                .with_label(rule.spans.table.clone(), "second rule")
+                .with_help("merge them into one rule: its `set` may name several columns"),
+            );
+            continue;
+        }
+        seen.insert(key, rule.spans.table.clone());
+        rules.push(rule);
+    }
+    Some(Sanitize {
+        preset,
+        preset_span: raw.get_ref().preset.as_ref().map(Spanned::span),
+        rules,
+        span: raw.span(),
+    })
+}
+
+fn rule(cx: &mut Checker<'_>, raw: &Spanned<RawRule>, number: usize) -> Option<Rule> {
+    let RawRule {
+        table,
+        set,
+        keep,
+        written,
+    } = raw.get_ref();
+    // `table` missing was reported while reading.
+    let table_value = table.as_ref()?;
+    let name = cx.non_empty(table_value, "the rule's table")?;
+    let mut columns = Vec::new();
+    let mut column_spans = BTreeMap::new();
+    if let Some(set) = set {
+        for (column, expr) in set.get_ref() {
+            if column.trim().is_empty() {
+                cx.push(
+                    ManifestDiagnostic::error(
+                        "manifest::empty",
+                        &cx.file,
+                        "a column name is empty",
+                    )
+                    .with_label(expr.span(), "set for an empty column name"),
+                );
+                continue;
+            }
+            if let Some(sql) = cx.non_empty(expr, &format!("the expression for `{column}`")) {
+                columns.push((column.clone(), sql));
+                column_spans.insert(column.clone(), expr.span());
+            }
+        }
+    }
+    let keep_sql = keep
+        .as_ref()
+        .and_then(|k| cx.non_empty(k, "the rule's `keep` condition"));
+    // Only a rule written with nothing but its table does nothing; a `set`
+    // or `keep` of the wrong type, or a misspelt key, was reported already.
+    if written.iter().all(|k| k == "table") {
+        cx.push(
+            ManifestDiagnostic::error(
+                "manifest::sanitize-empty",
+                &cx.file,
+                format!("the sanitize rule for `{name}` does nothing"),
+            )
+            .with_label(raw.span(), "no `set`, no `keep`")
+            .with_help("add `set = { column = \"SQL expression\" }` to replace values, or `keep = \"SQL condition\"` to leave rows out (`\"false\"`: all)"),
+        );
+        return None;
+    }
+    if set.is_none() && keep.is_none() {
+        return None;
+    }
+    Some(Rule {
+        number,
+        table: name,
+        set: columns,
+        keep: keep_sql,
+        spans: RuleSpans {
+            rule: raw.span(),
+            table: table_value.span(),
+            set: column_spans,
+            keep: keep.as_ref().map(Spanned::span),
+        },
+    })
+}
