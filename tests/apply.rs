@@ -324,7 +324,7 @@ fn a_second_apply_on_the_same_artifacts_fails_at_once() {
         "the second apply waited"
     );
     let stderr = second.stderr_flat();
-    assert!(stderr.contains("another apply holds"), "{stderr}");
+    assert!(stderr.contains("another run holds"), "{stderr}");
     assert!(
         stderr.contains(&format!("process {}", first.pid())),
         "{stderr}"
@@ -601,7 +601,7 @@ fn invalidate_commands_run_in_the_manifest_folder_and_fail_the_run() {
     let plan = s
         .replicate()
         .env("CACHE_TOKEN", token)
-        .args(["plan", "--out", "plan.json"])
+        .args(["plan", "--verbose", "--out", "plan.json"])
         .run()
         .success();
     let run = s

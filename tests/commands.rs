@@ -38,6 +38,34 @@ fn plan_prints_every_step_in_order_with_a_summary() {
     assert!(stdout.contains("Plan: 10 steps, 1 destructive (replace netbox, replace media)"));
     assert!(!stdout.contains('\u{1b}'), "colours without a terminal");
     insta::assert_snapshot!(redact_root(&stdout));
+    assert_fits_100_columns(&stdout);
+
+    // --verbose adds every command, folded the way a shell reads it.
+    let verbose = Replicate::new()
+        .args(["plan", "--offline", "--verbose", "-m", NETBOX])
+        .run()
+        .success()
+        .stdout();
+    assert!(
+        verbose.contains("$ PGAPPNAME=replicate pg_dump --no-password"),
+        "{verbose}"
+    );
+    assert!(verbose.contains(" \\\n"), "no folded command:\n{verbose}");
+    assert_fits_100_columns(&verbose);
+}
+
+/// Every line is at most 100 characters, but for a single word (a path)
+/// that cannot be broken.
+#[track_caller]
+fn assert_fits_100_columns(text: &str) {
+    for line in text.lines() {
+        let words = line.split_whitespace().count();
+        assert!(
+            line.chars().count() <= 100 || words <= 2,
+            "a line of {} characters:\n{line}",
+            line.chars().count()
+        );
+    }
 }
 
 #[test]
@@ -297,7 +325,7 @@ fn passwords_never_show_in_plans() {
     let out = dir.path().join("plan.json");
     let mut outputs = Vec::new();
     for args in [
-        vec!["plan", "--offline"],
+        vec!["plan", "--offline", "--verbose"],
         vec!["plan", "--offline", "--json", "--out", "plan.json"],
         vec!["graph"],
         vec!["validate"],

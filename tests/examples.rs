@@ -98,7 +98,13 @@ fn each_example_plans_the_steps_it_asks_for() {
 #[test]
 fn dev_copy_is_sanitized() {
     Replicate::new()
-        .args(["plan", "--offline", "-m", "examples/dev-copy.toml"])
+        .args([
+            "plan",
+            "--offline",
+            "--verbose",
+            "-m",
+            "examples/dev-copy.toml",
+        ])
         .run()
         .success()
         .stdout_has("sanitized: the rules are resolved against the source when applied")
@@ -109,7 +115,13 @@ fn dev_copy_is_sanitized() {
 #[test]
 fn schema_only_dumps_no_rows() {
     Replicate::new()
-        .args(["plan", "--offline", "-m", "examples/schema-only.toml"])
+        .args([
+            "plan",
+            "--offline",
+            "--verbose",
+            "-m",
+            "examples/schema-only.toml",
+        ])
         .run()
         .success()
         .stdout_has("--schema-only")

@@ -12,5 +12,6 @@ mod manifest_fuzz;
 mod media;
 mod netbox;
 mod planner;
+mod progress;
 mod sanitize;
 mod swap;

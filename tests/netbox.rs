@@ -75,7 +75,7 @@ fn the_plan_names_each_sides_netbox_release_and_latest_migrations() {
         "allow_older_netbox = true",
     );
     let run = plan(dir.path(), &[]).success();
-    let out = run.stdout();
+    let out = run.stdout_flat();
     assert!(out.contains(DEMO_RELEASE), "{out}");
     assert!(out.contains("circuits 0050_virtual_circuits"), "{out}");
     assert!(out.contains("NetBox 4.2.6 to 4.2.8"), "{out}");
@@ -137,7 +137,8 @@ fn a_target_older_than_the_data_is_refused_at_plan_time_and_left_as_it_was() {
         "allow_older_netbox = true",
     );
     let run = plan(dir.path(), &[]).success();
-    let summary = run.stdout().lines().last().unwrap_or_default().to_owned();
+    let flat = run.stdout_flat();
+    let summary = flat[flat.rfind("Plan: ").unwrap_or(0)..].to_owned();
     assert!(summary.starts_with("Plan: "), "{summary}");
     assert!(
         summary.contains("allowed by allow_older_netbox"),
@@ -158,7 +159,7 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
         "",
     );
     let run = plan(dir.path(), &[]).success();
-    let out = run.stdout();
+    let out = run.stdout_flat();
     assert!(
         out.contains("the target's NetBox is newer than the source's data"),
         "{out}"
@@ -167,7 +168,7 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
         out.contains("run `manage.py migrate` on the target"),
         "{out}"
     );
-    let summary = out.lines().last().unwrap_or_default();
+    let summary = &out[out.rfind("Plan: ").unwrap_or(0)..];
     assert!(summary.contains("1 warning: "), "{summary}");
 
     // An invalidate that runs `migrate` answers it: a note, no warning.
@@ -177,7 +178,7 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
         "exclude_table_data = [\"extras_objectchange\"]",
         "invalidate = [\"true\", \"manage.py\", \"migrate\"]",
     );
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     assert!(out.contains("target.invalidate runs `migrate`"), "{out}");
     assert!(!out.contains("Warning:"), "{out}");
 }
@@ -194,11 +195,11 @@ fn a_new_or_empty_target_passes() {
         "exclude_table_data = [\"core_objectchange\"]",
         "",
     );
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     assert!(out.contains(DEMO_RELEASE), "{out}");
     assert!(!out.contains("Warning:"), "{out}");
     pair.target.sql("postgres", "DROP DATABASE netbox");
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     assert!(!out.contains("Warning:"), "{out}");
 }
 
@@ -213,16 +214,16 @@ fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
         "exclude_table_data = [\"extras_objectchange\"]",
         "",
     );
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     let expected = "exclude_table_data names `extras_objectchange`, NetBox's change log before 4.1; this source (NetBox 4.2-beta1) keeps its change log in `core_objectchange`, which is copied in full (about";
     assert!(out.contains(expected), "{out}");
     assert!(!out.contains("matches no table"), "{out}");
-    let summary = out.lines().last().unwrap_or_default();
+    let summary = &out[out.rfind("Plan: ").unwrap_or(0)..];
     assert!(summary.contains(expected), "{summary}");
 
     // Nothing excluded: a note with the change log's size.
     write_manifest(dir.path(), &pair, "", "");
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     assert!(
         out.contains("the change log core_objectchange (about"),
         "{out}"
@@ -237,7 +238,7 @@ fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
         "exclude_table_data = [\"core_objectchange\"]",
         "",
     );
-    let out = plan(dir.path(), &[]).success().stdout();
+    let out = plan(dir.path(), &[]).success().stdout_flat();
     assert!(
         out.contains("exclude_table_data names `core_objectchange`, NetBox's change log 4.1 and later; this source (NetBox 3.7"),
         "{out}"

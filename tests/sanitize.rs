@@ -101,7 +101,7 @@ fn the_netbox_preset_leaves_every_secret_on_the_demo_source() {
         "[sanitize]\npreset = \"netbox\"\n",
     );
 
-    let out = replicate(dir.path(), &["plan"]).success().stdout();
+    let out = replicate(dir.path(), &["plan"]).success().stdout_flat();
     assert!(
         out.contains("sanitize public.users_token (preset netbox): leaves out 6 of 6 rows"),
         "{out}"
@@ -199,7 +199,7 @@ fn the_netbox_preset_adapts_to_an_older_layout_in_every_format() {
             format,
             "[sanitize]\npreset = \"netbox\"\n",
         );
-        let out = replicate(dir.path(), &["plan"]).success().stdout();
+        let out = replicate(dir.path(), &["plan"]).success().stdout_flat();
         assert!(
             out.contains("sanitize public.auth_user (preset netbox): sets password on 25 rows"),
             "{out}"
@@ -253,7 +253,7 @@ const OWN_RULES: &str = "[[sanitize.rules]]\n\
 fn rules_of_ones_own_set_and_keep_in_every_format() {
     for format in ["plain", "custom", "directory"] {
         let s = Scenario::new(format, OWN_RULES);
-        let out = s.replicate().args(["plan"]).run().success().stdout();
+        let out = s.replicate().args(["plan"]).run().success().stdout_flat();
         assert!(
             out.contains("sanitize public.extras_taggeditem (rule 2): leaves out"),
             "{out}"

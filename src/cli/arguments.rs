@@ -81,6 +81,9 @@ pub enum Command {
         /// Exit 2 when there are steps to apply, 0 when there are none
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Show the commands each step runs
+        #[arg(long, short = 'v')]
+        verbose: bool,
     },
     /// Run the plan: dump, verify, build and check the replica, swap it in
     Apply {
@@ -104,6 +107,9 @@ pub enum Command {
         /// Print the plan and an event per step as JSON lines
         #[arg(long)]
         json: bool,
+        /// Show the commands each step runs in the plan
+        #[arg(long, short = 'v')]
+        verbose: bool,
     },
     /// Swap the previous target back in (a second rollback undoes the first)
     Rollback {
@@ -112,6 +118,11 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         auto_approve: bool,
+    },
+    /// Remove the artifacts (dump, archives, sums, journal); refused while a run holds them
+    Clean {
+        #[command(flatten)]
+        manifest: ManifestArg,
     },
     /// Check the artifacts against SHA256SUMS
     Verify {
@@ -132,6 +143,9 @@ pub enum Command {
         /// Print it as JSON
         #[arg(long)]
         json: bool,
+        /// Show the commands each step runs
+        #[arg(long, short = 'v')]
+        verbose: bool,
     },
     /// Print the step graph
     Graph {
@@ -143,6 +157,13 @@ pub enum Command {
     },
     /// Print the manifest's JSON Schema
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `replicate man > replicate.1`
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -67,12 +67,14 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             json,
             offline,
             detailed_exitcode,
+            verbose,
         } => commands::plan::run(&commands::plan::PlanOptions {
             manifest: manifest.path(),
             out,
             json,
             offline,
             detailed_exitcode,
+            verbose,
         }),
         Command::Apply {
             plan,
@@ -82,6 +84,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             resume,
             parallelism,
             json,
+            verbose,
         } => commands::apply::run(&commands::apply::ApplyOptions {
             plan_file: plan,
             manifest: manifest.given,
@@ -90,6 +93,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             resume,
             parallelism: usize::from(parallelism),
             json,
+            verbose,
         }),
         Command::Rollback {
             manifest,
@@ -100,8 +104,15 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             media,
             target,
         } => commands::verify::run(&manifest.path(), media, target),
-        Command::Show { plan, json } => commands::show::run(&plan, json),
+        Command::Clean { manifest } => commands::clean::run(&manifest.path()),
+        Command::Show {
+            plan,
+            json,
+            verbose,
+        } => commands::show::run(&plan, json, verbose),
         Command::Graph { manifest, format } => commands::graph::run(&manifest.path(), format),
         Command::Schema => commands::schema::run(),
+        Command::Completions { shell } => commands::shell::completions(shell),
+        Command::Man => commands::shell::man(),
     }
 }

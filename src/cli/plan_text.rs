@@ -1,5 +1,6 @@
 //! The plan as people read it, in the spirit of `terraform plan`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -8,28 +9,53 @@ use crate::display::shell::shell_line;
 use crate::io::compression::Compression;
 use crate::io::paths;
 use crate::plan::document::PlanDocument;
-use crate::plan::{Action, Exec, SanitizedDump, Stream};
+use crate::plan::{Action, Exec, SanitizedDump, StepId, Stream};
 
-/// The whole plan as text with ANSI styles (stripped on output when colour is off).
-pub fn render(doc: &PlanDocument) -> String {
+/// The width plans are written for.
+pub const WIDTH: usize = 100;
+
+/// How to show a plan.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// Every command, folded to the width.
+    pub verbose: bool,
+    /// Steps that will not run, and why (`apply --steps`, `--resume`).
+    pub skipped: BTreeMap<StepId, String>,
+}
+
+/// The whole plan as text with ANSI styles (stripped on output when colour
+/// is off), in lines of at most [`WIDTH`] characters where words allow.
+pub fn render(doc: &PlanDocument, how: &Shown) -> String {
     let mut out = String::new();
-    let _ = render_into(&mut out, doc);
+    let _ = render_into(&mut out, doc, how);
     out
 }
 
-fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
+fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::Result {
     writeln!(
         out,
         "{} {}",
         paint(HEADING, "Manifest"),
         paths::display(&doc.manifest.path)
     )?;
-    for (name, side) in [("Source  ", &doc.source), ("Target  ", &doc.target)] {
-        write!(out, "{}{}", paint(HEADING, name), side.database)?;
+    for (name, side) in [("Source", &doc.source), ("Target", &doc.target)] {
+        let mut items = vec![side.database.clone()];
         for (folder, path) in &side.folders {
-            write!(out, ", {folder} {}", paths::display(path))?;
+            items.push(format!("{folder} {}", paths::display(path)));
         }
-        writeln!(out)?;
+        let lines = wrap_words(&items.join(", "), WIDTH, 8, 10);
+        for (i, line) in lines.iter().enumerate() {
+            if i == 0 {
+                writeln!(
+                    out,
+                    "{}{}",
+                    paint(HEADING, format!("{name:<8}")),
+                    &line[8..]
+                )?;
+            } else {
+                writeln!(out, "{line}")?;
+            }
+        }
         if let Some(netbox) = &side.netbox {
             writeln!(out, "        {}, latest migrations:", netbox.release)?;
             let latest: Vec<String> = netbox
@@ -37,16 +63,24 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
                 .iter()
                 .map(|(app, name)| format!("{app} {name}"))
                 .collect();
-            for line in wrap(&latest, 96) {
+            for line in wrap(&latest, WIDTH - 10) {
                 writeln!(out, "          {line}")?;
             }
         }
     }
     for note in &doc.notes {
-        writeln!(out, "        {note}")?;
+        for line in wrap_words(note, WIDTH, 8, 10) {
+            writeln!(out, "{line}")?;
+        }
     }
     for warning in &doc.warnings {
-        writeln!(out, "{} {warning}", paint(WARN, "Warning:"))?;
+        let lines = wrap_words(&format!("Warning: {warning}"), WIDTH, 0, 9);
+        for (i, line) in lines.iter().enumerate() {
+            match line.strip_prefix("Warning:").filter(|_| i == 0) {
+                Some(rest) => writeln!(out, "{}{rest}", paint(WARN, "Warning:"))?,
+                None => writeln!(out, "{line}")?,
+            }
+        }
     }
     if !doc.live {
         writeln!(
@@ -74,7 +108,9 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
             number + 1,
             paint(STEP, step.id.as_str())
         )?;
-        if !planned.depends_on.is_empty() {
+        if let Some(why) = how.skipped.get(&step.id) {
+            write!(out, "{}", paint(DIM, format!("  skipped: {why}")))?;
+        } else if !planned.depends_on.is_empty() {
             let after: Vec<&str> = planned.depends_on.iter().map(|d| d.as_str()).collect();
             write!(
                 out,
@@ -90,9 +126,15 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
             )?;
         }
         writeln!(out)?;
-        writeln!(out, "       {}", step.description)?;
-        for line in action_lines(&step.action) {
-            writeln!(out, "       {}", paint(DIM, line))?;
+        for line in wrap_words(&step.description, WIDTH, 7, 7) {
+            writeln!(out, "{line}")?;
+        }
+        if how.verbose {
+            for line in action_lines(&step.action) {
+                for folded in fold_command(&line, WIDTH, 7) {
+                    writeln!(out, "{}", paint(DIM, folded))?;
+                }
+            }
         }
         for artifact in &step.produces {
             writeln!(
@@ -103,8 +145,51 @@ fn render_into(out: &mut String, doc: &PlanDocument) -> std::fmt::Result {
         }
     }
     writeln!(out)?;
-    writeln!(out, "{}", paint(HEADING, &doc.summary))?;
+    if !how.verbose {
+        writeln!(
+            out,
+            "{}",
+            paint(DIM, "(the commands each step runs: `--verbose`)")
+        )?;
+    }
+    for line in wrap_words(&doc.summary, WIDTH, 0, 2) {
+        writeln!(out, "{}", paint(HEADING, line))?;
+    }
     Ok(())
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces, the
+/// first indented by `first`, the others by `next` (a word longer than a
+/// line stands alone).
+pub fn wrap_words(text: &str, width: usize, first: usize, next: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = " ".repeat(first);
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+            line = " ".repeat(next);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// A command line folded the way a shell reads it: lines of at most
+/// `width` characters ending in ` \\`, the next ones indented further.
+fn fold_command(line: &str, width: usize, indent: usize) -> Vec<String> {
+    let mut lines = wrap_words(line, width - 2, indent, indent + 4);
+    let last = lines.len().saturating_sub(1);
+    for line in &mut lines[..last] {
+        line.push_str(" \\");
+    }
+    lines
 }
 
 /// `items` joined with `, ` into lines of at most `width` characters.

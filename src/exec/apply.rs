@@ -3,17 +3,19 @@
 //! before they start, run them, and journal every step in `state.json`.
 //! What people see of it goes through an [`Observer`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::error::ApplyError;
+use super::meter::{Expected, Meters};
 use super::runner::StepRunner;
 use super::scheduler::{self, Observer, RunEnd, StepResult};
 use super::selection::Selection;
 use super::target_state::{failed, target_state};
 use super::{preconditions, selection};
 use crate::io::interrupt;
-use crate::manifest::Manifest;
+use crate::manifest::{Keep, Manifest};
 use crate::plan::document::PlanDocument;
 use crate::plan::{Action, Plan, Step, StepId};
 use crate::postgres::quote::sql_literal;
@@ -30,6 +32,37 @@ pub struct ApplyOptions {
     pub resume: bool,
     /// How many steps may run at once.
     pub parallelism: usize,
+    /// The steps to run, when [`select_steps`] chose them already.
+    pub selected: Option<BTreeSet<StepId>>,
+}
+
+/// The steps a run with `options` will execute, and why each other step of
+/// the plan will not (reads the artifacts folder, writes nothing).
+pub fn select_steps(
+    manifest: &Manifest,
+    plan: &Plan,
+    doc: &PlanDocument,
+    options: &ApplyOptions,
+) -> Result<(BTreeSet<StepId>, BTreeMap<StepId, String>), ApplyError> {
+    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let secrets = manifest.secrets();
+    let next_exists = options.resume && next_database_exists(manifest, plan, &secrets);
+    let selected = selection::select(
+        plan,
+        &Selection {
+            steps: options.steps.as_deref(),
+            resume: options.resume,
+            digest: &doc.digest(),
+            next_exists,
+        },
+        &artifacts,
+    )?;
+    let skipped = plan
+        .steps()
+        .filter(|s| !selected.contains(&s.id))
+        .map(|s| (s.id, skip_reason(options, s.id)))
+        .collect();
+    Ok((selected, skipped))
 }
 
 /// A run that completed.
@@ -39,6 +72,20 @@ pub struct Applied {
     pub elapsed: Duration,
     /// How long the target's name could not be reached.
     pub downtime_ms: Option<u64>,
+    pub copied: Copied,
+    /// `keep = "none"`: the artifacts were removed after the run.
+    pub artifacts_removed: bool,
+}
+
+/// What a run put on the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Copied {
+    /// Tables and rows `check` found equal to the dump.
+    pub tables: u64,
+    pub rows: u64,
+    /// Files and bytes `extract` put in place.
+    pub files: u64,
+    pub file_bytes: u64,
 }
 
 /// Runs `plan` (made from `manifest`, saved as `doc`). Nothing is written
@@ -60,17 +107,10 @@ pub fn apply(
 
     let digest = doc.digest();
     let secrets = manifest.secrets();
-    let next_exists = options.resume && next_database_exists(manifest, plan, &secrets);
-    let selected = selection::select(
-        plan,
-        &Selection {
-            steps: options.steps.as_deref(),
-            resume: options.resume,
-            digest: &digest,
-            next_exists,
-        },
-        &artifacts,
-    )?;
+    let selected = match &options.selected {
+        Some(selected) => selected.clone(),
+        None => select_steps(manifest, plan, doc, options)?.0,
+    };
     preconditions::check_inputs(plan, &selected, &artifacts)?;
 
     let journal = Journal::start(
@@ -82,18 +122,28 @@ pub fn apply(
     .map_err(|e| ApplyError::Io(format!("cannot write state.json: {e}")))?;
     for step in plan.steps().filter(|s| !selected.contains(&s.id)) {
         let _ = journal.update(step.id.as_str(), |s| s.status = StepStatus::Skipped);
+        observer.skipped(step, &skip_reason(options, step.id));
     }
 
+    let expected = doc.sizes.map_or_else(Expected::default, |s| Expected {
+        dump: s.source_data,
+        restore: s.source_database,
+        folders: s.folders,
+    });
+    let meters = Meters::new(plan, expected);
     let runner = StepRunner {
         manifest,
         artifacts: &artifacts,
         secrets: &secrets,
+        meters: &meters,
     };
     let journaling = Journaling {
         journal: &journal,
         inner: observer,
+        meters: &meters,
         dropped_at: Mutex::new(None),
         downtime_ms: Mutex::new(None),
+        copied: Mutex::new(Copied::default()),
     };
     let started = Instant::now();
     let outcome = scheduler::run(
@@ -139,11 +189,36 @@ pub fn apply(
     if let Some((id, failure)) = outcome.failed.first() {
         return Err(failed(manifest, plan, &outcome, *id, failure));
     }
+    let copied = *journaling.copied.lock().unwrap_or_else(|p| p.into_inner());
+    // `keep = "none"`: a run that did the whole plan leaves no copy of the
+    // source behind (`--steps` runs keep theirs for the next one).
+    let removed = manifest.artifacts.keep == Keep::None && options.steps.is_none();
+    if removed {
+        for artifact in plan.steps().flat_map(|s| s.produces.iter()) {
+            artifacts.forget(&artifact.name).map_err(|e| {
+                ApplyError::Io(format!(
+                    "the run succeeded, but removing {} (keep = \"none\") failed: {e}",
+                    artifact.name
+                ))
+            })?;
+        }
+    }
     Ok(Applied {
         steps_done: outcome.done.len(),
         elapsed,
         downtime_ms,
+        copied,
+        artifacts_removed: removed,
     })
+}
+
+/// Why a step of the plan does not run.
+fn skip_reason(options: &ApplyOptions, id: StepId) -> String {
+    match &options.steps {
+        Some(steps) if !steps.contains(&id) => "not among --steps".to_owned(),
+        _ if options.resume => "done in the earlier run, and still valid".to_owned(),
+        _ => "not needed".to_owned(),
+    }
 }
 
 /// Whether the new database the plan's `check` looks at is on the target
@@ -175,8 +250,10 @@ fn next_database_exists(manifest: &Manifest, plan: &Plan, secrets: &Secrets) -> 
 struct Journaling<'a> {
     journal: &'a Journal,
     inner: &'a dyn Observer,
+    meters: &'a Meters,
     dropped_at: Mutex<Option<Instant>>,
     downtime_ms: Mutex<Option<u64>>,
+    copied: Mutex<Copied>,
 }
 
 impl Observer for Journaling<'_> {
@@ -189,6 +266,7 @@ impl Observer for Journaling<'_> {
             s.started_at = Some(now());
         });
         self.inner.started(step);
+        self.inner.metering(step, self.meters.get(step.id));
     }
 
     fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult) {
@@ -199,6 +277,16 @@ impl Observer for Journaling<'_> {
             s.status = step_status(result);
             match result {
                 Ok(report) => {
+                    let mut copied = self.copied.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(check) = &report.check {
+                        copied.tables = check.tables;
+                        copied.rows = check.rows;
+                    }
+                    if step.id == StepId::Extract {
+                        copied.files = report.files;
+                        copied.file_bytes = report.bytes;
+                    }
+                    drop(copied);
                     s.bytes = Some(report.bytes);
                     s.checksums = report.checksums.clone();
                     s.check = report.check.clone();

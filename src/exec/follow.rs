@@ -26,6 +26,7 @@ use std::time::Duration;
 use walkdir::WalkDir;
 
 use crate::io::hashing::{HashingReader, hash_reader};
+use crate::io::tally::Tally;
 use crate::io::writeback::{WRITEBACK_CHUNK, start_writeback};
 use crate::store::Sums;
 
@@ -54,10 +55,10 @@ struct Followed {
 impl TreeFollower {
     /// Starts following `root` (which must exist); sums will name its files
     /// `NAME/relative/path`.
-    pub fn start(root: PathBuf, name: String) -> Self {
+    pub fn start(root: PathBuf, name: String, tally: Tally) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || follow(&root, &name, &flag, MAX_FOLLOWED));
+        let thread = std::thread::spawn(move || follow(&root, &name, &flag, MAX_FOLLOWED, &tally));
         Self { stop, thread }
     }
 
@@ -71,7 +72,13 @@ impl TreeFollower {
     }
 }
 
-fn follow(root: &Path, name: &str, stop: &AtomicBool, limit: usize) -> io::Result<(Sums, u64)> {
+fn follow(
+    root: &Path,
+    name: &str,
+    stop: &AtomicBool,
+    limit: usize,
+    tally: &Tally,
+) -> io::Result<(Sums, u64)> {
     let mut files: BTreeMap<PathBuf, Followed> = BTreeMap::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -79,6 +86,7 @@ fn follow(root: &Path, name: &str, stop: &AtomicBool, limit: usize) -> io::Resul
         // so the pass that follows sees every byte it wrote.
         let last = stop.load(Ordering::Acquire);
         let progressed = catch_up(root, &mut files, &mut buf, limit)?;
+        tally.set(files.values().map(|f| f.reader.bytes_read()).sum());
         if last {
             break;
         }
@@ -193,7 +201,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("dump.dir");
         fs::create_dir(&root).unwrap();
-        let follower = TreeFollower::start(root.clone(), "dump.dir".into());
+        let follower = TreeFollower::start(root.clone(), "dump.dir".into(), Tally::default());
         let mut a = File::create(root.join("1.dat")).unwrap();
         for i in 0..200u32 {
             a.write_all(&i.to_le_bytes().repeat(10_000)).unwrap();
@@ -226,7 +234,7 @@ mod tests {
             fs::write(root.join(format!("{i}.dat")), vec![i as u8; 1000 + i]).unwrap();
         }
         let stop = AtomicBool::new(true);
-        let (sums, bytes) = follow(&root, "d", &stop, 3).unwrap();
+        let (sums, bytes) = follow(&root, "d", &stop, 3, &Tally::default()).unwrap();
         let (expected, expected_bytes) = hash_tree(&root, "d").unwrap();
         assert_eq!(sums, expected);
         assert_eq!(bytes, expected_bytes);
@@ -239,7 +247,7 @@ mod tests {
         let root = dir.path().join("d");
         fs::create_dir(&root).unwrap();
         fs::write(root.join("x"), vec![1u8; 100_000]).unwrap();
-        let follower = TreeFollower::start(root.clone(), "d".into());
+        let follower = TreeFollower::start(root.clone(), "d".into(), Tally::default());
         std::thread::sleep(Duration::from_millis(50));
         let f = fs::OpenOptions::new()
             .write(true)

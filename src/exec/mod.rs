@@ -3,8 +3,10 @@
 //! processes they run.
 
 mod apply;
+mod clean;
 mod error;
 mod follow;
+mod meter;
 mod preconditions;
 mod process;
 pub mod rollback;
@@ -15,6 +17,8 @@ mod session;
 mod steps;
 mod target_state;
 
-pub use self::apply::{ApplyOptions, apply, step_status};
+pub use self::apply::{Applied, ApplyOptions, apply, select_steps, step_status};
+pub use self::clean::clean;
 pub use self::error::ApplyError;
+pub use self::meter::Meter;
 pub use self::scheduler::{Observer, RunEnd, StepResult};

@@ -117,10 +117,12 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
     let _lock = RunLock::acquire(artifacts.path())?;
     interrupt::install();
     let secrets = manifest.secrets();
+    let meters = super::meter::Meters::default();
     let runner = StepRunner {
         manifest,
         artifacts: &artifacts,
         secrets: &secrets,
+        meters: &meters,
     };
     let failed = |message: String, help: &str| ApplyError::StepFailed {
         step: "rollback".to_owned(),

@@ -2,6 +2,7 @@
 //! step is, and which server its errors name. The steps themselves are in
 //! [`super::steps`].
 
+use super::meter::Meters;
 use super::process::{self, Output};
 use super::scheduler::{Runner, StepReport, StepResult};
 use crate::io::sys;
@@ -15,6 +16,8 @@ pub struct StepRunner<'a> {
     pub manifest: &'a Manifest,
     pub artifacts: &'a ArtifactsDir,
     pub secrets: &'a Secrets,
+    /// Each step's progress.
+    pub meters: &'a Meters,
 }
 
 impl Runner for StepRunner<'_> {

@@ -25,6 +25,8 @@ pub struct StepReport {
     pub downtime_ms: Option<u64>,
     /// `dump`: each table copied through a sanitize rule, and the rule.
     pub sanitized: Vec<String>,
+    /// `extract`: the files put in place.
+    pub files: u64,
 }
 
 /// Why a step failed, with what people need to act on it.
@@ -69,6 +71,12 @@ pub trait Observer: Sync {
 
     /// Something worth a warning that does not stop the run.
     fn warning(&self, _message: &str, _help: &str) {}
+
+    /// The meter of a step that just started, to show its progress.
+    fn metering(&self, _step: &Step, _meter: std::sync::Arc<super::meter::Meter>) {}
+
+    /// A step of the plan that does not run, and why.
+    fn skipped(&self, _step: &Step, _why: &str) {}
 
     /// The whole run ended (after the journal was written).
     fn run_finished(&self, _run: &RunEnd) {}

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::tally::{Tally, TallyReader};
+
 /// A writer that hashes and counts everything it passes on.
 pub struct HashingWriter<W> {
     inner: W,
@@ -98,6 +100,11 @@ pub type HashResult = io::Result<(String, u64)>;
 /// Hashes many files on all cores, largest first (so that no core is left
 /// with one big file at the end); results in the order of `paths`.
 pub fn hash_files(paths: &[std::path::PathBuf]) -> Vec<HashResult> {
+    hash_files_tallied(paths, &Tally::default())
+}
+
+/// [`hash_files`], adding the bytes read to `tally` as it goes.
+pub fn hash_files_tallied(paths: &[std::path::PathBuf], tally: &Tally) -> Vec<HashResult> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
@@ -118,7 +125,9 @@ pub fn hash_files(paths: &[std::path::PathBuf]) -> Vec<HashResult> {
                     let (Some(path), Some(slot)) = (paths.get(i), results.get(i)) else {
                         break;
                     };
-                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hash_file(path));
+                    let hashed = File::open(path)
+                        .and_then(|f| hash_reader(TallyReader::new(f, tally.clone())));
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hashed);
                 }
             });
         }

@@ -10,4 +10,5 @@ pub(crate) mod interrupt;
 pub(crate) mod paths;
 pub mod sha256sum;
 pub(crate) mod sys;
+pub mod tally;
 pub(crate) mod writeback;

@@ -150,3 +150,18 @@ impl Choice for Preset {
     const ALL: &'static [(&'static str, Self)] = &[("netbox", Self::Netbox)];
 }
 display_as_word!(Preset);
+
+/// What becomes of the artifacts after a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    /// Every artifact stays (for `--steps`, `--resume`, another target).
+    All,
+    /// A run that completed the whole plan removes the dump and archives.
+    None,
+}
+
+impl Choice for Keep {
+    const ALL: &'static [(&'static str, Self)] = &[("all", Self::All), ("none", Self::None)];
+}
+display_as_word!(Keep);

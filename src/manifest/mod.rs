@@ -16,7 +16,7 @@ mod text;
 mod toml_error;
 mod validate;
 
-pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
+pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
 pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
 pub use self::model::{

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
 use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
@@ -122,6 +122,7 @@ pub struct Artifacts {
     pub format: DumpFormat,
     pub compression: Compression,
     pub jobs: u32,
+    pub keep: Keep,
 }
 
 /// Byte ranges in the manifest of the values that later checks (live

@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use toml::Spanned;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Preset, Strategy};
+use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
 /// folders of files) source to a target.
@@ -233,6 +233,11 @@ pub struct RawArtifacts {
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 1, max = 64), extend("default" = 2))]
     pub jobs: Option<Spanned<i64>>,
+    /// `all`: the artifacts stay after a run; `none`: a run that completed
+    /// the whole plan removes them (they hold production data).
+    #[serde(default)]
+    #[schemars(with = "Option<Keep>", extend("default" = "all"))]
+    pub keep: Option<Spanned<String>>,
 }
 
 /// PostgreSQL client programs.

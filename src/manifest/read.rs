@@ -77,6 +77,7 @@ pub fn read(
         format: r.value(t, "format"),
         compression: r.value(t, "compression"),
         jobs: r.value(t, "jobs"),
+        keep: r.value(t, "keep"),
     });
     let tools = reader.table(table, "tools", &whole, false, |r, t, _| RawTools {
         bindir: r.value(t, "bindir"),

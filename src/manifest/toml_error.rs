@@ -54,7 +54,10 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
     ),
     ("[sanitize]", &["preset", "rules"]),
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
-    ("[artifacts]", &["dir", "format", "compression", "jobs"]),
+    (
+        "[artifacts]",
+        &["dir", "format", "compression", "jobs", "keep"],
+    ),
     ("[tools]", &["bindir"]),
 ];
 

@@ -27,6 +27,7 @@ use crate::io::files::remove_any;
 use crate::io::hashing::copy_hashed;
 use crate::io::sha256sum::FileSums;
 use crate::io::sys;
+use crate::io::tally::{Tally, TallyReader};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExtractReport {
@@ -55,6 +56,27 @@ pub fn extract(
     file_sums: &FileSums,
     into: &Path,
     placement: Placement,
+) -> Result<ExtractReport, MediaError> {
+    extract_tallied(
+        archive,
+        compression,
+        check,
+        file_sums,
+        into,
+        placement,
+        &Tally::default(),
+    )
+}
+
+/// [`extract`], adding the archive's bytes unpacked to `tally`.
+pub fn extract_tallied(
+    archive: &Path,
+    compression: Compression,
+    check: &ArchiveCheck,
+    file_sums: &FileSums,
+    into: &Path,
+    placement: Placement,
+    tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
     let entries = check_archive(archive, compression, check)?;
     let files: BTreeMap<&Path, ()> = entries
@@ -95,7 +117,7 @@ pub fn extract(
     let old_meta = fs::metadata(&into).ok();
     fs::create_dir(&staging).map_err(io_at(&staging))?;
 
-    let result = unpack(archive, compression, &entries, file_sums, &staging)
+    let result = unpack(archive, compression, &entries, file_sums, &staging, tally)
         .and_then(|report| {
             adopt_owner(&staging, old_meta.as_ref())?;
             if let Some(meta) = &old_meta {
@@ -122,11 +144,15 @@ fn unpack(
     entries: &[Entry],
     file_sums: &FileSums,
     staging: &Path,
+    tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
     let mut file = File::open(archive).map_err(io_at(archive))?;
     file.rewind().map_err(io_at(archive))?;
     let stream = compression
-        .decoder(BufReader::with_capacity(1 << 20, file))
+        .decoder(BufReader::with_capacity(
+            1 << 20,
+            TallyReader::new(file, tally.clone()),
+        ))
         .map_err(io_at(archive))?;
     let mut tar = tar::Archive::new(stream);
     let mut report = ExtractReport::default();

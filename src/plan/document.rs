@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::PlanError;
 use super::graph::Plan;
-use super::inspect::{Inspection, NetboxSchema};
+use super::inspect::{Inspection, NetboxSchema, Sizes};
 use super::step::{Step, StepId};
 use crate::io::files::write_atomically;
 use crate::manifest::{Folder, Manifest, SourceFile};
@@ -40,6 +40,10 @@ pub struct PlanDocument {
     /// What live planning found (server versions, sizes, folders).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// How big the source is (live plans only): for the artifacts' size
+    /// and for progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizes: Option<Sizes>,
     /// What live planning found worth a warning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -116,6 +120,7 @@ impl PlanDocument {
             artifacts_dir: manifest.artifacts.dir.clone(),
             live: inspection.is_some(),
             notes: inspection.map(|i| i.notes.clone()).unwrap_or_default(),
+            sizes: inspection.map(|i| i.sizes),
             warnings: inspection.map(|i| i.warnings.clone()).unwrap_or_default(),
             steps,
             summary: String::new(),

@@ -19,7 +19,7 @@ pub use self::builder::PlanBuilder;
 use self::document::PlanDocument;
 pub use self::error::PlanError;
 pub use self::graph::Plan;
-pub use self::inspect::{Inspection, SourceFacts, read_netbox_schema};
+pub use self::inspect::{Inspection, Sizes, SourceFacts, read_netbox_schema};
 pub use self::planner::{edges, plan};
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,

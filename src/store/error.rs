@@ -8,7 +8,7 @@ use crate::io::files::describe_io;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum StoreError {
-    #[error("another apply holds {path}: {holder}")]
+    #[error("another run holds {path}: {holder}")]
     #[diagnostic(
         code(replicate::locked),
         help(

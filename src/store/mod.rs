@@ -20,8 +20,9 @@ use walkdir::WalkDir;
 pub use self::error::StoreError;
 pub use self::lock::RunLock;
 use crate::io::files::{create_private_dir, partial_path, remove_any, write_atomically};
-use crate::io::hashing::hash_files;
+use crate::io::hashing::hash_files_tallied;
 use crate::io::sha256sum;
+use crate::io::tally::Tally;
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
 
@@ -188,6 +189,16 @@ impl ArtifactsDir {
 
     /// Checks several artifacts, hashing all their files in one parallel pass.
     pub fn verify_artifacts(&self, artifacts: &[&str], sums: &Sums) -> Result<u64, Mismatch> {
+        self.verify_artifacts_tallied(artifacts, sums, &Tally::default())
+    }
+
+    /// [`Self::verify_artifacts`], adding the bytes hashed to `tally`.
+    pub fn verify_artifacts_tallied(
+        &self,
+        artifacts: &[&str],
+        sums: &Sums,
+        tally: &Tally,
+    ) -> Result<u64, Mismatch> {
         let mut listed: Vec<(&String, &String)> = Vec::new();
         for artifact in artifacts {
             let before = listed.len();
@@ -200,7 +211,7 @@ impl ArtifactsDir {
         // Stamped before hashing: a change made while hashing shows later.
         let stamps: Vec<Option<Stamp>> = full.iter().map(|p| stamp(p)).collect();
         let mut bytes = 0;
-        for ((path, expected), result) in listed.iter().zip(hash_files(&full)) {
+        for ((path, expected), result) in listed.iter().zip(hash_files_tallied(&full, tally)) {
             bytes += check_one(path, expected, result)?;
         }
         for artifact in artifacts {
@@ -300,7 +311,10 @@ pub fn hash_tree(root: &Path, name: &str) -> io::Result<(Sums, u64)> {
     }
     let mut sums = Sums::new();
     let mut bytes = 0;
-    for (name, result) in names.into_iter().zip(hash_files(&paths)) {
+    for (name, result) in names
+        .into_iter()
+        .zip(hash_files_tallied(&paths, &Tally::default()))
+    {
         let (hash, size) = result?;
         sums.insert(name, hash);
         bytes += size;
@@ -309,7 +323,7 @@ pub fn hash_tree(root: &Path, name: &str) -> io::Result<(Sums, u64)> {
 }
 
 /// Whether the sums entry `path` is (part of) `artifact`.
-fn belongs_to(path: &str, artifact: &str) -> bool {
+pub fn belongs_to(path: &str, artifact: &str) -> bool {
     path == artifact
         || path
             .strip_prefix(artifact)

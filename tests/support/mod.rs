@@ -145,10 +145,22 @@ impl Run {
         self.code(0)
     }
 
+    /// stdout with every run of white space (line breaks of wrapped text
+    /// and their indentation too) as one space, for finding a sentence
+    /// wherever the plan's text broke it.
+    pub fn stdout_flat(&self) -> String {
+        self.stdout()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Whether stdout holds `text`, wherever it was wrapped.
     #[track_caller]
     pub fn stdout_has(self, text: &str) -> Self {
+        let needle = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            self.stdout().contains(text),
+            self.stdout_flat().contains(&needle),
             "stdout lacks {text:?}:\n{}",
             self.stdout()
         );

@@ -9,12 +9,14 @@ use super::super::output::{emit, print, seconds};
 use super::super::progress::Progress;
 use super::super::style::{GOOD, paint};
 use super::super::{exit, plan_text};
-use crate::display::units::count;
+use crate::display::units::{count, human_bytes, thousands};
 use crate::exec;
+use crate::io::files::size_of;
 use crate::io::paths;
-use crate::manifest::{DEFAULT_MANIFEST, Strategy};
+use crate::manifest::{DEFAULT_MANIFEST, Manifest, Strategy};
 use crate::plan::document::PlanDocument;
-use crate::plan::{self, StepId};
+use crate::plan::{self, Plan, StepId};
+use crate::postgres::names::companion;
 
 pub struct ApplyOptions {
     pub plan_file: Option<PathBuf>,
@@ -26,6 +28,8 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// JSON lines on stdout: the plan, then an event per step.
     pub json: bool,
+    /// Show every command in the plan.
+    pub verbose: bool,
 }
 
 pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
@@ -61,48 +65,106 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             saved_doc.check_same_steps(path, &manifest, &doc)?;
             (plan, doc)
         }
-        None => {
-            let (plan, doc) = plan::live(&manifest, &manifest.secrets())?;
-            if options.json {
-                emit(&serde_json::json!({ "event": "plan", "plan": doc }));
-            } else {
-                print(&plan_text::render(&doc));
-            }
-            confirm(options.auto_approve, &APPLY)?;
-            (plan, doc)
-        }
+        None => plan::live(&manifest, &manifest.secrets())?,
     };
+    let mut run_options = exec::ApplyOptions {
+        steps: options.steps.clone(),
+        resume: options.resume,
+        parallelism: options.parallelism,
+        selected: None,
+    };
+    let (selected, skipped) = exec::select_steps(&manifest, &plan, &doc, &run_options)?;
+    run_options.selected = Some(selected);
+    if saved.is_none() {
+        if options.json {
+            emit(&serde_json::json!({ "event": "plan", "plan": doc }));
+        } else {
+            print(&plan_text::render(
+                &doc,
+                &plan_text::Shown {
+                    verbose: options.verbose,
+                    skipped,
+                },
+            ));
+        }
+        confirm(options.auto_approve, &APPLY)?;
+    }
 
     let observer = Progress::new(options.json);
-    let applied = exec::apply(
-        &manifest,
-        &plan,
-        &doc,
-        &exec::ApplyOptions {
-            steps: options.steps.clone(),
-            resume: options.resume,
-            parallelism: options.parallelism,
-        },
-        &observer,
-    )?;
+    let applied = exec::apply(&manifest, &plan, &doc, &run_options, &observer)?;
+    drop(observer);
     if !options.json {
-        print(&format!(
-            "\n{} {} in {}\n",
-            paint(GOOD, "Apply complete:"),
-            count(applied.steps_done as u64, "step", "steps"),
-            seconds(applied.elapsed)
-        ));
-        if let Some(ms) = applied.downtime_ms {
-            print(&format!("The target could not be reached for {ms} ms.\n"));
-        }
-        if manifest.target.strategy == Strategy::Swap
-            && manifest.target.keep_previous
-            && plan.contains(StepId::Swap)
-        {
-            print("The previous target is kept: `replicate rollback` swaps it back in.\n");
-        }
+        print(&summary(&manifest, &plan, &applied));
     }
     Ok(exit::SUCCESS)
+}
+
+/// The last lines of a run: what was copied, how long the target was
+/// unavailable, where the previous copy is, where the artifacts are.
+fn summary(manifest: &Manifest, plan: &Plan, applied: &exec::Applied) -> String {
+    let mut lines = vec![format!(
+        "\n{} {} in {}",
+        paint(GOOD, "Apply complete:"),
+        count(applied.steps_done as u64, "step", "steps"),
+        seconds(applied.elapsed)
+    )];
+    let c = applied.copied;
+    let mut copied = Vec::new();
+    if c.tables > 0 {
+        copied.push(format!(
+            "{}, {} rows (checked against the dump)",
+            count(c.tables, "table", "tables"),
+            thousands(c.rows)
+        ));
+    }
+    if c.files > 0 {
+        copied.push(format!(
+            "{}, {}",
+            count(c.files, "file", "files"),
+            human_bytes(c.file_bytes)
+        ));
+    }
+    if !copied.is_empty() {
+        lines.push(format!("Copied: {}", copied.join("; ")));
+    }
+    if let Some(ms) = applied.downtime_ms {
+        lines.push(format!("The target could not be reached for {ms} ms."));
+    }
+    let t = &manifest.target;
+    if t.strategy == Strategy::Swap && t.keep_previous && plan.contains(StepId::Swap) {
+        let mut kept = Vec::new();
+        if manifest.has_database() {
+            kept.push(companion(t.database.database(), "__prev"));
+        }
+        for folder in t.folders.values() {
+            kept.push(paths::display(&crate::media::companion(folder, "prev")));
+        }
+        lines.push(format!(
+            "The previous target is kept ({}): `replicate rollback` swaps it back in.",
+            kept.join(", ")
+        ));
+    }
+    let dir = &manifest.artifacts.dir;
+    let bytes: u64 = plan
+        .steps()
+        .flat_map(|s| s.produces.iter())
+        .filter_map(|a| size_of(&dir.join(&a.name)))
+        .sum();
+    lines.push(if applied.artifacts_removed {
+        format!(
+            "Artifacts: removed after the run (keep = \"none\"); state.json stays in {}.",
+            paths::display(dir)
+        )
+    } else {
+        format!(
+            "Artifacts: {} in {} (`replicate clean` removes them).",
+            human_bytes(bytes),
+            paths::display(dir)
+        )
+    });
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
 }
 
 /// A command that asks before it acts.

@@ -3,11 +3,13 @@
 //! [`crate::cli`] to report.
 
 pub(super) mod apply;
+pub(super) mod clean;
 pub(super) mod graph;
 pub(super) mod init;
 pub(super) mod plan;
 pub(super) mod rollback;
 pub(super) mod schema;
+pub(super) mod shell;
 pub(super) mod show;
 pub(super) mod validate;
 pub(super) mod verify;

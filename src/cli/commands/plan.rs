@@ -14,6 +14,8 @@ pub struct PlanOptions {
     pub json: bool,
     pub offline: bool,
     pub detailed_exitcode: bool,
+    /// Show every command.
+    pub verbose: bool,
 }
 
 pub fn run(options: &PlanOptions) -> Result<u8, Error> {
@@ -29,7 +31,13 @@ pub fn run(options: &PlanOptions) -> Result<u8, Error> {
     if options.json {
         print(&doc.to_json());
     } else {
-        print(&plan_text::render(&doc));
+        print(&plan_text::render(
+            &doc,
+            &plan_text::Shown {
+                verbose: options.verbose,
+                ..plan_text::Shown::default()
+            },
+        ));
         if let Some(out) = &options.out {
             print(&format!(
                 "\nSaved the plan to {}. Apply exactly this plan with:\n    replicate apply {}\n",

@@ -12,6 +12,7 @@ use crate::io::compression::{CompressingWriter, Compression};
 use crate::io::files::{create_private, describe_io, partial_path, remove_any, write_atomically};
 use crate::io::hashing::HashingWriter;
 use crate::io::sha256sum;
+use crate::io::tally::TallyWriter;
 use crate::io::writeback::WritebackFile;
 use crate::media;
 use crate::plan::{FolderArchive, Step};
@@ -86,13 +87,15 @@ impl StepRunner<'_> {
             compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
-        let report = media::archive(&folder.from, &mut sink).map_err(|e| {
-            fail(format!(
-                "archiving the {} folder {} failed: {e}",
-                folder.name,
-                folder.from.display()
-            ))
-        })?;
+        let meter = self.meters.get(step.id);
+        let report = media::archive(&folder.from, &mut TallyWriter::new(&mut sink, &meter.done))
+            .map_err(|e| {
+                fail(format!(
+                    "archiving the {} folder {} failed: {e}",
+                    folder.name,
+                    folder.from.display()
+                ))
+            })?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
             .map_err(|e| io_fail("write", &partials[0], e))?

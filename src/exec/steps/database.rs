@@ -1,11 +1,17 @@
 //! The steps on the target database: `drop`, and `restore` into the
 //! database `create` made (`create` itself is a plain `psql` command).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
+use crate::io::tally::Tally;
+use crate::manifest::Strategy;
 use crate::plan::{Exec, Step};
+use crate::postgres::names::companion;
 use crate::postgres::psql;
 use crate::postgres::quote::sql_literal;
 
@@ -31,6 +37,42 @@ impl StepRunner<'_> {
                     );
                 }
                 Err(failure)
+            }
+        }
+    }
+
+    /// Sets `tally` to the size of the database being restored, every
+    /// second, until `done`.
+    fn watch_size(&self, tally: &Tally, done: &AtomicBool) {
+        let t = &self.manifest.target;
+        let name = match t.strategy {
+            Strategy::Swap => companion(t.database.database(), "__next"),
+            Strategy::Replace => t.database.database().to_owned(),
+        };
+        let sql = format!(
+            "SELECT pg_database_size(datname) FROM pg_database WHERE datname = {}",
+            sql_literal(&name)
+        );
+        let url = self.maintenance_url();
+        while !done.load(Ordering::Acquire) {
+            if let Ok(rows) = psql::query(
+                &self.manifest.tools,
+                &url,
+                "target.database",
+                self.secrets,
+                &sql,
+            ) && let Some(size) = rows
+                .first()
+                .and_then(|r| r.first())
+                .and_then(|v| v.parse().ok())
+            {
+                tally.set(size);
+            }
+            for _ in 0..10 {
+                if done.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
     }
@@ -76,9 +118,18 @@ impl StepRunner<'_> {
     /// A restore in several programs (sections, sanitized rows), one after
     /// the other; then its commits are made durable.
     pub(in crate::exec) fn restore_commands(&self, step: &Step, commands: &[Exec]) -> StepResult {
-        for exec in commands {
-            process::run(exec, self.secrets, Output::Discard)?;
-        }
+        // Progress: the restored database's size, against the source's.
+        let meter = self.meters.get(step.id);
+        let done = AtomicBool::new(false);
+        let ran = std::thread::scope(|scope| {
+            scope.spawn(|| self.watch_size(&meter.done, &done));
+            let ran = commands
+                .iter()
+                .try_for_each(|exec| process::run(exec, self.secrets, Output::Discard));
+            done.store(true, Ordering::Release);
+            ran
+        });
+        ran?;
         // The restore's sessions commit without waiting for the disk (see
         // RESTORE_OPTIONS). One synchronous commit flushes the server's
         // write-ahead log up to it (the log is the server's, so any of its

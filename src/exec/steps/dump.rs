@@ -13,6 +13,7 @@ use crate::io::files::{
     create_private, create_private_dir, describe_io, make_private, partial_path, remove_any,
 };
 use crate::io::hashing::HashingWriter;
+use crate::io::tally::{Tally, TallyWriter};
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step};
 use crate::store::Sums;
@@ -73,8 +74,9 @@ impl StepRunner<'_> {
             .produces
             .first()
             .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+        let meter = self.meters.get(step.id);
         if let Some(stream) = &exec.stdout {
-            return self.stream_artifact(&artifact.name, stream.compression, |sink| {
+            return self.stream_artifact(&artifact.name, stream.compression, &meter.done, |sink| {
                 process::run(exec, self.secrets, Output::Into(sink))
             });
         }
@@ -82,7 +84,11 @@ impl StepRunner<'_> {
         // pg_dump accepts an empty folder; creating it first lets the files
         // be followed (and keeps the folder private).
         create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
-        let follower = TreeFollower::start(partial.path.clone(), artifact.name.clone());
+        let follower = TreeFollower::start(
+            partial.path.clone(),
+            artifact.name.clone(),
+            meter.done.clone(),
+        );
         let ran = process::run(exec, self.secrets, Output::Discard);
         let followed = follower.finish();
         if let Err(failure) = ran {
@@ -102,11 +108,12 @@ impl StepRunner<'_> {
     /// Writes the artifact `name` from a stream: `fill` writes into a sink
     /// that compresses and hashes on the way into `NAME.partial`, which is
     /// flushed, renamed and recorded when `fill` succeeds, removed when it
-    /// fails.
+    /// fails. `tally` counts the bytes written, before compression.
     pub(in crate::exec) fn stream_artifact(
         &self,
         name: &str,
         compression: Compression,
+        tally: &Tally,
         fill: impl FnOnce(&mut dyn Write) -> Result<(), StepFailure>,
     ) -> StepResult {
         let partial = Partial::start(self, name)?;
@@ -116,7 +123,7 @@ impl StepRunner<'_> {
             compression,
         )
         .map_err(|e| partial.failure("write", &e))?;
-        if let Err(failure) = fill(&mut sink) {
+        if let Err(failure) = fill(&mut TallyWriter::new(&mut sink, tally)) {
             partial.abandon();
             return Err(failure);
         }

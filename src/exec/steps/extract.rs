@@ -8,6 +8,7 @@ use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::Compression;
 use crate::io::files::remove_any;
 use crate::io::sha256sum;
+use crate::io::tally::Tally;
 use crate::media::{self, Placement};
 use crate::plan::{FolderExtract, Step};
 use crate::store::Sums;
@@ -37,15 +38,23 @@ impl StepRunner<'_> {
                 )));
             }
         }
+        let meter = self.meters.get(step.id);
+        meter.set_total(
+            folders
+                .iter()
+                .filter_map(|f| crate::io::files::size_of(&f.archive))
+                .sum(),
+        );
         // Every folder is unpacked and checked beside its target first;
         // only then (`replace`) are they swapped in, one rename each.
         let mut total = StepReport::default();
         let mut notes = Vec::new();
         let mut unpacked: Vec<&FolderExtract> = Vec::new();
         for folder in folders {
-            match self.extract_folder(folder, compression, &recorded) {
+            match self.extract_folder(folder, compression, &recorded, &meter.done) {
                 Ok(report) => {
                     total.bytes += report.bytes;
+                    total.files += report.files;
                     notes.extend(report.note.map(|n| format!("{}: {n}", folder.name)));
                     unpacked.push(folder);
                 }
@@ -99,6 +108,7 @@ impl StepRunner<'_> {
         folder: &FolderExtract,
         compression: Compression,
         recorded: &Sums,
+        tally: &Tally,
     ) -> StepResult {
         let name_of = |path: &Path| {
             path.file_name()
@@ -123,13 +133,14 @@ impl StepRunner<'_> {
         } else {
             media::ArchiveCheck::Hash(expected)
         };
-        let report = media::extract(
+        let report = media::extract_tallied(
             &folder.archive,
             compression,
             &check,
             &sums,
             &folder.into,
             Placement::Beside,
+            tally,
         )
         .map_err(|e| {
             StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name))
@@ -138,6 +149,7 @@ impl StepRunner<'_> {
             bytes: report.bytes,
             checksums: Sums::new(),
             note: Some(tree_note(report.files, report.folders, report.links)),
+            files: report.files,
             ..StepReport::default()
         })
     }

@@ -58,7 +58,8 @@ impl StepRunner<'_> {
                     .stdout
                     .as_ref()
                     .map_or(crate::io::compression::Compression::None, |s| s.compression);
-                self.stream_artifact(&name, compression, |sink| {
+                let meter = self.meters.get(step.id);
+                self.stream_artifact(&name, compression, &meter.done, |sink| {
                     process::run(&dump, self.secrets, Output::Into(sink))?;
                     for table in tables {
                         write_block_start(sink, table)

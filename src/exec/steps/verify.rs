@@ -3,8 +3,9 @@
 use crate::display::units::count;
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::io::files::size_of;
 use crate::plan::Step;
-use crate::store::{SUMS_FILE, Sums};
+use crate::store::{SUMS_FILE, Sums, belongs_to};
 
 impl StepRunner<'_> {
     /// Re-hashes every artifact the plan produces against `SHA256SUMS`.
@@ -16,9 +17,16 @@ impl StepRunner<'_> {
             ))
         })?;
         let names: Vec<&str> = step.consumes.iter().map(|a| a.name.as_str()).collect();
+        let meter = self.meters.get(step.id);
+        meter.set_total(
+            sums.iter()
+                .filter(|(path, _)| names.iter().any(|n| belongs_to(path, n)))
+                .filter_map(|(path, _)| size_of(&self.artifacts.join(path)))
+                .sum(),
+        );
         let bytes = self
             .artifacts
-            .verify_artifacts(&names, &sums)
+            .verify_artifacts_tallied(&names, &sums, &meter.done)
             .map_err(|mismatch| {
                 StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
                     "the artifacts in {} changed after they were written; produce them again (`replicate apply --steps dump` or a full `replicate apply`)",

@@ -131,6 +131,7 @@ pub fn validate(
             format: values.format.ok_or_else(broken)?,
             compression: values.compression.ok_or_else(broken)?,
             jobs: values.jobs.ok_or_else(broken)?,
+            keep: values.keep.ok_or_else(broken)?,
         },
         tools: Tools {
             bindir: values.bindir,

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::checker::Checker;
 use crate::io::paths;
-use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Folder, Strategy};
+use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Strategy};
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
@@ -40,6 +40,7 @@ pub(super) struct Values {
     pub(super) format: Option<DumpFormat>,
     pub(super) compression: Option<Compression>,
     pub(super) jobs: Option<u32>,
+    pub(super) keep: Option<Keep>,
     pub(super) bindir: Option<PathBuf>,
 }
 
@@ -137,6 +138,9 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let jobs = artifacts
         .and_then(|a| a.jobs.as_ref())
         .map_or(Some(DEFAULT_JOBS), |j| cx.jobs(j));
+    let keep = artifacts
+        .and_then(|a| a.keep.as_ref())
+        .map_or(Some(Keep::All), |k| cx.choice(k, "artifacts.keep"));
     let raw_bindir = raw.tools.as_ref().and_then(|t| t.get_ref().bindir.as_ref());
     let bindir = raw_bindir.and_then(|b| cx.path(b, "tools.bindir"));
     if let (Some(dir), Some(raw_dir)) = (&bindir, raw_bindir)
@@ -175,6 +179,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         format,
         compression,
         jobs,
+        keep,
         bindir,
     }
 }

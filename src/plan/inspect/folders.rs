@@ -21,6 +21,11 @@ fn measure(folder: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
+/// Bytes of the files below `folder`.
+pub(super) fn bytes(folder: &Path) -> u64 {
+    measure(folder).1
+}
+
 /// `source media: /srv/media holds 12 files, 3.0 MiB`.
 pub(super) fn note(side: &str, name: Folder, folder: &Path) -> String {
     if !folder.is_dir() {

@@ -36,6 +36,7 @@ pub struct Inspection {
     /// The NetBox schema of each side, when it is a NetBox.
     pub source_netbox: Option<NetboxSchema>,
     pub target_netbox: Option<NetboxSchema>,
+    pub sizes: Sizes,
 }
 
 /// A database's NetBox schema.
@@ -46,4 +47,18 @@ pub struct NetboxSchema {
     pub release: String,
     /// The latest migration of each NetBox app.
     pub latest: BTreeMap<String, String>,
+}
+
+/// How big the source is, as live planning measured it: for the plan's
+/// estimate of the artifacts and for progress while applying.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sizes {
+    /// The source database, indexes included.
+    pub source_database: u64,
+    /// The source's table data the dump copies (tables and their TOAST,
+    /// without excluded and sanitized-out rows' tables; no indexes).
+    pub source_data: u64,
+    /// The copied source folders' files.
+    pub folders: u64,
 }

@@ -67,27 +67,44 @@ pub(super) fn inspect(
 
     tools::check_pg_dump(manifest, source_version, found)?;
 
-    if manifest.include.database == DatabaseContent::Full
-        && !manifest.include.exclude_table_data.is_empty()
-    {
+    found.sizes.source_database = size;
+    if manifest.include.database == DatabaseContent::Full {
         let tables = psql::query(
             tools,
             source,
             "source.database",
             secrets,
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+            // Sizes from the catalog's page counts: no lock is taken, so a
+            // table locked by someone else does not hold the plan up.
+            "SELECT n.nspname, c.relname, \
+             (greatest(c.relpages, 0) + coalesce((SELECT greatest(t.relpages, 0) FROM pg_class t WHERE t.oid = c.reltoastrelid), 0))::bigint \
+               * current_setting('block_size')::bigint \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'p', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
              AND n.nspname NOT LIKE 'pg\\_toast%'",
         )
         .map_err(|e| InspectError::new(format!("cannot list the source's tables: {e}"), "check the source role's privileges"))?;
+        let name = |t: &Vec<String>, i: usize| t.get(i).cloned().unwrap_or_default();
+        let excluded = |t: &Vec<String>| {
+            manifest
+                .include
+                .exclude_table_data
+                .iter()
+                .any(|p| matches_pattern(p, &name(t, 0), &name(t, 1)))
+        };
+        found.sizes.source_data = tables
+            .iter()
+            .filter(|t| !excluded(t))
+            .map(|t| name(t, 2).parse::<u64>().unwrap_or(0))
+            .sum();
+        // Never analyzed (a fresh load): the whole database will do.
+        if found.sizes.source_data == 0 {
+            found.sizes.source_data = size;
+        }
         for pattern in &manifest.include.exclude_table_data {
-            let matches = tables.iter().any(|t| {
-                matches_pattern(
-                    pattern,
-                    t.first().map_or("", String::as_str),
-                    t.get(1).map_or("", String::as_str),
-                )
-            });
+            let matches = tables
+                .iter()
+                .any(|t| matches_pattern(pattern, &name(t, 0), &name(t, 1)));
             if !matches {
                 found.unmatched_patterns.push(pattern.clone());
             }

@@ -1,0 +1,30 @@
+//! `replicate clean`: remove the artifacts of the manifest's runs.
+
+use std::path::Path;
+
+use super::super::error::Error;
+use super::super::exit;
+use super::super::load::load_manifest;
+use super::super::output::print;
+use crate::display::units::{count, human_bytes};
+use crate::exec;
+use crate::io::paths;
+use crate::plan;
+
+pub fn run(path: &Path) -> Result<u8, Error> {
+    let manifest = load_manifest(path)?;
+    let (plan, _) = plan::offline(&manifest)?;
+    let cleaned = exec::clean(&manifest, &plan)?;
+    let dir = paths::display(&manifest.artifacts.dir);
+    if cleaned.removed.is_empty() {
+        print(&format!("Nothing to remove in {dir}.\n"));
+    } else {
+        print(&format!(
+            "Removed {} ({}) from {dir}: {}\n",
+            count(cleaned.removed.len() as u64, "item", "items"),
+            human_bytes(cleaned.bytes),
+            cleaned.removed.join(", ")
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
