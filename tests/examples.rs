@@ -161,3 +161,84 @@ fn the_readme_and_the_demo_name_the_rust_they_need() {
         "the demo does not check the Rust version"
     );
 }
+
+/// The `--steps` lists a CI file runs.
+fn ci_step_lists(text: &str) -> Vec<Vec<String>> {
+    text.split("--steps ")
+        .skip(1)
+        .map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_ci_examples_run_a_valid_manifest_and_every_step_once() {
+    let manifest = "examples/ci/replicate.toml";
+    let text = std::fs::read_to_string(crate::support::root().join(manifest)).unwrap();
+    let variables: Vec<&str> = text
+        .split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next())
+        .collect();
+    assert!(
+        variables.contains(&"PRODUCTION_DB_PASSWORD"),
+        "{variables:?}"
+    );
+    let mut validate = Replicate::new().args(["validate", "-m", manifest]);
+    for name in &variables {
+        validate = validate.env(name, "from-ci");
+    }
+    validate
+        .run()
+        .success()
+        .stdout_has(&format!("{manifest} is valid"));
+    let mut plan = Replicate::new().args(["plan", "--offline", "--json", "-m", manifest]);
+    for name in &variables {
+        plan = plan.env(name, "from-ci");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&plan.run().success().stdout()).unwrap();
+    let mut planned: Vec<String> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    planned.sort();
+    assert!(
+        doc["artifacts_store"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("s3://")),
+        "the CI manifest publishes to an object store"
+    );
+
+    for file in [
+        "examples/ci/github-actions.yml",
+        "examples/ci/gitlab-ci.yml",
+    ] {
+        let ci = std::fs::read_to_string(crate::support::root().join(file)).unwrap();
+        assert!(ci.contains(manifest), "{file} does not use {manifest}");
+        // Every variable the manifest needs, and the store's keys, come
+        // from the CI system's secrets.
+        for name in variables
+            .iter()
+            .copied()
+            .chain(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
+        {
+            assert!(ci.contains(name), "{file} never provides {name}");
+        }
+        // A publishing job and a restoring job that together run every
+        // step of the plan once: the first reaches only the source.
+        let lists = ci_step_lists(&ci);
+        assert_eq!(lists.len(), 2, "{file}: {lists:?}");
+        assert_eq!(lists[0], ["dump", "archive"], "{file}");
+        let mut all: Vec<String> = lists.concat();
+        all.sort();
+        assert_eq!(all, planned, "{file} does not run every planned step once");
+    }
+}

@@ -14,4 +14,5 @@ mod netbox;
 mod planner;
 mod progress;
 mod sanitize;
+mod store;
 mod swap;

@@ -135,6 +135,14 @@ pub enum Command {
         #[arg(long)]
         target: bool,
     },
+    /// Remove the lock a lost run left in an object store
+    ForceUnlock {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The lock's id, as the error naming the holder shows it
+        #[arg(value_name = "LOCK_ID")]
+        lock_id: String,
+    },
     /// Print a saved plan
     Show {
         /// A plan file written by `replicate plan --out`

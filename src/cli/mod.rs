@@ -105,6 +105,9 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             target,
         } => commands::verify::run(&manifest.path(), media, target),
         Command::Clean { manifest } => commands::clean::run(&manifest.path()),
+        Command::ForceUnlock { manifest, lock_id } => {
+            commands::unlock::run(&manifest.path(), &lock_id)
+        }
         Command::Show {
             plan,
             json,

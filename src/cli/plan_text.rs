@@ -68,6 +68,14 @@ fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::R
             }
         }
     }
+    if let Some(store) = &doc.artifacts_store {
+        writeln!(
+            out,
+            "{}{store}, cached in {}",
+            paint(HEADING, format!("{:<10}", "Artifacts")),
+            paths::display(&doc.artifacts_dir)
+        )?;
+    }
     for note in &doc.notes {
         for line in wrap_words(note, WIDTH, 8, 10) {
             writeln!(out, "{line}")?;
@@ -137,11 +145,11 @@ fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::R
             }
         }
         for artifact in &step.produces {
-            writeln!(
-                out,
-                "       writes {}",
-                shown(&doc.artifacts_dir.join(&artifact.name))
-            )?;
+            let written = match &doc.artifacts_store {
+                Some(store) => format!("{}/{}", store.trim_end_matches('/'), artifact.name),
+                None => shown(&doc.artifacts_dir.join(&artifact.name)),
+            };
+            writeln!(out, "       writes {written}")?;
         }
     }
     writeln!(out)?;

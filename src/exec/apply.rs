@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::artifacts::open_artifacts;
 use super::error::ApplyError;
 use super::meter::{Expected, Meters};
 use super::runner::StepRunner;
@@ -17,11 +18,11 @@ use super::{preconditions, selection};
 use crate::io::interrupt;
 use crate::manifest::{Keep, Manifest};
 use crate::plan::document::PlanDocument;
-use crate::plan::{Action, Plan, Step, StepId};
+use crate::plan::{Action, Plan, SOURCE_RECORD, Sides, Step, StepId};
 use crate::postgres::quote::sql_literal;
 use crate::postgres::{Secrets, psql};
+use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, RunStatus, StepStatus, now};
-use crate::store::{ArtifactsDir, RunLock};
 
 /// How to run a plan.
 #[derive(Debug, Clone, Default)]
@@ -37,16 +38,25 @@ pub struct ApplyOptions {
 }
 
 /// The steps a run with `options` will execute, and why each other step of
-/// the plan will not (reads the artifacts folder, writes nothing).
+/// the plan will not (reads the artifacts folder, writes nothing there;
+/// with an object store, `--resume` brings its journal into the cache).
 pub fn select_steps(
     manifest: &Manifest,
     plan: &Plan,
     doc: &PlanDocument,
     options: &ApplyOptions,
 ) -> Result<(BTreeSet<StepId>, BTreeMap<StepId, String>), ApplyError> {
-    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let artifacts = open_artifacts(manifest)?;
+    if options.resume && artifacts.remote().is_some() {
+        artifacts.create()?;
+        artifacts
+            .pull()
+            .map_err(|e| ApplyError::Io(format!("cannot read {}: {e}", artifacts.location())))?;
+    }
     let secrets = manifest.secrets();
-    let next_exists = options.resume && next_database_exists(manifest, plan, &secrets);
+    let next_exists = options.resume
+        && Sides::for_steps(options.steps.as_deref()).target
+        && next_database_exists(manifest, plan, &secrets);
     let selected = selection::select(
         plan,
         &Selection {
@@ -97,12 +107,16 @@ pub fn apply(
     options: &ApplyOptions,
     observer: &dyn Observer,
 ) -> Result<Applied, ApplyError> {
-    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let artifacts = open_artifacts(manifest)?;
     if let Some((message, help)) = artifacts.check()? {
         observer.warning(&message, &help);
     }
     artifacts.create()?;
-    let _lock = RunLock::acquire(artifacts.path())?;
+    let _lock = artifacts.lock()?;
+    // With an object store, its sums and journal are what count.
+    artifacts
+        .pull()
+        .map_err(|e| ApplyError::Io(format!("cannot read {}: {e}", artifacts.location())))?;
     interrupt::install();
 
     let digest = doc.digest();
@@ -112,6 +126,13 @@ pub fn apply(
         None => select_steps(manifest, plan, doc, options)?.0,
     };
     preconditions::check_inputs(plan, &selected, &artifacts)?;
+    // What the source looked like, for machines that restore these
+    // artifacts without reaching it.
+    if let Some(record) = &doc.source_record
+        && selected.contains(&StepId::Dump)
+    {
+        super::source_record::keep(&artifacts, record)?;
+    }
 
     let journal = Journal::start(
         artifacts.path(),
@@ -139,6 +160,8 @@ pub fn apply(
     };
     let journaling = Journaling {
         journal: &journal,
+        artifacts: &artifacts,
+        pushing: Mutex::new(()),
         inner: observer,
         meters: &meters,
         dropped_at: Mutex::new(None),
@@ -166,6 +189,12 @@ pub fn apply(
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     let _ = journal.finish(status, downtime_ms);
+    if let Err(e) = artifacts.push_state() {
+        observer.warning(
+            &format!("cannot write state.json to {}: {e}", artifacts.location()),
+            "the run's journal stays in the local cache",
+        );
+    }
     let elapsed = started.elapsed();
     observer.run_finished(&RunEnd {
         status,
@@ -191,14 +220,19 @@ pub fn apply(
     }
     let copied = *journaling.copied.lock().unwrap_or_else(|p| p.into_inner());
     // `keep = "none"`: a run that did the whole plan leaves no copy of the
-    // source behind (`--steps` runs keep theirs for the next one).
-    let removed = manifest.artifacts.keep == Keep::None && options.steps.is_none();
+    // source behind (`--steps` runs keep theirs for the next one, except
+    // in an object store's cache: the store keeps them).
+    let removed = manifest.artifacts.keep == Keep::None
+        && (options.steps.is_none() || artifacts.remote().is_some());
     if removed {
-        for artifact in plan.steps().flat_map(|s| s.produces.iter()) {
-            artifacts.forget(&artifact.name).map_err(|e| {
+        let names = plan
+            .steps()
+            .flat_map(|s| s.produces.iter().map(|a| a.name.as_str()))
+            .chain([SOURCE_RECORD]);
+        for name in names {
+            artifacts.forget_locally(name).map_err(|e| {
                 ApplyError::Io(format!(
-                    "the run succeeded, but removing {} (keep = \"none\") failed: {e}",
-                    artifact.name
+                    "the run succeeded, but removing {name} (keep = \"none\") failed: {e}"
                 ))
             })?;
         }
@@ -249,6 +283,11 @@ fn next_database_exists(manifest: &Manifest, plan: &Plan, secrets: &Secrets) -> 
 /// the end of `restore` under `replace`).
 struct Journaling<'a> {
     journal: &'a Journal,
+    /// With an object store, the journal is copied there as steps start
+    /// and end, one copy at a time, so a run killed on this machine can be
+    /// resumed from another.
+    artifacts: &'a ArtifactsDir,
+    pushing: Mutex<()>,
     inner: &'a dyn Observer,
     meters: &'a Meters,
     dropped_at: Mutex<Option<Instant>>,
@@ -265,6 +304,7 @@ impl Observer for Journaling<'_> {
             s.status = StepStatus::Running;
             s.started_at = Some(now());
         });
+        self.push_state();
         self.inner.started(step);
         self.inner.metering(step, self.meters.get(step.id));
     }
@@ -308,7 +348,19 @@ impl Observer for Journaling<'_> {
         if let Some(ms) = downtime {
             *self.downtime_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms);
         }
+        self.push_state();
         self.inner.finished(step, elapsed, result);
+    }
+}
+
+impl Journaling<'_> {
+    /// Best effort: the end of the run copies the journal again and says
+    /// so if that fails.
+    fn push_state(&self) {
+        if self.artifacts.remote().is_some() {
+            let _one_at_a_time = self.pushing.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = self.artifacts.push_state();
+        }
     }
 }
 

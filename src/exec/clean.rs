@@ -3,9 +3,9 @@
 use super::error::ApplyError;
 use crate::io::files::{partial_path, remove_any, size_of};
 use crate::manifest::Manifest;
-use crate::plan::Plan;
+use crate::plan::{Plan, SOURCE_RECORD};
+use crate::store::SUMS_FILE;
 use crate::store::journal::STATE_FILE;
-use crate::store::{ArtifactsDir, RunLock, SUMS_FILE};
 
 /// What `clean` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,21 +16,35 @@ pub struct Cleaned {
 }
 
 /// Removes every artifact `plan` produces (and partial ones), the sums
-/// and the journal. Only what replicate writes is touched: the folder, its
-/// lock and anything else in it stay.
+/// and the journal, from the folder and, with an object store, from the
+/// store. Only what replicate writes is touched: the folder, its lock and
+/// anything else in it stay.
 pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
-    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let artifacts = super::artifacts::open_artifacts(manifest)?;
     let mut cleaned = Cleaned::default();
     if !artifacts.path().is_dir() {
         return Ok(cleaned);
     }
     // Refused while a run (apply or rollback) holds the folder.
-    let _lock = RunLock::acquire(artifacts.path())?;
+    let _lock = artifacts.lock()?;
     let mut names: Vec<String> = plan
         .steps()
         .flat_map(|s| s.produces.iter().map(|a| a.name.clone()))
         .collect();
-    names.extend([SUMS_FILE.to_owned(), STATE_FILE.to_owned()]);
+    names.extend([
+        SOURCE_RECORD.to_owned(),
+        SUMS_FILE.to_owned(),
+        STATE_FILE.to_owned(),
+    ]);
+    // The store's copies, then the local ones.
+    for name in &names {
+        artifacts.delete_remote(name).map_err(|e| {
+            ApplyError::Io(format!(
+                "cannot remove {name} from {}: {e}",
+                artifacts.location()
+            ))
+        })?;
+    }
     for name in names {
         let path = artifacts.join(&name);
         for path in [partial_path(&path), path] {

@@ -3,6 +3,7 @@
 //! processes they run.
 
 mod apply;
+mod artifacts;
 mod clean;
 mod error;
 mod follow;
@@ -14,10 +15,12 @@ mod runner;
 pub mod scheduler;
 mod selection;
 mod session;
+pub mod source_record;
 mod steps;
 mod target_state;
 
 pub use self::apply::{Applied, ApplyOptions, apply, select_steps, step_status};
+pub use self::artifacts::open_artifacts;
 pub use self::clean::clean;
 pub use self::error::ApplyError;
 pub use self::meter::Meter;

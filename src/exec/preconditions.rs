@@ -43,12 +43,13 @@ pub fn check_inputs(
         .map_err(|e| ApplyError::Io(format!("cannot read SHA256SUMS: {e}")))?;
     for name in needed.difference(&produced_now) {
         artifacts
-            .verify_artifact(name, &sums)
+            .fetch(name, &sums)
+            .and_then(|()| artifacts.verify_artifact(name, &sums).map(|_| ()))
             .map_err(|mismatch| ApplyError::NotReady {
                 message: mismatch.to_string(),
                 help: Some(format!(
                     "produce it first (`replicate apply --steps dump,archive`) or copy the whole artifacts folder {} from where it was produced",
-                    artifacts.path().display()
+                    artifacts.location()
                 )),
             })?;
     }

@@ -16,7 +16,6 @@ use crate::postgres::names::companion;
 use crate::postgres::quote::sql_literal;
 use crate::postgres::rename::renames_sql;
 use crate::postgres::{Secrets, psql};
-use crate::store::{ArtifactsDir, RunLock};
 
 /// What a rollback will exchange.
 #[derive(Debug, Clone)]
@@ -112,9 +111,9 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
 
 /// Runs the rollback; how long the target's name could not be reached.
 pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyError> {
-    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let artifacts = super::artifacts::open_artifacts(manifest)?;
     artifacts.create()?;
-    let _lock = RunLock::acquire(artifacts.path())?;
+    let _lock = artifacts.lock()?;
     interrupt::install();
     let secrets = manifest.secrets();
     let meters = super::meter::Meters::default();

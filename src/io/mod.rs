@@ -1,4 +1,4 @@
-//! Bytes and files: hashing on the way, compression, early writeback,
+//! Bytes and files: hashing on the way, compression, early writeback, tees,
 //! files written safely, paths, the `sha256sum` format, signals, and every
 //! call into the C library (`sys`). Nothing here knows about PostgreSQL,
 //! manifests or plans.
@@ -11,4 +11,5 @@ pub(crate) mod paths;
 pub mod sha256sum;
 pub(crate) mod sys;
 pub mod tally;
+pub(crate) mod tee;
 pub(crate) mod writeback;

@@ -70,6 +70,36 @@ pub fn references(text: &str) -> Vec<String> {
     names.into_inner()
 }
 
+/// The variables referred to only inside the manifest tables `tables`
+/// (`source`, `target`), nowhere else: a run that never reaches those
+/// systems may leave them unset. Empty when the text is no valid TOML
+/// (loading it reports why).
+pub fn variables_only_in(text: &str, tables: &[&str]) -> std::collections::BTreeSet<String> {
+    fn collect(value: &toml::Value, into: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) => into.extend(references(s)),
+            toml::Value::Array(items) => items.iter().for_each(|v| collect(v, into)),
+            toml::Value::Table(t) => t.values().for_each(|v| collect(v, into)),
+            _ => {}
+        }
+    }
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return Default::default();
+    };
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    for (key, value) in &document {
+        if tables.contains(&key.as_str()) {
+            collect(value, &mut inside);
+        } else {
+            collect(value, &mut outside);
+        }
+    }
+    inside
+        .into_iter()
+        .filter(|n| !outside.contains(n))
+        .collect()
+}
+
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
@@ -78,6 +108,27 @@ fn is_variable_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn variables_of_one_side_are_told_from_shared_ones() {
+        let text = r#"
+[source]
+database = "postgresql://u:${PROD}@db/netbox"
+media = "${ROOT}/media"
+[target]
+database = "postgresql://u:${STAGING}@localhost/netbox"
+media = "${ROOT}/media"
+invalidate = [["${MANAGE}", "x"]]
+"#;
+        let only = |tables: &[&str]| {
+            super::variables_only_in(text, tables)
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(only(&["source"]), ["PROD"]);
+        assert_eq!(only(&["target"]), ["MANAGE", "STAGING"]);
+        assert!(super::variables_only_in("not [toml", &["source"]).is_empty());
+    }
+
     use super::*;
 
     fn env(name: &str) -> Option<String> {

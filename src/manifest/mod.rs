@@ -19,6 +19,7 @@ mod validate;
 pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
 pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
+pub use self::interpolate::variables_only_in;
 pub use self::model::{
     Artifacts, CopiedFolder, Include, Manifest, Rule, RuleSpans, Sanitize, Source, Spans, Target,
 };

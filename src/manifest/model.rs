@@ -11,6 +11,16 @@ use super::source_file::SourceFile;
 use super::text::Text;
 use crate::postgres::{DbUrl, Secret, Secrets, Tools};
 
+/// Environment variables of the object stores that hold credentials.
+const STORE_SECRETS: [&str; 6] = [
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_KEY",
+    "AZURE_CLIENT_SECRET",
+    "GOOGLE_SERVICE_ACCOUNT_KEY",
+];
+
 /// A checked manifest: every default applied, every path absolute, every
 /// `${NAME}` replaced.
 #[derive(Debug, Clone)]
@@ -118,7 +128,10 @@ pub struct CopiedFolder {
 
 #[derive(Debug, Clone)]
 pub struct Artifacts {
+    /// The artifacts folder; with an object store, the local cache.
     pub dir: PathBuf,
+    /// The object store URL (`s3://bucket/prefix`), when `dir` names one.
+    pub store: Option<String>,
     pub format: DumpFormat,
     pub compression: Compression,
     pub jobs: u32,
@@ -173,6 +186,16 @@ impl Manifest {
         }
         for (name, value) in &self.variables {
             secrets.insert_variable(name, value.clone());
+        }
+        // An object store's credentials, from the environment: never shown.
+        if self.artifacts.store.is_some() {
+            for name in STORE_SECRETS {
+                if let Ok(value) = std::env::var(name)
+                    && !value.is_empty()
+                {
+                    secrets.insert_variable(name, Secret::new(value));
+                }
+            }
         }
         secrets
     }

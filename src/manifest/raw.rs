@@ -214,10 +214,17 @@ pub struct RawRule {
 #[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawArtifacts {
-    /// The artifacts folder; relative paths resolve against the manifest's folder.
+    /// The artifacts folder (relative paths resolve against the manifest's
+    /// folder), or an object store: `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix`, with credentials from the store's
+    /// environment variables.
     #[serde(default)]
     #[schemars(with = "Option<String>", extend("default" = ".replicate"))]
     pub dir: Option<Spanned<String>>,
+    /// With an object store: the local folder artifacts are cached in.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", extend("default" = ".replicate-cache"))]
+    pub cache: Option<Spanned<String>>,
     /// The dump format: `directory` (`<db>.dir/`, dumped and restored in
     /// parallel), `custom` (`<db>.dump`) or `plain` (`<db>.sql`, as NetBox's
     /// documentation does it).

@@ -74,6 +74,7 @@ pub fn read(
     });
     let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {
         dir: r.value(t, "dir"),
+        cache: r.value(t, "cache"),
         format: r.value(t, "format"),
         compression: r.value(t, "compression"),
         jobs: r.value(t, "jobs"),

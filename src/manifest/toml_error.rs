@@ -56,7 +56,7 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
     (
         "[artifacts]",
-        &["dir", "format", "compression", "jobs", "keep"],
+        &["dir", "cache", "format", "compression", "jobs", "keep"],
     ),
     ("[tools]", &["bindir"]),
 ];

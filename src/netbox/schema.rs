@@ -83,6 +83,13 @@ impl Schema {
             .is_some_and(|names| names.contains(name))
     }
 
+    /// The applied migrations as (app, name) rows, as [`Schema::from_rows`] takes them.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        self.migrations()
+            .map(|(app, name)| (app.to_owned(), name.to_owned()))
+            .collect()
+    }
+
     fn migrations(&self) -> impl Iterator<Item = (&str, &str)> {
         self.applied
             .iter()

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::PlanError;
 use super::graph::Plan;
-use super::inspect::{Inspection, NetboxSchema, Sizes};
+use super::inspect::{Inspection, NetboxSchema, Sizes, SourceRecord};
 use super::step::{Step, StepId};
 use crate::io::files::write_atomically;
 use crate::manifest::{Folder, Manifest, SourceFile};
@@ -33,8 +33,11 @@ pub struct PlanDocument {
     pub manifest: ManifestRef,
     pub source: Endpoint,
     pub target: Endpoint,
-    /// The artifacts folder.
+    /// The artifacts folder; with an object store, the local cache.
     pub artifacts_dir: PathBuf,
+    /// The object store holding the artifacts (`s3://bucket/prefix`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts_store: Option<String>,
     /// Whether the live systems were inspected (`false` for `plan --offline`).
     pub live: bool,
     /// What live planning found (server versions, sizes, folders).
@@ -51,6 +54,11 @@ pub struct PlanDocument {
     pub steps: Vec<PlannedStep>,
     /// `Plan: 9 steps, 2 destructive (drop netbox, replace media)`.
     pub summary: String,
+    /// What live planning learnt of the source, for `source.json` (not
+    /// part of a saved plan: `apply` inspects again).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source_record: Option<SourceRecord>,
 }
 
 /// The manifest a plan was made from. `apply PLAN` refuses the plan when the
@@ -118,6 +126,8 @@ impl PlanDocument {
                 netbox: inspection.and_then(|i| i.target_netbox.clone()),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),
+            artifacts_store: manifest.artifacts.store.clone(),
+            source_record: inspection.and_then(|i| i.source.clone()),
             live: inspection.is_some(),
             notes: inspection.map(|i| i.notes.clone()).unwrap_or_default(),
             sizes: inspection.map(|i| i.sizes),

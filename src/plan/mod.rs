@@ -13,14 +13,18 @@ mod graph;
 pub mod graph_output;
 mod inspect;
 mod planner;
+mod sides;
 mod step;
 
 pub use self::builder::PlanBuilder;
 use self::document::PlanDocument;
 pub use self::error::PlanError;
 pub use self::graph::Plan;
-pub use self::inspect::{Inspection, Sizes, SourceFacts, read_netbox_schema};
+pub use self::inspect::{
+    Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, read_netbox_schema,
+};
 pub use self::planner::{edges, plan};
+pub use self::sides::Sides;
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
     FolderExtract, FolderSwap, SanitizedDump, SanitizedTable, Step, StepId, StepKind, Stream,
@@ -31,7 +35,18 @@ use crate::postgres::Secrets;
 /// Inspects the source and target, and plans with what was found: the
 /// plan and its document (what `plan` prints and saves).
 pub fn live(manifest: &Manifest, secrets: &Secrets) -> Result<(Plan, PlanDocument), PlanError> {
-    let inspection = inspect::inspect(manifest, secrets)?;
+    live_for(manifest, secrets, Sides::BOTH, SourceInput::Live)
+}
+
+/// [`live`] for a run that reaches only `sides`: the source's facts from
+/// `source` (its server, or what a producer recorded).
+pub fn live_for(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    sides: Sides,
+    source: SourceInput,
+) -> Result<(Plan, PlanDocument), PlanError> {
+    let inspection = inspect::inspect(manifest, secrets, sides, source)?;
     let plan = plan(manifest, inspection.facts.as_ref())?;
     let doc = PlanDocument::new(manifest, &plan, Some(&inspection));
     Ok((plan, doc))

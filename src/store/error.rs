@@ -21,6 +21,15 @@ pub enum StoreError {
     #[diagnostic(code(replicate::artifacts_folder), help("{help}"))]
     Folder { message: String, help: String },
 
+    #[error("{message}")]
+    #[diagnostic(
+        code(replicate::object_store),
+        help(
+            "credentials and endpoints come from the store's environment variables (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL)"
+        )
+    )]
+    Remote { message: String },
+
     #[error("cannot write {}: {}", path.display(), describe_io(source))]
     #[diagnostic(code(replicate::write))]
     Io {

@@ -8,6 +8,8 @@
 mod error;
 pub mod journal;
 mod lock;
+mod mirror;
+pub mod remote;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -18,7 +20,7 @@ use std::sync::Mutex;
 use walkdir::WalkDir;
 
 pub use self::error::StoreError;
-pub use self::lock::RunLock;
+
 use crate::io::files::{create_private_dir, partial_path, remove_any, write_atomically};
 use crate::io::hashing::hash_files_tallied;
 use crate::io::sha256sum;
@@ -56,6 +58,10 @@ pub struct ArtifactsDir {
     sums_lock: Mutex<()>,
     /// Files this process verified, with what they looked like then.
     verified: Mutex<BTreeMap<PathBuf, Stamp>>,
+    /// The object store the folder mirrors, when `artifacts.dir` is one.
+    remote: Option<remote::Remote>,
+    /// Serialises rewrites of the cache's version tags.
+    tags_lock: Mutex<()>,
 }
 
 /// Identity and size of a file: if none changed, neither did the file
@@ -85,7 +91,24 @@ impl ArtifactsDir {
             path: path.into(),
             sums_lock: Mutex::new(()),
             verified: Mutex::new(BTreeMap::new()),
+            remote: None,
+            tags_lock: Mutex::new(()),
         }
+    }
+
+    /// The folder `path` as the cache of the object store at `url`.
+    pub fn mirroring(path: impl Into<PathBuf>, url: &str) -> Result<Self, StoreError> {
+        let remote = remote::Remote::open(url).map_err(|e| StoreError::Remote {
+            message: e.to_string(),
+        })?;
+        let mut dir = Self::new(path);
+        dir.remote = Some(remote);
+        Ok(dir)
+    }
+
+    /// The object store, when the artifacts live in one.
+    pub fn remote(&self) -> Option<&remote::Remote> {
+        self.remote.as_ref()
     }
 
     /// Refuses a folder that is a symbolic link (it could send the dumps
@@ -161,18 +184,52 @@ impl ArtifactsDir {
 
     /// Replaces the entries of `artifact` (the file `artifact`, or every file
     /// below the folder `artifact`) with `entries`.
+    /// In an object store, the artifact's files are uploaded, then the sums.
     pub fn record(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
+        // The objects first: the sums never list one that is incomplete.
+        self.upload_files(entries)?;
+        self.list(artifact, entries)
+    }
+
+    /// [`ArtifactsDir::record`] for an artifact whose one file went up
+    /// while it was written ([`ArtifactsDir::upload_while_writing`]),
+    /// completed as the object tagged `tag`.
+    pub fn record_uploaded(
+        &self,
+        artifact: &str,
+        entries: &Sums,
+        tag: Option<String>,
+    ) -> io::Result<()> {
+        self.remember_tag(artifact, tag)?;
+        self.list(artifact, entries)
+    }
+
+    /// Writes `entries` into the sums, here and in the store.
+    fn list(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
         let _guard = self.sums_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut sums = self.read_sums()?;
         sums.retain(|path, _| !belongs_to(path, artifact));
         sums.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.write_sums(&sums)
+        self.write_sums(&sums)?;
+        self.push_sums()
     }
 
     /// Drops `artifact` from the sums and removes it from disk, with any
     /// partial copy: it is about to be produced again.
     pub fn forget(&self, artifact: &str) -> io::Result<()> {
         self.record(artifact, &Sums::new())?;
+        for path in [self.join(artifact), partial_path(&self.join(artifact))] {
+            remove_any(&path)?;
+        }
+        self.delete_remote(artifact)
+    }
+
+    /// Drops `artifact` from this folder only (the cache), leaving an
+    /// object store's copy for others.
+    pub fn forget_locally(&self, artifact: &str) -> io::Result<()> {
+        if self.remote.is_none() {
+            return self.forget(artifact);
+        }
         for path in [self.join(artifact), partial_path(&self.join(artifact))] {
             remove_any(&path)?;
         }

@@ -7,6 +7,7 @@
 pub mod media_tree;
 pub mod netbox;
 pub mod pg;
+pub mod s3;
 pub mod scenario;
 
 use std::ffi::OsString;

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::super::error::Error;
-use super::super::load::load_manifest;
+use super::super::load::load_manifest_for;
 use super::super::output::{emit, print, seconds};
 use super::super::progress::Progress;
 use super::super::style::{GOOD, paint};
@@ -15,7 +15,7 @@ use crate::io::files::size_of;
 use crate::io::paths;
 use crate::manifest::{DEFAULT_MANIFEST, Manifest, Strategy};
 use crate::plan::document::PlanDocument;
-use crate::plan::{self, Plan, StepId};
+use crate::plan::{self, Plan, Sides, SourceInput, StepId};
 use crate::postgres::names::companion;
 
 pub struct ApplyOptions {
@@ -57,16 +57,21 @@ pub fn run(options: &ApplyOptions) -> Result<u8, Error> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST)),
     };
-    let manifest = load_manifest(&manifest_path)?;
-    let (plan, doc) = match &saved {
-        Some((path, saved_doc)) => {
-            saved_doc.check_still_valid(path, &manifest)?;
-            let (plan, doc) = plan::live(&manifest, &manifest.secrets())?;
-            saved_doc.check_same_steps(path, &manifest, &doc)?;
-            (plan, doc)
-        }
-        None => plan::live(&manifest, &manifest.secrets())?,
+    // A run of some steps reaches only the systems they touch.
+    let sides = Sides::for_steps(options.steps.as_deref());
+    let manifest = load_manifest_for(&manifest_path, sides)?;
+    if let Some((path, saved_doc)) = &saved {
+        saved_doc.check_still_valid(path, &manifest)?;
+    }
+    let source = if sides.source || !manifest.has_database() {
+        SourceInput::Live
+    } else {
+        SourceInput::Recorded(Box::new(exec::source_record::read(&manifest)?))
     };
+    let (plan, doc) = plan::live_for(&manifest, &manifest.secrets(), sides, source)?;
+    if let Some((path, saved_doc)) = &saved {
+        saved_doc.check_same_steps(path, &manifest, &doc)?;
+    }
     let mut run_options = exec::ApplyOptions {
         steps: options.steps.clone(),
         resume: options.resume,

@@ -11,5 +11,6 @@ pub(super) mod rollback;
 pub(super) mod schema;
 pub(super) mod shell;
 pub(super) mod show;
+pub(super) mod unlock;
 pub(super) mod validate;
 pub(super) mod verify;

@@ -4,27 +4,42 @@ use std::path::Path;
 
 use super::super::error::Error;
 use super::super::exit;
-use super::super::load::load_manifest;
+use super::super::load::load_manifest_for;
 use super::super::output::print;
 use crate::display::units::{count, human_bytes, thousands};
-use crate::exec::ApplyError;
+use crate::exec::{self, ApplyError};
 use crate::io::sha256sum;
 use crate::manifest::Manifest;
 use crate::media;
-use crate::plan::{self, Action, StepId};
+use crate::plan::{self, Action, Sides, StepId};
 use crate::postgres::facts;
-use crate::store::ArtifactsDir;
 
 pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
-    let manifest = load_manifest(path)?;
+    // The artifacts alone: neither system is reached, but for `--target`.
+    let manifest = load_manifest_for(
+        path,
+        Sides {
+            source: false,
+            target,
+        },
+    )?;
     let (plan, _) = plan::offline(&manifest)?;
-    let artifacts = ArtifactsDir::new(&manifest.artifacts.dir);
+    let artifacts = exec::open_artifacts(&manifest)?;
+    if artifacts.remote().is_some() {
+        artifacts.create()?;
+        artifacts
+            .pull()
+            .map_err(|e| Error::Io(format!("cannot read {}: {e}", artifacts.location())))?;
+    }
     let sums = artifacts
         .read_sums()
         .map_err(|e| Error::Io(format!("cannot read SHA256SUMS: {e}")))?;
     let mut problems = Vec::new();
     for artifact in plan.steps().flat_map(|s| s.produces.iter()) {
-        match artifacts.verify_artifact(&artifact.name, &sums) {
+        let checked = artifacts
+            .fetch(&artifact.name, &sums)
+            .and_then(|()| artifacts.verify_artifact(&artifact.name, &sums));
+        match checked {
             Ok(bytes) => print(&format!(
                 "ok      {} ({})\n",
                 artifact.name,

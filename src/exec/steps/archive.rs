@@ -13,10 +13,12 @@ use crate::io::files::{create_private, describe_io, partial_path, remove_any, wr
 use crate::io::hashing::HashingWriter;
 use crate::io::sha256sum;
 use crate::io::tally::TallyWriter;
+use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
 use crate::media;
 use crate::plan::{FolderArchive, Step};
 use crate::store::Sums;
+use crate::store::remote::Upload;
 
 impl StepRunner<'_> {
     /// Archives every folder in turn; the step's notes name each one.
@@ -82,8 +84,15 @@ impl StepRunner<'_> {
                 .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
         }
         let file = create_private(&partials[0]).map_err(|e| io_fail("create", &partials[0], e))?;
+        let upload = self
+            .artifacts
+            .upload_while_writing(&archive_name)
+            .map_err(|e| io_fail("upload", &archive_path, e))?;
         let mut sink = CompressingWriter::new(
-            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
+            HashingWriter::new(BufWriter::with_capacity(
+                1 << 20,
+                Tee::new(WritebackFile::new(file), upload),
+            )),
             compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
@@ -100,11 +109,16 @@ impl StepRunner<'_> {
             .finish()
             .map_err(|e| io_fail("write", &partials[0], e))?
             .finish();
-        buffered
+        let (file, upload) = buffered
             .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(WritebackFile::sync)
-            .map_err(|e| io_fail("write", &partials[0], e))?;
+            .map_err(|e| io_fail("write", &partials[0], e.into_error()))?
+            .into_parts();
+        file.sync().map_err(|e| io_fail("write", &partials[0], e))?;
+        let archive_tag = upload
+            .map(Upload::finish)
+            .transpose()
+            .map_err(|e| io_fail("upload", &archive_path, e))?
+            .flatten();
 
         let listing = sha256sum::render_files(&report.file_sums);
         write_atomically(&partials[1], &listing).map_err(|e| io_fail("write", &partials[1], e))?;
@@ -115,13 +129,14 @@ impl StepRunner<'_> {
                 .map_err(|e| fail(format!("cannot rename {}: {e}", partial.display())))?;
         }
         let mut recorded = Sums::new();
-        for (name, sha) in [(&archive_name, archive_sha), (&sums_name, sums_sha)] {
-            let entry = Sums::from([(name.clone(), sha)]);
-            self.artifacts
-                .record(name, &entry)
-                .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
-            recorded.extend(entry);
-        }
+        let archive_entry = Sums::from([(archive_name.clone(), archive_sha)]);
+        let sums_entry = Sums::from([(sums_name.clone(), sums_sha)]);
+        self.artifacts
+            .record_uploaded(&archive_name, &archive_entry, archive_tag)
+            .and_then(|()| self.artifacts.record(&sums_name, &sums_entry))
+            .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
+        recorded.extend(archive_entry);
+        recorded.extend(sums_entry);
         Ok(StepReport {
             bytes: archive_bytes,
             checksums: recorded,

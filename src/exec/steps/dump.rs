@@ -1,4 +1,5 @@
-//! `dump`: `pg_dump` into the artifacts folder, hashed as it is written.
+//! `dump`: `pg_dump` into the artifacts folder, hashed (and, with an object
+//! store, uploaded) as it is written.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -14,9 +15,11 @@ use crate::io::files::{
 };
 use crate::io::hashing::HashingWriter;
 use crate::io::tally::{Tally, TallyWriter};
+use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step};
 use crate::store::Sums;
+use crate::store::remote::Upload;
 
 /// An artifact being written: `NAME.partial`, renamed to `NAME` when
 /// complete and removed on any failure.
@@ -62,6 +65,20 @@ impl Partial {
         runner
             .artifacts
             .record(&self.name, sums)
+            .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))
+    }
+
+    /// [`Partial::finish`] for an artifact uploaded as it was written.
+    pub(super) fn finish_uploaded(
+        self,
+        runner: &StepRunner<'_>,
+        sums: &Sums,
+        tag: Option<String>,
+    ) -> Result<(), StepFailure> {
+        fs::rename(&self.path, &self.final_path).map_err(|e| self.failure("rename", &e))?;
+        runner
+            .artifacts
+            .record_uploaded(&self.name, sums, tag)
             .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))
     }
 }
@@ -118,8 +135,15 @@ impl StepRunner<'_> {
     ) -> StepResult {
         let partial = Partial::start(self, name)?;
         let file = create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        let upload = self
+            .artifacts
+            .upload_while_writing(name)
+            .map_err(|e| partial.failure("upload", &e))?;
         let mut sink = CompressingWriter::new(
-            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file))),
+            HashingWriter::new(BufWriter::with_capacity(
+                1 << 20,
+                Tee::new(WritebackFile::new(file), upload),
+            )),
             compression,
         )
         .map_err(|e| partial.failure("write", &e))?;
@@ -131,13 +155,18 @@ impl StepRunner<'_> {
             .finish()
             .map_err(|e| partial.failure("write", &e))?
             .finish();
-        buffered
+        let (file, upload) = buffered
             .into_inner()
             .map_err(|e| partial.failure("write", e.error()))?
-            .sync()
-            .map_err(|e| partial.failure("flush", &e))?;
+            .into_parts();
+        file.sync().map_err(|e| partial.failure("flush", &e))?;
+        let tag = upload
+            .map(Upload::finish)
+            .transpose()
+            .map_err(|e| partial.failure("upload", &e))?
+            .flatten();
         let sums = Sums::from([(name.to_owned(), sha)]);
-        partial.finish(self, &sums)?;
+        partial.finish_uploaded(self, &sums, tag)?;
         Ok(StepReport {
             bytes,
             checksums: sums,

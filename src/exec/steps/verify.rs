@@ -17,6 +17,15 @@ impl StepRunner<'_> {
             ))
         })?;
         let names: Vec<&str> = step.consumes.iter().map(|a| a.name.as_str()).collect();
+        // From an object store: what the cache lacks, or holds an old copy of.
+        for name in &names {
+            self.artifacts.fetch(name, &sums).map_err(|mismatch| {
+                StepFailure::new(format!("verify failed: {mismatch}")).with_help(format!(
+                    "the artifacts in {} changed or are missing; produce them again (`replicate apply --steps dump,archive`)",
+                    self.artifacts.location()
+                ))
+            })?;
+        }
         let meter = self.meters.get(step.id);
         meter.set_total(
             sums.iter()

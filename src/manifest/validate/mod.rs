@@ -128,6 +128,7 @@ pub fn validate(
         sanitize: sanitize.filter(|_| values.database == Some(DatabaseContent::Full)),
         artifacts: Artifacts {
             dir: values.artifacts_dir.ok_or_else(broken)?,
+            store: values.artifacts_store,
             format: values.format.ok_or_else(broken)?,
             compression: values.compression.ok_or_else(broken)?,
             jobs: values.jobs.ok_or_else(broken)?,

@@ -14,6 +14,10 @@ use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
 use crate::postgres::DbUrl;
+use crate::store::remote;
+
+/// Where artifacts in an object store are cached, when `cache` is not written.
+const DEFAULT_CACHE: &str = ".replicate-cache";
 
 /// `artifacts.jobs` when not written.
 const DEFAULT_JOBS: u32 = 2;
@@ -37,6 +41,8 @@ pub(super) struct Values {
     pub(super) exclude: Vec<(String, Range<usize>)>,
     pub(super) owners: bool,
     pub(super) artifacts_dir: Option<PathBuf>,
+    /// The object store URL, when `artifacts.dir` is one.
+    pub(super) artifacts_store: Option<String>,
     pub(super) format: Option<DumpFormat>,
     pub(super) compression: Option<Compression>,
     pub(super) jobs: Option<u32>,
@@ -121,10 +127,49 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         .is_some_and(|b| *b.get_ref());
 
     let artifacts = raw.artifacts.as_ref().map(Spanned::get_ref);
+    // The artifacts folder, or an object store and the local cache.
+    let mut artifacts_store = None;
     let artifacts_dir = match artifacts.and_then(|a| a.dir.as_ref()) {
+        Some(d) if d.get_ref().contains("://") => {
+            let url = cx.non_empty(d, "artifacts.dir").unwrap_or_default();
+            if remote::is_store_url(&url) {
+                artifacts_store = Some(url);
+                match artifacts.and_then(|a| a.cache.as_ref()) {
+                    Some(c) => cx.path(c, "artifacts.cache"),
+                    None => Some(paths::resolve(&cx.dir, Path::new(DEFAULT_CACHE))),
+                }
+            } else {
+                cx.push(
+                    ManifestDiagnostic::error(
+                        "manifest::bad-value",
+                        &cx.file,
+                        format!("`{url}` is not a folder nor an object store replicate knows"),
+                    )
+                    .with_label(d.span(), "unknown scheme")
+                    .with_help(format!(
+                        "write a folder, or an object store URL starting with {}",
+                        remote::SCHEMES.join(", ")
+                    )),
+                );
+                None
+            }
+        }
         Some(d) => cx.path(d, "artifacts.dir"),
         None => Some(paths::resolve(&cx.dir, Path::new(".replicate"))),
     };
+    if let (None, Some(cache)) = (&artifacts_store, artifacts.and_then(|a| a.cache.as_ref())) {
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::cache-ignored",
+                &cx.file,
+                "`cache` has no effect when the artifacts are in a local folder",
+            )
+            .with_label(cache.span(), "ignored")
+            .with_help(
+                "a cache is for artifacts in an object store (`dir = \"s3://bucket/prefix\"`)",
+            ),
+        );
+    }
     let format = artifacts
         .and_then(|a| a.format.as_ref())
         .map_or(Some(DumpFormat::Directory), |f| {
@@ -176,6 +221,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         exclude,
         owners,
         artifacts_dir,
+        artifacts_store,
         format,
         compression,
         jobs,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What live planning learnt about the source database, needed to create the
 /// target database like it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceFacts {
     pub encoding: String,
     pub lc_collate: String,
@@ -37,7 +37,33 @@ pub struct Inspection {
     pub source_netbox: Option<NetboxSchema>,
     pub target_netbox: Option<NetboxSchema>,
     pub sizes: Sizes,
+    /// What was learnt of the source, to keep beside the artifacts; from
+    /// `source.json` when the source was not contacted.
+    pub source: Option<SourceRecord>,
 }
+
+/// What planning learnt about the source, kept beside the artifacts as
+/// `source.json`: a machine that restores them without reaching the
+/// source plans with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRecord {
+    /// `server_version_num` of the source server.
+    pub server_version_num: u32,
+    /// The source database's size.
+    pub database_size: u64,
+    pub facts: SourceFacts,
+    pub sizes: Sizes,
+    /// The source's NetBox migrations (app, name), when it is a NetBox.
+    #[serde(default)]
+    pub netbox_migrations: Option<Vec<(String, String)>>,
+    /// The plan's notes about the source.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The name of the record in the artifacts.
+pub const SOURCE_RECORD: &str = "source.json";
 
 /// A database's NetBox schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -11,29 +11,88 @@ mod target;
 mod tools;
 
 pub use self::error::InspectError;
-pub use self::found::{Inspection, NetboxSchema, Sizes, SourceFacts};
+pub use self::found::{Inspection, NetboxSchema, SOURCE_RECORD, Sizes, SourceFacts, SourceRecord};
 pub use self::netbox::read_netbox_schema;
 use crate::display::units::human_bytes;
 use crate::manifest::{Compression, Keep, Manifest};
+use crate::netbox::Schema;
+use crate::plan::Sides;
 use crate::postgres::Secrets;
 
-pub fn inspect(manifest: &Manifest, secrets: &Secrets) -> Result<Inspection, InspectError> {
+/// Where the source's facts come from.
+#[derive(Debug, Clone)]
+pub enum SourceInput {
+    /// Ask the source server.
+    Live,
+    /// What a producer recorded (`source.json`): the source is not contacted.
+    Recorded(Box<SourceRecord>),
+}
+
+/// Inspects the sides a run needs: the source live or from its record, the
+/// target when `sides.target`.
+pub fn inspect(
+    manifest: &Manifest,
+    secrets: &Secrets,
+    sides: Sides,
+    source: SourceInput,
+) -> Result<Inspection, InspectError> {
     let mut found = Inspection::default();
+    let live = matches!(source, SourceInput::Live);
     if manifest.has_database() {
-        source::inspect(manifest, secrets, &mut found)?;
-        netbox::inspect(manifest, secrets, &mut found)?;
-        sanitize::inspect(manifest, secrets, &mut found)?;
+        tools::check_tools(manifest)?;
+        let first_note = found.notes.len();
+        let (version, size, schema) = match source {
+            SourceInput::Live => {
+                let (version, size) = source::inspect(manifest, secrets, &mut found)?;
+                let schema = netbox::read_source(manifest, secrets)?;
+                (version, size, schema)
+            }
+            SourceInput::Recorded(record) => {
+                let record = *record;
+                found.facts = Some(record.facts);
+                found.sizes = record.sizes;
+                found.notes.extend(record.notes);
+                let schema = record.netbox_migrations.and_then(Schema::from_rows);
+                (record.server_version_num, record.database_size, schema)
+            }
+        };
+        let source_notes = found.notes[first_note..].to_vec();
+        if sides.target {
+            target::inspect(manifest, secrets, version, size, &mut found)?;
+        }
+        netbox::inspect(manifest, secrets, schema.as_ref(), live, sides, &mut found)?;
+        if live {
+            let first_note = found.notes.len();
+            sanitize::inspect(manifest, secrets, &mut found)?;
+            let mut notes = source_notes;
+            notes.extend_from_slice(&found.notes[first_note..]);
+            found.source = found.facts.clone().map(|facts| SourceRecord {
+                server_version_num: version,
+                database_size: size,
+                facts,
+                sizes: found.sizes,
+                netbox_migrations: schema.as_ref().map(Schema::rows),
+                notes,
+            });
+        }
     }
     for copied in manifest.folders() {
-        folders::check_source(manifest, copied.folder, &copied.source)?;
-        found.sizes.folders += folders::bytes(&copied.source);
-        found
-            .notes
-            .push(folders::note("source", copied.folder, &copied.source));
-        found
-            .notes
-            .push(folders::note("target", copied.folder, &copied.target));
-        found.notes.extend(folders::companions(&copied.target));
+        if sides.source {
+            folders::check_source(manifest, copied.folder, &copied.source)?;
+            found.sizes.folders += folders::bytes(&copied.source);
+            found
+                .notes
+                .push(folders::note("source", copied.folder, &copied.source));
+        }
+        if sides.target {
+            found
+                .notes
+                .push(folders::note("target", copied.folder, &copied.target));
+            found.notes.extend(folders::companions(&copied.target));
+        }
+    }
+    if let Some(record) = &mut found.source {
+        record.sizes.folders = found.sizes.folders;
     }
     found.notes.push(artifacts_note(manifest, &found.sizes));
     Ok(found)

@@ -7,6 +7,7 @@ use super::found::{Inspection, NetboxSchema};
 use crate::display::units::{human_bytes, thousands};
 use crate::manifest::{DatabaseContent, Manifest};
 use crate::netbox::{self, Migration, Schema};
+use crate::plan::Sides;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::psql::QueryError;
 use crate::postgres::quote::{sql_identifier, sql_literal};
@@ -15,22 +16,34 @@ use crate::postgres::{DbUrl, Secrets, Tools, psql};
 /// A change log without a row estimate is counted when smaller than this.
 const COUNT_BELOW: u64 = 256 << 20;
 
+/// The source's NetBox schema, from its server.
+pub(super) fn read_source(
+    manifest: &Manifest,
+    secrets: &Secrets,
+) -> Result<Option<Schema>, InspectError> {
+    read_schema(manifest, &manifest.source.database, "source", secrets)
+}
+
+/// `source` is the source's schema (read live when `live`, else from the
+/// producer's record); the target's is read when `sides.target`.
 pub(super) fn inspect(
     manifest: &Manifest,
     secrets: &Secrets,
+    source: Option<&Schema>,
+    live: bool,
+    sides: Sides,
     found: &mut Inspection,
 ) -> Result<(), InspectError> {
-    let source = read_schema(manifest, &manifest.source.database, "source", secrets)?;
-    let target = if found.target_exists {
+    let target = if sides.target && found.target_exists {
         read_schema(manifest, &manifest.target.database, "target", secrets)?
     } else {
         None
     };
-    found.source_netbox = source.as_ref().map(summary);
+    found.source_netbox = source.map(summary);
     found.target_netbox = target.as_ref().map(summary);
-    let handled = match &source {
-        Some(s) => change_log(manifest, secrets, s, found)?,
-        None => Vec::new(),
+    let handled = match source {
+        Some(s) if live => change_log(manifest, secrets, s, found)?,
+        _ => Vec::new(),
     };
     for pattern in std::mem::take(&mut found.unmatched_patterns) {
         if !handled.contains(&pattern) {
@@ -39,7 +52,7 @@ pub(super) fn inspect(
             ));
         }
     }
-    if let (Some(s), Some(t)) = (&source, &target) {
+    if let (Some(s), Some(t)) = (source, &target) {
         compare(manifest, s, t, found)?;
     }
     Ok(())

@@ -10,12 +10,12 @@ use crate::manifest::{DatabaseContent, Manifest};
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::{Secrets, psql};
 
+/// Returns the source server's `server_version_num` and the database's size.
 pub(super) fn inspect(
     manifest: &Manifest,
     secrets: &Secrets,
     found: &mut Inspection,
-) -> Result<(), InspectError> {
-    tools::check_tools(manifest)?;
+) -> Result<(u32, u64), InspectError> {
     let tools = &manifest.tools;
     let source = &manifest.source.database;
     let rows = psql::query(
@@ -111,5 +111,5 @@ pub(super) fn inspect(
         }
     }
 
-    super::target::inspect(manifest, secrets, source_version, size, found)
+    Ok((source_version, size))
 }

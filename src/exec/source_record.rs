@@ -1,0 +1,68 @@
+//! `source.json`: what planning learnt of the source, kept beside the
+//! artifacts (and listed in `SHA256SUMS`) for the machines that restore
+//! them without reaching the source.
+
+use sha2::{Digest, Sha256};
+
+use super::artifacts::open_artifacts;
+use super::error::ApplyError;
+use crate::manifest::Manifest;
+use crate::plan::{SOURCE_RECORD, SourceRecord};
+use crate::store::{ArtifactsDir, Sums};
+
+/// Writes the record into the artifacts and their sums (with an object
+/// store, into the store).
+pub(super) fn keep(artifacts: &ArtifactsDir, record: &SourceRecord) -> Result<(), ApplyError> {
+    let text = serde_json::to_vec_pretty(record).map_err(|e| ApplyError::Io(e.to_string()))?;
+    let sums = Sums::from([(SOURCE_RECORD.to_owned(), hex::encode(Sha256::digest(&text)))]);
+    crate::io::files::write_atomically(&artifacts.join(SOURCE_RECORD), &text)
+        .and_then(|()| artifacts.record(SOURCE_RECORD, &sums))
+        .map_err(|e| {
+            ApplyError::Io(format!(
+                "cannot write {SOURCE_RECORD} to {}: {e}",
+                artifacts.location()
+            ))
+        })
+}
+
+/// The record a producer left in the manifest's artifacts, checked
+/// against `SHA256SUMS` (fetched from the object store when there is one).
+pub fn read(manifest: &Manifest) -> Result<SourceRecord, ApplyError> {
+    let artifacts = open_artifacts(manifest)?;
+    let location = artifacts.location();
+    if artifacts.remote().is_some() {
+        artifacts.create()?;
+        artifacts
+            .pull()
+            .map_err(|e| ApplyError::Io(format!("cannot read {location}: {e}")))?;
+    }
+    let not_ready = |message: String| {
+        ApplyError::NotReady {
+        message,
+        help: Some(
+            "these steps do not reach the source: they plan with what `replicate apply --steps dump` recorded beside the artifacts; run the dump where the source is reachable first, or run every step here".to_owned(),
+        ),
+    }
+    };
+    let sums = artifacts
+        .read_sums()
+        .map_err(|e| ApplyError::Io(format!("cannot read {location}: {e}")))?;
+    let Some(expected) = sums.get(SOURCE_RECORD) else {
+        return Err(not_ready(format!("{location} holds no {SOURCE_RECORD}")));
+    };
+    artifacts
+        .fetch(SOURCE_RECORD, &sums)
+        .map_err(|e| not_ready(e.to_string()))?;
+    let path = artifacts.join(SOURCE_RECORD);
+    let text = std::fs::read(&path)
+        .map_err(|e| not_ready(format!("cannot read {}: {e}", path.display())))?;
+    let found = hex::encode(Sha256::digest(&text));
+    if &found != expected {
+        return Err(not_ready(format!(
+            "{} does not match SHA256SUMS (expected {expected}, found {found})",
+            path.display()
+        )));
+    }
+    serde_json::from_slice(&text)
+        .map_err(|e| not_ready(format!("{} cannot be read: {e}", path.display())))
+}
