@@ -91,6 +91,11 @@ fn replicates_in_plain_format() {
 }
 
 #[test]
+fn replicates_in_stream_format() {
+    replicates_with("stream");
+}
+
+#[test]
 fn replicates_plain_gzip_and_schema_only() {
     let s = Scenario::new("plain", "compression = \"gzip\"\n");
     s.apply(&[]).success();

@@ -15,4 +15,5 @@ mod planner;
 mod progress;
 mod sanitize;
 mod store;
+mod stream;
 mod swap;

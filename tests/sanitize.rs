@@ -189,7 +189,7 @@ fn the_netbox_preset_leaves_every_secret_on_the_demo_source() {
 
 #[test]
 fn the_netbox_preset_adapts_to_an_older_layout_in_every_format() {
-    for format in ["plain", "custom", "directory"] {
+    for format in ["plain", "custom", "directory", "stream"] {
         let pair = Pair::start();
         load_release(&pair.source, "netbox", "v3.7.8");
         let dir = tempfile::tempdir().unwrap();
@@ -251,7 +251,7 @@ const OWN_RULES: &str = "[[sanitize.rules]]\n\
 
 #[test]
 fn rules_of_ones_own_set_and_keep_in_every_format() {
-    for format in ["plain", "custom", "directory"] {
+    for format in ["plain", "custom", "directory", "stream"] {
         let s = Scenario::new(format, OWN_RULES);
         let out = s.replicate().args(["plan"]).run().success().stdout_flat();
         assert!(

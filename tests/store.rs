@@ -48,7 +48,7 @@ fn lock_id(stderr: &str) -> String {
 #[test]
 fn one_machine_publishes_another_restores_sharing_only_the_bucket() {
     let s3 = S3::start(BUCKET);
-    for format in ["directory", "custom", "plain"] {
+    for format in ["directory", "custom", "plain", "stream"] {
         let s = Scenario::new(format, &store_lines(format, ".cache-producer"));
         let (source_media, target_media) = s.add_media(10);
         let plan = s3

@@ -75,7 +75,7 @@ fn a_failing_create_leaves_the_target_database_and_folders_as_they_were() {
 
 #[test]
 fn check_names_a_table_that_differs_from_the_dump_in_every_format() {
-    for format in ["directory", "custom", "plain"] {
+    for format in ["directory", "custom", "plain", "stream"] {
         let s = Scenario::new(format, "");
         s.apply(&["--steps", "dump,verify,create,restore"])
             .success();

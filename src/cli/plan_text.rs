@@ -312,6 +312,37 @@ fn action_lines(action: &Action) -> Vec<String> {
             lines
         }
         Action::Commands { commands } => commands.iter().flat_map(exec_lines).collect(),
+        Action::StreamDump(stream) => {
+            let mut lines = vec![
+                "replicate: psql on the source opens one snapshot (REPEATABLE READ, pg_export_snapshot()); everything below reads it".to_owned(),
+            ];
+            lines.extend(exec_lines(&stream.pre_data));
+            lines.push("  (with --snapshot=<that snapshot>, into pre-data.sql)".to_owned());
+            lines.push(format!(
+                "replicate: {} tables at once, largest first: COPY <table> TO STDOUT into <n>.copy, through SHA-256; sequences into sequences.sql; tables.json",
+                stream.jobs
+            ));
+            for table in &stream.sanitized {
+                lines.push(format!(
+                    "replicate: {} ({}): {}",
+                    table.qualified(),
+                    table.rule,
+                    table.copy_out()
+                ));
+            }
+            lines.extend(exec_lines(&stream.post_data));
+            lines.push("  (with --snapshot=<that snapshot>, into post-data.sql)".to_owned());
+            lines
+        }
+        Action::StreamRestore(stream) => {
+            let mut lines = exec_lines(&stream.psql);
+            lines.push(format!(
+                "  (one a part: pre-data.sql, then {} tables at once, COPY <table> FROM STDIN then its indexes and keys, then sequences.sql and the rest of post-data.sql, from {})",
+                stream.jobs,
+                shown(&stream.dump)
+            ));
+            lines
+        }
         Action::Check { dump, database, .. } => vec![format!(
             "replicate: count what {} holds, compare {database} with it",
             shown(dump)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::artifacts::open_artifacts;
 use super::error::ApplyError;
+use super::live::Hub;
 use super::meter::{Expected, Meters};
 use super::runner::StepRunner;
 use super::scheduler::{self, Observer, RunEnd, StepResult};
@@ -152,11 +153,18 @@ pub fn apply(
         folders: s.folders,
     });
     let meters = Meters::new(plan, expected);
+    // The stream format's restore follows the dump when both run now.
+    let follows = plan
+        .steps()
+        .any(|s| matches!(&s.action, Action::StreamRestore(r) if r.follows_dump))
+        && selected.contains(&StepId::Dump)
+        && selected.contains(&StepId::Restore);
     let runner = StepRunner {
         manifest,
         artifacts: &artifacts,
         secrets: &secrets,
         meters: &meters,
+        live: follows.then(|| std::sync::Arc::new(Hub::default())),
     };
     let journaling = Journaling {
         journal: &journal,

@@ -7,6 +7,7 @@ mod artifacts;
 mod clean;
 mod error;
 mod follow;
+mod live;
 mod meter;
 mod preconditions;
 mod process;

@@ -29,6 +29,25 @@ pub enum Output<'a> {
 /// Runs `exec` to the end. Non-zero exit is a [`StepFailure`] carrying the
 /// command, the status and the tail of stderr.
 pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), StepFailure> {
+    run_inner(exec, secrets, output, None)
+}
+
+/// [`run`] with the child's stdin fed from `input` (by a thread).
+pub fn run_fed(
+    exec: &Exec,
+    secrets: &Secrets,
+    input: Box<dyn Read + Send>,
+    output: Output<'_>,
+) -> Result<(), StepFailure> {
+    run_inner(exec, secrets, output, Some(input))
+}
+
+fn run_inner(
+    exec: &Exec,
+    secrets: &Secrets,
+    output: Output<'_>,
+    input: Option<Box<dyn Read + Send>>,
+) -> Result<(), StepFailure> {
     let mut expression = duct::cmd(exec.program.value(), exec.args.iter().map(Text::value))
         .stderr_capture()
         .unchecked()
@@ -49,16 +68,21 @@ pub fn run(exec: &Exec, secrets: &Secrets, output: Output<'_>) -> Result<(), Ste
     if let Some(cwd) = &exec.cwd {
         expression = expression.dir(cwd);
     }
-    let feeder = match &exec.stdin {
-        None => {
+    let feeder = match (&exec.stdin, input) {
+        (_, Some(input)) => {
+            let (reader, writer) = os_pipe::pipe().map_err(|e| spawn_failure(exec, &e))?;
+            expression = expression.stdin_file(reader);
+            Some(feed(input, writer))
+        }
+        (None, None) => {
             expression = expression.stdin_null();
             None
         }
-        Some(stream) if stream.compression == Compression::None => {
+        (Some(stream), None) if stream.compression == Compression::None => {
             expression = expression.stdin_path(&stream.path);
             None
         }
-        Some(stream) => {
+        (Some(stream), None) => {
             let (reader, writer) = os_pipe::pipe().map_err(|e| spawn_failure(exec, &e))?;
             expression = expression.stdin_file(reader);
             Some(feed_decompressed(&stream.path, stream.compression, writer))
@@ -143,6 +167,31 @@ fn stream_stdout(
             "the child did not end after closing its output",
         )),
     }
+}
+
+/// Feeds `input` into a pipe from a thread.
+fn feed(
+    mut input: Box<dyn Read + Send>,
+    mut writer: os_pipe::PipeWriter,
+) -> std::thread::JoinHandle<io::Result<()>> {
+    std::thread::spawn(move || {
+        // Large reads: the input may be a table's file as it grows, and
+        // each read of it is a wait on the dump.
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            match writer.write_all(&buf[..n]) {
+                // The child stopped reading (it failed): its status tells why.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other?,
+            }
+        }
+    })
 }
 
 /// Feeds a compressed file, decompressed, into a pipe from a thread.

@@ -122,6 +122,7 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
         artifacts: &artifacts,
         secrets: &secrets,
         meters: &meters,
+        live: None,
     };
     let failed = |message: String, help: &str| ApplyError::StepFailed {
         step: "rollback".to_owned(),

@@ -2,6 +2,7 @@
 //! step is, and which server its errors name. The steps themselves are in
 //! [`super::steps`].
 
+use super::live::Hub;
 use super::meter::Meters;
 use super::process::{self, Output};
 use super::scheduler::{Runner, StepReport, StepResult};
@@ -18,6 +19,9 @@ pub struct StepRunner<'a> {
     pub secrets: &'a Secrets,
     /// Each step's progress.
     pub meters: &'a Meters,
+    /// The stream format's dump and restore running together: what the
+    /// dump has written so far.
+    pub live: Option<std::sync::Arc<Hub>>,
 }
 
 impl Runner for StepRunner<'_> {
@@ -77,6 +81,8 @@ impl StepRunner<'_> {
             }
             Action::SanitizedDump(sanitized) => self.sanitized_dump(step, sanitized),
             Action::Commands { commands } => self.restore_commands(step, commands),
+            Action::StreamDump(stream) => self.stream_dump(step, stream),
+            Action::StreamRestore(stream) => self.stream_restore(step, stream),
             Action::Check {
                 dump,
                 format,

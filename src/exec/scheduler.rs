@@ -210,7 +210,10 @@ mod tests {
         for id in all() {
             b.step(Step::fake(id));
         }
-        for &(x, y) in crate::plan::edges(crate::manifest::Strategy::Replace) {
+        for &(x, y) in crate::plan::edges(
+            crate::manifest::Strategy::Replace,
+            crate::manifest::DumpFormat::Directory,
+        ) {
             b.edge(x, y);
         }
         b.build().unwrap()

@@ -10,6 +10,7 @@ use crate::io::sys;
 use crate::manifest::Text;
 use crate::plan::{EnvValue, Exec};
 use crate::postgres::Secrets;
+use crate::postgres::quote::sql_literal;
 
 pub struct Session {
     child: Child,
@@ -78,6 +79,20 @@ impl Session {
         }
     }
 
+    /// Opens a read-only snapshot and exports it: its id, for other
+    /// sessions (`pg_dump --snapshot`, [`in_snapshot`]).
+    pub fn export_snapshot(&mut self) -> Result<String, StepFailure> {
+        let snapshot = self.ask(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n",
+        )?;
+        if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(StepFailure::new(format!(
+                "the source gave no snapshot to share (psql said `{snapshot}`)"
+            )));
+        }
+        Ok(snapshot)
+    }
+
     /// Ends the session (its transaction with it) and waits for psql.
     pub fn close(mut self) -> io::Result<()> {
         if let Some(mut stdin) = self.stdin.take() {
@@ -108,6 +123,21 @@ impl Session {
             ..StepFailure::default()
         }
     }
+}
+
+/// `psql` (another session) running `sql` in the exported `snapshot`.
+pub fn in_snapshot(psql: &Exec, snapshot: &str, sql: &str) -> Exec {
+    let mut exec = psql.clone();
+    for sql in [
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_owned(),
+        format!("SET TRANSACTION SNAPSHOT {}", sql_literal(snapshot)),
+        sql.to_owned(),
+        "COMMIT".to_owned(),
+    ] {
+        exec.args.push("--command".into());
+        exec.args.push(sql.into());
+    }
+    exec
 }
 
 impl Drop for Session {

@@ -95,6 +95,7 @@ impl Choice for DumpFormat {
         ("directory", Self::Directory),
         ("custom", Self::Custom),
         ("plain", Self::Plain),
+        ("stream", Self::Stream),
     ];
 }
 

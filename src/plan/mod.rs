@@ -28,6 +28,7 @@ pub use self::sides::Sides;
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
     FolderExtract, FolderSwap, SanitizedDump, SanitizedTable, Step, StepId, StepKind, Stream,
+    StreamDump, StreamRestore,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;

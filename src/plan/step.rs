@@ -181,6 +181,13 @@ pub enum Action {
     /// Programs run one after the other (a restore in sections, with the
     /// sanitized rows loaded between data and indexes).
     Commands { commands: Vec<Exec> },
+    /// The stream format's dump: the schema from `pg_dump`, every table's
+    /// rows read by replicate in one snapshot into a file of their own.
+    StreamDump(Box<StreamDump>),
+    /// The stream format's restore: the schema, every table loaded in
+    /// parallel with its indexes built as soon as its rows are in, then
+    /// the rest; following the dump as it writes when both run together.
+    StreamRestore(Box<StreamRestore>),
     /// Compares a restored database with what the dump holds.
     Check {
         dump: PathBuf,
@@ -223,6 +230,45 @@ pub struct SanitizedDump {
     /// (`<db>.sanitized`); plain: `None`, the rows are in the dump.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<PathBuf>,
+}
+
+/// The stream format's dump (`<db>.stream/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StreamDump {
+    /// `pg_dump --section=pre-data` into `pre-data.sql`; given the
+    /// snapshot when it runs.
+    pub pre_data: Exec,
+    /// `pg_dump --section=post-data` into `post-data.sql`.
+    pub post_data: Exec,
+    /// `psql` on the source: holds the snapshot, lists the tables and
+    /// sequences, and reads each table.
+    pub psql: Exec,
+    /// `include.exclude_table_data`: these tables get no rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_table_data: Vec<String>,
+    /// `include.database = "schema"`: no table's rows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub schema_only: bool,
+    /// Tables read through sanitize rules (empty offline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanitized: Vec<SanitizedTable>,
+    /// Tables read at once.
+    pub jobs: u32,
+}
+
+/// The stream format's restore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StreamRestore {
+    /// The folder the dump writes.
+    pub dump: PathBuf,
+    /// `psql` on the new database (as the owner, with the restore's
+    /// session settings); each part runs through one.
+    pub psql: Exec,
+    /// Tables loaded at once.
+    pub jobs: u32,
+    /// Whether it follows the dump as it writes, when both run together
+    /// (under `swap`); otherwise it waits for the complete artifacts.
+    pub follows_dump: bool,
 }
 
 /// A table whose rows are copied through a sanitize rule: read by the

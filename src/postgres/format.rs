@@ -13,6 +13,10 @@ pub enum DumpFormat {
     Custom,
     /// `<db>.sql`: plain SQL, restored with `psql`.
     Plain,
+    /// `<db>.stream/`: the schema as SQL and every table's rows as `COPY`
+    /// text, read by replicate and loaded into the new database while they
+    /// are written.
+    Stream,
 }
 
 impl DumpFormat {
@@ -22,6 +26,7 @@ impl DumpFormat {
             Self::Directory => "directory",
             Self::Custom => "custom",
             Self::Plain => "plain",
+            Self::Stream => "stream",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod facts;
 mod format;
 pub mod names;
 pub mod pattern;
+pub mod post_data;
 pub mod psql;
 pub mod quote;
 pub mod rename;

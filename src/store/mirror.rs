@@ -132,6 +132,7 @@ impl ArtifactsDir {
         let Some(remote) = &self.remote else {
             return Ok(());
         };
+        let _one_at_a_time = self.fetch_lock.lock().unwrap_or_else(|p| p.into_inner());
         let listed: Vec<(&String, &String)> = sums
             .iter()
             .filter(|(path, _)| belongs_to(path, artifact))

@@ -62,6 +62,9 @@ pub struct ArtifactsDir {
     remote: Option<remote::Remote>,
     /// Serialises rewrites of the cache's version tags.
     tags_lock: Mutex<()>,
+    /// One fetch at a time: two steps needing the same object wait for
+    /// one download.
+    fetch_lock: Mutex<()>,
 }
 
 /// Identity and size of a file: if none changed, neither did the file
@@ -93,6 +96,7 @@ impl ArtifactsDir {
             verified: Mutex::new(BTreeMap::new()),
             remote: None,
             tags_lock: Mutex::new(()),
+            fetch_lock: Mutex::new(()),
         }
     }
 

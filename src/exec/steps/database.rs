@@ -43,7 +43,7 @@ impl StepRunner<'_> {
 
     /// Sets `tally` to the size of the database being restored, every
     /// second, until `done`.
-    fn watch_size(&self, tally: &Tally, done: &AtomicBool) {
+    pub(super) fn watch_size(&self, tally: &Tally, done: &AtomicBool) {
         let t = &self.manifest.target;
         let name = match t.strategy {
             Strategy::Swap => companion(t.database.database(), "__next"),
@@ -130,23 +130,7 @@ impl StepRunner<'_> {
             ran
         });
         ran?;
-        // The restore's sessions commit without waiting for the disk (see
-        // RESTORE_OPTIONS). One synchronous commit flushes the server's
-        // write-ahead log up to it (the log is the server's, so any of its
-        // databases will do), so every commit before it is durable before
-        // the step says it is done.
-        psql::query(
-            &self.manifest.tools,
-            &self.maintenance_url(),
-            "target.database",
-            self.secrets,
-            "SET synchronous_commit = on; SELECT txid_current()",
-        )
-        .map_err(|e| {
-            StepFailure::new(format!(
-                "the restore finished, but flushing its commits to disk failed: {e}"
-            ))
-        })?;
+        self.flush_commits()?;
         let bytes = step
             .consumes
             .iter()
@@ -155,6 +139,27 @@ impl StepRunner<'_> {
         Ok(StepReport {
             bytes,
             ..StepReport::default()
+        })
+    }
+
+    /// The restore's sessions commit without waiting for the disk (see
+    /// RESTORE_OPTIONS). One synchronous commit flushes the server's
+    /// write-ahead log up to it (the log is the server's, so any of its
+    /// databases will do), so every commit before it is durable before
+    /// the step says it is done.
+    pub(super) fn flush_commits(&self) -> Result<(), StepFailure> {
+        psql::query(
+            &self.manifest.tools,
+            &self.maintenance_url(),
+            "target.database",
+            self.secrets,
+            "SET synchronous_commit = on; SELECT txid_current()",
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            StepFailure::new(format!(
+                "the restore finished, but flushing its commits to disk failed: {e}"
+            ))
         })
     }
 }

@@ -7,5 +7,7 @@ mod database;
 mod dump;
 mod extract;
 mod sanitize;
+mod stream_dump;
+mod stream_restore;
 mod swap;
 mod verify;

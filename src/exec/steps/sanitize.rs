@@ -8,13 +8,12 @@ use std::io::{self, BufWriter, Write};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::exec::session::Session;
+use crate::exec::session::{Session, in_snapshot};
 use crate::io::files::{create_private, create_private_dir, write_atomically};
 use crate::io::hashing::HashingWriter;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, SanitizedDump, SanitizedTable, Step};
 use crate::postgres::facts::sanitized::{LISTING, Listed};
-use crate::postgres::quote::sql_literal;
 use crate::store::Sums;
 
 use super::dump::Partial;
@@ -30,14 +29,7 @@ impl StepRunner<'_> {
         } = plan;
         let (post_data, folder) = (post_data.as_ref(), folder.as_ref());
         let mut session = Session::open(psql, self.secrets)?;
-        let snapshot = session.ask(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSELECT pg_export_snapshot();\n",
-        )?;
-        if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(StepFailure::new(format!(
-                "the source gave no snapshot to share (psql said `{snapshot}`)"
-            )));
-        }
+        let snapshot = session.export_snapshot()?;
         let with_snapshot = |exec: &Exec| {
             let mut exec = exec.clone();
             exec.args.push(format!("--snapshot={snapshot}").into());
@@ -111,16 +103,7 @@ impl StepRunner<'_> {
         snapshot: &str,
         sink: &mut dyn Write,
     ) -> Result<(), StepFailure> {
-        let mut exec = psql.clone();
-        for sql in [
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_owned(),
-            format!("SET TRANSACTION SNAPSHOT {}", sql_literal(snapshot)),
-            table.copy_out(),
-            "COMMIT".to_owned(),
-        ] {
-            exec.args.push("--command".into());
-            exec.args.push(sql.into());
-        }
+        let exec = in_snapshot(psql, snapshot, &table.copy_out());
         process::run(&exec, self.secrets, Output::Into(sink)).map_err(|mut failure| {
             failure.message = format!(
                 "reading {} through its rule ({}) failed: {}",

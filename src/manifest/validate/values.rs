@@ -180,6 +180,21 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         .map_or(Some(Compression::None), |c| {
             cx.choice(c, "artifacts.compression")
         });
+    if let (Some(DumpFormat::Stream), Some(Some(compression)), Some(raw)) = (
+        format,
+        compression.map(|c| (c != Compression::None).then_some(c)),
+        artifacts.and_then(|a| a.compression.as_ref()),
+    ) {
+        cx.push(
+            ManifestDiagnostic::warning(
+                "manifest::stream-compression",
+                &cx.file,
+                format!("the stream format writes its table files uncompressed; {compression} applies to the folder archives only"),
+            )
+            .with_label(raw.span(), "not for the stream's files")
+            .with_help("the restore reads each table's file while the dump writes it, as COPY text; leave `compression` out, or keep it for the archives"),
+        );
+    }
     let jobs = artifacts
         .and_then(|a| a.jobs.as_ref())
         .map_or(Some(DEFAULT_JOBS), |j| cx.jobs(j));

@@ -52,6 +52,7 @@ impl Planner<'_> {
             DumpFormat::Directory => format!("{stem}.dir"),
             DumpFormat::Custom => format!("{stem}.dump"),
             DumpFormat::Plain => format!("{stem}.sql{}", a.compression.suffix()),
+            DumpFormat::Stream => format!("{stem}.stream"),
         };
         Artifact {
             name,
@@ -91,6 +92,20 @@ impl Planner<'_> {
             .map(|a| Text::plain(*a))
             .chain(more)
             .collect()
+    }
+
+    /// `psql` on the source database (it holds the dump's snapshot and
+    /// reads tables in it).
+    pub(in crate::plan) fn source_psql(&self) -> Exec {
+        let url = &self.manifest.source.database;
+        Exec {
+            program: self.program("psql"),
+            args: Self::psql_args(["--quiet".into(), Self::dbname(url)]),
+            env: Self::pg_env(url, "source.database"),
+            cwd: None,
+            stdin: None,
+            stdout: None,
+        }
     }
 
     /// `PGPASSWORD` from the URL when it has one, and an application name

@@ -47,7 +47,8 @@ impl Planner<'_> {
                     compression: Compression::None,
                 });
             }
-            DumpFormat::Plain => {
+            // The stream format plans its own dump (stream.rs).
+            DumpFormat::Plain | DumpFormat::Stream => {
                 if !m.include.owners {
                     args.push("--no-owner".into());
                     args.push("--no-privileges".into());
@@ -238,7 +239,8 @@ impl Planner<'_> {
             value: EnvValue::Value(options),
         });
         let (action, how) = match a.format {
-            DumpFormat::Plain => (
+            // The stream format plans its own restore (stream.rs).
+            DumpFormat::Plain | DumpFormat::Stream => (
                 Action::Exec(Exec {
                     program: self.program("psql"),
                     args: Self::psql_args([
@@ -303,7 +305,7 @@ impl Planner<'_> {
 
 /// A value inside `PGOPTIONS`, where spaces and backslashes are escaped
 /// with a backslash.
-fn pgoptions_word(value: &str) -> String {
+pub(super) fn pgoptions_word(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         if c == ' ' || c == '\\' {

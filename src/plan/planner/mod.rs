@@ -6,6 +6,7 @@ mod context;
 mod database;
 mod folders;
 mod sanitize;
+mod stream;
 mod swap;
 
 use self::context::Planner;
@@ -14,7 +15,7 @@ use super::error::PlanError;
 use super::graph::Plan;
 use super::inspect::SourceFacts;
 use super::step::{Artifact, StepId};
-use crate::manifest::{Manifest, Strategy};
+use crate::manifest::{DumpFormat, Manifest, Strategy};
 
 /// The edges of DESIGN section 2 for `strategy = "swap"`: the new
 /// database and folders are built beside the live ones, proven, then
@@ -27,6 +28,23 @@ pub(crate) const SWAP_EDGES: &[(StepId, StepId)] = &[
     (StepId::Verify, StepId::Create),
     (StepId::Create, StepId::Restore),
     (StepId::Restore, StepId::Check),
+    (StepId::Check, StepId::Swap),
+    (StepId::Verify, StepId::Extract),
+    (StepId::Extract, StepId::Swap),
+    (StepId::Swap, StepId::InvalidateTarget),
+];
+
+/// The edges under `swap` with the stream format: the new database is
+/// created at once and the restore follows the dump as it writes (it is
+/// not the live one); `check` needs the complete, verified dump, and
+/// `swap` waits for `check` as always.
+pub(crate) const STREAM_SWAP_EDGES: &[(StepId, StepId)] = &[
+    (StepId::InvalidateSource, StepId::Dump),
+    (StepId::Dump, StepId::Verify),
+    (StepId::Archive, StepId::Verify),
+    (StepId::Create, StepId::Restore),
+    (StepId::Restore, StepId::Check),
+    (StepId::Verify, StepId::Check),
     (StepId::Check, StepId::Swap),
     (StepId::Verify, StepId::Extract),
     (StepId::Extract, StepId::Swap),
@@ -48,11 +66,12 @@ pub(crate) const REPLACE_EDGES: &[(StepId, StepId)] = &[
     (StepId::Extract, StepId::InvalidateTarget),
 ];
 
-/// The edges of a strategy.
-pub fn edges(strategy: Strategy) -> &'static [(StepId, StepId)] {
-    match strategy {
-        Strategy::Swap => SWAP_EDGES,
-        Strategy::Replace => REPLACE_EDGES,
+/// The edges of a strategy and dump format.
+pub fn edges(strategy: Strategy, format: DumpFormat) -> &'static [(StepId, StepId)] {
+    match (strategy, format) {
+        (Strategy::Swap, DumpFormat::Stream) => STREAM_SWAP_EDGES,
+        (Strategy::Swap, _) => SWAP_EDGES,
+        (Strategy::Replace, _) => REPLACE_EDGES,
     }
 }
 
@@ -70,12 +89,14 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
     let dump = manifest.has_database().then(|| planner.dump_artifact());
     let sanitized = dump.as_ref().and_then(|_| planner.sanitized_artifact());
     let folders = planner.folder_artifacts();
+    let stream = manifest.artifacts.format == DumpFormat::Stream;
     if let Some(dump) = &dump {
-        let step = planner.dump(dump);
-        builder.step(if manifest.sanitize.is_some() {
-            planner.sanitize_dump(step, sanitized.as_ref())
+        builder.step(if stream {
+            planner.stream_dump(dump)
+        } else if manifest.sanitize.is_some() {
+            planner.sanitize_dump(planner.dump(dump), sanitized.as_ref())
         } else {
-            step
+            planner.dump(dump)
         });
     }
     if !folders.is_empty() {
@@ -92,10 +113,10 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
             builder.step(planner.drop());
         }
         builder.step(planner.create());
-        let restore = planner.restore(dump);
         builder.step(match &sanitized {
-            Some(folder) => planner.sanitize_restore(restore, folder),
-            None => restore,
+            _ if stream => planner.stream_restore(dump),
+            Some(folder) => planner.sanitize_restore(planner.restore(dump), folder),
+            None => planner.restore(dump),
         });
         builder.step(planner.check(dump, sanitized.as_ref()));
     }
@@ -109,7 +130,7 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
         builder.step(planner.invalidate(StepId::InvalidateTarget, argv, "target"));
     }
 
-    for &(before, after) in edges(strategy) {
+    for &(before, after) in edges(strategy, manifest.artifacts.format) {
         builder.edge(before, after);
     }
     // Without a dump, the source's cache is still invalidated before anything

@@ -20,7 +20,11 @@ impl Planner<'_> {
     /// custom dump; a plain dump holds them itself.
     pub(super) fn sanitized_artifact(&self) -> Option<Artifact> {
         let m = self.manifest;
-        (m.sanitize.is_some() && m.artifacts.format != DumpFormat::Plain).then(|| Artifact {
+        let own_folder = matches!(
+            m.artifacts.format,
+            DumpFormat::Directory | DumpFormat::Custom
+        );
+        (m.sanitize.is_some() && own_folder).then(|| Artifact {
             name: format!("{}.sanitized", self.file_stem()),
             kind: ArtifactKind::Sanitized,
         })
@@ -46,15 +50,7 @@ impl Planner<'_> {
             dump.args.push("--section=pre-data".into());
             dump.args.push("--section=data".into());
         }
-        let url = &self.manifest.source.database;
-        let psql = Exec {
-            program: self.program("psql"),
-            args: Self::psql_args(["--quiet".into(), Self::dbname(url)]),
-            env: Self::pg_env(url, "source.database"),
-            cwd: None,
-            stdin: None,
-            stdout: None,
-        };
+        let psql = self.source_psql();
         let names: Vec<String> = tables
             .iter()
             .map(|t| format!("{}.{}", t.schema, t.table))

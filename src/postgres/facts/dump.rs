@@ -72,6 +72,7 @@ pub fn read(
             Ok(scan.finish().0)
         }
         DumpFormat::Directory => directory(tools, path, scan),
+        DumpFormat::Stream => super::stream::read(path).map_err(read_error),
     }
 }
 

@@ -8,6 +8,9 @@ pub mod database;
 pub mod dump;
 pub mod sanitized;
 mod sql_scan;
+pub mod stream;
+
+pub use self::sql_scan::unquote_qualified;
 mod toc;
 
 use std::collections::BTreeMap;

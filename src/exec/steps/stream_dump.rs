@@ -1,0 +1,424 @@
+//! The stream format's `dump`: one snapshot of the source, held by a
+//! `psql` session; the schema from `pg_dump` in that snapshot, and every
+//! table's rows read with `COPY ... TO STDOUT`, largest first, `jobs` at
+//! once, each into its own file through SHA-256. When the restore runs in
+//! the same process, each part is published as it is written.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use super::dump::Partial;
+use crate::exec::live::{Hub, Part};
+use crate::exec::process::{self, Output};
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::exec::session::{Session, in_snapshot};
+use crate::io::files::{create_private, create_private_dir, describe_io};
+use crate::io::tally::Tally;
+use crate::io::writeback::WritebackFile;
+use crate::plan::{Exec, Step, StreamDump};
+use crate::postgres::facts::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::pattern::matches_pattern;
+use crate::postgres::quote::{sql_identifier, sql_literal};
+use crate::store::Sums;
+
+/// A table to read: where from, how, into which file.
+struct Planned {
+    schema: String,
+    table: String,
+    copy_out: String,
+    copy_in: String,
+    rule: Option<String>,
+    file: String,
+}
+
+/// A table read: its file's SHA-256, size and rows.
+struct Read {
+    sha: String,
+    bytes: u64,
+    rows: u64,
+}
+
+impl StepRunner<'_> {
+    pub(in crate::exec) fn stream_dump(&self, step: &Step, plan: &StreamDump) -> StepResult {
+        let result = self.stream_dump_in(step, plan);
+        if let (Err(failure), Some(hub)) = (&result, self.live.as_deref()) {
+            hub.fail(&format!("the dump failed: {}", failure.message));
+        }
+        result
+    }
+
+    fn stream_dump_in(&self, step: &Step, plan: &StreamDump) -> StepResult {
+        let name = step
+            .produces
+            .first()
+            .map(|a| a.name.clone())
+            .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+        let partial = Partial::start(self, &name)?;
+        create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        let outcome = self.stream_into(&partial, &name, plan);
+        match outcome {
+            Ok((sums, report)) => {
+                partial.finish(self, &sums)?;
+                Ok(report)
+            }
+            Err(failure) => {
+                partial.abandon();
+                Err(failure)
+            }
+        }
+    }
+
+    fn stream_into(
+        &self,
+        partial: &Partial,
+        name: &str,
+        plan: &StreamDump,
+    ) -> Result<(Sums, StepReport), StepFailure> {
+        let hub = self.live.as_deref();
+        let mut session = Session::open(&plan.psql, self.secrets)?;
+        let snapshot = session.export_snapshot()?;
+        let mut sums = Sums::new();
+        let keep = |sums: &mut Sums, file: &str, bytes: &[u8]| -> Result<(), StepFailure> {
+            let path = partial.path.join(file);
+            crate::io::files::write_atomically(&path, bytes)
+                .map_err(|e| partial.failure("write", &e))?;
+            sums.insert(format!("{name}/{file}"), hex::encode(Sha256::digest(bytes)));
+            Ok(())
+        };
+
+        let pre_data = self.pg_dump_section(&plan.pre_data, &snapshot)?;
+        keep(&mut sums, PRE_DATA, &pre_data)?;
+        if let Some(hub) = hub {
+            hub.publish(Part::PreData, pre_data);
+        }
+        let tables = self.tables_to_read(plan, &snapshot)?;
+        if let Some(hub) = hub {
+            hub.set_count(tables.len());
+        }
+        let sequences = self.sequences_sql(&plan.psql, &snapshot)?;
+        keep(&mut sums, SEQUENCES, sequences.as_bytes())?;
+        if let Some(hub) = hub {
+            hub.publish(Part::Sequences, sequences.into_bytes());
+        }
+
+        // The post-data section beside the tables, and the tables `jobs`
+        // at once, largest first.
+        let meter = self.meters.get(crate::plan::StepId::Dump);
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let read: Mutex<Vec<Option<Read>>> = Mutex::new(tables.iter().map(|_| None).collect());
+        let (post, copied) = std::thread::scope(|scope| {
+            let post = scope.spawn(|| self.pg_dump_section(&plan.post_data, &snapshot));
+            let workers: Vec<_> = (0..plan.jobs.max(1))
+                .map(|_| {
+                    scope.spawn(|| -> Result<(), StepFailure> {
+                        loop {
+                            if stop.load(Ordering::Acquire) {
+                                return Ok(());
+                            }
+                            let i = next.fetch_add(1, Ordering::AcqRel);
+                            let Some(table) = tables.get(i) else {
+                                return Ok(());
+                            };
+                            match self.read_table(
+                                partial,
+                                &plan.psql,
+                                &snapshot,
+                                table,
+                                &meter.done,
+                            ) {
+                                Ok(done) => {
+                                    read.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
+                                }
+                                Err(failure) => {
+                                    stop.store(true, Ordering::Release);
+                                    return Err(failure);
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let copied: Result<(), StepFailure> = workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StepFailure::new("a table reader panicked")))
+            });
+            (
+                post.join()
+                    .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked"))),
+                copied,
+            )
+        });
+        copied?;
+        let post_data = post?;
+        keep(&mut sums, POST_DATA, &post_data)?;
+        if let Some(hub) = hub {
+            hub.publish(Part::PostData, post_data);
+        }
+        session
+            .close()
+            .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
+
+        let read = read.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut listing = Vec::new();
+        let (mut bytes, mut rows) = (0, 0);
+        for (table, done) in tables.iter().zip(read) {
+            let done = done.ok_or_else(|| {
+                StepFailure::new(format!("{}.{} was not read", table.schema, table.table))
+            })?;
+            sums.insert(format!("{name}/{}", table.file), done.sha);
+            bytes += done.bytes;
+            rows += done.rows;
+            listing.push(StreamTable {
+                schema: table.schema.clone(),
+                table: table.table.clone(),
+                file: table.file.clone(),
+                rows: done.rows,
+                copy_in: table.copy_in.clone(),
+                rule: table.rule.clone(),
+            });
+        }
+        let text = serde_json::to_vec_pretty(&listing).unwrap_or_default();
+        keep(&mut sums, LISTING, &text)?;
+        let sanitized: Vec<String> = tables
+            .iter()
+            .filter_map(|t| {
+                t.rule
+                    .as_ref()
+                    .map(|r| format!("{}.{} ({r})", t.schema, t.table))
+            })
+            .collect();
+        let report = StepReport {
+            bytes,
+            checksums: sums.clone(),
+            note: Some(format!(
+                "{}, {}",
+                crate::display::units::count(listing.len() as u64, "table", "tables"),
+                crate::display::units::count(rows, "row", "rows")
+            )),
+            sanitized,
+            ..StepReport::default()
+        };
+        Ok((sums, report))
+    }
+
+    /// `pg_dump` of one section in the snapshot, as SQL.
+    fn pg_dump_section(&self, exec: &Exec, snapshot: &str) -> Result<Vec<u8>, StepFailure> {
+        let mut exec = exec.clone();
+        exec.args.push(format!("--snapshot={snapshot}").into());
+        let mut sql = Vec::new();
+        process::run(&exec, self.secrets, Output::Into(&mut sql))?;
+        Ok(sql)
+    }
+
+    /// `psql` running `sql` in the snapshot; its rows, fields split.
+    fn in_snapshot(
+        &self,
+        psql: &Exec,
+        snapshot: &str,
+        sql: &str,
+    ) -> Result<Vec<Vec<String>>, StepFailure> {
+        let mut exec = psql.clone();
+        exec.args.extend([
+            "--tuples-only".into(),
+            "--no-align".into(),
+            "--field-separator=\x1f".into(),
+        ]);
+        let exec = in_snapshot(&exec, snapshot, sql);
+        let mut out = Vec::new();
+        process::run(&exec, self.secrets, Output::Into(&mut out))?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split('\x1f').map(str::to_owned).collect())
+            .collect())
+    }
+
+    /// The tables whose rows are read, largest first, each with its
+    /// statements and file.
+    fn tables_to_read(
+        &self,
+        plan: &StreamDump,
+        snapshot: &str,
+    ) -> Result<Vec<Planned>, StepFailure> {
+        if plan.schema_only {
+            return Ok(Vec::new());
+        }
+        let rows = self.in_snapshot(
+            &plan.psql,
+            snapshot,
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
+             ORDER BY pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0) DESC, 1, 2",
+        )?;
+        let mut tables = Vec::new();
+        for row in rows {
+            let [schema, table] = <[String; 2]>::try_from(row)
+                .map_err(|row| StepFailure::new(format!("psql listed a table as {row:?}")))?;
+            if plan
+                .exclude_table_data
+                .iter()
+                .any(|p| matches_pattern(p, &schema, &table))
+            {
+                continue;
+            }
+            let qualified = format!("{}.{}", sql_identifier(&schema), sql_identifier(&table));
+            let sanitized = plan
+                .sanitized
+                .iter()
+                .find(|t| t.schema == schema && t.table == table);
+            let file = format!("{}.copy", tables.len() + 1);
+            tables.push(match sanitized {
+                Some(rule) => Planned {
+                    copy_out: rule.copy_out(),
+                    copy_in: rule.copy_in(),
+                    rule: Some(rule.rule.clone()),
+                    schema,
+                    table,
+                    file,
+                },
+                None => Planned {
+                    copy_out: format!("COPY {qualified} TO STDOUT"),
+                    copy_in: format!("COPY {qualified} FROM STDIN"),
+                    rule: None,
+                    schema,
+                    table,
+                    file,
+                },
+            });
+        }
+        Ok(tables)
+    }
+
+    /// Every sequence's value, as `pg_dump` writes it.
+    fn sequences_sql(&self, psql: &Exec, snapshot: &str) -> Result<String, StepFailure> {
+        let names = self.in_snapshot(
+            psql,
+            snapshot,
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
+             ORDER BY 1",
+        )?;
+        if names.is_empty() {
+            return Ok(String::new());
+        }
+        let select: Vec<String> = names
+            .iter()
+            .filter_map(|row| row.first())
+            .map(|name| {
+                format!(
+                    "SELECT format('SELECT pg_catalog.setval(%L, %s, %s);', {}, last_value, CASE WHEN is_called THEN 'true' ELSE 'false' END) FROM {name}",
+                    sql_literal(name)
+                )
+            })
+            .collect();
+        let rows = self.in_snapshot(psql, snapshot, &select.join(" UNION ALL "))?;
+        let mut sql = String::new();
+        for row in rows {
+            if let Some(line) = row.first() {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+        }
+        Ok(sql)
+    }
+
+    /// One table's rows into its file, hashed and counted, published as
+    /// they are written.
+    fn read_table(
+        &self,
+        partial: &Partial,
+        psql: &Exec,
+        snapshot: &str,
+        table: &Planned,
+        tally: &Tally,
+    ) -> Result<Read, StepFailure> {
+        let path = partial.path.join(&table.file);
+        let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
+        let hub = self.live.as_deref();
+        let index = match hub {
+            Some(hub) => Some(hub.start_table(
+                &table.schema,
+                &table.table,
+                &table.copy_in,
+                File::open(&path).map_err(|e| partial.failure("open", &e))?,
+            )),
+            None => None,
+        };
+        let mut sink = TableSink {
+            file: WritebackFile::new(file),
+            hasher: Sha256::new(),
+            bytes: 0,
+            rows: 0,
+            hub: hub.zip(index),
+            tally,
+        };
+        let exec = in_snapshot(psql, snapshot, &table.copy_out);
+        process::run(&exec, self.secrets, Output::Into(&mut sink)).map_err(|mut failure| {
+            failure.message = format!(
+                "reading {}.{} failed: {}",
+                table.schema, table.table, failure.message
+            );
+            failure
+        })?;
+        let TableSink {
+            file,
+            hasher,
+            bytes,
+            rows,
+            ..
+        } = sink;
+        file.sync().map_err(|e| {
+            StepFailure::new(format!(
+                "cannot flush {}: {}",
+                path.display(),
+                describe_io(&e)
+            ))
+        })?;
+        if let (Some(hub), Some(index)) = (hub, index) {
+            hub.finish_table(index);
+        }
+        Ok(Read {
+            sha: hex::encode(hasher.finalize()),
+            bytes,
+            rows,
+        })
+    }
+}
+
+/// Where a table's rows go: its file, its hash, its row count, the
+/// restore following it, the step's progress.
+struct TableSink<'a> {
+    file: WritebackFile,
+    hasher: Sha256,
+    bytes: u64,
+    rows: u64,
+    hub: Option<(&'a Hub, usize)>,
+    tally: &'a Tally,
+}
+
+impl Write for TableSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        self.hasher.update(buf);
+        self.rows += memchr::memchr_iter(b'\n', buf).count() as u64;
+        self.bytes += buf.len() as u64;
+        self.tally.add(buf.len() as u64);
+        if let Some((hub, index)) = self.hub {
+            hub.wrote(index, self.bytes);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}

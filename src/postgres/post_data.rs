@@ -1,0 +1,172 @@
+//! The post-data section of a plain `pg_dump` (indexes, constraints,
+//! triggers, rules...) cut into its entries and sorted by what they wait
+//! for: each table's own indexes and keys can be built as soon as that
+//! table's rows are in; foreign keys and everything else wait for all of
+//! them.
+
+use std::collections::BTreeMap;
+
+use super::facts::unquote_qualified;
+
+/// The post-data section, sorted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PostData {
+    /// The session settings before the first entry (`SET ...`): every
+    /// session that runs entries starts with them.
+    pub prelude: String,
+    /// Indexes and constraints of one table (`schema.table`, unquoted), in
+    /// the dump's order.
+    pub by_table: BTreeMap<String, Vec<String>>,
+    /// Foreign keys: after every table's keys, and independent of each
+    /// other.
+    pub foreign_keys: Vec<String>,
+    /// Everything else, in the dump's order, after the foreign keys.
+    pub rest: Vec<String>,
+}
+
+impl PostData {
+    /// Cuts `sql` at each entry's `-- Name: ...; Type: ...` comment.
+    pub fn split(sql: &str) -> Self {
+        let mut starts = Vec::new();
+        let mut offset = 0;
+        let mut previous: Option<(usize, &str)> = None;
+        for line in sql.split_inclusive('\n') {
+            if line.starts_with("-- Name: ")
+                && let Some((at, "--\n")) = previous
+            {
+                starts.push(at);
+            }
+            previous = Some((offset, line));
+            offset += line.len();
+        }
+        let mut out = PostData {
+            prelude: sql[..starts.first().copied().unwrap_or(sql.len())].to_owned(),
+            ..PostData::default()
+        };
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(sql.len());
+            let entry = &sql[start..end];
+            match (entry_type(entry), owning_table(entry)) {
+                (Some("INDEX" | "CONSTRAINT"), Some(table)) => {
+                    out.by_table
+                        .entry(table)
+                        .or_default()
+                        .push(entry.to_owned());
+                }
+                (Some("FK CONSTRAINT"), _) => out.foreign_keys.push(entry.to_owned()),
+                _ => out.rest.push(entry.to_owned()),
+            }
+        }
+        out
+    }
+}
+
+/// `INDEX` from `-- Name: x; Type: INDEX; Schema: public; Owner: -`.
+fn entry_type(entry: &str) -> Option<&str> {
+    let header = entry.lines().nth(1)?;
+    let rest = header.split_once("; Type: ")?.1;
+    Some(rest.split_once("; Schema: ").map_or(rest, |(kind, _)| kind))
+}
+
+/// The table an index is built on, or a constraint added to.
+fn owning_table(entry: &str) -> Option<String> {
+    let body: String = entry
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let body = body.trim_start();
+    let after = if body.starts_with("CREATE INDEX ") || body.starts_with("CREATE UNIQUE INDEX ") {
+        let on = body.find(" ON ")? + 4;
+        let rest = &body[on..];
+        rest.strip_prefix("ONLY ").unwrap_or(rest)
+    } else {
+        let rest = body.strip_prefix("ALTER TABLE ")?;
+        rest.strip_prefix("ONLY ").unwrap_or(rest)
+    };
+    let name = qualified_token(after)?;
+    Some(unquote_qualified(name))
+}
+
+/// The qualified name at the start of `text`, quotes and all.
+fn qualified_token(text: &str) -> Option<&str> {
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => return (i > 0).then(|| &text[..i]),
+            _ => {}
+        }
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POST: &str = "\
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+
+--
+-- Name: dcim_site dcim_site_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dcim_site
+    ADD CONSTRAINT dcim_site_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: Odd idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX \"Odd idx\" ON public.\"Odd Table\" USING btree (name);
+
+
+--
+-- Name: dcim_device dcim_device_site_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dcim_device
+    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED;
+
+
+--
+-- Name: t trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.f();
+";
+
+    #[test]
+    fn entries_are_sorted_by_what_they_wait_for() {
+        let post = PostData::split(POST);
+        assert!(post.prelude.contains("SET statement_timeout = 0;"));
+        assert!(!post.prelude.contains("Name:"));
+        assert_eq!(
+            post.by_table.keys().collect::<Vec<_>>(),
+            ["public.Odd Table", "public.dcim_site"]
+        );
+        assert!(post.by_table["public.dcim_site"][0].contains("PRIMARY KEY"));
+        assert_eq!(post.foreign_keys.len(), 1);
+        assert!(post.foreign_keys[0].contains("FOREIGN KEY"));
+        assert_eq!(post.rest.len(), 1);
+        assert!(post.rest[0].contains("CREATE TRIGGER"));
+        // Nothing is lost.
+        let total: usize = post.prelude.len()
+            + post
+                .by_table
+                .values()
+                .flatten()
+                .map(String::len)
+                .sum::<usize>()
+            + post.foreign_keys.iter().map(String::len).sum::<usize>()
+            + post.rest.iter().map(String::len).sum::<usize>();
+        assert_eq!(total, POST.len());
+    }
+}
