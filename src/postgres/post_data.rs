@@ -61,6 +61,50 @@ impl PostData {
     }
 }
 
+impl PostData {
+    /// A foreign key entry in a transaction that first locks both its
+    /// tables, sorted by name, as adding the key would (`SHARE ROW
+    /// EXCLUSIVE`): sessions adding keys at once wait for each other but
+    /// never take the same two locks in opposite orders.
+    pub fn locked_in_order(entry: &str) -> String {
+        let mut tables: Vec<&str> = [owning_table_token(entry), referenced_table_token(entry)]
+            .into_iter()
+            .flatten()
+            .collect();
+        tables.sort_unstable();
+        tables.dedup();
+        if tables.is_empty() {
+            return entry.to_owned();
+        }
+        format!(
+            "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{entry}COMMIT;\n",
+            tables.join(", ")
+        )
+    }
+}
+
+/// The quoted name after `ALTER TABLE [ONLY]`.
+fn owning_table_token(entry: &str) -> Option<&str> {
+    let at = entry.find("ALTER TABLE ")? + "ALTER TABLE ".len();
+    let rest = &entry[at..];
+    qualified_token(rest.strip_prefix("ONLY ").unwrap_or(rest))
+}
+
+/// The quoted name after `REFERENCES`, up to its column list.
+fn referenced_table_token(entry: &str) -> Option<&str> {
+    let at = entry.find(" REFERENCES ")? + " REFERENCES ".len();
+    let token = qualified_token(&entry[at..])?;
+    let mut quoted = false;
+    for (i, c) in token.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => return Some(&token[..i]),
+            _ => {}
+        }
+    }
+    Some(token)
+}
+
 /// `INDEX` from `-- Name: x; Type: INDEX; Schema: public; Owner: -`.
 fn entry_type(entry: &str) -> Option<&str> {
     let header = entry.lines().nth(1)?;
@@ -142,6 +186,21 @@ ALTER TABLE ONLY public.dcim_device
 
 CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.f();
 ";
+
+    #[test]
+    fn foreign_keys_lock_their_tables_in_one_order() {
+        let post = PostData::split(POST);
+        let locked = PostData::locked_in_order(&post.foreign_keys[0]);
+        assert!(
+            locked.starts_with(
+                "BEGIN;\nLOCK TABLE public.dcim_device, public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n"
+            ),
+            "{locked}"
+        );
+        assert!(locked.ends_with("COMMIT;\n"), "{locked}");
+        let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
+        assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
+    }
 
     #[test]
     fn entries_are_sorted_by_what_they_wait_for() {

@@ -5,22 +5,22 @@
 //! rest of `post-data.sql`. It reads the dump's files as they grow when
 //! the dump runs in the same process, the complete files otherwise.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::exec::session::Session;
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
 use crate::postgres::facts::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::post_data::PostData;
-use crate::postgres::quote::sql_identifier;
 
 /// Where the restore reads from.
 enum Input<'a> {
@@ -33,17 +33,11 @@ enum Input<'a> {
     },
 }
 
-/// A table to load: its name (`schema.table`), its quoted name, its
-/// statement, its rows.
+/// A table to load: its name (`schema.table`), its statement, its rows.
 struct Table {
     name: String,
-    qualified: String,
     copy_in: String,
     rows: Box<dyn Read + Send>,
-}
-
-fn qualified(schema: &str, table: &str) -> String {
-    format!("{}.{}", sql_identifier(schema), sql_identifier(table))
 }
 
 impl Input<'_> {
@@ -75,7 +69,6 @@ impl Input<'_> {
                     .map_err(StepFailure::new)?
                     .map(|started| Table {
                         name: format!("{}.{}", started.schema, started.table),
-                        qualified: qualified(&started.schema, &started.table),
                         copy_in: started.copy_in,
                         rows: Box::new(hub.reader(started.index)),
                     }))
@@ -89,7 +82,6 @@ impl Input<'_> {
                     })?;
                     Ok(Table {
                         name: t.name(),
-                        qualified: qualified(&t.schema, &t.table),
                         copy_in: t.copy_in.clone(),
                         rows: Box::new(file),
                     })
@@ -99,7 +91,135 @@ impl Input<'_> {
     }
 }
 
+/// How many of the largest tables have their keys built one by one.
+const SPLIT_KEYS_OF: usize = 4;
+
+/// What the loaders share: the next table to take, the keys waiting to
+/// be built, how many tables are being loaded.
+#[derive(Default)]
+struct Work {
+    state: Mutex<WorkState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct WorkState {
+    next_table: usize,
+    no_more_tables: bool,
+    loading: usize,
+    keys: VecDeque<String>,
+    stopped: bool,
+}
+
+enum Task {
+    Table(usize),
+    Keys(String),
+}
+
+impl Work {
+    fn lock(&self) -> MutexGuard<'_, WorkState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next task: keys first, then a table; `None` when all is done.
+    fn next(&self) -> Option<Task> {
+        let mut state = self.lock();
+        loop {
+            if state.stopped {
+                return None;
+            }
+            if let Some(sql) = state.keys.pop_front() {
+                return Some(Task::Keys(sql));
+            }
+            if !state.no_more_tables {
+                state.next_table += 1;
+                state.loading += 1;
+                return Some(Task::Table(state.next_table - 1));
+            }
+            if state.loading == 0 {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// A table task ended: with the keys it leaves to build, or past the
+    /// last table.
+    fn table_done(&self, keys: Vec<String>, past_the_end: bool) {
+        let mut state = self.lock();
+        state.loading -= 1;
+        state.no_more_tables |= past_the_end;
+        state.keys.extend(keys);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
+}
+
 impl StepRunner<'_> {
+    /// One loader: its own session, tasks until none is left.
+    fn work(
+        &self,
+        plan: &StreamRestore,
+        input: &Input<'_>,
+        post: &PostData,
+        work: &Work,
+        loaded: &Mutex<BTreeSet<String>>,
+    ) -> Result<(), StepFailure> {
+        let mut session: Option<Session> = None;
+        while let Some(task) = work.next() {
+            let session = match &mut session {
+                Some(session) => session,
+                None => {
+                    let mut opened = Session::open(&plan.psql, self.secrets)?;
+                    opened.run(&post.prelude)?;
+                    session.insert(opened)
+                }
+            };
+            match task {
+                Task::Keys(sql) => session.run(&sql)?,
+                Task::Table(index) => {
+                    let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
+                        work.table_done(Vec::new(), true);
+                        continue;
+                    };
+                    let loaded_one = session
+                        .send(&format!("{};\n", table.copy_in))
+                        .and_then(|()| session.feed(&mut table.rows))
+                        .and_then(|()| session.run("\\.\n"));
+                    if let Err(mut failure) = loaded_one {
+                        failure.message =
+                            format!("loading {} failed: {}", table.name, failure.message);
+                        return Err(failure);
+                    }
+                    let entries = post.by_table.get(&table.name).cloned().unwrap_or_default();
+                    let keys = if index < SPLIT_KEYS_OF {
+                        entries
+                    } else if entries.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![entries.concat()]
+                    };
+                    loaded
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(table.name);
+                    work.table_done(keys, false);
+                }
+            }
+        }
+        if let Some(session) = session {
+            session
+                .close()
+                .map_err(|e| StepFailure::new(format!("cannot end a loading session: {e}")))?;
+        }
+        Ok(())
+    }
+
     pub(in crate::exec) fn stream_restore(&self, step: &Step, plan: &StreamRestore) -> StepResult {
         let input = match (&self.live, plan.follows_dump) {
             (Some(hub), true) => Input::Live(hub),
@@ -156,56 +276,28 @@ impl StepRunner<'_> {
             sql.into_bytes()
         };
 
-        // The tables, `jobs` at once, each followed by its own keys.
-        let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
+        // `jobs` workers, each with one session: the next table's rows,
+        // or keys to build (those of the largest tables one by one, so
+        // that both workers share them; the others' together).
+        let work = Work::default();
         let loaded: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let jobs = plan.jobs.max(1) as usize;
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..jobs)
                 .map(|_| {
                     scope.spawn(|| -> Result<(), StepFailure> {
-                        while !stop.load(Ordering::Acquire) {
-                            let i = next.fetch_add(1, Ordering::AcqRel);
-                            let table = match input.table(i) {
-                                Ok(Some(table)) => table,
-                                Ok(None) => return Ok(()),
-                                Err(failure) => {
-                                    stop.store(true, Ordering::Release);
-                                    return Err(failure);
-                                }
-                            };
-                            let loaded_one = self
-                                .copy_in(&plan.psql, &table.qualified, &table.copy_in, table.rows)
-                                .and_then(|()| {
-                                    if post.by_table.contains_key(&table.name) {
-                                        self.psql_script(&plan.psql, &[], keys_of(&[&table.name]))
-                                    } else {
-                                        Ok(())
-                                    }
-                                });
-                            if let Err(mut failure) = loaded_one {
-                                stop.store(true, Ordering::Release);
-                                failure.message =
-                                    format!("loading {} failed: {}", table.name, failure.message);
-                                return Err(failure);
-                            }
-                            loaded
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .insert(table.name);
+                        let result = self.work(plan, input, &post, &work, &loaded);
+                        if result.is_err() {
+                            work.stop();
                         }
-                        Ok(())
+                        result
                     })
                 })
                 .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|_| Err(StepFailure::new("a table loader panicked")))
-                })
-                .collect::<Result<Vec<()>, StepFailure>>()
+            workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StepFailure::new("a table loader panicked")))
+            })
         })?;
 
         // Keys of the tables that got no rows (their data left out).
@@ -221,12 +313,13 @@ impl StepRunner<'_> {
         }
         self.psql_script(&plan.psql, &[], input.part(Part::Sequences)?)?;
 
-        // Foreign keys, `jobs` sessions at once.
+        // Foreign keys, `jobs` sessions at once; each takes its two tables'
+        // locks in one order, so that two sessions never deadlock.
         let groups: Vec<Vec<u8>> = (0..jobs)
             .map(|g| {
                 let mut sql = post.prelude.clone();
                 for entry in post.foreign_keys.iter().skip(g).step_by(jobs) {
-                    sql.push_str(entry);
+                    sql.push_str(&PostData::locked_in_order(entry));
                 }
                 sql.into_bytes()
             })
@@ -261,29 +354,5 @@ impl StepRunner<'_> {
             Box::new(std::io::Cursor::new(sql)),
             Output::Discard,
         )
-    }
-
-    /// `psql` loading `rows` with `copy_in` into the (new, empty) table
-    /// `qualified`, frozen: truncated in the same transaction, the rows
-    /// are written as visible to all, so no later read rewrites every page
-    /// to note it (as `check`'s counts would).
-    fn copy_in(
-        &self,
-        psql: &Exec,
-        qualified: &str,
-        copy_in: &str,
-        rows: Box<dyn Read + Send>,
-    ) -> Result<(), StepFailure> {
-        let mut exec = psql.clone();
-        for sql in [
-            "BEGIN".to_owned(),
-            format!("TRUNCATE ONLY {qualified}"),
-            format!("{copy_in} (FREEZE)"),
-            "COMMIT".to_owned(),
-        ] {
-            exec.args.push("--command".into());
-            exec.args.push(sql.into());
-        }
-        process::run_fed(&exec, self.secrets, rows, Output::Discard)
     }
 }
