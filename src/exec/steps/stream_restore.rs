@@ -91,9 +91,6 @@ impl Input<'_> {
     }
 }
 
-/// How many of the largest tables have their keys built one by one.
-const SPLIT_KEYS_OF: usize = 4;
-
 /// What the loaders share: the next table to take, the keys waiting to
 /// be built, how many tables are being loaded.
 #[derive(Default)]
@@ -197,9 +194,9 @@ impl StepRunner<'_> {
                         return Err(failure);
                     }
                     let entries = post.by_table.get(&table.name).cloned().unwrap_or_default();
-                    let keys = if index < SPLIT_KEYS_OF {
-                        entries
-                    } else if entries.is_empty() {
+                    // One task (splitting the largest tables' keys across
+                    // loaders gained nothing on 2 cores in `bench/run`).
+                    let keys = if entries.is_empty() {
                         Vec::new()
                     } else {
                         vec![entries.concat()]
@@ -277,8 +274,7 @@ impl StepRunner<'_> {
         };
 
         // `jobs` workers, each with one session: the next table's rows,
-        // or keys to build (those of the largest tables one by one, so
-        // that both workers share them; the others' together).
+        // or a loaded table's keys to build.
         let work = Work::default();
         let loaded: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let jobs = plan.jobs.max(1) as usize;
