@@ -2,10 +2,10 @@
 //! while they are written, with the same artifacts, checks and swap.
 
 use std::fs;
-use std::time::Duration;
 
 use crate::support::media_tree::tree;
 use crate::support::scenario::{Scenario, TableLock, wait_for_blocked_dump};
+use crate::support::wait_for_step;
 
 #[test]
 fn stream_artifacts_open_with_standard_tools_and_restore_elsewhere() {
@@ -76,14 +76,26 @@ fn a_stream_killed_at_any_point_leaves_the_live_target_and_resume_finishes() {
     s.assert_target_untouched();
     assert_eq!(tree(&target_media), before);
 
-    // Killed a little later each time.
-    for delay in [300, 900, 1600] {
+    // Killed at later points, as state.json records them: the restore
+    // following the dump, the artifacts verified, the new database loaded
+    // (`check` under way, `swap` waiting for it).
+    for (step, status) in [
+        ("restore", "running"),
+        ("verify", "done"),
+        ("restore", "done"),
+    ] {
+        // No earlier run's journal may answer for this one.
+        let _ = fs::remove_file(s.artifacts().join("state.json"));
         let child = s.replicate().args(["apply", "--auto-approve"]).spawn();
-        std::thread::sleep(Duration::from_millis(delay));
+        wait_for_step(&s.artifacts(), step, status, 60);
         child.signal(libc::SIGKILL);
         let _ = child.finish();
         s.assert_target_untouched();
-        assert_eq!(tree(&target_media), before, "killed after {delay} ms");
+        assert_eq!(
+            tree(&target_media),
+            before,
+            "killed when {step} was {status}"
+        );
     }
 
     s.apply(&["--resume"]).success();

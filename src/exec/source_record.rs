@@ -25,6 +25,8 @@ pub(super) fn keep(artifacts: &ArtifactsDir, record: &SourceRecord) -> Result<()
         })
 }
 
+const NOT_READY_HELP: &str = "these steps do not reach the source: they plan with what `replicate apply --steps dump` recorded beside the artifacts; run the dump where the source is reachable first, or run every step here";
+
 /// The record a producer left in the manifest's artifacts, checked
 /// against `SHA256SUMS` (fetched from the object store when there is one).
 pub fn read(manifest: &Manifest) -> Result<SourceRecord, ApplyError> {
@@ -36,33 +38,23 @@ pub fn read(manifest: &Manifest) -> Result<SourceRecord, ApplyError> {
             .pull()
             .map_err(|e| ApplyError::Io(format!("cannot read {location}: {e}")))?;
     }
-    let not_ready = |message: String| {
-        ApplyError::NotReady {
+    let not_ready = |message: String| ApplyError::NotReady {
         message,
-        help: Some(
-            "these steps do not reach the source: they plan with what `replicate apply --steps dump` recorded beside the artifacts; run the dump where the source is reachable first, or run every step here".to_owned(),
-        ),
-    }
+        help: Some(NOT_READY_HELP.to_owned()),
     };
     let sums = artifacts
         .read_sums()
         .map_err(|e| ApplyError::Io(format!("cannot read {location}: {e}")))?;
-    let Some(expected) = sums.get(SOURCE_RECORD) else {
+    if !sums.contains_key(SOURCE_RECORD) {
         return Err(not_ready(format!("{location} holds no {SOURCE_RECORD}")));
-    };
+    }
     artifacts
         .fetch(SOURCE_RECORD, &sums)
+        .and_then(|()| artifacts.verify_artifact(SOURCE_RECORD, &sums))
         .map_err(|e| not_ready(e.to_string()))?;
     let path = artifacts.join(SOURCE_RECORD);
     let text = std::fs::read(&path)
         .map_err(|e| not_ready(format!("cannot read {}: {e}", path.display())))?;
-    let found = hex::encode(Sha256::digest(&text));
-    if &found != expected {
-        return Err(not_ready(format!(
-            "{} does not match SHA256SUMS (expected {expected}, found {found})",
-            path.display()
-        )));
-    }
     serde_json::from_slice(&text)
         .map_err(|e| not_ready(format!("{} cannot be read: {e}", path.display())))
 }

@@ -37,7 +37,7 @@ struct Planned {
 }
 
 /// A table read: its file's SHA-256, size and rows.
-struct Read {
+struct TableRead {
     sha: String,
     bytes: u64,
     rows: u64,
@@ -111,7 +111,7 @@ impl StepRunner<'_> {
         let meter = self.meters.get(crate::plan::StepId::Dump);
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
-        let read: Mutex<Vec<Option<Read>>> = Mutex::new(tables.iter().map(|_| None).collect());
+        let read: Mutex<Vec<Option<TableRead>>> = Mutex::new(tables.iter().map(|_| None).collect());
         let (post, copied) = std::thread::scope(|scope| {
             let post = scope.spawn(|| self.pg_dump_section(&plan.post_data, &snapshot));
             let workers: Vec<_> = (0..plan.jobs.max(1))
@@ -340,7 +340,7 @@ impl StepRunner<'_> {
         snapshot: &str,
         table: &Planned,
         tally: &Tally,
-    ) -> Result<Read, StepFailure> {
+    ) -> Result<TableRead, StepFailure> {
         let path = partial.path.join(&table.file);
         let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
         let hub = self.live.as_deref();
@@ -386,7 +386,7 @@ impl StepRunner<'_> {
         if let (Some(hub), Some(index)) = (hub, index) {
             hub.finish_table(index);
         }
-        Ok(Read {
+        Ok(TableRead {
             sha: hex::encode(hasher.finalize()),
             bytes,
             rows,
