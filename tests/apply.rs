@@ -248,8 +248,16 @@ fn split_runs_produce_then_consume() {
 
 #[test]
 fn passwords_never_reach_command_lines_output_or_files() {
+    // psql and pg_restore take it from their environment; the stream
+    // format's own connections from libpq's settings.
+    for format in ["plain", "stream"] {
+        passwords_never_leak_in(format);
+    }
+}
+
+fn passwords_never_leak_in(format: &str) {
     let password = "s3cr3t-Horse-7f2a";
-    let s = Scenario::new("plain", "");
+    let s = Scenario::new(format, "");
     s.pair.target.add_password_role(password);
     s.pair.target.sql("postgres", "DROP DATABASE netbox");
     s.pair
@@ -259,7 +267,7 @@ fn passwords_never_reach_command_lines_output_or_files() {
     let target = s.pair.target.password_url("netbox", "${TARGET_PASSWORD}");
     s.write_manifest(&format!(
         "version = 1\n[source]\ndatabase = \"{source}\"\n[target]\ndatabase = \"{target}\"\n\
-         [include]\nexclude_table_data = [\"extras_objectchange\"]\n[artifacts]\nformat = \"plain\"\n"
+         [include]\nexclude_table_data = [\"extras_objectchange\"]\n[artifacts]\nformat = \"{format}\"\n"
     ));
     let child = s
         .replicate()

@@ -2,6 +2,7 @@
 //! while they are written, with the same artifacts, checks and swap.
 
 use std::fs;
+use std::time::{Duration, Instant};
 
 use crate::support::media_tree::tree;
 use crate::support::scenario::{Scenario, TableLock, wait_for_blocked_dump};
@@ -116,4 +117,167 @@ fn under_replace_nothing_streams() {
     );
     s.apply(&[]).success();
     s.assert_replica_matches();
+}
+
+#[test]
+fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
+    let s = Scenario::new("stream", "");
+    // Two large tables keep both loaders busy while a small one, waiting
+    // its turn, is locked in the new database: its load then waits on the
+    // lock, in a query only a cancel ends (no child to stop).
+    add_big_table(&s, "big_history");
+    add_big_table(&s, "big_journal");
+    let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.pair.target.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_database WHERE datname = 'netbox__next'",
+    ) != "1"
+        || s.pair.target.sql(
+            "netbox__next",
+            "SELECT to_regclass('public.dcim_site') IS NOT NULL",
+        ) != "t"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the new database never got its tables"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let lock = TableLock::hold_in(&s.pair.target, "netbox__next", "dcim_site");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.pair.target.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'replicate' \
+         AND wait_event_type = 'Lock' AND query LIKE 'COPY%'",
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline, "no load waited on the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let asked = Instant::now();
+    run.signal(libc::SIGINT);
+    let run = run.finish().code(1);
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "the stop took {:?}",
+        asked.elapsed()
+    );
+    let stderr = run.stderr_flat();
+    assert!(
+        stderr.contains("apply stopped by SIGINT during") && stderr.contains("restore"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("replicate apply --resume"), "{stderr}");
+    // Its sessions are gone from the target while the lock is still held.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.pair.target.sql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'replicate'",
+    ) != "0"
+    {
+        assert!(Instant::now() < deadline, "replicate's sessions stayed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(lock);
+    s.assert_target_untouched();
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(s.artifacts().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["status"], "interrupted");
+    assert_eq!(state["steps"]["restore"]["status"], "interrupted");
+    s.apply(&["--resume"]).success();
+    s.assert_replica_matches();
+}
+
+/// A table large enough that its `COPY` is seen running.
+fn add_big_table(s: &Scenario, name: &str) {
+    s.pair.source.sql(
+        "netbox",
+        &format!(
+            "CREATE TABLE public.{name} AS SELECT i AS id, md5(i::text) || md5((i * 7)::text) AS body \
+             FROM generate_series(1, 600000) i"
+        ),
+    );
+}
+
+/// The pid of replicate's session running `COPY ...` on `big_history`
+/// in `direction` (`TO STDOUT`, `FROM STDIN`), if one is running.
+fn big_copy(cluster: &crate::support::pg::Cluster, direction: &str) -> String {
+    cluster.sql(
+        "postgres",
+        &format!(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' \
+             AND query LIKE 'COPY \"public\".\"big_history\" {direction}%' AND state = 'active' LIMIT 1"
+        ),
+    )
+}
+
+#[test]
+fn the_restore_loads_a_table_while_the_dump_reads_it() {
+    let s = Scenario::new("stream", "");
+    add_big_table(&s, "big_history");
+    let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the table was never loaded while it was read"
+        );
+        if !big_copy(&s.pair.source, "TO STDOUT").is_empty()
+            && !big_copy(&s.pair.target, "FROM STDIN").is_empty()
+            && !big_copy(&s.pair.source, "TO STDOUT").is_empty()
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run.finish().success();
+    s.assert_replica_matches();
+}
+
+#[test]
+fn a_table_read_cut_off_by_the_source_is_named_with_its_connection() {
+    let s = Scenario::new("stream", "");
+    add_big_table(&s, "big_history");
+    let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        let pid = big_copy(&s.pair.source, "TO STDOUT");
+        if !pid.is_empty() {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the table's COPY was never seen");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    s.pair
+        .source
+        .sql("postgres", &format!("SELECT pg_terminate_backend({pid})"));
+    let run = run.finish().code(1);
+    let stderr = run.stderr_flat();
+    assert!(
+        stderr.contains("step `dump` failed: reading public.big_history failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("terminating connection")
+            || stderr.contains("server closed the connection unexpectedly"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "libpq connection to postgresql://postgres@127.0.0.1:{}/netbox",
+            s.pair.source.port
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the database netbox was not touched"),
+        "{stderr}"
+    );
+    s.assert_target_untouched();
+    assert!(
+        !s.artifacts().join("netbox.stream").exists(),
+        "an incomplete stream took the final name"
+    );
 }

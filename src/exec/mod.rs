@@ -5,6 +5,7 @@
 mod apply;
 mod artifacts;
 mod clean;
+mod connection;
 mod error;
 mod follow;
 mod live;

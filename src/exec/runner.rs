@@ -63,13 +63,19 @@ impl StepRunner<'_> {
                     Ok(StepReport::default())
                 }
             },
-            Action::Verify { .. } => self.verify(step),
-            // The archive runs at the normal priority: `verify` waits for
-            // both it and the dump, so neither should lag behind the other.
+            Action::Verify { .. } => {
+                self.off_the_critical_path();
+                self.verify(step)
+            }
+            // The archive runs at the normal priority when `verify` waits
+            // for both it and the dump, so that neither lags behind.
             Action::Archive {
                 compression,
                 folders,
-            } => self.archive(step, folders, *compression),
+            } => {
+                self.off_the_critical_path();
+                self.archive(step, folders, *compression)
+            }
             Action::Extract {
                 compression,
                 folders,
@@ -95,6 +101,16 @@ impl StepRunner<'_> {
                 folders,
                 keep_previous,
             } => self.swap(database.as_ref(), folders, *keep_previous),
+        }
+    }
+
+    /// When the stream's restore follows its dump, the path to `swap` runs
+    /// through the servers' work (the dump's reads, the loads, the index
+    /// builds), not through `archive` or `verify`, which end long before:
+    /// they take the CPU the servers leave idle.
+    fn off_the_critical_path(&self) {
+        if self.live.is_some() {
+            sys::lower_thread_priority();
         }
     }
 

@@ -79,60 +79,6 @@ impl Session {
         }
     }
 
-    /// Sends `sql` (statements, or the start of a `COPY ... FROM STDIN`
-    /// whose rows follow) without waiting.
-    pub fn send(&mut self, sql: &str) -> Result<(), StepFailure> {
-        let sent = self.stdin.as_mut().map(|s| s.write_all(sql.as_bytes()));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(self.failed(&format!("cannot talk to psql: {e}"))),
-            None => Err(self.failed("psql's input is closed")),
-        }
-    }
-
-    /// Writes all `input` gives to psql (a `COPY`'s rows).
-    pub fn feed(&mut self, input: &mut dyn io::Read) -> Result<(), StepFailure> {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return Err(self.failed("psql's input is closed"));
-        };
-        let mut buf = vec![0u8; 256 * 1024];
-        let fed = loop {
-            match input.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    if let Err(e) = stdin.write_all(&buf[..n]) {
-                        break Err(format!("cannot talk to psql: {e}"));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(format!("cannot read the rows: {e}")),
-            }
-        };
-        fed.map_err(|message| self.failed(&message))
-    }
-
-    /// Sends `sql` and waits until psql has run it (a marker it prints
-    /// after; psql stops at the first error, which then ends the wait).
-    pub fn run(&mut self, sql: &str) -> Result<(), StepFailure> {
-        const MARKER: &str = "replicate: done";
-        self.send(sql)?;
-        // A query, not `\echo`: a script from pg_dump may have restricted
-        // psql's backslash commands (`\restrict`).
-        self.send(&format!("SELECT '{MARKER}';\n"))?;
-        if let Some(Err(e)) = self.stdin.as_mut().map(Write::flush) {
-            return Err(self.failed(&format!("cannot talk to psql: {e}")));
-        }
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match self.stdout.read_line(&mut line) {
-                Ok(0) | Err(_) => return Err(self.failed("psql stopped")),
-                Ok(_) if line.trim_end() == MARKER => return Ok(()),
-                Ok(_) => {}
-            }
-        }
-    }
-
     /// Opens a read-only snapshot and exports it: its id, for other
     /// sessions (`pg_dump --snapshot`, [`in_snapshot`]).
     pub fn export_snapshot(&mut self) -> Result<String, StepFailure> {

@@ -1,14 +1,20 @@
-//! SIGINT and SIGTERM: stop scheduling, stop the children, let the run
+//! SIGINT and SIGTERM: stop scheduling, stop the children and whatever
+//! else asked to hear of it (a server's query, cancelled), let the run
 //! journal where it stopped. (Children also die with replicate itself:
 //! [`super::sys::die_with_parent`].)
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Mutex, Once};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+static HOOKS: Mutex<BTreeMap<u64, Hook>> = Mutex::new(BTreeMap::new());
+static NEXT_HOOK: AtomicU64 = AtomicU64::new(0);
+
+/// What runs when a stop is requested.
+pub type Hook = Arc<dyn Fn() + Send + Sync>;
 
 /// Starts listening for SIGINT and SIGTERM (once per process).
 pub fn install() {
@@ -27,6 +33,7 @@ pub fn install() {
                     SIGNAL.store(signal, Ordering::SeqCst);
                     STOP.store(true, Ordering::SeqCst);
                     terminate_children();
+                    run_hooks();
                 }
             });
     });
@@ -55,6 +62,41 @@ fn terminate_children() {
     let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
     for &pid in children.iter() {
         super::sys::terminate(pid);
+    }
+}
+
+fn run_hooks() {
+    let hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+    for hook in hooks.values() {
+        hook();
+    }
+}
+
+/// Keeps `hook` on the list a stop runs (at once, when a stop came
+/// already) until the guard is dropped; once dropped, it never runs.
+pub struct StopHook {
+    id: u64,
+}
+
+impl StopHook {
+    pub fn register(hook: Hook) -> Self {
+        let id = NEXT_HOOK.fetch_add(1, Ordering::Relaxed);
+        let mut hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+        hooks.insert(id, Arc::clone(&hook));
+        drop(hooks);
+        if stop_requested() {
+            hook();
+        }
+        Self { id }
+    }
+}
+
+impl Drop for StopHook {
+    fn drop(&mut self) {
+        HOOKS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod facts;
 mod format;
+pub mod libpq;
 pub mod names;
 pub mod pattern;
 pub mod post_data;

@@ -168,7 +168,12 @@ pub struct TableLock {
 
 impl TableLock {
     pub fn hold(cluster: &Cluster, table: &str) -> Self {
-        let child = psql(&cluster.url("netbox"))
+        Self::hold_in(cluster, "netbox", table)
+    }
+
+    /// The same, on a table of the database `db`.
+    pub fn hold_in(cluster: &Cluster, db: &str, table: &str) -> Self {
+        let child = psql(&cluster.url(db))
             .env("PGAPPNAME", "test-lock-holder")
             .args([
                 "-c",

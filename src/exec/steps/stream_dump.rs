@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use sha2::{Digest, Sha256};
 
 use super::dump::Partial;
+use crate::exec::connection;
 use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
@@ -22,6 +23,7 @@ use crate::io::tally::Tally;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step, StreamDump};
 use crate::postgres::facts::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::{sql_identifier, sql_literal};
 use crate::store::Sums;
@@ -113,10 +115,21 @@ impl StepRunner<'_> {
         let stop = AtomicBool::new(false);
         let read: Mutex<Vec<Option<TableRead>>> = Mutex::new(tables.iter().map(|_| None).collect());
         let (post, copied) = std::thread::scope(|scope| {
-            let post = scope.spawn(|| self.pg_dump_section(&plan.post_data, &snapshot));
+            let post = scope.spawn(|| {
+                let sql = self.pg_dump_section(&plan.post_data, &snapshot)?;
+                // The restore cuts it into each table's keys before it
+                // loads a row: it gets it now, not after the tables.
+                if let Some(hub) = hub {
+                    hub.publish(Part::PostData, sql.clone());
+                }
+                Ok(sql)
+            });
             let workers: Vec<_> = (0..plan.jobs.max(1))
                 .map(|_| {
                     scope.spawn(|| -> Result<(), StepFailure> {
+                        // One connection a worker, in the snapshot, opened
+                        // for its first table.
+                        let mut reader: Option<Connection> = None;
                         loop {
                             if stop.load(Ordering::Acquire) {
                                 return Ok(());
@@ -125,13 +138,16 @@ impl StepRunner<'_> {
                             let Some(table) = tables.get(i) else {
                                 return Ok(());
                             };
-                            match self.read_table(
-                                partial,
-                                &plan.psql,
-                                &snapshot,
-                                table,
-                                &meter.done,
-                            ) {
+                            let read_one = match &mut reader {
+                                Some(reader) => Ok(reader),
+                                None => self
+                                    .reader_in_snapshot(&plan.psql, &snapshot)
+                                    .map(|opened| reader.insert(opened)),
+                            }
+                            .and_then(|reader| {
+                                self.read_table(partial, &plan.psql, reader, table, &meter.done)
+                            });
+                            match read_one {
                                 Ok(done) => {
                                     read.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
                                 }
@@ -157,9 +173,6 @@ impl StepRunner<'_> {
         copied?;
         let post_data = post?;
         keep(&mut sums, POST_DATA, &post_data)?;
-        if let Some(hub) = hub {
-            hub.publish(Part::PostData, post_data);
-        }
         session
             .close()
             .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
@@ -331,13 +344,28 @@ impl StepRunner<'_> {
         Ok(sql)
     }
 
+    /// A connection to the source in a read-only transaction that sees the
+    /// exported `snapshot`.
+    fn reader_in_snapshot(&self, psql: &Exec, snapshot: &str) -> Result<Connection, StepFailure> {
+        let mut reader = connection::connect(psql, self.secrets)?;
+        reader
+            .execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                sql_literal(snapshot)
+            ))
+            .map_err(|e| {
+                connection::failed(psql, self.secrets, "cannot share the dump's snapshot", &e)
+            })?;
+        Ok(reader)
+    }
+
     /// One table's rows into its file, hashed and counted, published as
     /// they are written.
     fn read_table(
         &self,
         partial: &Partial,
         psql: &Exec,
-        snapshot: &str,
+        reader: &mut Connection,
         table: &Planned,
         tally: &Tally,
     ) -> Result<TableRead, StepFailure> {
@@ -361,14 +389,16 @@ impl StepRunner<'_> {
             hub: hub.zip(index),
             tally,
         };
-        let exec = in_snapshot(psql, snapshot, &table.copy_out);
-        process::run(&exec, self.secrets, Output::Into(&mut sink)).map_err(|mut failure| {
-            failure.message = format!(
-                "reading {}.{} failed: {}",
-                table.schema, table.table, failure.message
-            );
-            failure
-        })?;
+        reader
+            .copy_out(&table.copy_out, &mut |rows| sink.write_all(rows))
+            .map_err(|e| {
+                connection::copy_failed(
+                    psql,
+                    self.secrets,
+                    &format!("reading {}.{} failed", table.schema, table.table),
+                    &e,
+                )
+            })?;
         let TableSink {
             file,
             hasher,

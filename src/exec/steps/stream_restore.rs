@@ -12,14 +12,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::exec::connection;
 use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::exec::session::Session;
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
 use crate::postgres::facts::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::PostData;
 
 /// Where the restore reads from.
@@ -104,13 +105,14 @@ struct WorkState {
     next_table: usize,
     no_more_tables: bool,
     loading: usize,
-    keys: VecDeque<String>,
+    /// A loaded table's name, and its keys' SQL.
+    keys: VecDeque<(String, String)>,
     stopped: bool,
 }
 
 enum Task {
     Table(usize),
-    Keys(String),
+    Keys(String, String),
 }
 
 impl Work {
@@ -125,8 +127,8 @@ impl Work {
             if state.stopped {
                 return None;
             }
-            if let Some(sql) = state.keys.pop_front() {
-                return Some(Task::Keys(sql));
+            if let Some((table, sql)) = state.keys.pop_front() {
+                return Some(Task::Keys(table, sql));
             }
             if !state.no_more_tables {
                 state.next_table += 1;
@@ -142,7 +144,7 @@ impl Work {
 
     /// A table task ended: with the keys it leaves to build, or past the
     /// last table.
-    fn table_done(&self, keys: Vec<String>, past_the_end: bool) {
+    fn table_done(&self, keys: Option<(String, String)>, past_the_end: bool) {
         let mut state = self.lock();
         state.loading -= 1;
         state.no_more_tables |= past_the_end;
@@ -158,7 +160,7 @@ impl Work {
 }
 
 impl StepRunner<'_> {
-    /// One loader: its own session, tasks until none is left.
+    /// One loader: its own connection, tasks until none is left.
     fn work(
         &self,
         plan: &StreamRestore,
@@ -167,40 +169,54 @@ impl StepRunner<'_> {
         work: &Work,
         loaded: &Mutex<BTreeSet<String>>,
     ) -> Result<(), StepFailure> {
-        let mut session: Option<Session> = None;
+        let mut loader: Option<Connection> = None;
         while let Some(task) = work.next() {
-            let session = match &mut session {
-                Some(session) => session,
+            let loader = match &mut loader {
+                Some(loader) => loader,
                 None => {
-                    let mut opened = Session::open(&plan.psql, self.secrets)?;
-                    opened.run(&post.prelude)?;
-                    session.insert(opened)
+                    let mut opened = connection::connect(&plan.psql, self.secrets)?;
+                    opened
+                        .execute(&without_psql_commands(&post.prelude))
+                        .map_err(|e| {
+                            connection::failed(
+                                &plan.psql,
+                                self.secrets,
+                                "cannot set up a loading session",
+                                &e,
+                            )
+                        })?;
+                    loader.insert(opened)
                 }
             };
             match task {
-                Task::Keys(sql) => session.run(&sql)?,
+                Task::Keys(table, sql) => loader.execute(&sql).map_err(|e| {
+                    connection::failed(
+                        &plan.psql,
+                        self.secrets,
+                        &format!("building the indexes and keys of {table} failed"),
+                        &e,
+                    )
+                })?,
                 Task::Table(index) => {
                     let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
-                        work.table_done(Vec::new(), true);
+                        work.table_done(None, true);
                         continue;
                     };
-                    let loaded_one = session
-                        .send(&format!("{};\n", table.copy_in))
-                        .and_then(|()| session.feed(&mut table.rows))
-                        .and_then(|()| session.run("\\.\n"));
-                    if let Err(mut failure) = loaded_one {
-                        failure.message =
-                            format!("loading {} failed: {}", table.name, failure.message);
-                        return Err(failure);
-                    }
+                    loader
+                        .copy_in(&table.copy_in, &mut table.rows)
+                        .map_err(|e| {
+                            connection::copy_failed(
+                                &plan.psql,
+                                self.secrets,
+                                &format!("loading {} failed", table.name),
+                                &e,
+                            )
+                        })?;
                     let entries = post.by_table.get(&table.name).cloned().unwrap_or_default();
                     // One task (splitting the largest tables' keys across
                     // loaders gained nothing on 2 cores in `bench/run`).
-                    let keys = if entries.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![entries.concat()]
-                    };
+                    let keys = (!entries.is_empty())
+                        .then(|| (table.name.clone(), without_psql_commands(&entries.concat())));
                     loaded
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -208,11 +224,6 @@ impl StepRunner<'_> {
                     work.table_done(keys, false);
                 }
             }
-        }
-        if let Some(session) = session {
-            session
-                .close()
-                .map_err(|e| StepFailure::new(format!("cannot end a loading session: {e}")))?;
         }
         Ok(())
     }

@@ -14,8 +14,11 @@ pub const NEXT: &str = "__next";
 /// The suffix the replaced target takes under `swap`.
 pub const PREVIOUS: &str = "__prev";
 
-/// `PGOPTIONS` for the restore's sessions.
-pub const RESTORE_OPTIONS: &str = "-c synchronous_commit=off";
+/// `PGOPTIONS` for the restore's sessions: commits that do not wait for
+/// the disk (a failed restore is started again anyway), and index builds
+/// that sort in memory up to 512 MB each (the server's default, 64 MB,
+/// spills NetBox's larger indexes to disk; pgcopydb takes 1 GB).
+pub const RESTORE_OPTIONS: &str = "-c synchronous_commit=off -c maintenance_work_mem=512MB";
 
 impl Planner<'_> {
     pub(super) fn dump(&self, artifact: &Artifact) -> Step {
