@@ -83,6 +83,22 @@ impl PostData {
     }
 }
 
+impl PostData {
+    /// The tables a foreign key entry names, its own and the one it
+    /// references, unquoted (`schema.table`) as [`PostData::by_table`]
+    /// names them.
+    pub fn foreign_key_tables(entry: &str) -> Vec<String> {
+        let mut tables: Vec<String> = [owning_table_token(entry), referenced_table_token(entry)]
+            .into_iter()
+            .flatten()
+            .map(unquote_qualified)
+            .collect();
+        tables.sort_unstable();
+        tables.dedup();
+        tables
+    }
+}
+
 /// The quoted name after `ALTER TABLE [ONLY]`.
 fn owning_table_token(entry: &str) -> Option<&str> {
     let at = entry.find("ALTER TABLE ")? + "ALTER TABLE ".len();
@@ -200,6 +216,11 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         assert!(locked.ends_with("COMMIT;\n"), "{locked}");
         let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
         assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
+        assert_eq!(
+            PostData::foreign_key_tables(&post.foreign_keys[0]),
+            ["public.dcim_device", "public.dcim_site"]
+        );
+        assert_eq!(PostData::foreign_key_tables(to_itself), ["public.T"]);
     }
 
     #[test]

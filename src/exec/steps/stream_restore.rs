@@ -93,7 +93,7 @@ impl Input<'_> {
 }
 
 /// What the loaders share: the next table to take, the keys waiting to
-/// be built, how many tables are being loaded.
+/// be built, the foreign keys whose tables are complete.
 #[derive(Default)]
 struct Work {
     state: Mutex<WorkState>,
@@ -104,23 +104,41 @@ struct Work {
 struct WorkState {
     next_table: usize,
     no_more_tables: bool,
-    loading: usize,
+    /// Tasks handed out and not ended yet.
+    running: usize,
     /// A loaded table's name, and its keys' SQL.
     keys: VecDeque<(String, String)>,
+    /// Tables whose rows and keys are in.
+    complete: BTreeSet<String>,
+    /// Foreign keys waiting for their tables: the tables, the entry.
+    waiting: Vec<(Vec<String>, String)>,
+    /// Foreign keys whose tables are complete.
+    foreign_keys: VecDeque<String>,
     stopped: bool,
 }
 
 enum Task {
     Table(usize),
     Keys(String, String),
+    ForeignKey(String),
 }
 
 impl Work {
+    fn new(foreign_keys: &[String]) -> Self {
+        let work = Work::default();
+        work.lock().waiting = foreign_keys
+            .iter()
+            .map(|entry| (PostData::foreign_key_tables(entry), entry.clone()))
+            .collect();
+        work
+    }
+
     fn lock(&self) -> MutexGuard<'_, WorkState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next task: keys first, then a table; `None` when all is done.
+    /// The next task: keys first, then a table, then a foreign key whose
+    /// tables are complete; `None` when nothing is left to hand out.
     fn next(&self) -> Option<Task> {
         let mut state = self.lock();
         loop {
@@ -128,29 +146,72 @@ impl Work {
                 return None;
             }
             if let Some((table, sql)) = state.keys.pop_front() {
+                state.running += 1;
                 return Some(Task::Keys(table, sql));
             }
             if !state.no_more_tables {
                 state.next_table += 1;
-                state.loading += 1;
+                state.running += 1;
                 return Some(Task::Table(state.next_table - 1));
             }
-            if state.loading == 0 {
+            if let Some(entry) = state.foreign_keys.pop_front() {
+                state.running += 1;
+                return Some(Task::ForeignKey(entry));
+            }
+            if state.running == 0 {
                 return None;
             }
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// A table task ended: with the keys it leaves to build, or past the
-    /// last table.
-    fn table_done(&self, keys: Option<(String, String)>, past_the_end: bool) {
+    /// A table task ended: the table loaded and the keys it leaves to
+    /// build, or past the last table.
+    fn table_done(&self, loaded: Option<String>, keys: Option<(String, String)>) {
         let mut state = self.lock();
-        state.loading -= 1;
-        state.no_more_tables |= past_the_end;
-        state.keys.extend(keys);
+        state.running -= 1;
+        match (loaded, keys) {
+            (_, Some(keys)) => state.keys.push_back(keys),
+            (Some(table), None) => Self::complete(&mut state, table),
+            (None, None) => state.no_more_tables = true,
+        }
         drop(state);
         self.changed.notify_all();
+    }
+
+    /// A keys task ended: its table is complete.
+    fn keys_done(&self, table: String) {
+        let mut state = self.lock();
+        state.running -= 1;
+        Self::complete(&mut state, table);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    fn foreign_key_done(&self) {
+        self.lock().running -= 1;
+        self.changed.notify_all();
+    }
+
+    /// `table` is complete: the foreign keys it was the last to wait for
+    /// may be added.
+    fn complete(state: &mut WorkState, table: String) {
+        state.complete.insert(table);
+        let waiting = std::mem::take(&mut state.waiting);
+        for (tables, entry) in waiting {
+            if tables.iter().all(|t| state.complete.contains(t)) {
+                state.foreign_keys.push_back(entry);
+            } else {
+                state.waiting.push((tables, entry));
+            }
+        }
+    }
+
+    /// The foreign keys still waiting (a table of theirs got no rows, or
+    /// is not a table the dump reads).
+    fn left_over(self) -> Vec<String> {
+        let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        state.waiting.into_iter().map(|(_, entry)| entry).collect()
     }
 
     fn stop(&self) {
@@ -189,17 +250,33 @@ impl StepRunner<'_> {
                 }
             };
             match task {
-                Task::Keys(table, sql) => loader.execute(&sql).map_err(|e| {
-                    connection::failed(
-                        &plan.psql,
-                        self.secrets,
-                        &format!("building the indexes and keys of {table} failed"),
-                        &e,
-                    )
-                })?,
+                Task::Keys(table, sql) => {
+                    loader.execute(&sql).map_err(|e| {
+                        connection::failed(
+                            &plan.psql,
+                            self.secrets,
+                            &format!("building the indexes and keys of {table} failed"),
+                            &e,
+                        )
+                    })?;
+                    work.keys_done(table);
+                }
+                Task::ForeignKey(entry) => {
+                    loader
+                        .execute(&without_psql_commands(&PostData::locked_in_order(&entry)))
+                        .map_err(|e| {
+                            connection::failed(
+                                &plan.psql,
+                                self.secrets,
+                                "adding a foreign key failed",
+                                &e,
+                            )
+                        })?;
+                    work.foreign_key_done();
+                }
                 Task::Table(index) => {
                     let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
-                        work.table_done(None, true);
+                        work.table_done(None, None);
                         continue;
                     };
                     loader
@@ -220,8 +297,8 @@ impl StepRunner<'_> {
                     loaded
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(table.name);
-                    work.table_done(keys, false);
+                        .insert(table.name.clone());
+                    work.table_done(Some(table.name), keys);
                 }
             }
         }
@@ -286,7 +363,7 @@ impl StepRunner<'_> {
 
         // `jobs` workers, each with one session: the next table's rows,
         // or a loaded table's keys to build.
-        let work = Work::default();
+        let work = Work::new(&post.foreign_keys);
         let loaded: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let jobs = plan.jobs.max(1) as usize;
         std::thread::scope(|scope| {
@@ -320,12 +397,14 @@ impl StepRunner<'_> {
         }
         self.psql_script(&plan.psql, &[], input.part(Part::Sequences)?)?;
 
-        // Foreign keys, `jobs` sessions at once; each takes its two tables'
-        // locks in one order, so that two sessions never deadlock.
-        let groups: Vec<Vec<u8>> = (0..jobs)
+        // The foreign keys left, `jobs` sessions at once; each takes its
+        // two tables' locks in one order, so that two sessions never
+        // deadlock.
+        let left_over = work.left_over();
+        let groups: Vec<Vec<u8>> = (0..jobs.min(left_over.len()))
             .map(|g| {
                 let mut sql = post.prelude.clone();
-                for entry in post.foreign_keys.iter().skip(g).step_by(jobs) {
+                for entry in left_over.iter().skip(g).step_by(jobs) {
                     sql.push_str(&PostData::locked_in_order(entry));
                 }
                 sql.into_bytes()
