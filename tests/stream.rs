@@ -125,8 +125,8 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
     // Two large tables keep both loaders busy while a small one, waiting
     // its turn, is locked in the new database: its load then waits on the
     // lock, in a query only a cancel ends (no child to stop).
-    add_big_table(&s, "big_history");
-    add_big_table(&s, "big_journal");
+    add_big_table(&s, "big_history", 600_000, 2);
+    add_big_table(&s, "big_journal", 600_000, 2);
     let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     while s.pair.target.sql(
@@ -190,13 +190,14 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
     s.assert_replica_matches();
 }
 
-/// A table large enough that its `COPY` is seen running.
-fn add_big_table(s: &Scenario, name: &str) {
+/// A table large enough that its `COPY` is seen running: `rows` rows of
+/// `width` times 32 characters.
+fn add_big_table(s: &Scenario, name: &str, rows: u32, width: u32) {
     s.pair.source.sql(
         "netbox",
         &format!(
-            "CREATE TABLE public.{name} AS SELECT i AS id, md5(i::text) || md5((i * 7)::text) AS body \
-             FROM generate_series(1, 600000) i"
+            "CREATE TABLE public.{name} AS SELECT i AS id, repeat(md5(i::text), {width}) AS body \
+             FROM generate_series(1, {rows}) i"
         ),
     );
 }
@@ -216,7 +217,9 @@ fn big_copy(cluster: &crate::support::pg::Cluster, direction: &str) -> String {
 #[test]
 fn the_restore_loads_a_table_while_the_dump_reads_it() {
     let s = Scenario::new("stream", "");
-    add_big_table(&s, "big_history");
+    // About 256 MB: read for long enough that the restore, which starts
+    // once the schema is in, finds it still being read.
+    add_big_table(&s, "big_history", 1_000_000, 8);
     let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -239,7 +242,7 @@ fn the_restore_loads_a_table_while_the_dump_reads_it() {
 #[test]
 fn a_table_read_cut_off_by_the_source_is_named_with_its_connection() {
     let s = Scenario::new("stream", "");
-    add_big_table(&s, "big_history");
+    add_big_table(&s, "big_history", 600_000, 2);
     let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
     let deadline = Instant::now() + Duration::from_secs(60);
     let pid = loop {

@@ -104,6 +104,10 @@ impl Connection {
 
     /// Sends `sql` and takes its first result (what a `COPY` starts with).
     fn send(&mut self, sql: &str) -> Result<Option<PqResult>, PqError> {
+        // A stop cancels the statement running; none starts after it.
+        if interrupt::stop_requested() {
+            return Err(PqError("replicate was told to stop".into()));
+        }
         let sql = CString::new(sql).map_err(|_| PqError("a statement holds a NUL byte".into()))?;
         // SAFETY: the connection is live and `sql` outlives the call.
         if unsafe { pq::PQsendQuery(self.raw(), sql.as_ptr()) } != 1 {
@@ -220,7 +224,9 @@ impl Connection {
             };
             if interrupt::stop_requested() {
                 self.abort_copy_in("replicate was told to stop");
-                return Err(CopyError::Server(PqError("stopped".into())));
+                return Err(CopyError::Server(PqError(
+                    "replicate was told to stop".into(),
+                )));
             }
             // SAFETY: the connection is live and in COPY IN; `n` bytes of
             // `buf` are readable (n <= CHUNK fits a c_int).
