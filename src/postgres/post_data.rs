@@ -86,16 +86,15 @@ impl PostData {
 impl PostData {
     /// The tables a foreign key entry names, its own and the one it
     /// references, unquoted (`schema.table`) as [`PostData::by_table`]
-    /// names them.
-    pub fn foreign_key_tables(entry: &str) -> Vec<String> {
-        let mut tables: Vec<String> = [owning_table_token(entry), referenced_table_token(entry)]
-            .into_iter()
-            .flatten()
-            .map(unquote_qualified)
-            .collect();
+    /// names them; `None` when either cannot be read from it.
+    pub fn foreign_key_tables(entry: &str) -> Option<Vec<String>> {
+        let mut tables = vec![
+            unquote_qualified(owning_table_token(entry)?),
+            unquote_qualified(referenced_table_token(entry)?),
+        ];
         tables.sort_unstable();
         tables.dedup();
-        tables
+        Some(tables)
     }
 }
 
@@ -217,10 +216,14 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
         assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
         assert_eq!(
-            PostData::foreign_key_tables(&post.foreign_keys[0]),
+            PostData::foreign_key_tables(&post.foreign_keys[0]).unwrap(),
             ["public.dcim_device", "public.dcim_site"]
         );
-        assert_eq!(PostData::foreign_key_tables(to_itself), ["public.T"]);
+        assert_eq!(
+            PostData::foreign_key_tables(to_itself).unwrap(),
+            ["public.T"]
+        );
+        assert_eq!(PostData::foreign_key_tables("-- odd\nSELECT 1;\n"), None);
     }
 
     #[test]

@@ -112,6 +112,8 @@ struct WorkState {
     complete: BTreeSet<String>,
     /// Foreign keys waiting for their tables: the tables, the entry.
     waiting: Vec<(Vec<String>, String)>,
+    /// Foreign keys whose tables could not be read: after the loads.
+    unread: Vec<String>,
     /// Foreign keys whose tables are complete.
     foreign_keys: VecDeque<String>,
     stopped: bool,
@@ -126,10 +128,14 @@ enum Task {
 impl Work {
     fn new(foreign_keys: &[String]) -> Self {
         let work = Work::default();
-        work.lock().waiting = foreign_keys
-            .iter()
-            .map(|entry| (PostData::foreign_key_tables(entry), entry.clone()))
-            .collect();
+        let mut state = work.lock();
+        for entry in foreign_keys {
+            match PostData::foreign_key_tables(entry) {
+                Some(tables) => state.waiting.push((tables, entry.clone())),
+                None => state.unread.push(entry.clone()),
+            }
+        }
+        drop(state);
         work
     }
 
@@ -208,10 +214,13 @@ impl Work {
     }
 
     /// The foreign keys still waiting (a table of theirs got no rows, or
-    /// is not a table the dump reads).
+    /// is not a table the dump reads), and those whose tables could not be
+    /// read.
     fn left_over(self) -> Vec<String> {
         let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
-        state.waiting.into_iter().map(|(_, entry)| entry).collect()
+        let mut left: Vec<String> = state.waiting.into_iter().map(|(_, entry)| entry).collect();
+        left.extend(state.unread);
+        left
     }
 
     fn stop(&self) {
@@ -440,5 +449,34 @@ impl StepRunner<'_> {
             Box::new(std::io::Cursor::new(sql)),
             Output::Discard,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_key_is_handed_out_once_both_its_tables_are_complete() {
+        let fk = "--\n-- Name: d fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n\
+                  ALTER TABLE ONLY public.d\n    ADD CONSTRAINT fk FOREIGN KEY (s) REFERENCES public.s(id);\n";
+        let work = Work::new(&[fk.to_owned(), "-- unreadable\n".to_owned()]);
+        assert!(matches!(work.next(), Some(Task::Table(0))));
+        work.table_done(
+            Some("public.d".into()),
+            Some(("public.d".into(), "CREATE INDEX ...".into())),
+        );
+        assert!(matches!(work.next(), Some(Task::Keys(t, _)) if t == "public.d"));
+        work.keys_done("public.d".into());
+        // public.d is complete, public.s not yet: no foreign key.
+        assert!(matches!(work.next(), Some(Task::Table(1))));
+        work.table_done(Some("public.s".into()), None);
+        assert!(matches!(work.next(), Some(Task::Table(2))));
+        work.table_done(None, None);
+        assert!(matches!(work.next(), Some(Task::ForeignKey(e)) if e == fk));
+        work.foreign_key_done();
+        assert!(work.next().is_none());
+        // What could not be read waits for the end.
+        assert_eq!(work.left_over(), ["-- unreadable\n"]);
     }
 }
