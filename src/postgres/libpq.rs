@@ -153,6 +153,19 @@ impl Connection {
         self.finish(first)
     }
 
+    /// Sends a `COPY` and checks that the server started it in the
+    /// direction `expected`; otherwise its error.
+    fn start_copy(&mut self, sql: &str, expected: pq::ExecStatusType) -> Result<(), PqError> {
+        let first = self.send(sql)?;
+        if first.as_ref().map(PqResult::status) == Some(expected) {
+            return Ok(());
+        }
+        Err(match self.finish(first) {
+            Err(e) => e,
+            Ok(()) => PqError(format!("`{sql}` started no COPY")),
+        })
+    }
+
     /// Runs `COPY ... TO STDOUT` and gives `sink` its rows, about
     /// [`CHUNK`] bytes at a time, whole rows each time.
     pub fn copy_out(
@@ -160,16 +173,8 @@ impl Connection {
         sql: &str,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<(), CopyError> {
-        let first = self.send(sql).map_err(CopyError::Server)?;
-        match first.as_ref().map(PqResult::status) {
-            Some(pq::ExecStatusType::PGRES_COPY_OUT) => {}
-            _ => {
-                return Err(CopyError::Server(match self.finish(first) {
-                    Err(e) => e,
-                    Ok(()) => PqError(format!("`{sql}` sent no rows")),
-                }));
-            }
-        }
+        self.start_copy(sql, pq::ExecStatusType::PGRES_COPY_OUT)
+            .map_err(CopyError::Server)?;
         let mut batch: Vec<u8> = Vec::with_capacity(CHUNK + 64 * 1024);
         loop {
             let mut row: *mut c_char = ptr::null_mut();
@@ -201,16 +206,8 @@ impl Connection {
 
     /// Runs `COPY ... FROM STDIN` with all `rows` gives.
     pub fn copy_in(&mut self, sql: &str, rows: &mut dyn Read) -> Result<(), CopyError> {
-        let first = self.send(sql).map_err(CopyError::Server)?;
-        match first.as_ref().map(PqResult::status) {
-            Some(pq::ExecStatusType::PGRES_COPY_IN) => {}
-            _ => {
-                return Err(CopyError::Server(match self.finish(first) {
-                    Err(e) => e,
-                    Ok(()) => PqError(format!("`{sql}` took no rows")),
-                }));
-            }
-        }
+        self.start_copy(sql, pq::ExecStatusType::PGRES_COPY_IN)
+            .map_err(CopyError::Server)?;
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = match rows.read(&mut buf) {

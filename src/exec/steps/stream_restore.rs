@@ -213,14 +213,15 @@ impl Work {
         }
     }
 
-    /// The foreign keys still waiting (a table of theirs got no rows, or
-    /// is not a table the dump reads), and those whose tables could not be
-    /// read.
-    fn left_over(self) -> Vec<String> {
+    /// Once the loaders are done: the tables complete (every table
+    /// loaded), and the foreign keys left: those still waiting (a table of
+    /// theirs got no rows, or is not a table the dump reads), and those
+    /// whose tables could not be read.
+    fn finish(self) -> (BTreeSet<String>, Vec<String>) {
         let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut left: Vec<String> = state.waiting.into_iter().map(|(_, entry)| entry).collect();
         left.extend(state.unread);
-        left
+        (state.complete, left)
     }
 
     fn stop(&self) {
@@ -237,7 +238,6 @@ impl StepRunner<'_> {
         input: &Input<'_>,
         post: &PostData,
         work: &Work,
-        loaded: &Mutex<BTreeSet<String>>,
     ) -> Result<(), StepFailure> {
         let mut loader: Option<Connection> = None;
         while let Some(task) = work.next() {
@@ -303,10 +303,6 @@ impl StepRunner<'_> {
                     // loaders gained nothing on 2 cores in `bench/run`).
                     let keys = (!entries.is_empty())
                         .then(|| (table.name.clone(), without_psql_commands(&entries.concat())));
-                    loaded
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(table.name.clone());
                     work.table_done(Some(table.name), keys);
                 }
             }
@@ -373,13 +369,12 @@ impl StepRunner<'_> {
         // `jobs` workers, each with one session: the next table's rows,
         // or a loaded table's keys to build.
         let work = Work::new(&post.foreign_keys);
-        let loaded: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
         let jobs = plan.jobs.max(1) as usize;
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..jobs)
                 .map(|_| {
                     scope.spawn(|| -> Result<(), StepFailure> {
-                        let result = self.work(plan, input, &post, &work, &loaded);
+                        let result = self.work(plan, input, &post, &work);
                         if result.is_err() {
                             work.stop();
                         }
@@ -394,7 +389,7 @@ impl StepRunner<'_> {
         })?;
 
         // Keys of the tables that got no rows (their data left out).
-        let loaded = loaded.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (loaded, left_over) = work.finish();
         let empty: Vec<&str> = post
             .by_table
             .keys()
@@ -409,7 +404,6 @@ impl StepRunner<'_> {
         // The foreign keys left, `jobs` sessions at once; each takes its
         // two tables' locks in one order, so that two sessions never
         // deadlock.
-        let left_over = work.left_over();
         let groups: Vec<Vec<u8>> = (0..jobs.min(left_over.len()))
             .map(|g| {
                 let mut sql = post.prelude.clone();
@@ -477,6 +471,11 @@ mod tests {
         work.foreign_key_done();
         assert!(work.next().is_none());
         // What could not be read waits for the end.
-        assert_eq!(work.left_over(), ["-- unreadable\n"]);
+        let (complete, left_over) = work.finish();
+        assert_eq!(
+            complete.into_iter().collect::<Vec<_>>(),
+            ["public.d", "public.s"]
+        );
+        assert_eq!(left_over, ["-- unreadable\n"]);
     }
 }
