@@ -149,7 +149,7 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
     while s.pair.target.sql(
         "postgres",
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'replicate' \
-         AND wait_event_type = 'Lock' AND query LIKE 'COPY%'",
+         AND wait_event_type = 'Lock' AND (query LIKE 'COPY%' OR query LIKE 'TRUNCATE%')",
     ) == "0"
     {
         assert!(Instant::now() < deadline, "no load waited on the lock");
@@ -192,6 +192,39 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
 
 /// A table large enough that its `COPY` is seen running: `rows` rows of
 /// `width` times 32 characters.
+#[test]
+fn keys_come_out_as_pg_dump_wrote_them() {
+    let s = Scenario::new("stream", "");
+    // Keys of every shape: some the restore builds as unique indexes
+    // first (deferrable ones too, odd names), some it must leave as they
+    // are (INCLUDE, NULLS NOT DISTINCT, WITH, a CLUSTER ON, a check).
+    s.pair.source.sql(
+        "netbox",
+        "ALTER TABLE dcim_site ADD CONSTRAINT \"site key (1)\" UNIQUE (slug, id) DEFERRABLE INITIALLY DEFERRED;
+         ALTER TABLE dcim_site ADD CONSTRAINT site_name_later UNIQUE (name, id) DEFERRABLE;
+         ALTER TABLE dcim_site ADD CONSTRAINT site_included UNIQUE (id) INCLUDE (name);
+         ALTER TABLE dcim_site ADD CONSTRAINT site_nulls UNIQUE NULLS NOT DISTINCT (description, id);
+         ALTER TABLE dcim_site ADD CONSTRAINT site_filled UNIQUE (slug) WITH (fillfactor = 70);
+         ALTER TABLE dcim_site CLUSTER ON site_filled;
+         ALTER TABLE dcim_site ADD CONSTRAINT site_checked CHECK (id > 0) NOT VALID;",
+    );
+    s.apply(&[]).success();
+    // The definitions, flags and constraint indexes compared one by one.
+    s.assert_replica_matches();
+    let keys = s.pair.target.facts("netbox").keys;
+    assert!(
+        keys["constraint dcim_site site key (1)"].ends_with(
+            "UNIQUE (slug, id) DEFERRABLE INITIALLY DEFERRED deferrable=true deferred=true index=\"site key (1)\""
+        ),
+        "{keys:?}"
+    );
+    let clustered = s.pair.target.sql(
+        "netbox",
+        "SELECT indisclustered FROM pg_index WHERE indexrelid = 'site_filled'::regclass",
+    );
+    assert_eq!(clustered, "t");
+}
+
 fn add_big_table(s: &Scenario, name: &str, rows: u32, width: u32) {
     s.pair.source.sql(
         "netbox",

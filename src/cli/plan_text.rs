@@ -337,7 +337,8 @@ fn action_lines(action: &Action) -> Vec<String> {
         Action::StreamRestore(stream) => {
             let mut lines = exec_lines(&stream.psql);
             lines.push(format!(
-                "  (one a part: pre-data.sql, then {} tables at once, COPY <table> FROM STDIN then its indexes and keys, then sequences.sql and the rest of post-data.sql, from {})",
+                "  (one a part: pre-data.sql, then {} tables at once, TRUNCATE and COPY <table> FROM STDIN WITH (FREEZE), beside {} sessions building the indexes and keys of the tables loaded, then sequences.sql and the rest of post-data.sql, from {})",
+                stream.jobs,
                 stream.jobs,
                 shown(&stream.dump)
             ));

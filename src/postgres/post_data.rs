@@ -84,6 +84,57 @@ impl PostData {
 }
 
 impl PostData {
+    /// Whether `entry` builds an index and nothing else (`Type: INDEX`):
+    /// such entries of one table may be built at once by several
+    /// sessions, each holding the table's `SHARE` lock, where a
+    /// constraint locks the table for itself.
+    pub fn is_index(entry: &str) -> bool {
+        entry_type(entry) == Some("INDEX")
+    }
+}
+
+impl PostData {
+    /// A `PRIMARY KEY` or `UNIQUE` constraint entry as two statements: the
+    /// unique index it needs (`CREATE UNIQUE INDEX`, which other sessions
+    /// may build beside the table's other indexes, where `ADD CONSTRAINT`
+    /// locks the table for itself), and the `ADD CONSTRAINT ... USING
+    /// INDEX` that then makes that index the constraint, quickly and to
+    /// the same result. `None` for any other entry, or for one with more
+    /// than a plain column list and `DEFERRABLE` (`INCLUDE`, `WITH`, a
+    /// tablespace, `NULLS NOT DISTINCT`, a `CLUSTER ON` after it...): it
+    /// stays as it is.
+    pub fn unique_index_first(entry: &str) -> Option<(String, String)> {
+        if entry_type(entry) != Some("CONSTRAINT") {
+            return None;
+        }
+        let body = statements(entry);
+        let rest = body.strip_prefix("ALTER TABLE ONLY ")?;
+        let table = qualified_token(rest)?;
+        let rest = rest[table.len()..]
+            .trim_start()
+            .strip_prefix("ADD CONSTRAINT ")?;
+        let name = qualified_token(rest)?;
+        let rest = &rest[name.len()..];
+        let (kind, rest) = [" PRIMARY KEY (", " UNIQUE ("]
+            .into_iter()
+            .find_map(|kind| Some((kind.trim_end_matches(" ("), rest.strip_prefix(kind)?)))?;
+        let columns = &rest[..closing_parenthesis(rest)?];
+        let deferrable = match rest[columns.len() + 1..].trim_end() {
+            ";" => "",
+            " DEFERRABLE;" => " DEFERRABLE",
+            " DEFERRABLE INITIALLY DEFERRED;" => " DEFERRABLE INITIALLY DEFERRED",
+            _ => return None,
+        };
+        Some((
+            format!("CREATE UNIQUE INDEX {name} ON {table} USING btree ({columns});\n"),
+            format!(
+                "ALTER TABLE ONLY {table}\n    ADD CONSTRAINT {name}{kind} USING INDEX {name}{deferrable};\n"
+            ),
+        ))
+    }
+}
+
+impl PostData {
     /// The tables a foreign key entry names, its own and the one it
     /// references, unquoted (`schema.table`) as [`PostData::by_table`]
     /// names them; `None` when either cannot be read from it.
@@ -127,14 +178,31 @@ fn entry_type(entry: &str) -> Option<&str> {
     Some(rest.split_once("; Schema: ").map_or(rest, |(kind, _)| kind))
 }
 
+/// An entry's statements: its lines but the comments, trimmed.
+fn statements(entry: &str) -> String {
+    let body: Vec<&str> = entry.lines().filter(|l| !l.starts_with("--")).collect();
+    body.join("\n").trim().to_owned()
+}
+
+/// Where the parenthesis closing a list that `text` starts inside is;
+/// `None` if another one opens first (an expression, not names).
+fn closing_parenthesis(text: &str) -> Option<usize> {
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => return None,
+            ')' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The table an index is built on, or a constraint added to.
 fn owning_table(entry: &str) -> Option<String> {
-    let body: String = entry
-        .lines()
-        .filter(|l| !l.starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let body = body.trim_start();
+    let body = statements(entry);
+    let body = body.as_str();
     let after = if body.starts_with("CREATE INDEX ") || body.starts_with("CREATE UNIQUE INDEX ") {
         let on = body.find(" ON ")? + 4;
         let rest = &body[on..];
@@ -226,6 +294,57 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         assert_eq!(PostData::foreign_key_tables("-- odd\nSELECT 1;\n"), None);
     }
 
+    fn constraint(body: &str) -> String {
+        format!("--\n-- Name: t k; Type: CONSTRAINT; Schema: public; Owner: -\n--\n\n{body}\n\n\n")
+    }
+
+    #[test]
+    fn plain_keys_are_built_as_unique_indexes_first() {
+        let (index, attach) = PostData::unique_index_first(&constraint(
+            "ALTER TABLE ONLY public.dcim_site\n    ADD CONSTRAINT dcim_site_pkey PRIMARY KEY (id);",
+        ))
+        .unwrap();
+        assert_eq!(
+            index,
+            "CREATE UNIQUE INDEX dcim_site_pkey ON public.dcim_site USING btree (id);\n"
+        );
+        assert_eq!(
+            attach,
+            "ALTER TABLE ONLY public.dcim_site\n    ADD CONSTRAINT dcim_site_pkey PRIMARY KEY USING INDEX dcim_site_pkey;\n"
+        );
+        let (index, attach) = PostData::unique_index_first(&constraint(
+            "ALTER TABLE ONLY \"Odd\".\"T t\"\n    ADD CONSTRAINT \"k (1)\" UNIQUE (a, \"b)\") DEFERRABLE INITIALLY DEFERRED;",
+        ))
+        .unwrap();
+        assert_eq!(
+            index,
+            "CREATE UNIQUE INDEX \"k (1)\" ON \"Odd\".\"T t\" USING btree (a, \"b)\");\n"
+        );
+        assert!(
+            attach.ends_with(
+                "ADD CONSTRAINT \"k (1)\" UNIQUE USING INDEX \"k (1)\" DEFERRABLE INITIALLY DEFERRED;\n"
+            ),
+            "{attach}"
+        );
+        // Anything more stays as pg_dump wrote it.
+        for body in [
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k PRIMARY KEY (id) INCLUDE (a);",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a);",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k UNIQUE (a) WITH (fillfactor='50');",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k PRIMARY KEY (id);\n\nALTER TABLE public.t CLUSTER ON k;",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k EXCLUDE USING gist (r WITH &&);",
+            "ALTER TABLE public.t\n    ADD CONSTRAINT k CHECK ((a > 0)) NOT VALID;",
+        ] {
+            assert_eq!(
+                PostData::unique_index_first(&constraint(body)),
+                None,
+                "{body}"
+            );
+        }
+        let index = "--\n-- Name: i; Type: INDEX; Schema: public; Owner: -\n--\n\nCREATE UNIQUE INDEX i ON public.t USING btree (a);\n";
+        assert_eq!(PostData::unique_index_first(index), None);
+    }
+
     #[test]
     fn entries_are_sorted_by_what_they_wait_for() {
         let post = PostData::split(POST);
@@ -236,6 +355,8 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
             ["public.Odd Table", "public.dcim_site"]
         );
         assert!(post.by_table["public.dcim_site"][0].contains("PRIMARY KEY"));
+        assert!(!PostData::is_index(&post.by_table["public.dcim_site"][0]));
+        assert!(PostData::is_index(&post.by_table["public.Odd Table"][0]));
         assert_eq!(post.foreign_keys.len(), 1);
         assert!(post.foreign_keys[0].contains("FOREIGN KEY"));
         assert_eq!(post.rest.len(), 1);

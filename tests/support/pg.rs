@@ -364,6 +364,10 @@ pub struct DbFacts {
     pub sequences: std::collections::BTreeMap<String, String>,
     pub indexes: i64,
     pub constraints: i64,
+    /// Every index's and constraint's definition in `public`, with its
+    /// flags (primary, deferrable...) and the index behind a constraint
+    /// (but a foreign key's: the server picks any unique index that fits).
+    pub keys: std::collections::BTreeMap<String, String>,
     pub triggers: i64,
     pub views: i64,
     /// Encoding, collation and ctype of the database.
@@ -395,6 +399,14 @@ impl Cluster {
             indexes: count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"),
             constraints: count(
                 "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'",
+            ),
+            keys: pairs(
+                "SELECT 'index ' || indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+                 UNION ALL SELECT 'index flags ' || i.indexrelid::regclass::text, i.indisprimary::text || ' ' || i.indisunique::text || ' ' || i.indimmediate::text \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' \
+                 UNION ALL SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname, c.contype::text || ' ' || pg_get_constraintdef(c.oid) \
+                 || ' deferrable=' || c.condeferrable::text || ' deferred=' || c.condeferred::text || CASE WHEN c.contype = 'f' THEN '' ELSE ' index=' || coalesce(c.conindid::regclass::text, '-') END \
+                 FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public' ORDER BY 1",
             ),
             triggers: count(
                 "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = 'public'",

@@ -1,11 +1,13 @@
 //! The stream format's `restore`: the schema (`pre-data.sql`), then every
-//! table loaded with `COPY ... FROM STDIN`, `jobs` at once in the order the
-//! dump read them, each table's indexes and keys built as soon as its rows
-//! are in; then the sequences, the foreign keys (`jobs` at once) and the
-//! rest of `post-data.sql`. It reads the dump's files as they grow when
-//! the dump runs in the same process, the complete files otherwise.
+//! table loaded with `COPY ... FROM STDIN` (emptied in the same transaction,
+//! so its rows go in frozen), `jobs` at once in the order the dump read
+//! them, while `jobs` builders build each loaded table's indexes and keys,
+//! and a foreign key as soon as its two tables are complete; then the
+//! sequences, the foreign keys left (`jobs` at once) and the rest of
+//! `post-data.sql`. It reads the dump's files as they grow when the dump
+//! runs in the same process, the complete files otherwise.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -22,6 +24,7 @@ use crate::plan::{Exec, Step, StreamRestore};
 use crate::postgres::facts::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::PostData;
+use crate::postgres::quote::sql_identifier;
 
 /// Where the restore reads from.
 enum Input<'a> {
@@ -34,9 +37,11 @@ enum Input<'a> {
     },
 }
 
-/// A table to load: its name (`schema.table`), its statement, its rows.
+/// A table to load: its name (`schema.table`), quoted, its statement, its
+/// rows.
 struct Table {
     name: String,
+    qualified: String,
     copy_in: String,
     rows: Box<dyn Read + Send>,
 }
@@ -70,6 +75,7 @@ impl Input<'_> {
                     .map_err(StepFailure::new)?
                     .map(|started| Table {
                         name: format!("{}.{}", started.schema, started.table),
+                        qualified: qualified(&started.schema, &started.table),
                         copy_in: started.copy_in,
                         rows: Box::new(hub.reader(started.index)),
                     }))
@@ -83,6 +89,7 @@ impl Input<'_> {
                     })?;
                     Ok(Table {
                         name: t.name(),
+                        qualified: qualified(&t.schema, &t.table),
                         copy_in: t.copy_in.clone(),
                         rows: Box::new(file),
                     })
@@ -90,6 +97,10 @@ impl Input<'_> {
                 .transpose(),
         }
     }
+}
+
+fn qualified(schema: &str, table: &str) -> String {
+    format!("{}.{}", sql_identifier(schema), sql_identifier(table))
 }
 
 /// What the loaders share: the next table to take, the keys waiting to
@@ -106,8 +117,11 @@ struct WorkState {
     no_more_tables: bool,
     /// Tasks handed out and not ended yet.
     running: usize,
-    /// A loaded table's name, and its keys' SQL.
+    /// Keys ready to build: a table's name, the SQL of some of its keys.
     keys: VecDeque<(String, String)>,
+    /// Loaded tables whose keys are being built: how many tasks of their
+    /// stage are queued or running, and the stages after it.
+    building: BTreeMap<String, (usize, VecDeque<Vec<String>>)>,
     /// Tables whose rows and keys are in.
     complete: BTreeSet<String>,
     /// Foreign keys waiting for their tables: the tables, the entry.
@@ -143,53 +157,101 @@ impl Work {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next task: keys first, then a table, then a foreign key whose
-    /// tables are complete; `None` when nothing is left to hand out.
-    fn next(&self) -> Option<Task> {
+    /// The next task for a loader (`loads`): a table, then keys, then a
+    /// foreign key whose tables are complete; for a builder, keys or a
+    /// foreign key. `None` when nothing is left to hand out.
+    fn next(&self, loads: bool) -> Option<Task> {
         let mut state = self.lock();
         loop {
             if state.stopped {
                 return None;
             }
-            if let Some((table, sql)) = state.keys.pop_front() {
-                state.running += 1;
-                return Some(Task::Keys(table, sql));
-            }
-            if !state.no_more_tables {
+            if loads && !state.no_more_tables {
                 state.next_table += 1;
                 state.running += 1;
                 return Some(Task::Table(state.next_table - 1));
+            }
+            if let Some((table, sql)) = state.keys.pop_front() {
+                state.running += 1;
+                return Some(Task::Keys(table, sql));
             }
             if let Some(entry) = state.foreign_keys.pop_front() {
                 state.running += 1;
                 return Some(Task::ForeignKey(entry));
             }
-            if state.running == 0 {
+            if state.no_more_tables && state.running == 0 {
                 return None;
             }
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// A table task ended: the table loaded and the keys it leaves to
-    /// build, or past the last table.
-    fn table_done(&self, loaded: Option<String>, keys: Option<(String, String)>) {
+    /// A table task ended: the table loaded and its keys' entries, or
+    /// past the last table. Its keys are built in stages: the constraints
+    /// that lock the table for themselves, in one task; then every index,
+    /// each a task of its own (so that idle sessions share a large table's
+    /// indexes), with the unique indexes of its primary key and unique
+    /// constraints among them; then those constraints, from their indexes,
+    /// in one task.
+    fn table_done(&self, loaded: Option<(String, &[String])>) {
         let mut state = self.lock();
         state.running -= 1;
-        match (loaded, keys) {
-            (_, Some(keys)) => state.keys.push_back(keys),
-            (Some(table), None) => Self::complete(&mut state, table),
-            (None, None) => state.no_more_tables = true,
+        match loaded {
+            None => state.no_more_tables = true,
+            Some((table, entries)) => {
+                let (mut locking, mut indexes, mut attach) =
+                    (String::new(), Vec::new(), String::new());
+                for entry in entries {
+                    if PostData::is_index(entry) {
+                        indexes.push(entry.clone());
+                    } else if let Some((index, constraint)) = PostData::unique_index_first(entry) {
+                        indexes.push(index);
+                        attach.push_str(&constraint);
+                    } else {
+                        locking.push_str(entry);
+                    }
+                }
+                let stages = [vec![locking], indexes, vec![attach]]
+                    .into_iter()
+                    .map(|tasks| tasks.into_iter().filter(|t| !t.is_empty()).collect())
+                    .collect();
+                Self::build(&mut state, table, stages);
+            }
         }
         drop(state);
         self.changed.notify_all();
     }
 
-    /// A keys task ended: its table is complete.
+    /// Queues the next stage of `table`'s keys, one task each; once none
+    /// is left, the table is complete.
+    fn build(state: &mut WorkState, table: String, mut stages: VecDeque<Vec<String>>) {
+        while let Some(tasks) = stages.pop_front() {
+            if tasks.is_empty() {
+                continue;
+            }
+            for sql in &tasks {
+                state.keys.push_back((table.clone(), sql.clone()));
+            }
+            state.building.insert(table, (tasks.len(), stages));
+            return;
+        }
+        Self::complete(state, table);
+    }
+
+    /// A keys task ended: once the last of its stage ends, the table's
+    /// next stage follows.
     fn keys_done(&self, table: String) {
         let mut state = self.lock();
         state.running -= 1;
-        Self::complete(&mut state, table);
+        let left = state.building.get_mut(&table).map(|(left, _)| {
+            *left -= 1;
+            *left
+        });
+        if left == Some(0)
+            && let Some((_, stages)) = state.building.remove(&table)
+        {
+            Self::build(&mut state, table, stages);
+        }
         drop(state);
         self.changed.notify_all();
     }
@@ -231,16 +293,18 @@ impl Work {
 }
 
 impl StepRunner<'_> {
-    /// One loader: its own connection, tasks until none is left.
+    /// One loader (`loads`) or key builder: its own connection, opened for
+    /// its first task, tasks until none is left.
     fn work(
         &self,
         plan: &StreamRestore,
         input: &Input<'_>,
         post: &PostData,
         work: &Work,
+        loads: bool,
     ) -> Result<(), StepFailure> {
         let mut loader: Option<Connection> = None;
-        while let Some(task) = work.next() {
+        while let Some(task) = work.next(loads) {
             let loader = match &mut loader {
                 Some(loader) => loader,
                 None => {
@@ -260,7 +324,7 @@ impl StepRunner<'_> {
             };
             match task {
                 Task::Keys(table, sql) => {
-                    loader.execute(&sql).map_err(|e| {
+                    loader.execute(&without_psql_commands(&sql)).map_err(|e| {
                         connection::failed(
                             &plan.psql,
                             self.secrets,
@@ -285,25 +349,40 @@ impl StepRunner<'_> {
                 }
                 Task::Table(index) => {
                     let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
-                        work.table_done(None, None);
+                        work.table_done(None);
                         continue;
                     };
+                    let failed = |what: &str| format!("{what} {} failed", table.name);
+                    // Emptied in the transaction that loads it, the table
+                    // takes its rows frozen: no later scan (the keys, the
+                    // check) has to set their hint bits and write every
+                    // page a second time.
                     loader
-                        .copy_in(&table.copy_in, &mut table.rows)
+                        .execute("BEGIN")
+                        .and_then(|()| {
+                            loader.execute(&format!("TRUNCATE ONLY {}", table.qualified))
+                        })
+                        .map_err(|e| {
+                            connection::failed(&plan.psql, self.secrets, &failed("emptying"), &e)
+                        })?;
+                    loader
+                        .copy_in(&format!("{} WITH (FREEZE)", table.copy_in), &mut table.rows)
                         .map_err(|e| {
                             connection::copy_failed(
                                 &plan.psql,
                                 self.secrets,
-                                &format!("loading {} failed", table.name),
+                                &failed("loading"),
                                 &e,
                             )
                         })?;
-                    let entries = post.by_table.get(&table.name).cloned().unwrap_or_default();
-                    // One task (splitting the largest tables' keys across
-                    // loaders gained nothing on 2 cores in `bench/run`).
-                    let keys = (!entries.is_empty())
-                        .then(|| (table.name.clone(), without_psql_commands(&entries.concat())));
-                    work.table_done(Some(table.name), keys);
+                    loader.execute("COMMIT").map_err(|e| {
+                        connection::failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                    })?;
+                    let entries = post
+                        .by_table
+                        .get(&table.name)
+                        .map_or(&[][..], Vec::as_slice);
+                    work.table_done(Some((table.name, entries)));
                 }
             }
         }
@@ -366,15 +445,18 @@ impl StepRunner<'_> {
             sql.into_bytes()
         };
 
-        // `jobs` workers, each with one session: the next table's rows,
-        // or a loaded table's keys to build.
+        // `jobs` loaders, each with one session, taking the tables in
+        // turn, and `jobs` builders beside them for the keys of the tables
+        // loaded (as pgcopydb's `--table-jobs` and `--index-jobs`); loaders
+        // with no table left build keys too.
         let work = Work::new(&post.foreign_keys);
         let jobs = plan.jobs.max(1) as usize;
         std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..jobs)
-                .map(|_| {
-                    scope.spawn(|| -> Result<(), StepFailure> {
-                        let result = self.work(plan, input, &post, &work);
+            let workers: Vec<_> = (0..2 * jobs)
+                .map(|n| {
+                    let (work, post) = (&work, &post);
+                    scope.spawn(move || -> Result<(), StepFailure> {
+                        let result = self.work(plan, input, post, work, n < jobs);
                         if result.is_err() {
                             work.stop();
                         }
@@ -450,26 +532,40 @@ impl StepRunner<'_> {
 mod tests {
     use super::*;
 
+    fn entry(kind: &str, name: &str, body: &str) -> String {
+        format!("--\n-- Name: {name}; Type: {kind}; Schema: public; Owner: -\n--\n\n{body}\n")
+    }
+
     #[test]
     fn a_foreign_key_is_handed_out_once_both_its_tables_are_complete() {
-        let fk = "--\n-- Name: d fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n\
-                  ALTER TABLE ONLY public.d\n    ADD CONSTRAINT fk FOREIGN KEY (s) REFERENCES public.s(id);\n";
-        let work = Work::new(&[fk.to_owned(), "-- unreadable\n".to_owned()]);
-        assert!(matches!(work.next(), Some(Task::Table(0))));
-        work.table_done(
-            Some("public.d".into()),
-            Some(("public.d".into(), "CREATE INDEX ...".into())),
+        let fk = entry(
+            "FK CONSTRAINT",
+            "d fk",
+            "ALTER TABLE ONLY public.d\n    ADD CONSTRAINT fk FOREIGN KEY (s) REFERENCES public.s(id);",
         );
-        assert!(matches!(work.next(), Some(Task::Keys(t, _)) if t == "public.d"));
+        let work = Work::new(&[fk.clone(), "-- unreadable\n".to_owned()]);
+        assert!(matches!(work.next(true), Some(Task::Table(0))));
+        let index = entry(
+            "INDEX",
+            "d_i",
+            "CREATE INDEX d_i ON public.d USING btree (s);",
+        );
+        work.table_done(Some(("public.d".into(), std::slice::from_ref(&index))));
+        // A builder takes the keys while the loader goes on loading.
+        assert!(
+            matches!(work.next(false), Some(Task::Keys(t, sql)) if t == "public.d" && sql == index)
+        );
+        assert!(matches!(work.next(true), Some(Task::Table(1))));
         work.keys_done("public.d".into());
         // public.d is complete, public.s not yet: no foreign key.
-        assert!(matches!(work.next(), Some(Task::Table(1))));
-        work.table_done(Some("public.s".into()), None);
-        assert!(matches!(work.next(), Some(Task::Table(2))));
-        work.table_done(None, None);
-        assert!(matches!(work.next(), Some(Task::ForeignKey(e)) if e == fk));
+        assert!(work.lock().foreign_keys.is_empty());
+        work.table_done(Some(("public.s".into(), &[])));
+        assert!(matches!(work.next(false), Some(Task::ForeignKey(e)) if e == fk));
         work.foreign_key_done();
-        assert!(work.next().is_none());
+        assert!(matches!(work.next(true), Some(Task::Table(2))));
+        work.table_done(None);
+        assert!(work.next(true).is_none());
+        assert!(work.next(false).is_none());
         // What could not be read waits for the end.
         let (complete, left_over) = work.finish();
         assert_eq!(
@@ -477,5 +573,58 @@ mod tests {
             ["public.d", "public.s"]
         );
         assert_eq!(left_over, ["-- unreadable\n"]);
+    }
+
+    #[test]
+    fn a_tables_indexes_are_built_at_once_between_its_locking_keys() {
+        let pkey = entry(
+            "CONSTRAINT",
+            "t t_pkey",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
+        );
+        let exclude = entry(
+            "CONSTRAINT",
+            "t t_r",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_r EXCLUDE USING gist (r WITH &&);",
+        );
+        let a = entry(
+            "INDEX",
+            "t_a",
+            "CREATE INDEX t_a ON public.t USING btree (a);",
+        );
+        let b = entry(
+            "INDEX",
+            "t_b",
+            "CREATE INDEX t_b ON public.t USING btree (b);",
+        );
+        let work = Work::new(&[]);
+        assert!(matches!(work.next(true), Some(Task::Table(0))));
+        work.table_done(Some((
+            "public.t".into(),
+            &[pkey.clone(), exclude.clone(), a.clone(), b.clone()],
+        )));
+        // First what locks the table for itself, alone.
+        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == exclude));
+        assert!(work.lock().keys.is_empty());
+        work.keys_done("public.t".into());
+        // Then every index at once, the primary key's among them.
+        let (unique, attach) = PostData::unique_index_first(&pkey).unwrap();
+        for expected in [&unique, &a, &b] {
+            assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == *expected));
+        }
+        work.keys_done("public.t".into());
+        work.keys_done("public.t".into());
+        assert!(work.lock().keys.is_empty());
+        work.keys_done("public.t".into());
+        // Last, the primary key from its index.
+        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == attach));
+        assert!(work.lock().complete.is_empty());
+        work.keys_done("public.t".into());
+        assert!(matches!(work.next(true), Some(Task::Table(1))));
+        work.table_done(None);
+        assert!(work.next(false).is_none());
+        let (complete, left_over) = work.finish();
+        assert_eq!(complete.into_iter().collect::<Vec<_>>(), ["public.t"]);
+        assert!(left_over.is_empty());
     }
 }
