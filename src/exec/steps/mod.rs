@@ -1,5 +1,6 @@
 //! The work of each step that is more than running one program: the
-//! methods of [`super::runner::StepRunner`], one file a step.
+//! methods of [`super::runner::StepRunner`], one file a step (and the
+//! stream restore's shared work queue).
 
 mod archive;
 mod check;
@@ -9,5 +10,6 @@ mod extract;
 mod sanitize;
 mod stream_dump;
 mod stream_restore;
+mod stream_work;
 mod swap;
 mod verify;
