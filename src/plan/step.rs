@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::display::shell::shell_line;
 use crate::manifest::{Compression, DumpFormat, Folder, Text};
-use crate::postgres::quote::sql_identifier;
+use crate::postgres::quote::{sql_identifier, sql_qualified};
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(
@@ -295,11 +295,7 @@ pub struct SanitizedTable {
 impl SanitizedTable {
     /// `"schema"."table"`.
     pub fn qualified(&self) -> String {
-        format!(
-            "{}.{}",
-            sql_identifier(&self.schema),
-            sql_identifier(&self.table)
-        )
+        sql_qualified(&self.schema, &self.table)
     }
 
     /// The statement that reads the sanitized rows on the source.

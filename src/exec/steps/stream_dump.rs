@@ -25,7 +25,7 @@ use crate::plan::{Exec, Step, StreamDump};
 use crate::postgres::facts::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::quote::{sql_identifier, sql_literal};
+use crate::postgres::quote::{sql_literal, sql_qualified};
 use crate::store::Sums;
 
 /// A table to read: where from, how, into which file.
@@ -282,7 +282,7 @@ impl StepRunner<'_> {
             {
                 continue;
             }
-            let qualified = format!("{}.{}", sql_identifier(&schema), sql_identifier(&table));
+            let qualified = sql_qualified(&schema, &table);
             let sanitized = plan
                 .sanitized
                 .iter()

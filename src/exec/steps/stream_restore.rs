@@ -23,7 +23,7 @@ use crate::plan::{Exec, Step, StreamRestore};
 use crate::postgres::facts::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::PostData;
-use crate::postgres::quote::sql_identifier;
+use crate::postgres::quote::sql_qualified;
 
 use super::stream_work::{Task, Work};
 
@@ -76,7 +76,7 @@ impl Input<'_> {
                     .map_err(StepFailure::new)?
                     .map(|started| Table {
                         name: format!("{}.{}", started.schema, started.table),
-                        qualified: qualified(&started.schema, &started.table),
+                        qualified: sql_qualified(&started.schema, &started.table),
                         copy_in: started.copy_in,
                         rows: Box::new(hub.reader(started.index)),
                     }))
@@ -90,7 +90,7 @@ impl Input<'_> {
                     })?;
                     Ok(Table {
                         name: t.name(),
-                        qualified: qualified(&t.schema, &t.table),
+                        qualified: sql_qualified(&t.schema, &t.table),
                         copy_in: t.copy_in.clone(),
                         rows: Box::new(file),
                     })
@@ -98,10 +98,6 @@ impl Input<'_> {
                 .transpose(),
         }
     }
-}
-
-fn qualified(schema: &str, table: &str) -> String {
-    format!("{}.{}", sql_identifier(schema), sql_identifier(table))
 }
 
 impl StepRunner<'_> {

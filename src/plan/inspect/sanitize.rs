@@ -14,7 +14,7 @@ use crate::manifest::{Manifest, Preset};
 use crate::netbox;
 use crate::plan::step::SanitizedTable;
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::quote::{sql_identifier, sql_literal};
+use crate::postgres::quote::{sql_identifier, sql_literal, sql_qualified};
 use crate::postgres::{Secrets, psql};
 
 /// A column of a source table.
@@ -42,11 +42,7 @@ impl Table {
     }
 
     fn qualified(&self) -> String {
-        format!(
-            "{}.{}",
-            sql_identifier(&self.schema),
-            sql_identifier(&self.name)
-        )
+        sql_qualified(&self.schema, &self.name)
     }
 
     fn label(&self) -> String {
@@ -677,7 +673,7 @@ impl Source<'_> {
                 .get(&(schema.clone(), table.clone()))
                 .cloned()
                 .flatten();
-            let referencing = format!("{}.{}", sql_identifier(&schema), sql_identifier(&table));
+            let referencing = sql_qualified(&schema, &table);
             let join: Vec<String> = from
                 .iter()
                 .zip(&to)
