@@ -225,6 +225,40 @@ fn keys_come_out_as_pg_dump_wrote_them() {
     assert_eq!(clustered, "t");
 }
 
+#[test]
+fn a_table_with_a_large_index_is_read_before_a_larger_table_without() {
+    let s = Scenario::new("stream", "");
+    // `plain` has more rows; `keyed` fewer, but an index as large as its
+    // rows, which its restore must build after loading them.
+    add_big_table(&s, "plain", 12_000, 2);
+    add_big_table(&s, "keyed", 8_000, 2);
+    s.pair
+        .source
+        .sql("netbox", "CREATE INDEX keyed_body ON public.keyed (body, id)");
+    let size = |sql: &str| -> i64 { s.pair.source.sql("netbox", sql).parse().unwrap() };
+    let plain = size("SELECT pg_relation_size('public.plain')");
+    let keyed_rows = size("SELECT pg_relation_size('public.keyed')");
+    let keyed_index = size("SELECT pg_relation_size('public.keyed_body')");
+    assert!(
+        keyed_rows < plain && keyed_rows + keyed_index > plain,
+        "the sizes do not test the order: plain {plain}, keyed {keyed_rows} + {keyed_index}"
+    );
+
+    s.apply(&["--steps", "dump"]).success();
+    let listing: serde_json::Value = serde_json::from_slice(
+        &fs::read(s.artifacts().join("netbox.stream/tables.json")).unwrap(),
+    )
+    .unwrap();
+    let order: Vec<&str> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["table"].as_str())
+        .filter(|t| ["plain", "keyed"].contains(t))
+        .collect();
+    assert_eq!(order, ["keyed", "plain"], "{listing}");
+}
+
 fn add_big_table(s: &Scenario, name: &str, rows: u32, width: u32) {
     s.pair.source.sql(
         "netbox",

@@ -153,6 +153,17 @@ impl Connection {
         self.finish(first)
     }
 
+    /// Runs one query and gives its rows, every value as text (`None` for
+    /// NULL).
+    pub fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, PqError> {
+        let first = self.send(sql)?;
+        let rows = match &first {
+            Some(result) if result.status() == pq::ExecStatusType::PGRES_TUPLES_OK => result.rows(),
+            _ => Vec::new(),
+        };
+        self.finish(first).map(|()| rows)
+    }
+
     /// Sends a `COPY` and checks that the server started it in the
     /// direction `expected`; otherwise its error.
     fn start_copy(&mut self, sql: &str, expected: pq::ExecStatusType) -> Result<(), PqError> {
@@ -267,6 +278,29 @@ impl PqResult {
     fn status(&self) -> pq::ExecStatusType {
         // SAFETY: the result is live until `Drop`.
         unsafe { pq::PQresultStatus(self.0.as_ptr()) }
+    }
+
+    /// Every row's values, as text.
+    fn rows(&self) -> Vec<Vec<Option<String>>> {
+        let raw = self.0.as_ptr();
+        // SAFETY: the result is live until `Drop`; libpq owns the values,
+        // copied before it goes, and both indexes stay in its bounds.
+        unsafe {
+            let (rows, fields) = (pq::PQntuples(raw), pq::PQnfields(raw));
+            (0..rows)
+                .map(|row| {
+                    (0..fields)
+                        .map(|field| {
+                            (pq::PQgetisnull(raw, row, field) == 0).then(|| {
+                                CStr::from_ptr(pq::PQgetvalue(raw, row, field))
+                                    .to_string_lossy()
+                                    .into_owned()
+                            })
+                        })
+                        .collect()
+                })
+                .collect()
+        }
     }
 
     fn error(&self) -> PqError {

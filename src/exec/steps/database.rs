@@ -11,6 +11,7 @@ use crate::io::files::size_of;
 use crate::io::tally::Tally;
 use crate::manifest::Strategy;
 use crate::plan::{Exec, Step};
+use crate::postgres::libpq::Connection;
 use crate::postgres::names::companion;
 use crate::postgres::psql;
 use crate::postgres::quote::sql_literal;
@@ -53,20 +54,35 @@ impl StepRunner<'_> {
             "SELECT pg_database_size(datname) FROM pg_database WHERE datname = {}",
             sql_literal(&name)
         );
+        // One session for the whole restore, opened again if it breaks:
+        // not a `psql` a second.
         let url = self.maintenance_url();
+        let mut params = vec![
+            ("application_name", "replicate".to_owned()),
+            ("dbname", url.conninfo()),
+        ];
+        if let Some(secret) = self.secrets.get("target.database") {
+            params.insert(1, ("password", secret.expose().to_owned()));
+        }
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut session: Option<Connection> = None;
         while !done.load(Ordering::Acquire) {
-            if let Ok(rows) = psql::query(
-                &self.manifest.tools,
-                &url,
-                "target.database",
-                self.secrets,
-                &sql,
-            ) && let Some(size) = rows
-                .first()
-                .and_then(|r| r.first())
-                .and_then(|v| v.parse().ok())
-            {
-                tally.set(size);
+            if session.is_none() {
+                session = Connection::open(&params).ok();
+            }
+            if let Some(open) = &mut session {
+                match open.query(&sql) {
+                    Ok(rows) => {
+                        if let Some(size) = rows
+                            .first()
+                            .and_then(|r| r.first())
+                            .and_then(|v| v.as_deref()?.parse().ok())
+                        {
+                            tally.set(size);
+                        }
+                    }
+                    Err(_) => session = None,
+                }
             }
             for _ in 0..10 {
                 if done.load(Ordering::Acquire) {

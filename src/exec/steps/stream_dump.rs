@@ -1,8 +1,9 @@
 //! The stream format's `dump`: one snapshot of the source, held by a
 //! `psql` session; the schema from `pg_dump` in that snapshot, and every
-//! table's rows read with `COPY ... TO STDOUT`, largest first, `jobs` at
-//! once, each into its own file through SHA-256. When the restore runs in
-//! the same process, each part is published as it is written.
+//! table's rows read with `COPY ... TO STDOUT`, `jobs` at once, the
+//! longest to restore first, each into its own file through SHA-256. When
+//! the restore runs in the same process, each part is published as it is
+//! written.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -17,7 +18,7 @@ use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::exec::session::{Session, in_snapshot};
+use crate::exec::session::Session;
 use crate::io::files::{create_private, create_private_dir, describe_io};
 use crate::io::tally::Tally;
 use crate::io::writeback::WritebackFile;
@@ -36,6 +37,17 @@ struct Planned {
     copy_in: String,
     rule: Option<String>,
     file: String,
+}
+
+/// Where the readers write, from which snapshot, when they stop, what
+/// they count into.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    partial: &'a Partial,
+    plan: &'a StreamDump,
+    snapshot: &'a str,
+    stop: &'a AtomicBool,
+    tally: &'a Tally,
 }
 
 /// A table read: its file's SHA-256, size and rows.
@@ -84,6 +96,60 @@ impl StepRunner<'_> {
         let hub = self.live.as_deref();
         let mut session = Session::open(&plan.psql, self.secrets)?;
         let snapshot = session.export_snapshot()?;
+        // The first reader lists the tables and reads the sequences, then
+        // reads rows like the others.
+        let mut first = self.reader_in_snapshot(&plan.psql, &snapshot)?;
+
+        // Both sections from pg_dump beside the tables, from the start:
+        // each is published as soon as it is whole (the restore cuts the
+        // post-data section into each table's keys before it loads a row).
+        let meter = self.meters.get(crate::plan::StepId::Dump);
+        let stop = AtomicBool::new(false);
+        let section = |exec: &Exec, part: Part| -> Result<Vec<u8>, StepFailure> {
+            let sql = self
+                .pg_dump_section(exec, &snapshot)
+                .inspect_err(|_| stop.store(true, Ordering::Release))?;
+            if let Some(hub) = hub {
+                hub.publish(part, sql.clone());
+            }
+            Ok(sql)
+        };
+        let (pre_data, post_data, sequences, tables, read) = std::thread::scope(|scope| {
+            let pre = scope.spawn(|| section(&plan.pre_data, Part::PreData));
+            let post = scope.spawn(|| section(&plan.post_data, Part::PostData));
+            let listed = self.tables_to_read(plan, &mut first).and_then(|tables| {
+                if let Some(hub) = hub {
+                    hub.set_count(tables.len());
+                }
+                let sequences = self.sequences_sql(&plan.psql, &mut first)?;
+                Ok((tables, sequences))
+            });
+            let read = match &listed {
+                Ok((tables, sequences)) => {
+                    if let Some(hub) = hub {
+                        hub.publish(Part::Sequences, sequences.clone().into_bytes());
+                    }
+                    let reading = Reading {
+                        partial,
+                        plan,
+                        snapshot: &snapshot,
+                        stop: &stop,
+                        tally: &meter.done,
+                    };
+                    self.read_tables(&reading, tables, first)
+                }
+                Err(_) => Ok(Vec::new()),
+            };
+            let joined =
+                |handle: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, StepFailure>>| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked")))
+                };
+            let (pre, post) = (joined(pre), joined(post));
+            let (tables, sequences) = listed?;
+            Ok::<_, StepFailure>((pre?, post?, sequences, tables, read?))
+        })?;
         let mut sums = Sums::new();
         let keep = |sums: &mut Sums, file: &str, bytes: &[u8]| -> Result<(), StepFailure> {
             let path = partial.path.join(file);
@@ -92,92 +158,13 @@ impl StepRunner<'_> {
             sums.insert(format!("{name}/{file}"), hex::encode(Sha256::digest(bytes)));
             Ok(())
         };
-
-        let pre_data = self.pg_dump_section(&plan.pre_data, &snapshot)?;
         keep(&mut sums, PRE_DATA, &pre_data)?;
-        if let Some(hub) = hub {
-            hub.publish(Part::PreData, pre_data);
-        }
-        let tables = self.tables_to_read(plan, &snapshot)?;
-        if let Some(hub) = hub {
-            hub.set_count(tables.len());
-        }
-        let sequences = self.sequences_sql(&plan.psql, &snapshot)?;
         keep(&mut sums, SEQUENCES, sequences.as_bytes())?;
-        if let Some(hub) = hub {
-            hub.publish(Part::Sequences, sequences.into_bytes());
-        }
-
-        // The post-data section beside the tables, and the tables `jobs`
-        // at once, largest first.
-        let meter = self.meters.get(crate::plan::StepId::Dump);
-        let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let read: Mutex<Vec<Option<TableRead>>> = Mutex::new(tables.iter().map(|_| None).collect());
-        let (post, copied) = std::thread::scope(|scope| {
-            let post = scope.spawn(|| {
-                let sql = self.pg_dump_section(&plan.post_data, &snapshot)?;
-                // The restore cuts it into each table's keys before it
-                // loads a row: it gets it now, not after the tables.
-                if let Some(hub) = hub {
-                    hub.publish(Part::PostData, sql.clone());
-                }
-                Ok(sql)
-            });
-            let workers: Vec<_> = (0..plan.jobs.max(1))
-                .map(|_| {
-                    scope.spawn(|| -> Result<(), StepFailure> {
-                        // One connection a worker, in the snapshot, opened
-                        // for its first table.
-                        let mut reader: Option<Connection> = None;
-                        loop {
-                            if stop.load(Ordering::Acquire) {
-                                return Ok(());
-                            }
-                            let i = next.fetch_add(1, Ordering::AcqRel);
-                            let Some(table) = tables.get(i) else {
-                                return Ok(());
-                            };
-                            let read_one = match &mut reader {
-                                Some(reader) => Ok(reader),
-                                None => self
-                                    .reader_in_snapshot(&plan.psql, &snapshot)
-                                    .map(|opened| reader.insert(opened)),
-                            }
-                            .and_then(|reader| {
-                                self.read_table(partial, &plan.psql, reader, table, &meter.done)
-                            });
-                            match read_one {
-                                Ok(done) => {
-                                    read.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
-                                }
-                                Err(failure) => {
-                                    stop.store(true, Ordering::Release);
-                                    return Err(failure);
-                                }
-                            }
-                        }
-                    })
-                })
-                .collect();
-            let copied: Result<(), StepFailure> = workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(StepFailure::new("a table reader panicked")))
-            });
-            (
-                post.join()
-                    .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked"))),
-                copied,
-            )
-        });
-        copied?;
-        let post_data = post?;
         keep(&mut sums, POST_DATA, &post_data)?;
         session
             .close()
             .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
 
-        let read = read.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut listing = Vec::new();
         let (mut bytes, mut rows) = (0, 0);
         for (table, done) in tables.iter().zip(read) {
@@ -220,6 +207,69 @@ impl StepRunner<'_> {
         Ok((sums, report))
     }
 
+    /// Every table's rows into its file, `jobs` readers at once, in the
+    /// order given; `first` is the first reader's connection, the others open
+    /// theirs for their first table. Stops at the first failure.
+    fn read_tables(
+        &self,
+        reading: &Reading<'_>,
+        tables: &[Planned],
+        first: Connection,
+    ) -> Result<Vec<Option<TableRead>>, StepFailure> {
+        let Reading {
+            partial,
+            plan,
+            snapshot,
+            stop,
+            tally,
+        } = *reading;
+        let next = AtomicUsize::new(0);
+        let read: Mutex<Vec<Option<TableRead>>> = Mutex::new(tables.iter().map(|_| None).collect());
+        let first = Mutex::new(Some(first));
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..plan.jobs.max(1))
+                .map(|_| {
+                    scope.spawn(|| -> Result<(), StepFailure> {
+                        let mut reader: Option<Connection> =
+                            first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                        loop {
+                            if stop.load(Ordering::Acquire) {
+                                return Ok(());
+                            }
+                            let i = next.fetch_add(1, Ordering::AcqRel);
+                            let Some(table) = tables.get(i) else {
+                                return Ok(());
+                            };
+                            let read_one = match &mut reader {
+                                Some(reader) => Ok(reader),
+                                None => self
+                                    .reader_in_snapshot(&plan.psql, snapshot)
+                                    .map(|opened| reader.insert(opened)),
+                            }
+                            .and_then(|reader| {
+                                self.read_table(partial, &plan.psql, reader, table, tally)
+                            });
+                            match read_one {
+                                Ok(done) => {
+                                    read.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
+                                }
+                                Err(failure) => {
+                                    stop.store(true, Ordering::Release);
+                                    return Err(failure);
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(StepFailure::new("a table reader panicked")))
+            })
+        })?;
+        Ok(read.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// `pg_dump` of one section in the snapshot, as SQL.
     fn pg_dump_section(&self, exec: &Exec, snapshot: &str) -> Result<Vec<u8>, StepFailure> {
         let mut exec = exec.clone();
@@ -229,47 +279,27 @@ impl StepRunner<'_> {
         Ok(sql)
     }
 
-    /// `psql` running `sql` in the snapshot; its rows, fields split.
-    fn in_snapshot(
-        &self,
-        psql: &Exec,
-        snapshot: &str,
-        sql: &str,
-    ) -> Result<Vec<Vec<String>>, StepFailure> {
-        let mut exec = psql.clone();
-        exec.args.extend([
-            "--tuples-only".into(),
-            "--no-align".into(),
-            "--field-separator=\x1f".into(),
-        ]);
-        let exec = in_snapshot(&exec, snapshot, sql);
-        let mut out = Vec::new();
-        process::run(&exec, self.secrets, Output::Into(&mut out))?;
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split('\x1f').map(str::to_owned).collect())
-            .collect())
-    }
-
-    /// The tables whose rows are read, largest first, each with its
-    /// statements and file.
+    /// The tables whose rows are read, each with its statements and file,
+    /// the longest to restore first: a table is done once its rows are in
+    /// and its largest index is built (its indexes are built at once, side
+    /// by side), so its rows and its largest index are what it costs.
     fn tables_to_read(
         &self,
         plan: &StreamDump,
-        snapshot: &str,
+        reader: &mut Connection,
     ) -> Result<Vec<Planned>, StepFailure> {
         if plan.schema_only {
             return Ok(Vec::new());
         }
-        let rows = self.in_snapshot(
+        let rows = self.ask(
             &plan.psql,
-            snapshot,
+            reader,
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
              AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
-             ORDER BY pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0) DESC, 1, 2",
+             ORDER BY pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0) \
+             + coalesce((SELECT max(pg_relation_size(x.indexrelid)) FROM pg_index x WHERE x.indrelid = c.oid), 0) DESC, 1, 2",
         )?;
         let mut tables = Vec::new();
         for row in rows {
@@ -311,10 +341,10 @@ impl StepRunner<'_> {
     }
 
     /// Every sequence's value, as `pg_dump` writes it.
-    fn sequences_sql(&self, psql: &Exec, snapshot: &str) -> Result<String, StepFailure> {
-        let names = self.in_snapshot(
+    fn sequences_sql(&self, psql: &Exec, reader: &mut Connection) -> Result<String, StepFailure> {
+        let names = self.ask(
             psql,
-            snapshot,
+            reader,
             "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
@@ -333,7 +363,7 @@ impl StepRunner<'_> {
                 )
             })
             .collect();
-        let rows = self.in_snapshot(psql, snapshot, &select.join(" UNION ALL "))?;
+        let rows = self.ask(psql, reader, &select.join(" UNION ALL "))?;
         let mut sql = String::new();
         for row in rows {
             if let Some(line) = row.first() {
@@ -342,6 +372,22 @@ impl StepRunner<'_> {
             }
         }
         Ok(sql)
+    }
+
+    /// The rows `sql` gives on `reader`, NULL as empty text.
+    fn ask(
+        &self,
+        psql: &Exec,
+        reader: &mut Connection,
+        sql: &str,
+    ) -> Result<Vec<Vec<String>>, StepFailure> {
+        let rows = reader.query(sql).map_err(|e| {
+            connection::failed(psql, self.secrets, "cannot read the source's catalog", &e)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.into_iter().map(Option::unwrap_or_default).collect())
+            .collect())
     }
 
     /// A connection to the source in a read-only transaction that sees the
