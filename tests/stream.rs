@@ -232,9 +232,10 @@ fn a_table_with_a_large_index_is_read_before_a_larger_table_without() {
     // rows, which its restore must build after loading them.
     add_big_table(&s, "plain", 12_000, 2);
     add_big_table(&s, "keyed", 8_000, 2);
-    s.pair
-        .source
-        .sql("netbox", "CREATE INDEX keyed_body ON public.keyed (body, id)");
+    s.pair.source.sql(
+        "netbox",
+        "CREATE INDEX keyed_body ON public.keyed (body, id)",
+    );
     let size = |sql: &str| -> i64 { s.pair.source.sql("netbox", sql).parse().unwrap() };
     let plain = size("SELECT pg_relation_size('public.plain')");
     let keyed_rows = size("SELECT pg_relation_size('public.keyed')");
@@ -245,10 +246,9 @@ fn a_table_with_a_large_index_is_read_before_a_larger_table_without() {
     );
 
     s.apply(&["--steps", "dump"]).success();
-    let listing: serde_json::Value = serde_json::from_slice(
-        &fs::read(s.artifacts().join("netbox.stream/tables.json")).unwrap(),
-    )
-    .unwrap();
+    let listing: serde_json::Value =
+        serde_json::from_slice(&fs::read(s.artifacts().join("netbox.stream/tables.json")).unwrap())
+            .unwrap();
     let order: Vec<&str> = listing
         .as_array()
         .unwrap()
