@@ -319,7 +319,7 @@ fn action_lines(action: &Action) -> Vec<String> {
             lines.extend(exec_lines(&stream.pre_data));
             lines.push("  (with --snapshot=<that snapshot>, into pre-data.sql)".to_owned());
             lines.push(format!(
-                "replicate: {} tables at once, largest first: COPY <table> TO STDOUT into <n>.copy, through SHA-256; sequences into sequences.sql; tables.json",
+                "replicate: {} tables at once, the longest to restore first (rows plus largest index): COPY <table> TO STDOUT into <n>.copy, through SHA-256; sequences into sequences.sql; tables.json",
                 stream.jobs
             ));
             for table in &stream.sanitized {

@@ -17,8 +17,8 @@ pub const POST_DATA: &str = "post-data.sql";
 pub const SEQUENCES: &str = "sequences.sql";
 pub const LISTING: &str = "tables.json";
 
-/// One table of the listing, in the order the dump read them (largest
-/// first).
+/// One table of the listing, in the order the dump read them (the
+/// longest to restore first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamTable {
     pub schema: String,
