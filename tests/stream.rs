@@ -190,8 +190,6 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
     s.assert_replica_matches();
 }
 
-/// A table large enough that its `COPY` is seen running: `rows` rows of
-/// `width` times 32 characters.
 #[test]
 fn keys_come_out_as_pg_dump_wrote_them() {
     let s = Scenario::new("stream", "");
@@ -259,6 +257,8 @@ fn a_table_with_a_large_index_is_read_before_a_larger_table_without() {
     assert_eq!(order, ["keyed", "plain"], "{listing}");
 }
 
+/// A table large enough that its `COPY` is seen running: `rows` rows of
+/// `width` times 32 characters.
 fn add_big_table(s: &Scenario, name: &str, rows: u32, width: u32) {
     s.pair.source.sql(
         "netbox",

@@ -1,12 +1,13 @@
 //! A libpq connection made from a planned `psql` command: the same URL,
 //! password, application name and options the child would have had (its
 //! `PG*` variables become the settings the URL may override, as they are
-//! for psql), and failures told like a child's.
+//! for psql), and failures told like a child's; or made from a URL, as
+//! replicate's own short queries connect.
 
 use super::scheduler::StepFailure;
 use crate::plan::{EnvValue, Exec};
-use crate::postgres::Secrets;
 use crate::postgres::libpq::{Connection, CopyError, PqError};
+use crate::postgres::{DbUrl, Secrets};
 
 /// The libpq settings the planned variables stand for.
 const SETTINGS: [(&str, &str); 3] = [
@@ -40,6 +41,18 @@ pub fn connect(psql: &Exec, secrets: &Secrets) -> Result<Connection, StepFailure
     params.push(("dbname", dbname));
     let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Connection::open(&refs).map_err(|e| failed(psql, secrets, "cannot connect", &e))
+}
+
+/// Connects to `url` as replicate's own `psql` queries do: application
+/// name `replicate`, the password of `origin` if one was given.
+pub fn connect_to(url: &DbUrl, origin: &str, secrets: &Secrets) -> Result<Connection, PqError> {
+    let mut params = vec![("application_name", "replicate".to_owned())];
+    if let Some(secret) = secrets.get(origin) {
+        params.push(("password", secret.expose().to_owned()));
+    }
+    params.push(("dbname", url.conninfo()));
+    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Connection::open(&refs)
 }
 
 /// Where a connection's failure happened, secrets hidden.

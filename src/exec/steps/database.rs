@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::exec::connection;
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
@@ -57,18 +58,10 @@ impl StepRunner<'_> {
         // One session for the whole restore, opened again if it breaks:
         // not a `psql` a second.
         let url = self.maintenance_url();
-        let mut params = vec![
-            ("application_name", "replicate".to_owned()),
-            ("dbname", url.conninfo()),
-        ];
-        if let Some(secret) = self.secrets.get("target.database") {
-            params.insert(1, ("password", secret.expose().to_owned()));
-        }
-        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut session: Option<Connection> = None;
         while !done.load(Ordering::Acquire) {
             if session.is_none() {
-                session = Connection::open(&params).ok();
+                session = connection::connect_to(&url, "target.database", self.secrets).ok();
             }
             if let Some(open) = &mut session {
                 match open.query(&sql) {
