@@ -204,7 +204,8 @@ fn keys_come_out_as_pg_dump_wrote_them() {
          ALTER TABLE dcim_site ADD CONSTRAINT site_nulls UNIQUE NULLS NOT DISTINCT (description, id);
          ALTER TABLE dcim_site ADD CONSTRAINT site_filled UNIQUE (slug) WITH (fillfactor = 70);
          ALTER TABLE dcim_site CLUSTER ON site_filled;
-         ALTER TABLE dcim_site ADD CONSTRAINT site_checked CHECK (id > 0) NOT VALID;",
+         ALTER TABLE dcim_site ADD CONSTRAINT site_checked CHECK (id > 0) NOT VALID;
+         ALTER TABLE dcim_device ADD CONSTRAINT device_site_later FOREIGN KEY (site_id) REFERENCES dcim_site (id) NOT VALID;",
     );
     s.apply(&[]).success();
     // The definitions, flags and constraint indexes compared one by one.
@@ -221,6 +222,53 @@ fn keys_come_out_as_pg_dump_wrote_them() {
         "SELECT indisclustered FROM pg_index WHERE indexrelid = 'site_filled'::regclass",
     );
     assert_eq!(clustered, "t");
+    // A key not validated on the source stays so; the others (added, then
+    // validated apart) are validated as there.
+    assert!(
+        keys["constraint dcim_device device_site_later"]
+            .ends_with("NOT VALID deferrable=false deferred=false"),
+        "{keys:?}"
+    );
+    let unvalidated = s.pair.target.sql(
+        "netbox",
+        "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE NOT convalidated",
+    );
+    assert_eq!(unvalidated, "device_site_later site_checked");
+}
+
+#[test]
+fn the_replica_comes_with_the_statistics_of_its_tables() {
+    let s = Scenario::new("stream", "");
+    s.apply(&[]).success();
+    // What the planner knows of each table: the rows ANALYZE counted
+    // (every row, in tables this small).
+    let analyzed = s.pair.target.sql(
+        "netbox",
+        "SELECT string_agg(format('%s.%s=%s', n.nspname, c.relname, c.reltuples::bigint), ' ') \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind = 'r' AND n.nspname <> 'pg_catalog' AND EXISTS (SELECT 1 FROM pg_statistic WHERE starelid = c.oid)",
+    );
+    let analyzed: Vec<&str> = analyzed.split(' ').collect();
+    let listing: serde_json::Value =
+        serde_json::from_slice(&fs::read(s.artifacts().join("netbox.stream/tables.json")).unwrap())
+            .unwrap();
+    let mut loaded = 0;
+    for table in listing.as_array().unwrap() {
+        let rows = table["rows"].as_u64().unwrap();
+        if rows > 0 {
+            let expected = format!(
+                "{}.{}={rows}",
+                table["schema"].as_str().unwrap(),
+                table["table"].as_str().unwrap()
+            );
+            assert!(
+                analyzed.contains(&expected.as_str()),
+                "{expected} in {analyzed:?}"
+            );
+            loaded += 1;
+        }
+    }
+    assert!(loaded > 10, "{listing}");
 }
 
 #[test]

@@ -337,7 +337,7 @@ fn action_lines(action: &Action) -> Vec<String> {
         Action::StreamRestore(stream) => {
             let mut lines = exec_lines(&stream.psql);
             lines.push(format!(
-                "  (one a part: pre-data.sql, then {} tables at once, TRUNCATE and COPY <table> FROM STDIN WITH (FREEZE), beside {} sessions building the indexes and keys of the tables loaded, then sequences.sql and the rest of post-data.sql, from {})",
+                "  (one a part: pre-data.sql, then {} tables at once, TRUNCATE and COPY <table> FROM STDIN WITH (FREEZE), beside {} sessions building the indexes and keys of the tables loaded, the foreign keys of the tables complete (NOT VALID, then VALIDATE) and their statistics (ANALYZE), then sequences.sql and the rest of post-data.sql, from {})",
                 stream.jobs,
                 stream.jobs,
                 shown(&stream.dump)

@@ -62,11 +62,17 @@ impl PostData {
 }
 
 impl PostData {
-    /// A foreign key entry in a transaction that first locks both its
-    /// tables, sorted by name, as adding the key would (`SHARE ROW
-    /// EXCLUSIVE`): sessions adding keys at once wait for each other but
-    /// never take the same two locks in opposite orders.
-    pub fn locked_in_order(entry: &str) -> String {
+    /// A foreign key entry as two scripts: first the key added in a
+    /// transaction that locks both its tables, sorted by name, as adding
+    /// it would (`SHARE ROW EXCLUSIVE`), so that sessions adding keys at
+    /// once wait for each other but never take the same two locks in
+    /// opposite orders; then, for a plain table's key, its validation.
+    /// The key is added `NOT VALID` there, in an instant, and validated
+    /// apart, which locks only the key's own table against writes (`SHARE
+    /// UPDATE EXCLUSIVE`, the one it references `ROW SHARE`): keys
+    /// referencing one large table are then checked side by side, not in
+    /// turn, to the same validated key.
+    pub fn foreign_key_steps(entry: &str) -> (String, Option<String>) {
         let mut tables: Vec<&str> = [owning_table_token(entry), referenced_table_token(entry)]
             .into_iter()
             .flatten()
@@ -74,13 +80,41 @@ impl PostData {
         tables.sort_unstable();
         tables.dedup();
         if tables.is_empty() {
-            return entry.to_owned();
+            return (entry.to_owned(), None);
         }
-        format!(
-            "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{entry}COMMIT;\n",
+        let (add, validate) = match validated_apart(entry) {
+            Some((add, validate)) => (add, Some(validate)),
+            None => (entry.to_owned(), None),
+        };
+        let locked = format!(
+            "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{add}COMMIT;\n",
             tables.join(", ")
-        )
+        );
+        (locked, validate)
     }
+
+    /// The two scripts of [`PostData::foreign_key_steps`] in one.
+    pub fn locked_in_order(entry: &str) -> String {
+        let (mut sql, validate) = Self::foreign_key_steps(entry);
+        sql.push_str(validate.as_deref().unwrap_or_default());
+        sql
+    }
+}
+
+/// `ALTER TABLE ONLY t ADD CONSTRAINT k FOREIGN KEY ...;` as the same key
+/// added `NOT VALID`, and its `VALIDATE CONSTRAINT`. `None` for anything
+/// else: a key already `NOT VALID` stays so, and a partitioned table's
+/// (no `ONLY`) cannot be added `NOT VALID`.
+fn validated_apart(entry: &str) -> Option<(String, String)> {
+    let (table, name, key) = added_to_only(entry)?;
+    let key = key.strip_suffix(';')?;
+    if !key.starts_with(" FOREIGN KEY (") || key.ends_with(" NOT VALID") || key.contains(';') {
+        return None;
+    }
+    Some((
+        format!("ALTER TABLE ONLY {table}\n    ADD CONSTRAINT {name}{key} NOT VALID;\n"),
+        format!("ALTER TABLE ONLY {table} VALIDATE CONSTRAINT {name};\n"),
+    ))
 }
 
 impl PostData {
@@ -107,14 +141,7 @@ impl PostData {
         if entry_type(entry) != Some("CONSTRAINT") {
             return None;
         }
-        let body = statements(entry);
-        let rest = body.strip_prefix("ALTER TABLE ONLY ")?;
-        let table = qualified_token(rest)?;
-        let rest = rest[table.len()..]
-            .trim_start()
-            .strip_prefix("ADD CONSTRAINT ")?;
-        let name = qualified_token(rest)?;
-        let rest = &rest[name.len()..];
+        let (table, name, rest) = added_to_only(entry)?;
         let (kind, rest) = [" PRIMARY KEY (", " UNIQUE ("]
             .into_iter()
             .find_map(|kind| Some((kind.trim_end_matches(" ("), rest.strip_prefix(kind)?)))?;
@@ -176,6 +203,23 @@ fn entry_type(entry: &str) -> Option<&str> {
     let header = entry.lines().nth(1)?;
     let rest = header.split_once("; Type: ")?.1;
     Some(rest.split_once("; Schema: ").map_or(rest, |(kind, _)| kind))
+}
+
+/// `ALTER TABLE ONLY t ADD CONSTRAINT k ...`: the table and the
+/// constraint as written (quoted), and what follows the name.
+fn added_to_only(entry: &str) -> Option<(String, String, String)> {
+    let body = statements(entry);
+    let rest = body.strip_prefix("ALTER TABLE ONLY ")?;
+    let table = qualified_token(rest)?;
+    let rest = rest[table.len()..]
+        .trim_start()
+        .strip_prefix("ADD CONSTRAINT ")?;
+    let name = qualified_token(rest)?;
+    Some((
+        table.to_owned(),
+        name.to_owned(),
+        rest[name.len()..].to_owned(),
+    ))
 }
 
 /// An entry's statements: its lines but the comments, trimmed.
@@ -280,7 +324,21 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
             ),
             "{locked}"
         );
-        assert!(locked.ends_with("COMMIT;\n"), "{locked}");
+        // Added at once, validated after the locks are let go.
+        assert!(
+            locked.ends_with(
+                "ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
+                 REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;\nCOMMIT;\n\
+                 ALTER TABLE ONLY public.dcim_device VALIDATE CONSTRAINT dcim_device_site_fk;\n"
+            ),
+            "{locked}"
+        );
+        let (add, validate) = PostData::foreign_key_steps(&post.foreign_keys[0]);
+        assert!(add.ends_with("NOT VALID;\nCOMMIT;\n"), "{add}");
+        assert_eq!(
+            validate.as_deref(),
+            Some("ALTER TABLE ONLY public.dcim_device VALIDATE CONSTRAINT dcim_device_site_fk;\n")
+        );
         let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
         assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
         assert_eq!(
@@ -292,6 +350,27 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
             ["public.T"]
         );
         assert_eq!(PostData::foreign_key_tables("-- odd\nSELECT 1;\n"), None);
+    }
+
+    #[test]
+    fn keys_not_valid_or_on_partitioned_tables_are_added_as_they_are() {
+        let fk = |body: &str| {
+            format!(
+                "--\n-- Name: t k; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n{body}\n\n\n"
+            )
+        };
+        for body in [
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id) NOT VALID;",
+            "ALTER TABLE public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id);",
+        ] {
+            assert_eq!(PostData::foreign_key_steps(&fk(body)).1, None);
+            let locked = PostData::locked_in_order(&fk(body));
+            assert!(!locked.contains("VALIDATE"), "{locked}");
+            assert!(
+                locked.ends_with(&format!("{body}\n\n\nCOMMIT;\n")),
+                "{locked}"
+            );
+        }
     }
 
     fn constraint(body: &str) -> String {

@@ -25,7 +25,7 @@ use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::PostData;
 use crate::postgres::quote::sql_qualified;
 
-use super::stream_work::{Task, Work};
+use super::stream_work::{Loaded, Task, Work};
 
 /// Where the restore reads from.
 enum Input<'a> {
@@ -143,17 +143,38 @@ impl StepRunner<'_> {
                     work.keys_done(table);
                 }
                 Task::ForeignKey(entry) => {
-                    loader
-                        .execute(&without_psql_commands(&PostData::locked_in_order(&entry)))
-                        .map_err(|e| {
-                            connection::failed(
-                                &plan.psql,
-                                self.secrets,
-                                "adding a foreign key failed",
-                                &e,
-                            )
-                        })?;
-                    work.foreign_key_done();
+                    let (add, validate) = PostData::foreign_key_steps(&entry);
+                    loader.execute(&without_psql_commands(&add)).map_err(|e| {
+                        connection::failed(
+                            &plan.psql,
+                            self.secrets,
+                            "adding a foreign key failed",
+                            &e,
+                        )
+                    })?;
+                    work.foreign_key_added(validate);
+                }
+                Task::Validate(sql) => {
+                    loader.execute(&sql).map_err(|e| {
+                        connection::failed(
+                            &plan.psql,
+                            self.secrets,
+                            "validating a foreign key failed",
+                            &e,
+                        )
+                    })?;
+                    work.task_done();
+                }
+                Task::Analyze(table) => {
+                    loader.execute(&format!("ANALYZE {table}")).map_err(|e| {
+                        connection::failed(
+                            &plan.psql,
+                            self.secrets,
+                            &format!("gathering the statistics of {table} failed"),
+                            &e,
+                        )
+                    })?;
+                    work.task_done();
                 }
                 Task::Table(index) => {
                     let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
@@ -190,7 +211,11 @@ impl StepRunner<'_> {
                         .by_table
                         .get(&table.name)
                         .map_or(&[][..], Vec::as_slice);
-                    work.table_done(Some((table.name, entries)));
+                    work.table_done(Some(Loaded {
+                        name: table.name,
+                        quoted: table.qualified,
+                        entries,
+                    }));
                 }
             }
         }

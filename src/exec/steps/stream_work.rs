@@ -1,6 +1,6 @@
 //! What the stream restore's sessions share: the tables to load in turn,
-//! the keys of the tables loaded, stage by stage, and the foreign keys
-//! whose two tables are complete.
+//! the keys of the tables loaded, stage by stage, the foreign keys whose
+//! two tables are complete, and the statistics of the tables complete.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -34,13 +34,32 @@ struct WorkState {
     unread: Vec<String>,
     /// Foreign keys whose tables are complete.
     foreign_keys: VecDeque<String>,
+    /// Foreign keys added `NOT VALID`: their validations.
+    validations: VecDeque<String>,
+    /// The tables loaded, quoted (`"schema"."table"`), by name.
+    quoted: BTreeMap<String, String>,
+    /// Tables complete whose statistics are to be gathered (quoted).
+    analyze: VecDeque<String>,
     stopped: bool,
 }
 
 pub(super) enum Task {
     Table(usize),
     Keys(String, String),
+    /// Add a foreign key (its entry), `NOT VALID` where it may be.
     ForeignKey(String),
+    /// Validate a foreign key added `NOT VALID` (the statement).
+    Validate(String),
+    /// `ANALYZE` a table (quoted).
+    Analyze(String),
+}
+
+/// A table just loaded: its name (`schema.table`), the same quoted, and
+/// its keys' entries.
+pub(super) struct Loaded<'a> {
+    pub name: String,
+    pub quoted: String,
+    pub entries: &'a [String],
 }
 
 impl Work {
@@ -62,8 +81,11 @@ impl Work {
     }
 
     /// The next task for a loader (`loads`): a table, then keys, then a
-    /// foreign key whose tables are complete; for a builder, keys or a
-    /// foreign key. `None` when nothing is left to hand out.
+    /// foreign key whose tables are complete, then the validation of one
+    /// added, then a table's statistics; for a builder, the same but
+    /// tables. `None` when nothing is left to hand out. Every key ready is
+    /// added before any is validated: adding a key waits for the
+    /// validations running on its tables.
     pub(super) fn next(&self, loads: bool) -> Option<Task> {
         let mut state = self.lock();
         loop {
@@ -83,6 +105,14 @@ impl Work {
                 state.running += 1;
                 return Some(Task::ForeignKey(entry));
             }
+            if let Some(sql) = state.validations.pop_front() {
+                state.running += 1;
+                return Some(Task::Validate(sql));
+            }
+            if let Some(table) = state.analyze.pop_front() {
+                state.running += 1;
+                return Some(Task::Analyze(table));
+            }
             if state.no_more_tables && state.running == 0 {
                 return None;
             }
@@ -97,12 +127,17 @@ impl Work {
     /// indexes), with the unique indexes of its primary key and unique
     /// constraints among them; then those constraints, from their indexes,
     /// in one task.
-    pub(super) fn table_done(&self, loaded: Option<(String, &[String])>) {
+    pub(super) fn table_done(&self, loaded: Option<Loaded<'_>>) {
         let mut state = self.lock();
         state.running -= 1;
         match loaded {
             None => state.no_more_tables = true,
-            Some((table, entries)) => {
+            Some(Loaded {
+                name: table,
+                quoted,
+                entries,
+            }) => {
+                state.quoted.insert(table.clone(), quoted);
                 let (mut locking, mut indexes, mut attach) =
                     (String::new(), Vec::new(), String::new());
                 for entry in entries {
@@ -160,14 +195,30 @@ impl Work {
         self.changed.notify_all();
     }
 
-    pub(super) fn foreign_key_done(&self) {
+    /// A foreign key was added; `validate`, when it was added `NOT
+    /// VALID`, is its validation, to hand out.
+    pub(super) fn foreign_key_added(&self, validate: Option<String>) {
+        let mut state = self.lock();
+        state.running -= 1;
+        state.validations.extend(validate);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// A validation or statistics task ended.
+    pub(super) fn task_done(&self) {
         self.lock().running -= 1;
         self.changed.notify_all();
     }
 
     /// `table` is complete: the foreign keys it was the last to wait for
-    /// may be added.
+    /// may be added, and its statistics gathered once no key is left to
+    /// hand out (for the replica's planner, and the plans of the foreign
+    /// keys validated after).
     fn complete(state: &mut WorkState, table: String) {
+        if let Some(quoted) = state.quoted.get(&table) {
+            state.analyze.push_back(quoted.clone());
+        }
         state.complete.insert(table);
         let waiting = std::mem::take(&mut state.waiting);
         for (tables, entry) in waiting {
@@ -200,6 +251,14 @@ impl Work {
 mod tests {
     use super::*;
 
+    fn loaded<'a>(name: &str, entries: &'a [String]) -> Option<Loaded<'a>> {
+        Some(Loaded {
+            name: name.to_owned(),
+            quoted: format!("\"{}\"", name.replace('.', "\".\"")),
+            entries,
+        })
+    }
+
     fn entry(kind: &str, name: &str, body: &str) -> String {
         format!("--\n-- Name: {name}; Type: {kind}; Schema: public; Owner: -\n--\n\n{body}\n")
     }
@@ -218,7 +277,7 @@ mod tests {
             "d_i",
             "CREATE INDEX d_i ON public.d USING btree (s);",
         );
-        work.table_done(Some(("public.d".into(), std::slice::from_ref(&index))));
+        work.table_done(loaded("public.d", std::slice::from_ref(&index)));
         // A builder takes the keys while the loader goes on loading.
         assert!(
             matches!(work.next(false), Some(Task::Keys(t, sql)) if t == "public.d" && sql == index)
@@ -227,11 +286,19 @@ mod tests {
         work.keys_done("public.d".into());
         // public.d is complete, public.s not yet: no foreign key.
         assert!(work.lock().foreign_keys.is_empty());
-        work.table_done(Some(("public.s".into(), &[])));
+        work.table_done(loaded("public.s", &[]));
+        // The foreign key before any statistics, then its validation.
         assert!(matches!(work.next(false), Some(Task::ForeignKey(e)) if e == fk));
-        work.foreign_key_done();
+        work.foreign_key_added(Some("VALIDATE fk".into()));
+        assert!(matches!(work.next(false), Some(Task::Validate(sql)) if sql == "VALIDATE fk"));
+        work.task_done();
         assert!(matches!(work.next(true), Some(Task::Table(2))));
         work.table_done(None);
+        // Every table complete gets its statistics, in the order completed.
+        for table in ["\"public\".\"d\"", "\"public\".\"s\""] {
+            assert!(matches!(work.next(true), Some(Task::Analyze(t)) if t == table));
+            work.task_done();
+        }
         assert!(work.next(true).is_none());
         assert!(work.next(false).is_none());
         // What could not be read waits for the end.
@@ -267,10 +334,8 @@ mod tests {
         );
         let work = Work::new(&[]);
         assert!(matches!(work.next(true), Some(Task::Table(0))));
-        work.table_done(Some((
-            "public.t".into(),
-            &[pkey.clone(), exclude.clone(), a.clone(), b.clone()],
-        )));
+        let entries = [pkey.clone(), exclude.clone(), a.clone(), b.clone()];
+        work.table_done(loaded("public.t", &entries));
         // First what locks the table for itself, alone.
         assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == exclude));
         assert!(work.lock().keys.is_empty());
@@ -290,6 +355,8 @@ mod tests {
         work.keys_done("public.t".into());
         assert!(matches!(work.next(true), Some(Task::Table(1))));
         work.table_done(None);
+        assert!(matches!(work.next(false), Some(Task::Analyze(_))));
+        work.task_done();
         assert!(work.next(false).is_none());
         let (complete, left_over) = work.finish();
         assert_eq!(complete.into_iter().collect::<Vec<_>>(), ["public.t"]);
