@@ -192,10 +192,21 @@ fn a_stopped_stream_cancels_its_queries_journals_and_resumes() {
 
 #[test]
 fn keys_come_out_as_pg_dump_wrote_them() {
-    let s = Scenario::new("stream", "");
+    keys_come_out_as_written("stream");
+}
+
+#[test]
+fn keys_come_out_as_pg_dump_wrote_them_in_directory_format() {
+    keys_come_out_as_written("directory");
+}
+
+fn keys_come_out_as_written(format: &str) {
+    let s = Scenario::new(format, "");
     // Keys of every shape: some the restore builds as unique indexes
     // first (deferrable ones too, odd names), some it must leave as they
-    // are (INCLUDE, NULLS NOT DISTINCT, WITH, a CLUSTER ON, a check).
+    // are (INCLUDE, NULLS NOT DISTINCT, WITH, a CLUSTER ON, a check, a
+    // foreign key not valid), and foreign keys of and to a partitioned
+    // table.
     s.pair.source.sql(
         "netbox",
         "ALTER TABLE dcim_site ADD CONSTRAINT \"site key (1)\" UNIQUE (slug, id) DEFERRABLE INITIALLY DEFERRED;
@@ -205,7 +216,12 @@ fn keys_come_out_as_pg_dump_wrote_them() {
          ALTER TABLE dcim_site ADD CONSTRAINT site_filled UNIQUE (slug) WITH (fillfactor = 70);
          ALTER TABLE dcim_site CLUSTER ON site_filled;
          ALTER TABLE dcim_site ADD CONSTRAINT site_checked CHECK (id > 0) NOT VALID;
-         ALTER TABLE dcim_device ADD CONSTRAINT device_site_later FOREIGN KEY (site_id) REFERENCES dcim_site (id) NOT VALID;",
+         ALTER TABLE dcim_device ADD CONSTRAINT device_site_later FOREIGN KEY (site_id) REFERENCES dcim_site (id) NOT VALID;
+         CREATE TABLE site_log (id bigint NOT NULL, at date NOT NULL, site_id bigint REFERENCES dcim_site (id), PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         CREATE TABLE site_log_2026 PARTITION OF site_log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         INSERT INTO site_log SELECT g, '2026-06-01', (SELECT min(id) FROM dcim_site) FROM generate_series(1, 50) g;
+         CREATE TABLE site_log_note (id serial PRIMARY KEY, log_id bigint, log_at date, FOREIGN KEY (log_id, log_at) REFERENCES site_log (id, at));
+         INSERT INTO site_log_note (log_id, log_at) VALUES (1, '2026-06-01');",
     );
     s.apply(&[]).success();
     // The definitions, flags and constraint indexes compared one by one.

@@ -17,6 +17,11 @@ pub struct PostData {
     /// Indexes and constraints of one table (`schema.table`, unquoted), in
     /// the dump's order.
     pub by_table: BTreeMap<String, Vec<String>>,
+    /// Partitions' indexes attached to their partitioned table's
+    /// (`ALTER INDEX ... ATTACH PARTITION`): after every table's keys,
+    /// before the foreign keys (a key referencing a partitioned table
+    /// needs its unique index complete).
+    pub attachments: Vec<String>,
     /// Foreign keys: after every table's keys, and independent of each
     /// other.
     pub foreign_keys: Vec<String>,
@@ -53,6 +58,7 @@ impl PostData {
                         .or_default()
                         .push(entry.to_owned());
                 }
+                (Some("INDEX ATTACH"), _) => out.attachments.push(entry.to_owned()),
                 (Some("FK CONSTRAINT"), _) => out.foreign_keys.push(entry.to_owned()),
                 _ => out.rest.push(entry.to_owned()),
             }
@@ -62,53 +68,69 @@ impl PostData {
 }
 
 impl PostData {
-    /// A foreign key entry as two scripts: first the key added in a
-    /// transaction that locks both its tables, sorted by name, as adding
-    /// it would (`SHARE ROW EXCLUSIVE`), so that sessions adding keys at
-    /// once wait for each other but never take the same two locks in
-    /// opposite orders; then, for a plain table's key, its validation.
-    /// The key is added `NOT VALID` there, in an instant, and validated
-    /// apart, which locks only the key's own table against writes (`SHARE
-    /// UPDATE EXCLUSIVE`, the one it references `ROW SHARE`): keys
-    /// referencing one large table are then checked side by side, not in
-    /// turn, to the same validated key.
-    pub fn foreign_key_steps(entry: &str) -> (String, Option<String>) {
-        let mut tables: Vec<&str> = [owning_table_token(entry), referenced_table_token(entry)]
-            .into_iter()
-            .flatten()
-            .collect();
-        tables.sort_unstable();
-        tables.dedup();
-        if tables.is_empty() {
-            return (entry.to_owned(), None);
-        }
-        let (add, validate) = match validated_apart(entry) {
-            Some((add, validate)) => (add, Some(validate)),
-            None => (entry.to_owned(), None),
-        };
-        let locked = format!(
-            "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{add}COMMIT;\n",
-            tables.join(", ")
-        );
-        (locked, validate)
+    /// A foreign key entry in a transaction that first locks both its
+    /// tables, sorted by name, as adding the key would (`SHARE ROW
+    /// EXCLUSIVE`): sessions adding keys at once wait for each other but
+    /// never take the same two locks in opposite orders.
+    pub fn locked_in_order(entry: &str) -> String {
+        locked(entry, entry)
     }
 
-    /// The two scripts of [`PostData::foreign_key_steps`] in one.
-    pub fn locked_in_order(entry: &str) -> String {
-        let (mut sql, validate) = Self::foreign_key_steps(entry);
-        sql.push_str(validate.as_deref().unwrap_or_default());
-        sql
+    /// A foreign key between two tables loaded (and complete) as two
+    /// scripts: the key added `NOT VALID`, in an instant, under the locks
+    /// of [`PostData::locked_in_order`]; then its validation, which locks
+    /// only the key's own table against writes (`SHARE UPDATE
+    /// EXCLUSIVE`, the one it references `ROW SHARE`), so that keys
+    /// referencing one large table are checked side by side, not in turn,
+    /// to the same validated key. No validation for a key that stays as
+    /// written: one `NOT VALID` or `NOT ENFORCED` on the source, or one
+    /// of a partitioned table.
+    pub fn validated_apart(entry: &str) -> (String, Option<String>) {
+        match not_valid_then_validated(entry) {
+            Some((add, validate)) => (locked(entry, &add), Some(validate)),
+            None => (locked(entry, entry), None),
+        }
     }
+}
+
+/// `add`, the statement of the foreign key `entry`, after locking both
+/// its tables in name order (each `ONLY` when the key is added to its
+/// own table `ONLY`, as a plain table's is).
+fn locked(entry: &str, add: &str) -> String {
+    let mut tables: Vec<&str> = [owning_table_token(entry), referenced_table_token(entry)]
+        .into_iter()
+        .flatten()
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    if tables.is_empty() {
+        return add.to_owned();
+    }
+    let only = if statements(entry).starts_with("ALTER TABLE ONLY ") {
+        "ONLY "
+    } else {
+        ""
+    };
+    let tables: Vec<String> = tables.iter().map(|t| format!("{only}{t}")).collect();
+    format!(
+        "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{add}COMMIT;\n",
+        tables.join(", ")
+    )
 }
 
 /// `ALTER TABLE ONLY t ADD CONSTRAINT k FOREIGN KEY ...;` as the same key
 /// added `NOT VALID`, and its `VALIDATE CONSTRAINT`. `None` for anything
-/// else: a key already `NOT VALID` stays so, and a partitioned table's
-/// (no `ONLY`) cannot be added `NOT VALID`.
-fn validated_apart(entry: &str) -> Option<(String, String)> {
+/// else: a key already `NOT VALID` (or `NOT ENFORCED`, which cannot be
+/// validated) stays so, and a partitioned table's (no `ONLY`) cannot be
+/// added `NOT VALID`.
+fn not_valid_then_validated(entry: &str) -> Option<(String, String)> {
     let (table, name, key) = added_to_only(entry)?;
     let key = key.strip_suffix(';')?;
-    if !key.starts_with(" FOREIGN KEY (") || key.ends_with(" NOT VALID") || key.contains(';') {
+    if !key.starts_with(" FOREIGN KEY (")
+        || key.ends_with(" NOT VALID")
+        || key.contains(" NOT ENFORCED")
+        || key.contains(';')
+    {
         return None;
     }
     Some((
@@ -300,6 +322,13 @@ CREATE UNIQUE INDEX \"Odd idx\" ON public.\"Odd Table\" USING btree (name);
 
 
 --
+-- Name: log_2026_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.log_pkey ATTACH PARTITION public.log_2026_pkey;
+
+
+--
 -- Name: dcim_device dcim_device_site_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -318,29 +347,28 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
     fn foreign_keys_lock_their_tables_in_one_order() {
         let post = PostData::split(POST);
         let locked = PostData::locked_in_order(&post.foreign_keys[0]);
-        assert!(
-            locked.starts_with(
-                "BEGIN;\nLOCK TABLE public.dcim_device, public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n"
-            ),
-            "{locked}"
+        assert_eq!(
+            locked,
+            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, ONLY public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
+             --\n-- Name: dcim_device dcim_device_site_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n\
+             ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
+             REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED;\n\n\nCOMMIT;\n"
         );
-        // Added at once, validated after the locks are let go.
-        assert!(
-            locked.ends_with(
-                "ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
-                 REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;\nCOMMIT;\n\
-                 ALTER TABLE ONLY public.dcim_device VALIDATE CONSTRAINT dcim_device_site_fk;\n"
-            ),
-            "{locked}"
+        // Between loaded tables: added at once under the same locks, then
+        // validated apart.
+        let (add, validate) = PostData::validated_apart(&post.foreign_keys[0]);
+        assert_eq!(
+            add,
+            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, ONLY public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
+             ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
+             REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;\nCOMMIT;\n"
         );
-        let (add, validate) = PostData::foreign_key_steps(&post.foreign_keys[0]);
-        assert!(add.ends_with("NOT VALID;\nCOMMIT;\n"), "{add}");
         assert_eq!(
             validate.as_deref(),
             Some("ALTER TABLE ONLY public.dcim_device VALIDATE CONSTRAINT dcim_device_site_fk;\n")
         );
         let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
-        assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
+        assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE ONLY public.\"T\" IN"));
         assert_eq!(
             PostData::foreign_key_tables(&post.foreign_keys[0]).unwrap(),
             ["public.dcim_device", "public.dcim_site"]
@@ -353,7 +381,7 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
     }
 
     #[test]
-    fn keys_not_valid_or_on_partitioned_tables_are_added_as_they_are() {
+    fn keys_not_valid_not_enforced_or_on_partitioned_tables_are_added_as_they_are() {
         let fk = |body: &str| {
             format!(
                 "--\n-- Name: t k; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n{body}\n\n\n"
@@ -361,16 +389,22 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         };
         for body in [
             "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id) NOT VALID;",
+            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id) NOT ENFORCED;",
             "ALTER TABLE public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id);",
         ] {
-            assert_eq!(PostData::foreign_key_steps(&fk(body)).1, None);
-            let locked = PostData::locked_in_order(&fk(body));
-            assert!(!locked.contains("VALIDATE"), "{locked}");
-            assert!(
-                locked.ends_with(&format!("{body}\n\n\nCOMMIT;\n")),
-                "{locked}"
-            );
+            let (add, validate) = PostData::validated_apart(&fk(body));
+            assert_eq!(validate, None);
+            assert_eq!(add, PostData::locked_in_order(&fk(body)));
+            assert!(add.ends_with(&format!("{body}\n\n\nCOMMIT;\n")), "{add}");
         }
+        // A partitioned table's key locks its tables and their partitions.
+        let partitioned = PostData::locked_in_order(&fk(
+            "ALTER TABLE public.t\n    ADD CONSTRAINT k FOREIGN KEY (s) REFERENCES public.s(id);",
+        ));
+        assert!(
+            partitioned.contains("LOCK TABLE public.s, public.t IN"),
+            "{partitioned}"
+        );
     }
 
     fn constraint(body: &str) -> String {
@@ -436,6 +470,8 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         assert!(post.by_table["public.dcim_site"][0].contains("PRIMARY KEY"));
         assert!(!PostData::is_index(&post.by_table["public.dcim_site"][0]));
         assert!(PostData::is_index(&post.by_table["public.Odd Table"][0]));
+        assert_eq!(post.attachments.len(), 1);
+        assert!(post.attachments[0].contains("ATTACH PARTITION"));
         assert_eq!(post.foreign_keys.len(), 1);
         assert!(post.foreign_keys[0].contains("FOREIGN KEY"));
         assert_eq!(post.rest.len(), 1);
@@ -448,6 +484,7 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
                 .flatten()
                 .map(String::len)
                 .sum::<usize>()
+            + post.attachments.iter().map(String::len).sum::<usize>()
             + post.foreign_keys.iter().map(String::len).sum::<usize>()
             + post.rest.iter().map(String::len).sum::<usize>();
         assert_eq!(total, POST.len());

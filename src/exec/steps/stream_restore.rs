@@ -2,9 +2,11 @@
 //! table loaded with `COPY ... FROM STDIN` (emptied in the same transaction,
 //! so its rows go in frozen), `jobs` at once in the order the dump read
 //! them, while `jobs` builders build each loaded table's indexes and keys,
-//! and a foreign key as soon as its two tables are complete; then the
-//! sequences, the foreign keys left (`jobs` at once) and the rest of
-//! `post-data.sql`. It reads the dump's files as they grow when the dump
+//! a foreign key as soon as its two tables are complete (added `NOT
+//! VALID`, then validated apart), and each complete table's statistics;
+//! then the keys of the tables not loaded (partitioned ones among them),
+//! the partitions' indexes attached to theirs, the sequences, the foreign
+//! keys left (`jobs` at once) and the rest of `post-data.sql`. It reads the dump's files as they grow when the dump
 //! runs in the same process, the complete files otherwise.
 
 use std::fs::File;
@@ -143,7 +145,7 @@ impl StepRunner<'_> {
                     work.keys_done(table);
                 }
                 Task::ForeignKey(entry) => {
-                    let (add, validate) = PostData::foreign_key_steps(&entry);
+                    let (add, validate) = PostData::validated_apart(&entry);
                     loader.execute(&without_psql_commands(&add)).map_err(|e| {
                         connection::failed(
                             &plan.psql,
@@ -313,6 +315,11 @@ impl StepRunner<'_> {
             .collect();
         if !empty.is_empty() {
             self.psql_script(&plan.psql, &[], keys_of(&empty))?;
+        }
+        if !post.attachments.is_empty() {
+            let mut sql = post.prelude.clone();
+            sql.extend(post.attachments.iter().map(String::as_str));
+            self.psql_script(&plan.psql, &[], sql.into_bytes())?;
         }
         self.psql_script(&plan.psql, &[], input.part(Part::Sequences)?)?;
 

@@ -1,6 +1,7 @@
 //! What the stream restore's sessions share: the tables to load in turn,
 //! the keys of the tables loaded, stage by stage, the foreign keys whose
-//! two tables are complete, and the statistics of the tables complete.
+//! two tables are complete and their validations, and the statistics of
+//! the tables complete.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -8,7 +9,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use crate::postgres::post_data::PostData;
 
 /// What the loaders and builders share: the next table to take, the keys
-/// waiting to be built, the foreign keys whose tables are complete.
+/// waiting to be built, the foreign keys whose tables are complete and
+/// their validations, the tables to analyze.
 #[derive(Default)]
 pub(super) struct Work {
     state: Mutex<WorkState>,
@@ -83,9 +85,9 @@ impl Work {
     /// The next task for a loader (`loads`): a table, then keys, then a
     /// foreign key whose tables are complete, then the validation of one
     /// added, then a table's statistics; for a builder, the same but
-    /// tables. `None` when nothing is left to hand out. Every key ready is
-    /// added before any is validated: adding a key waits for the
-    /// validations running on its tables.
+    /// tables. `None` when nothing is left to hand out. Foreign keys ready
+    /// are handed out before validations (adding a key still waits for
+    /// the validations already running on its tables).
     pub(super) fn next(&self, loads: bool) -> Option<Task> {
         let mut state = self.lock();
         loop {
@@ -212,9 +214,10 @@ impl Work {
     }
 
     /// `table` is complete: the foreign keys it was the last to wait for
-    /// may be added, and its statistics gathered once no key is left to
-    /// hand out (for the replica's planner, and the plans of the foreign
-    /// keys validated after).
+    /// may be added, and its statistics gathered once no key, foreign key
+    /// or validation is left to hand out (for the replica's planner, and
+    /// the plans of the foreign keys validated after it, those whose other
+    /// table completes later).
     fn complete(state: &mut WorkState, table: String) {
         if let Some(quoted) = state.quoted.get(&table) {
             state.analyze.push_back(quoted.clone());

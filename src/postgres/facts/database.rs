@@ -69,6 +69,9 @@ struct Table {
 }
 
 /// One query for everything but the row counts: `kind, name, value, size`.
+/// Foreign keys that PostgreSQL clones for partitions (a partitioned
+/// table's key on each partition, a key to a partitioned table for each of
+/// its partitions) are not counted: no dump names them.
 fn catalog_sql() -> String {
     let user = USER_SCHEMA;
     let relation = not_from_extension("c.oid");
@@ -88,7 +91,7 @@ fn catalog_sql() -> String {
            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = i.indrelid AND d.deptype = 'e') \
          UNION ALL SELECT CASE WHEN k.contype = 'c' THEN 'check' ELSE 'constraint' END, n.nspname || '.' || c.relname || ' ' || k.conname, '', 0 \
            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-           WHERE k.contype IN ('p', 'u', 'f', 'x', 'c') AND {user} AND {relation} \
+           WHERE k.contype IN ('p', 'u', 'f', 'x', 'c') AND (k.contype <> 'f' OR k.conislocal) AND {user} AND {relation} \
          UNION ALL SELECT 'trigger', n.nspname || '.' || c.relname || ' ' || t.tgname, '', 0 \
            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
            WHERE NOT t.tgisinternal AND {user} AND {relation} \
