@@ -94,24 +94,30 @@ impl PostData {
 }
 
 /// `add`, the statement of the foreign key `entry`, after locking both
-/// its tables in name order (each `ONLY` when the key is added to its
-/// own table `ONLY`, as a plain table's is).
+/// its tables in name order: the key's own table `ONLY` when the key is
+/// added to it `ONLY` (a plain table's), so that its inheritance children
+/// are not locked out of that order; the referenced table with its
+/// partitions, which adding the key locks too.
 fn locked(entry: &str, add: &str) -> String {
-    let mut tables: Vec<&str> = [owning_table_token(entry), referenced_table_token(entry)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let only = statements(entry).starts_with("ALTER TABLE ONLY ");
+    let mut tables: Vec<(&str, bool)> = [
+        owning_table_token(entry).map(|t| (t, only)),
+        referenced_table_token(entry).map(|t| (t, false)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // By name, and a table named twice (a key to its own table) locked
+    // with its children.
     tables.sort_unstable();
-    tables.dedup();
+    tables.dedup_by_key(|(table, _)| *table);
     if tables.is_empty() {
         return add.to_owned();
     }
-    let only = if statements(entry).starts_with("ALTER TABLE ONLY ") {
-        "ONLY "
-    } else {
-        ""
-    };
-    let tables: Vec<String> = tables.iter().map(|t| format!("{only}{t}")).collect();
+    let tables: Vec<String> = tables
+        .iter()
+        .map(|(table, only)| format!("{}{table}", if *only { "ONLY " } else { "" }))
+        .collect();
     format!(
         "BEGIN;\nLOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{add}COMMIT;\n",
         tables.join(", ")
@@ -349,7 +355,7 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         let locked = PostData::locked_in_order(&post.foreign_keys[0]);
         assert_eq!(
             locked,
-            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, ONLY public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
+            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
              --\n-- Name: dcim_device dcim_device_site_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\n\
              ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
              REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED;\n\n\nCOMMIT;\n"
@@ -359,7 +365,7 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
         let (add, validate) = PostData::validated_apart(&post.foreign_keys[0]);
         assert_eq!(
             add,
-            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, ONLY public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
+            "BEGIN;\nLOCK TABLE ONLY public.dcim_device, public.dcim_site IN SHARE ROW EXCLUSIVE MODE;\n\
              ALTER TABLE ONLY public.dcim_device\n    ADD CONSTRAINT dcim_device_site_fk FOREIGN KEY (site_id) \
              REFERENCES public.dcim_site(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;\nCOMMIT;\n"
         );
@@ -368,7 +374,7 @@ CREATE TRIGGER trg AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public
             Some("ALTER TABLE ONLY public.dcim_device VALIDATE CONSTRAINT dcim_device_site_fk;\n")
         );
         let to_itself = "--\n-- Name: t t_fk; Type: FK CONSTRAINT; Schema: public; Owner: -\n--\n\nALTER TABLE ONLY public.\"T\"\n    ADD CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES public.\"T\"(id);\n";
-        assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE ONLY public.\"T\" IN"));
+        assert!(PostData::locked_in_order(to_itself).contains("LOCK TABLE public.\"T\" IN"));
         assert_eq!(
             PostData::foreign_key_tables(&post.foreign_keys[0]).unwrap(),
             ["public.dcim_device", "public.dcim_site"]

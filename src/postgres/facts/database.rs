@@ -69,9 +69,10 @@ struct Table {
 }
 
 /// One query for everything but the row counts: `kind, name, value, size`.
-/// Foreign keys that PostgreSQL clones for partitions (a partitioned
-/// table's key on each partition, a key to a partitioned table for each of
-/// its partitions) are not counted: no dump names them.
+/// Foreign keys and triggers that PostgreSQL clones for partitions (a
+/// partitioned table's key or row trigger on each partition, a key to a
+/// partitioned table for each of its partitions) are not counted: no dump
+/// names them.
 fn catalog_sql() -> String {
     let user = USER_SCHEMA;
     let relation = not_from_extension("c.oid");
@@ -95,6 +96,7 @@ fn catalog_sql() -> String {
          UNION ALL SELECT 'trigger', n.nspname || '.' || c.relname || ' ' || t.tgname, '', 0 \
            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
            WHERE NOT t.tgisinternal AND {user} AND {relation} \
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_trigger'::regclass AND d.objid = t.oid AND d.deptype = 'P') \
          UNION ALL SELECT 'view', n.nspname || '.' || c.relname, '', 0 \
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
            WHERE c.relkind IN ('v', 'm') AND {user} AND {relation} \
