@@ -68,6 +68,18 @@ impl PostData {
 }
 
 impl PostData {
+    /// A script of `entries` run in a session of their own: the prelude's
+    /// settings, then the entries in turn.
+    pub fn script<S: AsRef<str>>(&self, entries: impl IntoIterator<Item = S>) -> Vec<u8> {
+        let mut sql = self.prelude.clone();
+        for entry in entries {
+            sql.push_str(entry.as_ref());
+        }
+        sql.into_bytes()
+    }
+}
+
+impl PostData {
     /// A foreign key entry in a transaction that first locks both its
     /// tables, sorted by name, as adding the key would (`SHARE ROW
     /// EXCLUSIVE`): sessions adding keys at once wait for each other but
@@ -88,7 +100,7 @@ impl PostData {
     pub fn validated_apart(entry: &str) -> (String, Option<String>) {
         match not_valid_then_validated(entry) {
             Some((add, validate)) => (locked(entry, &add), Some(validate)),
-            None => (locked(entry, entry), None),
+            None => (Self::locked_in_order(entry), None),
         }
     }
 }

@@ -6,8 +6,9 @@
 //! VALID`, then validated apart), and each complete table's statistics;
 //! then the keys of the tables not loaded (partitioned ones among them),
 //! the partitions' indexes attached to theirs, the sequences, the foreign
-//! keys left (`jobs` at once) and the rest of `post-data.sql`. It reads the dump's files as they grow when the dump
-//! runs in the same process, the complete files otherwise.
+//! keys left (`jobs` at once) and the rest of `post-data.sql`. It reads
+//! the dump's files as they grow when the dump runs in the same process,
+//! the complete files otherwise.
 
 use std::fs::File;
 use std::io::Read;
@@ -113,69 +114,54 @@ impl StepRunner<'_> {
         work: &Work,
         loads: bool,
     ) -> Result<(), StepFailure> {
+        // A statement on the session, its failure named.
+        let run = |session: &mut Connection, sql: &str, what: &str| {
+            session
+                .execute(sql)
+                .map_err(|e| connection::failed(&plan.psql, self.secrets, what, &e))
+        };
         let mut loader: Option<Connection> = None;
         while let Some(task) = work.next(loads) {
             let loader = match &mut loader {
                 Some(loader) => loader,
                 None => {
                     let mut opened = connection::connect(&plan.psql, self.secrets)?;
-                    opened
-                        .execute(&without_psql_commands(&post.prelude))
-                        .map_err(|e| {
-                            connection::failed(
-                                &plan.psql,
-                                self.secrets,
-                                "cannot set up a loading session",
-                                &e,
-                            )
-                        })?;
+                    run(
+                        &mut opened,
+                        &without_psql_commands(&post.prelude),
+                        "cannot set up a loading session",
+                    )?;
                     loader.insert(opened)
                 }
             };
             match task {
                 Task::Keys(table, sql) => {
-                    loader.execute(&without_psql_commands(&sql)).map_err(|e| {
-                        connection::failed(
-                            &plan.psql,
-                            self.secrets,
-                            &format!("building the indexes and keys of {table} failed"),
-                            &e,
-                        )
-                    })?;
+                    run(
+                        loader,
+                        &without_psql_commands(&sql),
+                        &format!("building the indexes and keys of {table} failed"),
+                    )?;
                     work.keys_done(table);
                 }
                 Task::ForeignKey(entry) => {
                     let (add, validate) = PostData::validated_apart(&entry);
-                    loader.execute(&without_psql_commands(&add)).map_err(|e| {
-                        connection::failed(
-                            &plan.psql,
-                            self.secrets,
-                            "adding a foreign key failed",
-                            &e,
-                        )
-                    })?;
+                    run(
+                        loader,
+                        &without_psql_commands(&add),
+                        "adding a foreign key failed",
+                    )?;
                     work.foreign_key_added(validate);
                 }
                 Task::Validate(sql) => {
-                    loader.execute(&sql).map_err(|e| {
-                        connection::failed(
-                            &plan.psql,
-                            self.secrets,
-                            "validating a foreign key failed",
-                            &e,
-                        )
-                    })?;
+                    run(loader, &sql, "validating a foreign key failed")?;
                     work.task_done();
                 }
                 Task::Analyze(table) => {
-                    loader.execute(&format!("ANALYZE {table}")).map_err(|e| {
-                        connection::failed(
-                            &plan.psql,
-                            self.secrets,
-                            &format!("gathering the statistics of {table} failed"),
-                            &e,
-                        )
-                    })?;
+                    run(
+                        loader,
+                        &format!("ANALYZE {table}"),
+                        &format!("gathering the statistics of {table} failed"),
+                    )?;
                     work.task_done();
                 }
                 Task::Table(index) => {
@@ -270,15 +256,6 @@ impl StepRunner<'_> {
         let pre_data = input.part(Part::PreData)?;
         self.psql_script(&plan.psql, &["--single-transaction"], pre_data)?;
         let post = PostData::split(&String::from_utf8_lossy(&input.part(Part::PostData)?));
-        let keys_of = |tables: &[&str]| -> Vec<u8> {
-            let mut sql = post.prelude.clone();
-            for table in tables {
-                for entry in post.by_table.get(*table).into_iter().flatten() {
-                    sql.push_str(entry);
-                }
-            }
-            sql.into_bytes()
-        };
 
         // `jobs` loaders, each with one session, taking the tables in
         // turn, and `jobs` builders beside them for the keys of the tables
@@ -314,12 +291,11 @@ impl StepRunner<'_> {
             .map(String::as_str)
             .collect();
         if !empty.is_empty() {
-            self.psql_script(&plan.psql, &[], keys_of(&empty))?;
+            let keys = empty.iter().filter_map(|t| post.by_table.get(*t)).flatten();
+            self.psql_script(&plan.psql, &[], post.script(keys))?;
         }
         if !post.attachments.is_empty() {
-            let mut sql = post.prelude.clone();
-            sql.extend(post.attachments.iter().map(String::as_str));
-            self.psql_script(&plan.psql, &[], sql.into_bytes())?;
+            self.psql_script(&plan.psql, &[], post.script(&post.attachments))?;
         }
         self.psql_script(&plan.psql, &[], input.part(Part::Sequences)?)?;
 
@@ -328,11 +304,8 @@ impl StepRunner<'_> {
         // deadlock.
         let groups: Vec<Vec<u8>> = (0..jobs.min(left_over.len()))
             .map(|g| {
-                let mut sql = post.prelude.clone();
-                for entry in left_over.iter().skip(g).step_by(jobs) {
-                    sql.push_str(&PostData::locked_in_order(entry));
-                }
-                sql.into_bytes()
+                let group = left_over.iter().skip(g).step_by(jobs);
+                post.script(group.map(|entry| PostData::locked_in_order(entry)))
             })
             .collect();
         std::thread::scope(|scope| {
@@ -348,11 +321,7 @@ impl StepRunner<'_> {
                 })
                 .collect::<Result<Vec<()>, StepFailure>>()
         })?;
-        let mut rest = post.prelude.clone();
-        for entry in &post.rest {
-            rest.push_str(entry);
-        }
-        self.psql_script(&plan.psql, &[], rest.into_bytes())
+        self.psql_script(&plan.psql, &[], post.script(&post.rest))
     }
 
     /// `psql` running the SQL script `sql` (given on stdin).
