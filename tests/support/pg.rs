@@ -103,7 +103,7 @@ pub fn netbox_demo_sql() -> &'static Path {
     let (_, path) = SQL.get_or_init(|| {
         let packed =
             crate::support::root().join("tests/fixtures/netbox-demo/netbox-demo-v4.2.sql.zst");
-        let dir = tempfile::tempdir().expect("temporary folder");
+        let dir = process_folder("replicate-netbox-demo-");
         let path = dir.path().join("netbox-demo-v4.2.sql");
         let input =
             std::fs::File::open(&packed).unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
@@ -118,10 +118,7 @@ pub fn netbox_demo_sql() -> &'static Path {
 fn template() -> &'static Path {
     static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, data) = TEMPLATE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("replicate-pg-template-")
-            .tempdir()
-            .expect("temporary folder");
+        let dir = process_folder("replicate-pg-template-");
         let data = dir.path().join("data");
         chown_to_owner(dir.path());
         let mut initdb = as_owner(&server_bindir().join("initdb"));
@@ -147,6 +144,32 @@ fn template() -> &'static Path {
         (dir, data)
     });
     data
+}
+
+/// A temporary folder for the whole test process, named
+/// `<prefix><pid>-<random>`. Statics are never dropped, so such a folder
+/// outlives its process; the folders of the same kind left by processes
+/// that have ended are removed first, so test runs do not pile them up.
+fn process_folder(prefix: &str) -> tempfile::TempDir {
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && !Path::new("/proc").join(pid.to_string()).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir()
+        .expect("temporary folder")
 }
 
 fn free_port() -> u16 {
