@@ -99,30 +99,29 @@ fn check(output: Output, what: &str) -> Output {
 /// `tests/fixtures/netbox-demo/LICENSE-netbox-demo-data`), unpacked once per
 /// test run from the compressed copy the repository keeps.
 pub fn netbox_demo_sql() -> &'static Path {
-    static SQL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = SQL.get_or_init(|| {
+    static SQL: OnceLock<PathBuf> = OnceLock::new();
+    SQL.get_or_init(|| {
         let packed =
             crate::support::root().join("tests/fixtures/netbox-demo/netbox-demo-v4.2.sql.zst");
         let dir = process_folder("replicate-netbox-demo-");
-        let path = dir.path().join("netbox-demo-v4.2.sql");
+        let path = dir.join("netbox-demo-v4.2.sql");
         let input =
             std::fs::File::open(&packed).unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
         let output = std::fs::File::create(&path).expect("unpacked fixture");
         zstd::stream::copy_decode(input, output).expect("the demo fixture unpacks");
-        chown_to_owner(dir.path());
-        (dir, path)
-    });
-    path
+        chown_to_owner(&dir);
+        path
+    })
 }
 
 fn template() -> &'static Path {
-    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, data) = TEMPLATE.get_or_init(|| {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
         let dir = process_folder("replicate-pg-template-");
-        let data = dir.path().join("data");
-        chown_to_owner(dir.path());
+        let data = dir.join("data");
+        chown_to_owner(&dir);
         let mut initdb = as_owner(&server_bindir().join("initdb"));
-        initdb.current_dir(dir.path()).arg("-D").arg(&data).args([
+        initdb.current_dir(&dir).arg("-D").arg(&data).args([
             "-U",
             "postgres",
             "--auth=trust",
@@ -141,16 +140,15 @@ fn template() -> &'static Path {
         )
         .expect("pg_hba.conf");
         chown_to_owner(&data);
-        (dir, data)
-    });
-    data
+        data
+    })
 }
 
-/// A temporary folder for the whole test process, named
-/// `<prefix><pid>-<random>`. Statics are never dropped, so such a folder
-/// outlives its process; the folders of the same kind left by processes
-/// that have ended are removed first, so test runs do not pile them up.
-fn process_folder(prefix: &str) -> tempfile::TempDir {
+/// A temporary folder for the whole test process (held by a static, which
+/// is never dropped), named `<prefix><pid>-<random>`. It outlives its
+/// process, so the folders of the same kind left by processes that have
+/// ended are removed first: test runs do not pile them up.
+fn process_folder(prefix: &str) -> PathBuf {
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -170,6 +168,7 @@ fn process_folder(prefix: &str) -> tempfile::TempDir {
         .prefix(&format!("{prefix}{}-", std::process::id()))
         .tempdir()
         .expect("temporary folder")
+        .keep()
 }
 
 fn free_port() -> u16 {
