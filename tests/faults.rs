@@ -34,11 +34,13 @@ fn gated_bindir(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     }
     let started = dir.join("restore-started");
     let release = dir.join("restore-release");
+    // `pg_restore --list` (the dump reading its own table of contents)
+    // passes; the restore waits.
     let script = format!(
-        "#!/bin/sh\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\ncase \"$1\" in --list) exec '{real}' \"$@\";; esac\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexec '{real}' \"$@\"\n",
         started.display(),
         release.display(),
-        real.join("pg_restore").display()
+        real = real.join("pg_restore").display()
     );
     fs::write(bin.join("pg_restore"), script).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -281,17 +283,24 @@ fn with_file_limit(s: &Scenario, kib: u64, args: &[&str]) -> crate::support::Run
 
 #[test]
 fn a_full_disk_during_dump_fails_cleanly() {
-    let s = Scenario::new("custom", "");
-    let run = with_file_limit(&s, 256, &[]).code(1);
-    let stderr = run.stderr_flat();
-    assert!(stderr.contains("step `dump` failed"), "{stderr}");
-    assert!(stderr.contains("a file size limit was reached"), "{stderr}");
-    assert!(
-        !s.artifacts().join("netbox.dump.partial").exists(),
-        "the partial dump was kept"
-    );
-    assert_not_complete(&s.artifacts(), "netbox.dump");
-    s.assert_target_untouched();
+    // replicate writes a plain dump itself; pg_dump writes a custom one
+    // (it seeks back to write the data offsets) and says why it failed.
+    for (format, file, why) in [
+        ("plain", "netbox.sql", "a file size limit was reached"),
+        ("custom", "netbox.dump", "could not write to output file"),
+    ] {
+        let s = Scenario::new(format, "");
+        let run = with_file_limit(&s, 256, &[]).code(1);
+        let stderr = run.stderr_flat();
+        assert!(stderr.contains("step `dump` failed"), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(
+            !s.artifacts().join(format!("{file}.partial")).exists(),
+            "the partial dump was kept"
+        );
+        assert_not_complete(&s.artifacts(), file);
+        s.assert_target_untouched();
+    }
 }
 
 #[test]

@@ -344,9 +344,19 @@ fn action_lines(action: &Action) -> Vec<String> {
             ));
             lines
         }
-        Action::Check { dump, database, .. } => vec![format!(
-            "replicate: count what {} holds, compare {database} with it",
-            shown(dump)
+        Action::Check {
+            catalog,
+            database,
+            content,
+            ..
+        } => vec![format!(
+            "replicate: read {database}'s catalog{} (libpq), compare it with {}",
+            if *content {
+                " and every table's COPY text"
+            } else {
+                " and count its tables"
+            },
+            shown(catalog)
         )],
         Action::Swap {
             database, folders, ..

@@ -46,13 +46,7 @@ pub fn connect(psql: &Exec, secrets: &Secrets) -> Result<Connection, StepFailure
 /// Connects to `url` as replicate's own `psql` queries do: application
 /// name `replicate`, the password of `origin` if one was given.
 pub fn connect_to(url: &DbUrl, origin: &str, secrets: &Secrets) -> Result<Connection, PqError> {
-    let mut params = vec![("application_name", "replicate".to_owned())];
-    if let Some(secret) = secrets.get(origin) {
-        params.push(("password", secret.expose().to_owned()));
-    }
-    params.push(("dbname", url.conninfo()));
-    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Connection::open(&refs)
+    Connection::to_url(url, origin, secrets)
 }
 
 /// Where a connection's failure happened, secrets hidden.

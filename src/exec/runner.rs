@@ -90,12 +90,18 @@ impl StepRunner<'_> {
             Action::StreamDump(stream) => self.stream_dump(step, stream),
             Action::StreamRestore(stream) => self.stream_restore(step, stream),
             Action::Check {
-                dump,
-                format,
-                compression,
+                catalog,
                 database,
-                sanitized,
-            } => self.check(dump, *format, *compression, database, sanitized.as_deref()),
+                owners,
+                content,
+            } => self.check(
+                catalog,
+                database,
+                crate::postgres::catalog::Comparison {
+                    owners: *owners,
+                    content: *content,
+                },
+            ),
             Action::Swap {
                 database,
                 folders,

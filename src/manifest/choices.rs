@@ -166,3 +166,19 @@ impl Choice for Keep {
     const ALL: &'static [(&'static str, Self)] = &[("all", Self::All), ("none", Self::None)];
 }
 display_as_word!(Keep);
+
+/// How much `check` proves of each table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckDepth {
+    /// Every object, and every table's row count.
+    Rows,
+    /// Also every table's content: the SHA-256 of its `COPY` text.
+    Content,
+}
+
+impl Choice for CheckDepth {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("rows", Self::Rows), ("content", Self::Content)];
+}
+display_as_word!(CheckDepth);

@@ -16,7 +16,9 @@ mod text;
 mod toml_error;
 mod validate;
 
-pub use self::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
+pub use self::choices::{
+    CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy,
+};
 pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
 pub use self::interpolate::variables_only_in;

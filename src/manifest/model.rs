@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
+use super::choices::{
+    CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy,
+};
 use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
@@ -136,6 +138,8 @@ pub struct Artifacts {
     pub compression: Compression,
     pub jobs: u32,
     pub keep: Keep,
+    /// How much `check` proves of each table.
+    pub check: CheckDepth,
 }
 
 /// Byte ranges in the manifest of the values that later checks (live

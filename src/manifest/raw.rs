@@ -9,7 +9,9 @@
 use schemars::JsonSchema;
 use toml::Spanned;
 
-use super::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy};
+use super::choices::{
+    CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy,
+};
 
 /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
 /// folders of files) source to a target.
@@ -245,6 +247,12 @@ pub struct RawArtifacts {
     #[serde(default)]
     #[schemars(with = "Option<Keep>", extend("default" = "all"))]
     pub keep: Option<Spanned<String>>,
+    /// `rows`: `check` proves every object and every table's row count;
+    /// `content`: also every table's content (the SHA-256 of its `COPY`
+    /// text), at the cost of reading every table of the copy once more.
+    #[serde(default)]
+    #[schemars(with = "Option<CheckDepth>", extend("default" = "rows"))]
+    pub check: Option<Spanned<String>>,
 }
 
 /// PostgreSQL client programs.

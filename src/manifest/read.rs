@@ -79,6 +79,7 @@ pub fn read(
         compression: r.value(t, "compression"),
         jobs: r.value(t, "jobs"),
         keep: r.value(t, "keep"),
+        check: r.value(t, "check"),
     });
     let tools = reader.table(table, "tools", &whole, false, |r, t, _| RawTools {
         bindir: r.value(t, "bindir"),

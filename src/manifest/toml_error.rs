@@ -56,7 +56,15 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
     (
         "[artifacts]",
-        &["dir", "cache", "format", "compression", "jobs", "keep"],
+        &[
+            "dir",
+            "cache",
+            "format",
+            "compression",
+            "jobs",
+            "keep",
+            "check",
+        ],
     ),
     ("[tools]", &["bindir"]),
 ];

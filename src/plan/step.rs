@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::display::shell::shell_line;
-use crate::manifest::{Compression, DumpFormat, Folder, Text};
+use crate::manifest::{Compression, Folder, Text};
 use crate::postgres::quote::{sql_identifier, sql_qualified};
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
@@ -190,14 +190,14 @@ pub enum Action {
     StreamRestore(Box<StreamRestore>),
     /// Compares a restored database with what the dump holds.
     Check {
-        dump: PathBuf,
-        format: DumpFormat,
-        compression: Compression,
+        /// The dump's catalog (`<db>.catalog.json`): what it holds.
+        catalog: PathBuf,
         /// The restored database's name on the target server.
         database: String,
-        /// The sanitized rows beside the dump, counted with it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        sanitized: Option<PathBuf>,
+        /// Owners and grants are compared (the copy keeps them).
+        owners: bool,
+        /// Every table's content is compared (`check = "content"`).
+        content: bool,
     },
     /// Puts the new database and folders in the place of the live ones at
     /// once, keeping the replaced ones (or not).
@@ -468,4 +468,7 @@ pub enum ArtifactKind {
     FolderSums,
     /// The sanitized tables' rows, beside a directory or custom dump.
     Sanitized,
+    /// What the dump holds, read from the source's catalog in the dump's
+    /// snapshot (`<db>.catalog.json`).
+    Catalog,
 }

@@ -37,6 +37,8 @@ pub struct Connection {
     conn: NonNull<pq::PGconn>,
     /// Cancels the running statement when replicate is told to stop.
     _stop: Option<StopHook>,
+    /// Cancels the running statement from another thread.
+    canceller: Option<Arc<Canceller>>,
 }
 
 // SAFETY: a PGconn may be used from any thread as long as only one uses it
@@ -73,7 +75,11 @@ impl Connection {
         let raw = unsafe { pq::PQconnectdbParams(key_ptrs.as_ptr(), value_ptrs.as_ptr(), 1) };
         let conn = NonNull::new(raw)
             .ok_or_else(|| PqError("libpq could not allocate a connection".into()))?;
-        let mut connection = Self { conn, _stop: None };
+        let mut connection = Self {
+            conn,
+            _stop: None,
+            canceller: None,
+        };
         // SAFETY: `raw` is a live connection until `Drop`.
         if unsafe { pq::PQstatus(raw) } != pq::ConnStatusType::CONNECTION_OK {
             return Err(connection.error());
@@ -83,6 +89,7 @@ impl Connection {
         // SAFETY: as above; the cancel object is freed by `Canceller`.
         if let Some(cancel) = NonNull::new(unsafe { pq::PQgetCancel(raw) }) {
             let canceller = Arc::new(Canceller(cancel));
+            connection.canceller = Some(canceller.clone());
             connection._stop = Some(StopHook::register(Arc::new(move || canceller.cancel())));
         }
         Ok(connection)
@@ -146,6 +153,23 @@ impl Connection {
         failure.map_or(Ok(()), Err)
     }
 
+    /// Connects to `url` as replicate's own queries do: application name
+    /// `replicate`, the password of `origin` if one was given (secrets
+    /// hidden in the error).
+    pub fn to_url(
+        url: &crate::postgres::DbUrl,
+        origin: &str,
+        secrets: &crate::postgres::Secrets,
+    ) -> Result<Self, PqError> {
+        let mut params = vec![("application_name", "replicate".to_owned())];
+        if let Some(secret) = secrets.get(origin) {
+            params.push(("password", secret.expose().to_owned()));
+        }
+        params.push(("dbname", url.conninfo()));
+        let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Self::open(&refs).map_err(|e| PqError(secrets.redact(&e.0)))
+    }
+
     /// Runs `sql`: one statement, or several (then in one transaction, as
     /// the simple query protocol runs them).
     pub fn execute(&mut self, sql: &str) -> Result<(), PqError> {
@@ -157,6 +181,51 @@ impl Connection {
     /// NULL).
     pub fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, PqError> {
         let first = self.send(sql)?;
+        let rows = match &first {
+            Some(result) if result.status() == pq::ExecStatusType::PGRES_TUPLES_OK => result.rows(),
+            _ => Vec::new(),
+        };
+        self.finish(first).map(|()| rows)
+    }
+
+    /// Runs one statement with `params` as its values (`$1`, `$2`...),
+    /// never spliced into its text, and gives its rows.
+    pub fn query_params(
+        &mut self,
+        sql: &str,
+        params: &[&str],
+    ) -> Result<Vec<Vec<Option<String>>>, PqError> {
+        if interrupt::stop_requested() {
+            return Err(PqError("replicate was told to stop".into()));
+        }
+        let nul = || PqError("a statement or a value holds a NUL byte".into());
+        let sql = CString::new(sql).map_err(|_| nul())?;
+        let values = params
+            .iter()
+            .map(|p| CString::new(*p).map_err(|_| nul()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pointers: Vec<*const c_char> = values.iter().map(|v| v.as_ptr()).collect();
+        let count =
+            c_int::try_from(pointers.len()).map_err(|_| PqError("too many values".into()))?;
+        // SAFETY: the connection is live; `sql`, the values and their
+        // pointers outlive the call; null types, lengths and formats mean
+        // text values, as libpq documents.
+        let sent = unsafe {
+            pq::PQsendQueryParams(
+                self.raw(),
+                sql.as_ptr(),
+                count,
+                ptr::null(),
+                pointers.as_ptr(),
+                ptr::null(),
+                ptr::null(),
+                0,
+            )
+        };
+        if sent != 1 {
+            return Err(self.error());
+        }
+        let first = self.next_result();
         let rows = match &first {
             Some(result) if result.status() == pq::ExecStatusType::PGRES_TUPLES_OK => result.rows(),
             _ => Vec::new(),
@@ -318,6 +387,45 @@ impl Drop for PqResult {
     fn drop(&mut self) {
         // SAFETY: cleared once.
         unsafe { pq::PQclear(self.0.as_ptr()) };
+    }
+}
+
+/// Connections whose statements are cancelled together when the work
+/// they serve has failed (a dump's catalog readers, when `pg_dump` fails):
+/// a statement waiting on a lock would otherwise wait as long as the lock.
+#[derive(Default)]
+pub struct CancelGroup {
+    members: std::sync::Mutex<Vec<Arc<Canceller>>>,
+    cancelled: std::sync::atomic::AtomicBool,
+}
+
+impl CancelGroup {
+    /// Adds `connection`; an error when the group was cancelled already.
+    pub fn join(&self, connection: &Connection) -> Result<(), PqError> {
+        if self.cancelled.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(PqError("cancelled: the work it served failed".into()));
+        }
+        if let Some(canceller) = &connection.canceller {
+            self.members
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(canceller.clone());
+        }
+        Ok(())
+    }
+
+    /// Cancels every member's running statement, and every later join.
+    pub fn cancel(&self) {
+        self.cancelled
+            .store(true, std::sync::atomic::Ordering::Release);
+        for member in self
+            .members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            member.cancel();
+        }
     }
 }
 

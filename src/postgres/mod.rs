@@ -3,7 +3,8 @@
 //! and table patterns, the names kept beside a database, and the facts a
 //! dump or a database holds (what `check` compares).
 
-pub mod facts;
+pub mod catalog;
+pub mod dump_files;
 mod format;
 pub mod libpq;
 pub mod names;

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use super::facts::unquote_qualified;
-
 /// The post-data section, sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PostData {
@@ -310,6 +308,28 @@ fn qualified_token(text: &str) -> Option<&str> {
         }
     }
     (!text.is_empty()).then_some(text)
+}
+
+/// `public."Odd ""name"""` as `public.Odd "name"`: a qualified name written
+/// with identifier quoting, read back into its plain parts.
+pub fn unquote_qualified(text: &str) -> String {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                part.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut part)),
+            c => part.push(c),
+        }
+    }
+    parts.push(part);
+    parts.join(".")
 }
 
 #[cfg(test)]

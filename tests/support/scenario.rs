@@ -217,7 +217,7 @@ pub fn wait_for_blocked_dump(cluster: &Cluster) -> String {
     loop {
         let pid = cluster.sql(
             "postgres",
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' AND wait_event_type = 'Lock' LIMIT 1",
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE %' LIMIT 1",
         );
         if !pid.is_empty() {
             return pid;

@@ -12,7 +12,7 @@ use crate::io::sha256sum;
 use crate::manifest::Manifest;
 use crate::media;
 use crate::plan::{self, Action, Sides, StepId};
-use crate::postgres::facts;
+use crate::postgres::catalog::{self, Catalog};
 
 pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
     // The artifacts alone: neither system is reached, but for `--target`.
@@ -71,10 +71,9 @@ pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
 /// does after a restore.
 fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, Error> {
     let Some(Action::Check {
-        dump,
-        format,
-        compression,
-        sanitized,
+        catalog: catalog_file,
+        owners,
+        content,
         ..
     }) = plan.step(StepId::Check).map(|s| &s.action)
     else {
@@ -85,21 +84,25 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         });
     };
     let database = manifest.target.database.database();
-    let mut expected = facts::dump::read(&manifest.tools, dump, *format, *compression)
-        .map_err(|e| Error::Io(format!("cannot read what the dump holds: {e}")))?;
-    if let Some(folder) = sanitized {
-        facts::sanitized::add_rows(&mut expected, folder)
-            .map_err(|e| Error::Io(format!("cannot count the sanitized rows: {e}")))?;
-    }
-    let found = facts::database::read(
-        &manifest.tools,
+    let expected = Catalog::load(catalog_file).map_err(|e| {
+        Error::Io(format!(
+            "cannot read what the dump holds from {}: {e}",
+            catalog_file.display()
+        ))
+    })?;
+    let found = catalog::read_database(
         &manifest.target.database,
         "target.database",
         &manifest.secrets(),
+        content.then_some(&expected.settings),
         usize::try_from(manifest.artifacts.jobs).unwrap_or(1),
     )
     .map_err(|e| Error::Io(format!("cannot read the target database {database}: {e}")))?;
-    let differences = facts::compare(&expected, &found);
+    let how = catalog::Comparison {
+        owners: *owners,
+        content: *content,
+    };
+    let differences = catalog::compare(&expected, &found, how);
     for difference in &differences {
         print(&format!("changed     {difference}\n"));
     }

@@ -1,14 +1,13 @@
-//! `check`: the restored database proven equal to what the dump holds.
+//! `check`: the restored database proven equal to what the dump holds,
+//! catalog against catalog.
 
 use std::path::Path;
 
 use crate::display::units::{count, thousands};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::io::compression::Compression;
 use crate::manifest::Strategy;
-use crate::postgres::DumpFormat;
-use crate::postgres::facts::{self, Difference, Facts};
+use crate::postgres::catalog::{self, Catalog, Comparison, Difference};
 use crate::store::journal::CheckRecord;
 
 /// How many differences an error lists before it counts the rest.
@@ -17,30 +16,36 @@ const SHOWN: usize = 20;
 impl StepRunner<'_> {
     pub(in crate::exec) fn check(
         &self,
-        dump: &Path,
-        format: DumpFormat,
-        compression: Compression,
+        catalog_file: &Path,
         database: &str,
-        sanitized: Option<&Path>,
+        how: Comparison,
     ) -> StepResult {
-        let (mut expected, found) = self.facts_of(dump, format, compression, database)?;
-        if let Some(folder) = sanitized {
-            facts::sanitized::add_rows(&mut expected, folder).map_err(|e| {
-                StepFailure::new(format!(
-                    "cannot count the sanitized rows in {}: {e}",
-                    folder.display()
-                ))
-            })?;
-        }
-        let differences = facts::compare(&expected, &found);
+        let expected = Catalog::load(catalog_file).map_err(|e| {
+            StepFailure::new(format!(
+                "cannot read what the dump holds from {}: {e}",
+                catalog_file.display()
+            ))
+        })?;
+        let url = self.manifest.target.database.with_database(database);
+        let sessions = usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1);
+        let content = how.content.then_some(&expected.settings);
+        let found =
+            catalog::read_database(&url, "target.database", self.secrets, content, sessions)
+                .map_err(|e| StepFailure::new(format!("cannot read {database}: {e}")))?;
+        let differences = catalog::compare(&expected, &found, how);
         let record = record(&expected, &differences);
         if differences.is_empty() {
             return Ok(StepReport {
                 note: Some(format!(
-                    "{}, {}, {} equal to the dump",
+                    "{}, {}, {} equal to the dump{}",
                     count(record.tables, "table", "tables"),
                     plural_thousands(record.rows, "row", "rows"),
                     plural_thousands(record.objects, "object", "objects"),
+                    if how.content {
+                        ", content included"
+                    } else {
+                        ""
+                    }
                 )),
                 check: Some(record),
                 ..StepReport::default()
@@ -65,33 +70,9 @@ impl StepRunner<'_> {
         };
         Err(StepFailure::new(message).with_help(help))
     }
-
-    /// What the dump holds and what `database` holds, read at the same time.
-    fn facts_of(
-        &self,
-        dump: &Path,
-        format: DumpFormat,
-        compression: Compression,
-        database: &str,
-    ) -> Result<(Facts, Facts), StepFailure> {
-        let tools = &self.manifest.tools;
-        let url = self.manifest.target.database.with_database(database);
-        let sessions = usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1);
-        let (expected, found) = std::thread::scope(|scope| {
-            let expected = scope.spawn(|| facts::dump::read(tools, dump, format, compression));
-            let found =
-                facts::database::read(tools, &url, "target.database", self.secrets, sessions);
-            (expected.join(), found)
-        });
-        let expected = expected
-            .map_err(|_| StepFailure::new("reading the dump's facts panicked"))?
-            .map_err(|e| StepFailure::new(format!("cannot read what the dump holds: {e}")))?;
-        let found = found.map_err(|e| StepFailure::new(format!("cannot read {database}: {e}")))?;
-        Ok((expected, found))
-    }
 }
 
-fn record(expected: &Facts, differences: &[Difference]) -> CheckRecord {
+fn record(expected: &Catalog, differences: &[Difference]) -> CheckRecord {
     CheckRecord {
         tables: expected.tables.len() as u64,
         rows: expected.rows(),

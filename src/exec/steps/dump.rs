@@ -5,6 +5,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use crate::exec::connection;
 use crate::exec::follow::TreeFollower;
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
@@ -18,6 +19,7 @@ use crate::io::tally::{Tally, TallyWriter};
 use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step};
+use crate::postgres::libpq::CancelGroup;
 use crate::store::Sums;
 use crate::store::remote::Upload;
 
@@ -84,9 +86,57 @@ impl Partial {
 }
 
 impl StepRunner<'_> {
+    /// `pg_dump` in a snapshot of the source exported for it, and the
+    /// dump's catalog read in the same snapshot (its tables' rows counted
+    /// there while `pg_dump` runs, or, for the directory format, read from
+    /// the dump's files).
+    pub(in crate::exec) fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
+        let failed = |e| connection::failed(exec, self.secrets, "cannot export a snapshot", &e);
+        let mut exporter = connection::connect(exec, self.secrets)?;
+        exporter
+            .execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .map_err(failed)?;
+        let snapshot = exporter
+            .query("SELECT pg_export_snapshot()")
+            .map_err(failed)?
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+            .ok_or_else(|| StepFailure::new("the source exported no snapshot"))?;
+        let mut exec = exec.clone();
+        exec.args.push(format!("--snapshot={snapshot}").into());
+        let directory = self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory;
+        let readers = CancelGroup::default();
+        let (written, catalog) = std::thread::scope(|scope| {
+            let catalog = scope.spawn(|| {
+                let mut catalog = self.source_catalog(&exec, &snapshot, None, &readers)?;
+                if !directory {
+                    self.count_in_snapshot(&exec, &snapshot, &mut catalog, &readers)?;
+                }
+                Ok::<_, StepFailure>(catalog)
+            });
+            let written = self.dump_files(step, &exec);
+            if written.is_err() {
+                readers.cancel();
+            }
+            let catalog = catalog
+                .join()
+                .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
+            (written, catalog)
+        });
+        let mut report = written?;
+        let mut catalog = catalog?;
+        drop(exporter);
+        if directory && let Some(artifact) = step.produces.first() {
+            self.rows_from_files(&self.artifacts.join(&artifact.name), &mut catalog)?;
+        }
+        report.checksums.extend(self.write_catalog(step, &catalog)?);
+        Ok(report)
+    }
+
     /// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
     /// format, each file followed as `pg_dump` writes it), then renamed.
-    pub(in crate::exec) fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
+    pub(in crate::exec) fn dump_files(&self, step: &Step, exec: &Exec) -> StepResult {
         let artifact = step
             .produces
             .first()
@@ -98,6 +148,9 @@ impl StepRunner<'_> {
             });
         }
         let partial = Partial::start(self, &artifact.name)?;
+        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Custom {
+            return self.dump_file(exec, partial, &meter.done);
+        }
         // pg_dump accepts an empty folder; creating it first lets the files
         // be followed (and keeps the folder private).
         create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
@@ -114,6 +167,30 @@ impl StepRunner<'_> {
         }
         make_private(&partial.path).map_err(|e| partial.failure("protect", &e))?;
         let (sums, bytes) = followed.map_err(|e| partial.failure("hash", &e))?;
+        partial.finish(self, &sums)?;
+        Ok(StepReport {
+            bytes,
+            checksums: sums,
+            ..StepReport::default()
+        })
+    }
+
+    /// A custom-format dump: `pg_dump` writes the file itself (it goes back
+    /// to write each table's data offset), then the file is hashed, with
+    /// the meter counting its bytes.
+    fn dump_file(&self, exec: &Exec, partial: Partial, tally: &Tally) -> StepResult {
+        // Created first so that it is private from the start.
+        create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
+        if let Err(failure) = process::run(exec, self.secrets, Output::Discard) {
+            partial.abandon();
+            return Err(failure);
+        }
+        let file = fs::File::open(&partial.path).map_err(|e| partial.failure("read", &e))?;
+        file.sync_all().map_err(|e| partial.failure("flush", &e))?;
+        let reader = crate::io::tally::TallyReader::new(file, tally.clone());
+        let (sha, bytes) =
+            crate::io::hashing::hash_reader(reader).map_err(|e| partial.failure("hash", &e))?;
+        let sums = Sums::from([(partial.name.clone(), sha)]);
         partial.finish(self, &sums)?;
         Ok(StepReport {
             bytes,

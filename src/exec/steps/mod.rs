@@ -3,6 +3,7 @@
 //! stream restore's shared work queue).
 
 mod archive;
+mod catalog;
 mod check;
 mod database;
 mod dump;

@@ -13,21 +13,24 @@ use crate::io::files::{create_private, create_private_dir, write_atomically};
 use crate::io::hashing::HashingWriter;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, SanitizedDump, SanitizedTable, Step};
-use crate::postgres::facts::sanitized::{LISTING, Listed};
+use crate::postgres::dump_files::sanitized::{LISTING, Listed};
 use crate::store::Sums;
 
+use super::catalog::read_copy_file;
 use super::dump::Partial;
+use crate::io::compression::Compression;
+use crate::postgres::catalog::{CopyText, Rows};
+use crate::postgres::libpq::CancelGroup;
 
 impl StepRunner<'_> {
     pub(in crate::exec) fn sanitized_dump(&self, step: &Step, plan: &SanitizedDump) -> StepResult {
         let SanitizedDump {
             dump,
-            post_data,
+            post_data: _,
             psql,
             tables,
-            folder,
+            folder: _,
         } = plan;
-        let (post_data, folder) = (post_data.as_ref(), folder.as_ref());
         let mut session = Session::open(psql, self.secrets)?;
         let snapshot = session.export_snapshot()?;
         let with_snapshot = |exec: &Exec| {
@@ -36,7 +39,72 @@ impl StepRunner<'_> {
             exec
         };
         let dump = with_snapshot(dump);
-        let mut report = match post_data {
+        let readers = CancelGroup::default();
+        let (report, catalog) = std::thread::scope(|scope| {
+            let catalog = scope.spawn(|| self.source_catalog(psql, &snapshot, None, &readers));
+            let report = self.sanitized_files(step, plan, &dump, &snapshot);
+            if report.is_err() {
+                readers.cancel();
+            }
+            let catalog = catalog
+                .join()
+                .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
+            (report, catalog)
+        });
+        let (mut report, sanitized_rows) = report?;
+        let mut catalog = catalog?;
+        for (table, rows) in tables.iter().zip(sanitized_rows) {
+            if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
+                listed.rows = Some(rows);
+            }
+        }
+        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory
+            && let Some(artifact) = step.produces.first()
+        {
+            self.rows_from_files(&self.artifacts.join(&artifact.name), &mut catalog)?;
+        } else {
+            self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
+        }
+        report.checksums.extend(self.write_catalog(step, &catalog)?);
+        session
+            .close()
+            .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
+        report.sanitized = tables
+            .iter()
+            .map(|t| format!("{}.{} ({})", t.schema, t.table, t.rule))
+            .collect();
+        report.note = Some(format!(
+            "sanitized: {}",
+            crate::display::units::count(tables.len() as u64, "table", "tables")
+        ));
+        Ok(report)
+    }
+
+    /// The sanitized dump's files, and the rows (and content) each
+    /// sanitized table was given, in the order of `plan.tables`.
+    fn sanitized_files(
+        &self,
+        step: &Step,
+        plan: &SanitizedDump,
+        dump: &Exec,
+        snapshot: &str,
+    ) -> Result<(StepReport, Vec<Rows>), StepFailure> {
+        let SanitizedDump {
+            post_data,
+            psql,
+            tables,
+            folder,
+            ..
+        } = plan;
+        let (post_data, folder) = (post_data.as_ref(), folder.as_ref());
+        let with_snapshot = |exec: &Exec| {
+            let mut exec = exec.clone();
+            exec.args.push(format!("--snapshot={snapshot}").into());
+            exec
+        };
+        let hash = self.content_checked();
+        let mut rows = Vec::new();
+        let report = match post_data {
             // Plain: one file, the sanitized rows between the data and the
             // post-data sections.
             Some(post) => {
@@ -52,11 +120,20 @@ impl StepRunner<'_> {
                     .map_or(crate::io::compression::Compression::None, |s| s.compression);
                 let meter = self.meters.get(step.id);
                 self.stream_artifact(&name, compression, &meter.done, |sink| {
-                    process::run(&dump, self.secrets, Output::Into(sink))?;
+                    process::run(dump, self.secrets, Output::Into(sink))?;
                     for table in tables {
                         write_block_start(sink, table)
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
-                        self.copy_out(psql, table, &snapshot, sink)?;
+                        let mut counted = Counted {
+                            sink: &mut *sink,
+                            text: CopyText::default(),
+                        };
+                        self.copy_out(psql, table, snapshot, &mut counted)?;
+                        let mut table_rows = counted.text.finish();
+                        if !hash {
+                            table_rows.sha256 = None;
+                        }
+                        rows.push(table_rows);
                         sink.write_all(b"\\.\n\n")
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
                     }
@@ -64,8 +141,8 @@ impl StepRunner<'_> {
                 })?
             }
             None => {
-                let mut report = self.dump(step, &dump)?;
-                if folder.is_some() {
+                let mut report = self.dump_files(step, dump)?;
+                if let Some(folder) = folder {
                     let name = step
                         .produces
                         .get(1)
@@ -73,25 +150,22 @@ impl StepRunner<'_> {
                         .ok_or_else(|| {
                             StepFailure::new("the dump step names no sanitized folder")
                         })?;
-                    let written = self.write_folder(&name, psql, tables, &snapshot)?;
+                    let written = self.write_folder(&name, psql, tables, snapshot)?;
                     report.bytes += written.bytes;
                     report.checksums.extend(written.checksums);
+                    for table in tables {
+                        let path = folder.join(&table.file);
+                        let table_rows =
+                            read_copy_file(&path, Compression::None, hash).map_err(|e| {
+                                StepFailure::new(format!("cannot read {}: {e}", path.display()))
+                            })?;
+                        rows.push(table_rows);
+                    }
                 }
                 report
             }
         };
-        session
-            .close()
-            .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
-        report.sanitized = tables
-            .iter()
-            .map(|t| format!("{}.{} ({})", t.schema, t.table, t.rule))
-            .collect();
-        report.note = Some(format!(
-            "sanitized: {}",
-            crate::display::units::count(tables.len() as u64, "table", "tables")
-        ));
-        Ok(report)
+        Ok((report, rows))
     }
 
     /// `COPY (SELECT ...) TO STDOUT` of one table, in the shared snapshot,
@@ -168,6 +242,24 @@ impl StepRunner<'_> {
             checksums: sums,
             ..StepReport::default()
         })
+    }
+}
+
+/// A sink that also reads the `COPY` text going through it.
+struct Counted<'a> {
+    sink: &'a mut dyn Write,
+    text: CopyText,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.sink.write(buf)?;
+        self.text.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::io::files::{create_private, create_private_dir, describe_io};
 use crate::io::tally::Tally;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step, StreamDump};
-use crate::postgres::facts::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::dump_files::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::{sql_literal, sql_qualified};
@@ -76,8 +76,9 @@ impl StepRunner<'_> {
         create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
         let outcome = self.stream_into(&partial, &name, plan);
         match outcome {
-            Ok((sums, report)) => {
+            Ok((sums, mut report, catalog)) => {
                 partial.finish(self, &sums)?;
+                report.checksums.extend(self.write_catalog(step, &catalog)?);
                 Ok(report)
             }
             Err(failure) => {
@@ -92,13 +93,23 @@ impl StepRunner<'_> {
         partial: &Partial,
         name: &str,
         plan: &StreamDump,
-    ) -> Result<(Sums, StepReport), StepFailure> {
+    ) -> Result<(Sums, StepReport, crate::postgres::catalog::Catalog), StepFailure> {
         let hub = self.live.as_deref();
         let mut session = Session::open(&plan.psql, self.secrets)?;
         let snapshot = session.export_snapshot()?;
         // The first reader lists the tables and reads the sequences, then
         // reads rows like the others.
         let mut first = self.reader_in_snapshot(&plan.psql, &snapshot)?;
+        // The readers' settings make the rows' text: `check = "content"`
+        // reads the copy with the same.
+        let settings = crate::postgres::catalog::settings(&mut first).map_err(|e| {
+            connection::failed(
+                &plan.psql,
+                self.secrets,
+                "cannot read the session's settings",
+                &e,
+            )
+        })?;
 
         // Both sections from pg_dump beside the tables, from the start:
         // each is published as soon as it is whole (the restore cuts the
@@ -114,42 +125,53 @@ impl StepRunner<'_> {
             }
             Ok(sql)
         };
-        let (pre_data, post_data, sequences, tables, read) = std::thread::scope(|scope| {
-            let pre = scope.spawn(|| section(&plan.pre_data, Part::PreData));
-            let post = scope.spawn(|| section(&plan.post_data, Part::PostData));
-            let listed = self.tables_to_read(plan, &mut first).and_then(|tables| {
-                if let Some(hub) = hub {
-                    hub.set_count(tables.len());
-                }
-                let sequences = self.sequences_sql(&plan.psql, &mut first)?;
-                Ok((tables, sequences))
-            });
-            let read = match &listed {
-                Ok((tables, sequences)) => {
+        let readers = crate::postgres::libpq::CancelGroup::default();
+        let (pre_data, post_data, sequences, tables, read, catalog) =
+            std::thread::scope(|scope| {
+                let catalog = scope
+                    .spawn(|| self.source_catalog(&plan.psql, &snapshot, Some(settings), &readers));
+                let pre = scope.spawn(|| section(&plan.pre_data, Part::PreData));
+                let post = scope.spawn(|| section(&plan.post_data, Part::PostData));
+                let listed = self.tables_to_read(plan, &mut first).and_then(|tables| {
                     if let Some(hub) = hub {
-                        hub.publish(Part::Sequences, sequences.clone().into_bytes());
+                        hub.set_count(tables.len());
                     }
-                    let reading = Reading {
-                        partial,
-                        plan,
-                        snapshot: &snapshot,
-                        stop: &stop,
-                        tally: &meter.done,
-                    };
-                    self.read_tables(&reading, tables, first)
-                }
-                Err(_) => Ok(Vec::new()),
-            };
-            let joined =
-                |handle: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, StepFailure>>| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked")))
+                    let sequences = self.sequences_sql(&plan.psql, &mut first)?;
+                    Ok((tables, sequences))
+                });
+                let read = match &listed {
+                    Ok((tables, sequences)) => {
+                        if let Some(hub) = hub {
+                            hub.publish(Part::Sequences, sequences.clone().into_bytes());
+                        }
+                        let reading = Reading {
+                            partial,
+                            plan,
+                            snapshot: &snapshot,
+                            stop: &stop,
+                            tally: &meter.done,
+                        };
+                        self.read_tables(&reading, tables, first)
+                    }
+                    Err(_) => Ok(Vec::new()),
                 };
-            let (pre, post) = (joined(pre), joined(post));
-            let (tables, sequences) = listed?;
-            Ok::<_, StepFailure>((pre?, post?, sequences, tables, read?))
-        })?;
+                let joined =
+                    |handle: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, StepFailure>>| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked")))
+                    };
+                let (pre, post) = (joined(pre), joined(post));
+                if read.is_err() || pre.is_err() || post.is_err() {
+                    readers.cancel();
+                }
+                let catalog = catalog
+                    .join()
+                    .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
+                let (tables, sequences) = listed?;
+                Ok::<_, StepFailure>((pre?, post?, sequences, tables, read?, catalog?))
+            })?;
+        let mut catalog = catalog;
         let mut sums = Sums::new();
         let keep = |sums: &mut Sums, file: &str, bytes: &[u8]| -> Result<(), StepFailure> {
             let path = partial.path.join(file);
@@ -171,6 +193,12 @@ impl StepRunner<'_> {
             let done = done.ok_or_else(|| {
                 StepFailure::new(format!("{}.{} was not read", table.schema, table.table))
             })?;
+            if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
+                listed.rows = Some(crate::postgres::catalog::Rows {
+                    rows: done.rows,
+                    sha256: self.content_checked().then(|| done.sha.clone()),
+                });
+            }
             sums.insert(format!("{name}/{}", table.file), done.sha);
             bytes += done.bytes;
             rows += done.rows;
@@ -204,7 +232,7 @@ impl StepRunner<'_> {
             sanitized,
             ..StepReport::default()
         };
-        Ok((sums, report))
+        Ok((sums, report, catalog))
     }
 
     /// Every table's rows into its file, `jobs` readers at once, in the

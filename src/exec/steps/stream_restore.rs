@@ -23,7 +23,7 @@ use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
-use crate::postgres::facts::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::dump_files::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::PostData;
 use crate::postgres::quote::sql_qualified;

@@ -133,6 +133,7 @@ pub fn validate(
             compression: values.compression.ok_or_else(broken)?,
             jobs: values.jobs.ok_or_else(broken)?,
             keep: values.keep.ok_or_else(broken)?,
+            check: values.check.ok_or_else(broken)?,
         },
         tools: Tools {
             bindir: values.bindir,

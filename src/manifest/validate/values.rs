@@ -9,7 +9,9 @@ use toml::Spanned;
 
 use super::checker::Checker;
 use crate::io::paths;
-use crate::manifest::choices::{Compression, DatabaseContent, DumpFormat, Folder, Keep, Strategy};
+use crate::manifest::choices::{
+    CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Strategy,
+};
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
@@ -47,6 +49,7 @@ pub(super) struct Values {
     pub(super) compression: Option<Compression>,
     pub(super) jobs: Option<u32>,
     pub(super) keep: Option<Keep>,
+    pub(super) check: Option<CheckDepth>,
     pub(super) bindir: Option<PathBuf>,
 }
 
@@ -201,6 +204,9 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let keep = artifacts
         .and_then(|a| a.keep.as_ref())
         .map_or(Some(Keep::All), |k| cx.choice(k, "artifacts.keep"));
+    let check = artifacts
+        .and_then(|a| a.check.as_ref())
+        .map_or(Some(CheckDepth::Rows), |k| cx.choice(k, "artifacts.check"));
     let raw_bindir = raw.tools.as_ref().and_then(|t| t.get_ref().bindir.as_ref());
     let bindir = raw_bindir.and_then(|b| cx.path(b, "tools.bindir"));
     if let (Some(dir), Some(raw_dir)) = (&bindir, raw_bindir)
@@ -241,6 +247,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         compression,
         jobs,
         keep,
+        check,
         bindir,
     }
 }

@@ -1,28 +1,30 @@
 //! The `check` step: the restored database compared with what the dump
-//! holds.
+//! holds, as its catalog records it.
 
 use super::context::Planner;
+use crate::manifest::CheckDepth;
 use crate::plan::step::{Action, Artifact, Step, StepId};
 
 impl Planner<'_> {
-    pub(super) fn check(&self, dump: &Artifact, sanitized: Option<&Artifact>) -> Step {
+    pub(super) fn check(&self, catalog: &Artifact) -> Step {
         let database = self.new_database();
+        let content = self.manifest.artifacts.check == CheckDepth::Content;
         Step {
             id: StepId::Check,
             kind: StepId::Check.kind(),
             description: format!(
-                "compare {database} with {}: every table's rows, every sequence, the indexes, constraints, triggers, views and functions, the encoding",
-                dump.name
+                "compare {database} with {}: every object by identity and definition, every table's {}, every sequence and large object, the encoding",
+                catalog.name,
+                if content { "rows and content" } else { "rows" }
             ),
             action: Action::Check {
-                dump: self.path(dump),
-                format: self.manifest.artifacts.format,
-                compression: self.manifest.artifacts.compression,
+                catalog: self.path(catalog),
                 database,
-                sanitized: sanitized.map(|s| self.path(s)),
+                owners: self.manifest.include.owners,
+                content,
             },
             produces: vec![],
-            consumes: std::iter::once(dump).chain(sanitized).cloned().collect(),
+            consumes: vec![catalog.clone()],
             destroys: None,
         }
     }

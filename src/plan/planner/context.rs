@@ -60,6 +60,14 @@ impl Planner<'_> {
         }
     }
 
+    /// `<db>.catalog.json`: what the dump holds, from the source's catalog.
+    pub(in crate::plan) fn catalog_artifact(&self) -> Artifact {
+        Artifact {
+            name: format!("{}.catalog.json", self.file_stem()),
+            kind: ArtifactKind::Catalog,
+        }
+    }
+
     /// Each copied folder's archive and file sums:
     /// `<db>_<folder>.tar[.gz|.zst]` and `<db>_<folder>.sha256`.
     pub(in crate::plan) fn folder_artifacts(&self) -> Vec<(CopiedFolder, Artifact, Artifact)> {

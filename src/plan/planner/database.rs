@@ -43,12 +43,15 @@ impl Planner<'_> {
                 );
                 details.push(format!("{} jobs", a.jobs));
             }
+            // A file pg_dump can seek in: it writes each table's data
+            // offset into the table of contents at the end, which
+            // `pg_restore -j` needs to restore entries in its own order.
             DumpFormat::Custom => {
                 args.push(compress_arg(a.compression).into());
-                stdout = Some(Stream {
-                    path: self.path(artifact),
-                    compression: Compression::None,
-                });
+                args.push("--no-sync".into());
+                args.push(
+                    format!("--file={}", partial_path(&self.path(artifact)).display()).into(),
+                );
             }
             // The stream format plans its own dump (stream.rs).
             DumpFormat::Plain | DumpFormat::Stream => {

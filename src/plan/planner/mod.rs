@@ -88,27 +88,35 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
     }
     let dump = manifest.has_database().then(|| planner.dump_artifact());
     let sanitized = dump.as_ref().and_then(|_| planner.sanitized_artifact());
+    let catalog = dump.as_ref().map(|_| planner.catalog_artifact());
     let folders = planner.folder_artifacts();
     let stream = manifest.artifacts.format == DumpFormat::Stream;
-    if let Some(dump) = &dump {
-        builder.step(if stream {
+    if let (Some(dump), Some(catalog)) = (&dump, &catalog) {
+        let mut step = if stream {
             planner.stream_dump(dump)
         } else if manifest.sanitize.is_some() {
             planner.sanitize_dump(planner.dump(dump), sanitized.as_ref())
         } else {
             planner.dump(dump)
-        });
+        };
+        step.produces.push(catalog.clone());
+        builder.step(step);
     }
     if !folders.is_empty() {
         builder.step(planner.archive(&folders));
     }
-    let mut all_artifacts: Vec<Artifact> = dump.iter().chain(&sanitized).cloned().collect();
+    let mut all_artifacts: Vec<Artifact> = dump
+        .iter()
+        .chain(&sanitized)
+        .chain(&catalog)
+        .cloned()
+        .collect();
     for (_, archive, sums) in &folders {
         all_artifacts.push(archive.clone());
         all_artifacts.push(sums.clone());
     }
     builder.step(planner.verify(all_artifacts));
-    if let Some(dump) = &dump {
+    if let (Some(dump), Some(catalog)) = (&dump, &catalog) {
         if strategy == Strategy::Replace {
             builder.step(planner.drop());
         }
@@ -118,7 +126,7 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
             Some(folder) => planner.sanitize_restore(planner.restore(dump), folder),
             None => planner.restore(dump),
         });
-        builder.step(planner.check(dump, sanitized.as_ref()));
+        builder.step(planner.check(catalog));
     }
     if !folders.is_empty() {
         builder.step(planner.extract(&folders));

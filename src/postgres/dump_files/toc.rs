@@ -6,6 +6,8 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListEntry {
     pub dump_id: u32,
+    /// The object id in the entry's catalog id: a table's for its data.
+    pub oid: u32,
     pub kind: ListKind,
     /// `SCHEMA TAG OWNER`, as printed (names are not quoted).
     pub rest: String,
@@ -32,7 +34,8 @@ fn entry(line: &str) -> Option<ListEntry> {
     let dump_id = id.trim().parse().ok()?;
     // The catalog ids: `TABLEOID OID`.
     let mut fields = rest.splitn(3, ' ');
-    let (_, _, rest) = (fields.next()?, fields.next()?, fields.next()?);
+    let (_, oid, rest) = (fields.next()?, fields.next()?, fields.next()?);
+    let oid = oid.parse().ok()?;
     let (kind, rest) = if let Some(rest) = rest.strip_prefix("TABLE DATA ") {
         (ListKind::TableData, rest)
     } else if let Some(rest) = rest.strip_prefix("SEQUENCE SET ") {
@@ -42,6 +45,7 @@ fn entry(line: &str) -> Option<ListEntry> {
     };
     Some(ListEntry {
         dump_id,
+        oid,
         kind,
         rest: rest.to_owned(),
         line: line.to_owned(),
@@ -60,6 +64,7 @@ mod tests {
         let found = entries(list);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].dump_id, 3344);
+        assert_eq!(found[0].oid, 16389);
         assert_eq!(found[0].kind, ListKind::TableData);
         assert_eq!(found[0].rest, "public e o'brien \"x\"");
         assert_eq!(found[1].kind, ListKind::SequenceSet);

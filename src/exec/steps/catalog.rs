@@ -1,0 +1,235 @@
+//! The dump's catalog (`<db>.catalog.json`): the source's catalog read in
+//! the dump's own snapshot, with the rows the dump carries for each table
+//! (from its data files, counted as written, or counted in that snapshot),
+//! written beside the dump and checksummed like it.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::exec::connection;
+use crate::exec::runner::StepRunner;
+use crate::exec::scheduler::StepFailure;
+use crate::io::compression::Compression;
+use crate::manifest::{CheckDepth, DatabaseContent};
+use crate::plan::{ArtifactKind, Exec, Step};
+use crate::postgres::catalog::{self, Catalog, CopyText, Rows, TableCounts};
+use crate::postgres::dump_files::data::{data_file, list};
+use crate::postgres::dump_files::toc::ListKind;
+use crate::postgres::libpq::{CancelGroup, Connection};
+use crate::postgres::pattern::matches_pattern;
+use crate::postgres::quote::sql_literal;
+use crate::store::Sums;
+
+use super::dump::Partial;
+
+/// The settings `pg_dump` sets in its sessions: the text of the rows it
+/// writes depends on them, and so does a `COPY` that is to match it.
+const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET IntervalStyle = postgres; \
+     SET extra_float_digits = 3; SELECT pg_catalog.set_config('search_path', '', false)";
+
+impl StepRunner<'_> {
+    /// Whether `check` compares content, so the dump hashes it.
+    pub(in crate::exec) fn content_checked(&self) -> bool {
+        self.manifest.artifacts.check == CheckDepth::Content
+    }
+
+    /// A connection on the source (where `exec`, a `pg_dump` or `psql`,
+    /// connects) in a read-only transaction that sees `snapshot`.
+    pub(in crate::exec) fn source_in_snapshot(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+        group: &CancelGroup,
+    ) -> Result<Connection, StepFailure> {
+        let mut reader = connection::connect(exec, self.secrets)?;
+        group
+            .join(&reader)
+            .map_err(|e| connection::failed(exec, self.secrets, "stopped", &e))?;
+        reader
+            .execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                sql_literal(snapshot)
+            ))
+            .map_err(|e| {
+                connection::failed(exec, self.secrets, "cannot share the dump's snapshot", &e)
+            })?;
+        Ok(reader)
+    }
+
+    /// The source's catalog in `snapshot`, its tables not counted yet.
+    /// `settings` are those the rows' text is written with; `None`:
+    /// `pg_dump`'s.
+    pub(in crate::exec) fn source_catalog(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+        settings: Option<BTreeMap<String, String>>,
+        group: &CancelGroup,
+    ) -> Result<Catalog, StepFailure> {
+        let failed =
+            |e| connection::failed(exec, self.secrets, "cannot read the source's catalog", &e);
+        let mut reader = self.source_in_snapshot(exec, snapshot, group)?;
+        let settings = match settings {
+            Some(settings) => settings,
+            None => {
+                reader.execute(PG_DUMP_SETTINGS).map_err(failed)?;
+                catalog::settings(&mut reader).map_err(failed)?
+            }
+        };
+        let mut catalog = catalog::read(&mut reader, settings).map_err(failed)?;
+        self.leave_out(&mut catalog);
+        Ok(catalog)
+    }
+
+    /// What the dump leaves out: every table's rows under a schema-only
+    /// dump (and the rest `pg_dump` writes in its data section), the rows
+    /// of the tables `exclude_table_data` names.
+    fn leave_out(&self, catalog: &mut Catalog) {
+        let include = &self.manifest.include;
+        let empty = Rows {
+            rows: 0,
+            sha256: self.content_checked().then(catalog::empty_sha256),
+        };
+        if include.database == DatabaseContent::Schema {
+            for table in &mut catalog.tables {
+                table.rows = Some(empty.clone());
+            }
+            catalog.schema_only();
+            return;
+        }
+        for table in &mut catalog.tables {
+            if include
+                .exclude_table_data
+                .iter()
+                .any(|p| matches_pattern(p, &table.schema, &table.name))
+            {
+                table.rows = Some(empty.clone());
+            }
+        }
+    }
+
+    /// Counts (or hashes) in `snapshot` the rows of every table not
+    /// counted yet, as the dump wrote them in the same snapshot.
+    pub(in crate::exec) fn count_in_snapshot(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+        catalog: &mut Catalog,
+        group: &CancelGroup,
+    ) -> Result<(), StepFailure> {
+        let settings = catalog.settings.clone();
+        let open = || {
+            self.source_in_snapshot(exec, snapshot, group)
+                .map_err(|f| crate::postgres::libpq::PqError(f.message))
+        };
+        catalog::count_tables(
+            TableCounts {
+                tables: &mut catalog.tables,
+                content: self.content_checked().then_some(&settings),
+                sessions: usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1),
+            },
+            &open,
+        )
+        .map_err(|e| connection::failed(exec, self.secrets, "cannot count the source's rows", &e))
+    }
+
+    /// The rows of a directory dump's tables, from its data files: those
+    /// its table of contents lists (by the table's object id), every other
+    /// table none.
+    pub(in crate::exec) fn rows_from_files(
+        &self,
+        dir: &Path,
+        catalog: &mut Catalog,
+    ) -> Result<(), StepFailure> {
+        let entries = list(&self.manifest.tools, dir)
+            .map_err(|e| StepFailure::new(format!("cannot list the dump: {e}")))?;
+        let hash = self.content_checked();
+        let mut files = BTreeMap::new();
+        for entry in entries.iter().filter(|e| e.kind == ListKind::TableData) {
+            let file = data_file(dir, entry.dump_id)
+                .map_err(|e| StepFailure::new(format!("cannot read the dump: {e}")))?;
+            files.insert(entry.oid, file);
+        }
+        let todo: Vec<usize> = (0..catalog.tables.len())
+            .filter(|&i| catalog.tables[i].rows.is_none())
+            .collect();
+        let read = |i: &usize| -> Result<(usize, Rows), StepFailure> {
+            let Some((path, compression)) = files.get(&catalog.tables[*i].oid) else {
+                let sha256 = hash.then(catalog::empty_sha256);
+                return Ok((*i, Rows { rows: 0, sha256 }));
+            };
+            let rows = read_copy_file(path, *compression, hash)
+                .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", path.display())))?;
+            Ok((*i, rows))
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let counted: Vec<Result<(usize, Rows), StepFailure>> = std::thread::scope(|scope| {
+            let chunks: Vec<&[usize]> = todo.chunks(todo.len().div_ceil(threads).max(1)).collect();
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| scope.spawn(move || chunk.iter().map(read).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(StepFailure::new("counting a dump's rows panicked"))]
+                    })
+                })
+                .collect()
+        });
+        for result in counted {
+            let (i, rows) = result?;
+            catalog.tables[i].rows = Some(rows);
+        }
+        Ok(())
+    }
+
+    /// Writes the catalog artifact the step `step` produces; its sums.
+    pub(in crate::exec) fn write_catalog(
+        &self,
+        step: &Step,
+        catalog: &Catalog,
+    ) -> Result<Sums, StepFailure> {
+        let name = step
+            .produces
+            .iter()
+            .find(|a| a.kind == ArtifactKind::Catalog)
+            .map(|a| a.name.clone())
+            .ok_or_else(|| StepFailure::new("the dump step names no catalog"))?;
+        let partial = Partial::start(self, &name)?;
+        let text = catalog.to_json();
+        crate::io::files::write_atomically(&partial.path, &text)
+            .map_err(|e| partial.failure("write", &e))?;
+        let sums = Sums::from([(
+            name,
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
+        )]);
+        partial.finish(self, &sums)?;
+        Ok(sums)
+    }
+}
+
+/// The rows of a file of `COPY` text (and their SHA-256 with `hash`).
+pub(in crate::exec) fn read_copy_file(
+    path: &Path,
+    compression: Compression,
+    hash: bool,
+) -> std::io::Result<Rows> {
+    let mut reader = compression.decoder(File::open(path)?)?;
+    if !hash {
+        let rows = crate::postgres::dump_files::data::count_copy_rows(reader)?;
+        return Ok(Rows { rows, sha256: None });
+    }
+    let mut text = CopyText::default();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(text.finish());
+        }
+        text.update(&buffer[..n]);
+    }
+}

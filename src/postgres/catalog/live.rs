@@ -1,0 +1,36 @@
+//! The catalog of a live database (a restored copy, a target): read in
+//! one read-only transaction, its tables counted (or their content
+//! hashed) over several sessions.
+
+use std::collections::BTreeMap;
+
+use super::{Catalog, TableCounts, count_tables};
+use crate::postgres::libpq::{Connection, PqError};
+use crate::postgres::{DbUrl, Secrets};
+
+/// Reads the catalog of the database `url` reaches, counting its tables
+/// with up to `sessions` sessions; with `content`, hashing each table's
+/// `COPY` text read with those settings.
+pub fn read_database(
+    url: &DbUrl,
+    origin: &str,
+    secrets: &Secrets,
+    content: Option<&BTreeMap<String, String>>,
+    sessions: usize,
+) -> Result<Catalog, PqError> {
+    let open = || Connection::to_url(url, origin, secrets);
+    let mut connection = open()?;
+    connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    let mut catalog = super::read(&mut connection, BTreeMap::new())?;
+    connection.execute("COMMIT")?;
+    drop(connection);
+    count_tables(
+        TableCounts {
+            tables: &mut catalog.tables,
+            content,
+            sessions,
+        },
+        &open,
+    )?;
+    Ok(catalog)
+}
