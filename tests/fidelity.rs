@@ -61,44 +61,61 @@ fn corpus_pair() -> Pair {
 
 /// Runs every combination (two at a time), compares each copy with the
 /// source, prints one line per combination and fails naming every one that
-/// differs, with its differences.
+/// differs, with its differences. A copy that failed but left its new
+/// database (`<name>__next`: replicate's `check` failed) has that database
+/// compared too, so that the report says whether the restore itself was
+/// right.
 fn run_all(pair: &Pair, combos: Vec<Combo>, copy: &(dyn Fn(&Combo) -> Result<(), String> + Sync)) {
     let sources: Vec<(bool, Fingerprint)> = [false, true]
         .into_iter()
         .map(|owners| (owners, fingerprint(&pair.source, DB, &reading(owners))))
         .collect();
     sanity(&sources[0].1);
+    let compare = |combo: &Combo, db: &str| {
+        let source = &sources.iter().find(|(o, _)| *o == combo.owners).unwrap().1;
+        let expected = if combo.data {
+            source.clone()
+        } else {
+            schema_only(source)
+        };
+        let found = fingerprint(&pair.target, db, &reading(combo.owners));
+        let diff = differences(&expected, &found);
+        match (diff.is_empty(), expected == found) {
+            (true, true) => Ok(()),
+            _ => Err(format!("{db} differs from the source:\n{diff}")),
+        }
+    };
     let queue = Mutex::new(combos);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
                 while let Some(combo) = queue.lock().unwrap().pop() {
-                    let source = &sources.iter().find(|(o, _)| *o == combo.owners).unwrap().1;
-                    let outcome = copy(&combo).and_then(|()| {
-                        let expected = if combo.data {
-                            source.clone()
-                        } else {
-                            schema_only(source)
-                        };
-                        let found =
-                            fingerprint(&pair.target, &combo.name(), &reading(combo.owners));
-                        let diff = differences(&expected, &found);
-                        match (diff.is_empty(), expected == found) {
-                            (true, true) => Ok(()),
-                            _ => Err(format!("the copy differs from the source:\n{diff}")),
-                        }
-                    });
-                    eprintln!(
-                        "fidelity {}: {}",
-                        combo.name(),
-                        if outcome.is_ok() {
-                            "same as the source"
-                        } else {
-                            "FAILED"
-                        }
-                    );
-                    outcomes.lock().unwrap().push((combo.name(), outcome));
+                    let name = combo.name();
+                    let outcome = copy(&combo)
+                        .map_err(|e| {
+                            let next = format!("{name}__next");
+                            let left =
+                                format!("SELECT 1 FROM pg_database WHERE datname = '{next}'");
+                            if pair.target.sql("postgres", &left).is_empty() {
+                                return e;
+                            }
+                            let verdict = match compare(&combo, &next) {
+                                Ok(()) => format!(
+                                    "{next}, the database it left, is the same as the source"
+                                ),
+                                Err(diff) => first_lines(&diff, 60),
+                            };
+                            format!("{e}\n--- what it restored\n{verdict}")
+                        })
+                        .and_then(|()| compare(&combo, &name));
+                    let verdict = if outcome.is_ok() {
+                        "same as the source"
+                    } else {
+                        "FAILED"
+                    };
+                    eprintln!("fidelity {name}: {verdict}");
+                    outcomes.lock().unwrap().push((name, outcome));
                 }
             });
         }
@@ -120,6 +137,12 @@ fn run_all(pair: &Pair, combos: Vec<Combo>, copy: &(dyn Fn(&Combo) -> Result<(),
         failed.len(),
         report.join("\n")
     );
+}
+
+fn first_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let more = if lines.len() > n { "\n(...)" } else { "" };
+    format!("{}{more}", lines[..n.min(lines.len())].join("\n"))
 }
 
 /// The source holds what the corpus promises, so that an equal copy proves
