@@ -65,7 +65,12 @@ fn corpus_pair() -> Pair {
 /// database (`<name>__next`: replicate's `check` failed) has that database
 /// compared too, so that the report says whether the restore itself was
 /// right.
-fn run_all(pair: &Pair, combos: Vec<Combo>, copy: &(dyn Fn(&Combo) -> Result<(), String> + Sync)) {
+fn run_all(
+    pair: &Pair,
+    by: &str,
+    combos: Vec<Combo>,
+    copy: &(dyn Fn(&Combo) -> Result<(), String> + Sync),
+) {
     let sources: Vec<(bool, Fingerprint)> = [false, true]
         .into_iter()
         .map(|owners| (owners, fingerprint(&pair.source, DB, &reading(owners))))
@@ -114,7 +119,7 @@ fn run_all(pair: &Pair, combos: Vec<Combo>, copy: &(dyn Fn(&Combo) -> Result<(),
                     } else {
                         "FAILED"
                     };
-                    eprintln!("fidelity {name}: {verdict}");
+                    eprintln!("fidelity, {by}, {name}: {verdict}");
                     outcomes.lock().unwrap().push((name, outcome));
                 }
             });
@@ -133,7 +138,7 @@ fn run_all(pair: &Pair, combos: Vec<Combo>, copy: &(dyn Fn(&Combo) -> Result<(),
         .collect();
     assert!(
         failed.is_empty(),
-        "{} copies failed:\n{}",
+        "{} copies {by} failed:\n{}",
         failed.len(),
         report.join("\n")
     );
@@ -172,7 +177,7 @@ fn pg_dump_and_pg_restore_by_hand() {
     let pair = corpus_pair();
     let work = tempfile::tempdir().unwrap();
     let combos = Combo::all(&["directory", "custom", "plain"]);
-    run_all(&pair, combos, &|combo| {
+    run_all(&pair, "by hand", combos, &|combo| {
         copy_by_hand(&pair, DB, combo, work.path())
     });
 }
@@ -180,7 +185,7 @@ fn pg_dump_and_pg_restore_by_hand() {
 fn replicates(format: &'static str) {
     let pair = corpus_pair();
     let work = tempfile::tempdir().unwrap();
-    run_all(&pair, Combo::all(&[format]), &|combo| {
+    run_all(&pair, "with replicate", Combo::all(&[format]), &|combo| {
         copy_with_replicate(&pair, DB, combo, work.path())
     });
 }

@@ -227,7 +227,7 @@ pub fn fingerprint(cluster: &Cluster, db: &str, reading: &Reading) -> Fingerprin
         let file = folder.path().join(format!("t{i}"));
         let kept = reading.rows_kept.iter().find(|(t, _)| t == name);
         let filter = kept.map_or(String::new(), |(_, c)| format!(" WHERE {c}"));
-        script.push_str(&format!("\\o {}\n", file.display()));
+        script.push_str(&format!("\\o '{}'\n", file.display()));
         if columns.is_empty() {
             script.push_str(&format!("SELECT count(*) FROM ONLY {name}{filter};\n"));
         } else {
@@ -246,7 +246,7 @@ pub fn fingerprint(cluster: &Cluster, db: &str, reading: &Reading) -> Fingerprin
     }
     for (i, row) in sequences.iter().enumerate() {
         let file = folder.path().join(format!("s{i}"));
-        script.push_str(&format!("\\o {}\n", file.display()));
+        script.push_str(&format!("\\o '{}'\n", file.display()));
         script.push_str(&format!("SELECT last_value, is_called FROM {};\n", row[0]));
     }
     let script_path = folder.path().join("read.sql");
