@@ -7,6 +7,7 @@ mod bad_manifests;
 mod commands;
 mod examples;
 mod faults;
+mod fidelity;
 mod layers;
 mod manifest_fuzz;
 mod media;

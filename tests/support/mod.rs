@@ -4,6 +4,9 @@
 //! The builder:
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
+pub mod fidelity;
+pub mod fidelity_copy;
+pub mod fidelity_diff;
 pub mod media_tree;
 pub mod netbox;
 pub mod pg;
