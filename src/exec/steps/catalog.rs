@@ -26,7 +26,7 @@ use super::dump::Partial;
 
 /// The settings `pg_dump` sets in its sessions: the text of the rows it
 /// writes depends on them, and so does a `COPY` that is to match it.
-const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET IntervalStyle = postgres; \
+pub(in crate::exec) const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET IntervalStyle = postgres; \
      SET extra_float_digits = 3; SELECT pg_catalog.set_config('search_path', '', false)";
 
 impl StepRunner<'_> {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::catalog::PG_DUMP_SETTINGS;
 use super::dump::Partial;
 use crate::exec::connection;
 use crate::exec::live::{Hub, Part};
@@ -26,7 +27,7 @@ use crate::plan::{Exec, Step, StreamDump};
 use crate::postgres::dump_files::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
 use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::quote::{sql_literal, sql_qualified};
+use crate::postgres::quote::sql_literal;
 use crate::store::Sums;
 
 /// A table to read: where from, how, into which file.
@@ -136,7 +137,7 @@ impl StepRunner<'_> {
                     if let Some(hub) = hub {
                         hub.set_count(tables.len());
                     }
-                    let sequences = self.sequences_sql(&plan.psql, &mut first)?;
+                    let sequences = self.sequences_sql(plan, &mut first)?;
                     Ok((tables, sequences))
                 });
                 let read = match &listed {
@@ -319,10 +320,17 @@ impl StepRunner<'_> {
         if plan.schema_only {
             return Ok(Vec::new());
         }
+        // Each table's columns in the source's order, quoted by the
+        // server: its rows are read and loaded by name, so a copy whose
+        // columns stand in another order (a child table's inherited ones
+        // first) gets each value in its column.
         let rows = self.ask(
             &plan.psql,
             reader,
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+            "SELECT n.nspname, c.relname, format('%I.%I', n.nspname, c.relname), \
+             coalesce((SELECT ' (' || string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) || ')' FROM pg_attribute a \
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''), '') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
              AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
@@ -331,7 +339,7 @@ impl StepRunner<'_> {
         )?;
         let mut tables = Vec::new();
         for row in rows {
-            let [schema, table] = <[String; 2]>::try_from(row)
+            let [schema, table, qualified, columns] = <[String; 4]>::try_from(row)
                 .map_err(|row| StepFailure::new(format!("psql listed a table as {row:?}")))?;
             if plan
                 .exclude_table_data
@@ -340,7 +348,6 @@ impl StepRunner<'_> {
             {
                 continue;
             }
-            let qualified = sql_qualified(&schema, &table);
             let sanitized = plan
                 .sanitized
                 .iter()
@@ -356,8 +363,8 @@ impl StepRunner<'_> {
                     file,
                 },
                 None => Planned {
-                    copy_out: format!("COPY {qualified} TO STDOUT"),
-                    copy_in: format!("COPY {qualified} FROM STDIN"),
+                    copy_out: format!("COPY {qualified}{columns} TO STDOUT"),
+                    copy_in: format!("COPY {qualified}{columns} FROM STDIN"),
                     rule: None,
                     schema,
                     table,
@@ -369,7 +376,35 @@ impl StepRunner<'_> {
     }
 
     /// Every sequence's value, as `pg_dump` writes it.
-    fn sequences_sql(&self, psql: &Exec, reader: &mut Connection) -> Result<String, StepFailure> {
+    fn sequences_sql(
+        &self,
+        plan: &StreamDump,
+        reader: &mut Connection,
+    ) -> Result<String, StepFailure> {
+        if plan.schema_only {
+            return Ok(String::new());
+        }
+        let psql = &plan.psql;
+        let mut sql = self.setval_sql(psql, reader)?;
+        // The large objects' contents: `pre-data.sql` creates them empty
+        // (with their owners, grants and comments), as pg_dump does.
+        let rows = self.ask(
+            psql,
+            reader,
+            "SELECT format('SELECT pg_catalog.lo_put(%s, 0, %L);', l.oid, pg_catalog.lo_get(l.oid)) \
+             FROM pg_catalog.pg_largeobject_metadata l ORDER BY l.oid",
+        )?;
+        for row in rows {
+            if let Some(line) = row.first() {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+        }
+        Ok(sql)
+    }
+
+    /// Every sequence's value, as `pg_dump` writes it.
+    fn setval_sql(&self, psql: &Exec, reader: &mut Connection) -> Result<String, StepFailure> {
         let names = self.ask(
             psql,
             reader,
@@ -430,6 +465,10 @@ impl StepRunner<'_> {
             .map_err(|e| {
                 connection::failed(psql, self.secrets, "cannot share the dump's snapshot", &e)
             })?;
+        // The rows' text as pg_dump writes it (names in values qualified).
+        reader
+            .execute(PG_DUMP_SETTINGS)
+            .map_err(|e| connection::failed(psql, self.secrets, "cannot set the session up", &e))?;
         Ok(reader)
     }
 

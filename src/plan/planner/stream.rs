@@ -26,6 +26,11 @@ impl Planner<'_> {
                 args.push("--no-owner".into());
                 args.push("--no-privileges".into());
             }
+            // Without the data pg_dump puts in these sections: the large
+            // objects and the materialized views' refresh.
+            if m.include.database == DatabaseContent::Schema {
+                args.push("--schema-only".into());
+            }
             Exec {
                 program: self.program("pg_dump"),
                 args,

@@ -33,11 +33,12 @@ pub fn count_tables(
     if todo.is_empty() {
         return Ok(());
     }
-    let names: Vec<(String, String)> = todo
+    let names: Vec<(String, String, String)> = todo
         .iter()
         .map(|&i| {
             let t = &counts.tables[i];
-            (t.schema.clone(), t.name.clone())
+            let columns = serde_json::to_string(&t.columns).unwrap_or_else(|_| "[]".into());
+            (t.schema.clone(), t.name.clone(), columns)
         })
         .collect();
     let next = AtomicUsize::new(0);
@@ -64,10 +65,11 @@ pub fn count_tables(
                 };
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((schema, name)) = names.get(at) else {
+                    let Some((schema, name, columns)) = names.get(at) else {
                         return;
                     };
-                    let result = rows_of(&mut connection, schema, name, content.is_some());
+                    let table = [schema.as_str(), name.as_str(), columns.as_str()];
+                    let result = rows_of(&mut connection, table, content.is_some());
                     let failed = result.is_err();
                     lock(&results).push((at, result));
                     if failed {
@@ -102,21 +104,21 @@ pub fn apply(
 }
 
 /// One table's rows: counted, or read whole and hashed.
-fn rows_of(
-    connection: &mut Connection,
-    schema: &str,
-    name: &str,
-    content: bool,
-) -> Result<Rows, PqError> {
+/// `table` is its schema, its name, and its columns as a JSON list.
+fn rows_of(connection: &mut Connection, table: [&str; 3], content: bool) -> Result<Rows, PqError> {
     let quoted = connection
         .query_params(
-            "SELECT format('%I.%I', $1::text, $2::text)",
-            &[schema, name],
+            "SELECT format('%I.%I', $1::text, $2::text), coalesce((SELECT ' (' || \
+             string_agg(quote_ident(c.name), ', ' ORDER BY c.n) || ')' \
+             FROM json_array_elements_text($3::json) WITH ORDINALITY AS c(name, n)), '')",
+            &table,
         )?
         .into_iter()
         .next()
-        .and_then(|row| row.into_iter().next().flatten())
-        .ok_or_else(|| PqError("the server did not quote a table's name".into()))?;
+        .unwrap_or_default();
+    let (Some(Some(quoted)), Some(Some(columns))) = (quoted.first(), quoted.get(1)) else {
+        return Err(PqError("the server did not quote a table's name".into()));
+    };
     if !content {
         let rows = connection.query(&format!("SELECT count(*) FROM ONLY {quoted}"))?;
         let count = rows
@@ -134,7 +136,7 @@ fn rows_of(
     let mut hasher = Sha256::new();
     let mut rows = 0u64;
     connection
-        .copy_out(&format!("COPY {quoted} TO STDOUT"), &mut |bytes| {
+        .copy_out(&format!("COPY {quoted}{columns} TO STDOUT"), &mut |bytes| {
             hasher.update(bytes);
             rows += memchr::memchr_iter(b'\n', bytes).count() as u64;
             Ok(())

@@ -181,6 +181,10 @@ pub struct Table {
     pub schema: String,
     pub name: String,
     pub oid: u32,
+    /// The columns its rows' text carries, in the order it carries them
+    /// (`check = "content"` reads the copy in the same order).
+    #[serde(default)]
+    pub columns: Vec<String>,
     /// `None` until counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<Rows>,

@@ -62,10 +62,12 @@ fn objects_sql() -> String {
          obj_description(x.oid, 'pg_extension'), NULL, NULL \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace"
             .to_owned(),
-        // Collations: every property but the library version.
+        // Collations: every property but the library version and the
+        // encoding (a collation made from a C locale takes the database's
+        // when restored, as with pg_restore).
         format!(
             "SELECT 'collation', n.nspname, NULL, c.collname, NULL, \
-             (to_jsonb(c) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion')::text, \
+             (to_jsonb(c) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion' - 'collencoding')::text, \
              obj_description(c.oid, 'pg_collation'), pg_get_userbyid(c.collowner), NULL \
              FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE {USER} AND {}",
             own("pg_collation", "c.oid")
@@ -123,8 +125,10 @@ fn objects_sql() -> String {
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER} AND {}",
             own("pg_proc", "p.oid")
         ),
-        // Tables (ordinary, partitioned, foreign): their columns, their
-        // place among partitions and parents, what is set on them.
+        // Tables (ordinary, partitioned, foreign): their columns (by name:
+        // a restored child table has its inherited columns first, as with
+        // pg_restore), their place among partitions and parents, what is
+        // set on them.
         format!(
             "SELECT CASE c.relkind WHEN 'f' THEN 'foreign-table' ELSE 'table' END, n.nspname, NULL, c.relname, NULL, \
              concat_ws(E'\\n', \
@@ -147,7 +151,7 @@ fn objects_sql() -> String {
                  || coalesce(' statistics ' || nullif(a.attstattarget, -1), '') \
                  || coalesce(' options ' || array_to_string(a.attoptions, ', '), '') \
                  || coalesce(' comment ' || quote_literal(col_description(c.oid, a.attnum)), ''), \
-                 E'\\n' ORDER BY a.attnum) \
+                 E'\\n' ORDER BY a.attname) \
                 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid \
                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), \
@@ -310,10 +314,14 @@ fn relation_grants() -> &'static str {
      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND NOT a.attisdropped)), '')"
 }
 
-/// The ordinary tables, whose rows a dump carries: `schema, name, oid`.
+/// The ordinary tables, whose rows a dump carries: `schema, name, oid`,
+/// and the columns a `COPY` of the table carries, in order.
 fn tables_sql() -> String {
     format!(
-        "SELECT n.nspname, c.relname, c.oid::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+        "SELECT n.nspname, c.relname, c.oid::text, \
+         (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a \
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '')::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind = 'r' AND {USER} AND {} ORDER BY c.relpages DESC, c.oid",
         own("pg_class", "c.oid")
     )
@@ -392,6 +400,12 @@ pub fn read(
             schema: field(&row, 0),
             name: field(&row, 1),
             oid: field(&row, 2).parse().unwrap_or(0),
+            columns: row
+                .get(3)
+                .cloned()
+                .flatten()
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
             rows: None,
         });
     }
