@@ -307,6 +307,7 @@ mod tests {
             schema: "public".into(),
             name: "dcim_device".into(),
             oid: 1,
+            columns: vec!["id".into()],
             rows: Some(Rows {
                 rows: 20,
                 sha256: Some("aa".repeat(32)),
