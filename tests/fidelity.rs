@@ -11,10 +11,9 @@
 use std::sync::Mutex;
 
 use crate::support::fidelity::{Fingerprint, Reading, fingerprint, schema_only};
-use crate::support::fidelity_copy::{Combo, copy_by_hand, copy_with_replicate};
+use crate::support::fidelity_copy::{Combo, copy_by_hand, copy_with_replicate, corpus_pair};
 use crate::support::fidelity_diff::differences;
 use crate::support::pg::Pair;
-use crate::support::root;
 
 const DB: &str = "corpus";
 
@@ -42,21 +41,6 @@ fn reading(owners: bool) -> Reading {
         //    beforehand has none of them. (Encoding and locale are compared.)
         database_level_ignored: true,
     }
-}
-
-/// A source loaded with the corpus and a target with the same roles.
-fn corpus_pair() -> Pair {
-    let fixtures = root().join("tests/fixtures/fidelity");
-    let pair = Pair::start();
-    for cluster in [&pair.source, &pair.target] {
-        cluster.sql_file("postgres", &fixtures.join("roles.sql"));
-    }
-    pair.source.sql(
-        "postgres",
-        &format!("CREATE DATABASE {DB} TEMPLATE template0 ENCODING 'UTF8'"),
-    );
-    pair.source.sql_file(DB, &fixtures.join("corpus.sql"));
-    pair
 }
 
 /// Runs every combination (two at a time), compares each copy with the
@@ -174,7 +158,7 @@ fn sanity(source: &Fingerprint) {
 
 #[test]
 fn pg_dump_and_pg_restore_by_hand() {
-    let pair = corpus_pair();
+    let pair = corpus_pair(DB);
     let work = tempfile::tempdir().unwrap();
     let combos = Combo::all(&["directory", "custom", "plain"]);
     run_all(&pair, "by hand", combos, &|combo| {
@@ -183,7 +167,7 @@ fn pg_dump_and_pg_restore_by_hand() {
 }
 
 fn replicates(format: &'static str) {
-    let pair = corpus_pair();
+    let pair = corpus_pair(DB);
     let work = tempfile::tempdir().unwrap();
     run_all(&pair, "with replicate", Combo::all(&[format]), &|combo| {
         copy_with_replicate(&pair, DB, combo, work.path())
@@ -215,7 +199,7 @@ fn replicate_stream() {
 /// to a copy afterwards shows up where it should.
 #[test]
 fn the_comparison_sees_differences() {
-    let pair = corpus_pair();
+    let pair = corpus_pair(DB);
     let work = tempfile::tempdir().unwrap();
     // Plain: one session, so the event trigger is made before both refreshes.
     let combo = Combo {

@@ -4,6 +4,7 @@ mod support;
 
 mod apply;
 mod bad_manifests;
+mod check;
 mod commands;
 mod examples;
 mod faults;

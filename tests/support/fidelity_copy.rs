@@ -5,8 +5,24 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::Replicate;
 use super::pg::{Pair, psql, server_bindir};
+use super::{Replicate, root};
+
+/// A source with the corpus loaded into the database `db`, and a target
+/// with the same roles.
+pub fn corpus_pair(db: &str) -> Pair {
+    let fixtures = root().join("tests/fixtures/fidelity");
+    let pair = Pair::start();
+    for cluster in [&pair.source, &pair.target] {
+        cluster.sql_file("postgres", &fixtures.join("roles.sql"));
+    }
+    pair.source.sql(
+        "postgres",
+        &format!("CREATE DATABASE {db} TEMPLATE template0 ENCODING 'UTF8'"),
+    );
+    pair.source.sql_file(db, &fixtures.join("corpus.sql"));
+    pair
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Combo {

@@ -94,7 +94,7 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         &manifest.target.database,
         "target.database",
         &manifest.secrets(),
-        content.then_some(&expected.settings),
+        content.then_some(&expected),
         usize::try_from(manifest.artifacts.jobs).unwrap_or(1),
     )
     .map_err(|e| Error::Io(format!("cannot read the target database {database}: {e}")))?;

@@ -28,7 +28,7 @@ impl StepRunner<'_> {
         })?;
         let url = self.manifest.target.database.with_database(database);
         let sessions = usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1);
-        let content = how.content.then_some(&expected.settings);
+        let content = how.content.then_some(&expected);
         let found =
             catalog::read_database(&url, "target.database", self.secrets, content, sessions)
                 .map_err(|e| StepFailure::new(format!("cannot read {database}: {e}")))?;
