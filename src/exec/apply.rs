@@ -20,8 +20,7 @@ use crate::io::interrupt;
 use crate::manifest::{Keep, Manifest};
 use crate::plan::document::PlanDocument;
 use crate::plan::{Action, Plan, SOURCE_RECORD, Sides, Step, StepId};
-use crate::postgres::quote::sql_literal;
-use crate::postgres::{Secrets, psql};
+use crate::postgres::{Secrets, query};
 use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, RunStatus, StepStatus, now};
 
@@ -273,15 +272,12 @@ fn next_database_exists(manifest: &Manifest, plan: &Plan, secrets: &Secrets) -> 
         return false;
     }
     let t = &manifest.target;
-    psql::query(
-        &manifest.tools,
+    query::texts(
         &t.database.with_database(&t.maintenance_database),
         "target.database",
         secrets,
-        &format!(
-            "SELECT 1 FROM pg_database WHERE datname = {}",
-            sql_literal(database)
-        ),
+        "SELECT 1 FROM pg_database WHERE datname = $1",
+        &[database],
     )
     .is_ok_and(|rows| !rows.is_empty())
 }

@@ -13,9 +13,8 @@ use crate::manifest::{Manifest, Strategy};
 use crate::media;
 use crate::plan::{Action, Exec, StepId};
 use crate::postgres::names::companion;
-use crate::postgres::quote::sql_literal;
 use crate::postgres::rename::renames_sql;
-use crate::postgres::{Secrets, psql};
+use crate::postgres::{Secrets, query};
 
 /// What a rollback will exchange.
 #[derive(Debug, Clone)]
@@ -184,15 +183,12 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
 
 fn database_exists(manifest: &Manifest, secrets: &Secrets, name: &str) -> Result<bool, ApplyError> {
     let t = &manifest.target;
-    psql::query(
-        &manifest.tools,
+    query::texts(
         &t.database.with_database(&t.maintenance_database),
         "target.database",
         secrets,
-        &format!(
-            "SELECT 1 FROM pg_database WHERE datname = {}",
-            sql_literal(name)
-        ),
+        "SELECT 1 FROM pg_database WHERE datname = $1",
+        &[name],
     )
     .map(|rows| !rows.is_empty())
     .map_err(|e| ApplyError::Io(format!("cannot reach the target server: {e}")))

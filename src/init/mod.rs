@@ -16,7 +16,7 @@ use crate::io::files::write_atomically;
 use crate::io::paths;
 use crate::manifest::{Manifest, SourceFile};
 use crate::netbox::Install;
-use crate::postgres::{DbUrl, Secret, Secrets, Tools};
+use crate::postgres::{DbUrl, Secret, Secrets};
 
 /// The variable the source URL's password is read from.
 const SOURCE_PASSWORD: &str = "SOURCE_DB_PASSWORD";
@@ -63,7 +63,6 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
         .map(|root| Install::find(root).map_err(InitError::Install))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let tools = Tools::default();
     let mut secrets = Secrets::default();
     let mut variables = Vec::new();
     let source_url = parse(&request.source, "source")?;
@@ -88,15 +87,15 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
         variables.push((TARGET_PASSWORD, "the target URL's password"));
     }
 
-    let source = systems::read(&tools, &source_url, "source", &secrets)?;
+    let source = systems::read(&source_url, "source", &secrets)?;
     let tables = if source.netbox.is_some() {
-        systems::netbox_tables(&tools, &source_url, &secrets)?
+        systems::netbox_tables(&source_url, &secrets)?
     } else {
         Vec::new()
     };
     let target = target_url
         .as_ref()
-        .map(|url| systems::read(&tools, url, "target", &secrets))
+        .map(|url| systems::read(url, "target", &secrets))
         .transpose()?;
 
     let findings = Findings {

@@ -5,7 +5,7 @@
 use super::error::InitError;
 use crate::netbox::{self, Schema};
 use crate::plan;
-use crate::postgres::{DbUrl, Secrets, Tools, psql};
+use crate::postgres::{DbUrl, Secrets, query};
 
 /// One database as `init` found it.
 #[derive(Debug, Clone, Default)]
@@ -24,19 +24,14 @@ pub struct Table {
 }
 
 /// The source's change log and search cache tables, those that exist.
-pub fn netbox_tables(
-    tools: &Tools,
-    url: &DbUrl,
-    secrets: &Secrets,
-) -> Result<Vec<Table>, InitError> {
+pub fn netbox_tables(url: &DbUrl, secrets: &Secrets) -> Result<Vec<Table>, InitError> {
     let names = [
         netbox::CHANGE_LOG,
         netbox::OLD_CHANGE_LOG,
         netbox::SEARCH_CACHE,
     ];
     let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    let rows = psql::query(
-        tools,
+    let rows = query::texts(
         url,
         "source.database",
         secrets,
@@ -46,6 +41,7 @@ pub fn netbox_tables(
              AND c.relname IN ({})",
             list.join(", ")
         ),
+        &[],
     )
     .map_err(|e| connect_error("source", url, &e.to_string()))?;
     Ok(names
@@ -63,31 +59,23 @@ pub fn netbox_tables(
 }
 
 /// Reads a database; a target that does not exist yet is fine.
-pub fn read(
-    tools: &Tools,
-    url: &DbUrl,
-    side: &'static str,
-    secrets: &Secrets,
-) -> Result<Database, InitError> {
+pub fn read(url: &DbUrl, side: &'static str, secrets: &Secrets) -> Result<Database, InitError> {
     let origin = format!("{side}.database");
     if side == "target" {
         let maintenance = url.with_database("postgres");
-        let rows = psql::query(
-            tools,
+        let rows = query::texts(
             &maintenance,
             &origin,
             secrets,
-            &format!(
-                "SELECT count(*) FROM pg_database WHERE datname = {}",
-                crate::postgres::quote::sql_literal(url.database())
-            ),
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[url.database()],
         )
         .map_err(|e| connect_error(side, &maintenance, &e.to_string()))?;
         if rows.first().and_then(|r| r.first()).map(String::as_str) != Some("1") {
             return Ok(Database::default());
         }
     }
-    let netbox = plan::read_netbox_schema(tools, url, &origin, secrets)
+    let netbox = plan::read_netbox_schema(url, &origin, secrets)
         .map_err(|e| connect_error(side, url, &e.to_string()))?;
     Ok(Database {
         exists: true,

@@ -11,6 +11,7 @@ pub mod names;
 pub mod pattern;
 pub mod post_data;
 pub mod psql;
+pub mod query;
 pub mod quote;
 pub mod rename;
 pub mod secrets;

@@ -14,7 +14,7 @@ use crate::manifest::Strategy;
 use crate::plan::{Exec, Step};
 use crate::postgres::libpq::Connection;
 use crate::postgres::names::companion;
-use crate::postgres::psql;
+use crate::postgres::query;
 use crate::postgres::quote::sql_literal;
 
 impl StepRunner<'_> {
@@ -93,14 +93,7 @@ impl StepRunner<'_> {
             "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(client_addr::text, 'local') FROM pg_stat_activity WHERE datname = {} AND pid <> pg_backend_pid() ORDER BY pid",
             sql_literal(target.database.database())
         );
-        let rows = psql::query(
-            &self.manifest.tools,
-            &maintenance,
-            "target.database",
-            self.secrets,
-            &sql,
-        )
-        .ok()?;
+        let rows = query::texts(&maintenance, "target.database", self.secrets, &sql, &[]).ok()?;
         let sessions: Vec<String> = rows
             .iter()
             .map(|r| {
@@ -157,12 +150,12 @@ impl StepRunner<'_> {
     /// databases will do), so every commit before it is durable before
     /// the step says it is done.
     pub(super) fn flush_commits(&self) -> Result<(), StepFailure> {
-        psql::query(
-            &self.manifest.tools,
+        query::texts(
             &self.maintenance_url(),
             "target.database",
             self.secrets,
             "SET synchronous_commit = on; SELECT txid_current()",
+            &[],
         )
         .map(|_| ())
         .map_err(|e| {

@@ -12,7 +12,8 @@ use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::media::{self, SwappedFolder};
 use crate::plan::{DatabaseSwap, FolderSwap};
 use crate::postgres::names::companion;
-use crate::postgres::psql::{self, QueryError};
+use crate::postgres::query;
+use crate::postgres::query::QueryError;
 use crate::postgres::quote::sql_identifier;
 use crate::postgres::rename::{busy, renames_sql};
 
@@ -127,13 +128,7 @@ impl StepRunner<'_> {
         let mut attempt = 1;
         loop {
             let started = Instant::now();
-            let result = psql::query(
-                &self.manifest.tools,
-                &maintenance,
-                "target.database",
-                self.secrets,
-                sql,
-            );
+            let result = query::texts(&maintenance, "target.database", self.secrets, sql, &[]);
             spent += started.elapsed();
             match result {
                 Ok(_) => return Ok(spent),
@@ -169,12 +164,12 @@ impl StepRunner<'_> {
 
     /// `DROP DATABASE IF EXISTS name` on the target server.
     pub(in crate::exec) fn drop_database(&self, name: &str) -> Result<(), QueryError> {
-        psql::query(
-            &self.manifest.tools,
+        query::texts(
             &self.maintenance_url(),
             "target.database",
             self.secrets,
             &format!("DROP DATABASE IF EXISTS {}", sql_identifier(name)),
+            &[],
         )
         .map(|_| ())
     }

@@ -9,9 +9,9 @@ use crate::manifest::{DatabaseContent, Manifest};
 use crate::netbox::{self, Migration, Schema};
 use crate::plan::Sides;
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::psql::QueryError;
+use crate::postgres::query::QueryError;
 use crate::postgres::quote::{sql_identifier, sql_literal};
-use crate::postgres::{DbUrl, Secrets, Tools, psql};
+use crate::postgres::{DbUrl, Secrets, query};
 
 /// A change log without a row estimate is counted when smaller than this.
 const COUNT_BELOW: u64 = 256 << 20;
@@ -21,7 +21,7 @@ pub(super) fn read_source(
     manifest: &Manifest,
     secrets: &Secrets,
 ) -> Result<Option<Schema>, InspectError> {
-    read_schema(manifest, &manifest.source.database, "source", secrets)
+    read_schema(&manifest.source.database, "source", secrets)
 }
 
 /// `source` is the source's schema (read live when `live`, else from the
@@ -35,7 +35,7 @@ pub(super) fn inspect(
     found: &mut Inspection,
 ) -> Result<(), InspectError> {
     let target = if sides.target && found.target_exists {
-        read_schema(manifest, &manifest.target.database, "target", secrets)?
+        read_schema(&manifest.target.database, "target", secrets)?
     } else {
         None
     };
@@ -66,13 +66,8 @@ fn summary(schema: &Schema) -> NetboxSchema {
 }
 
 /// The side's NetBox schema; `None` when its database is no NetBox.
-fn read_schema(
-    manifest: &Manifest,
-    url: &DbUrl,
-    side: &str,
-    secrets: &Secrets,
-) -> Result<Option<Schema>, InspectError> {
-    read_netbox_schema(&manifest.tools, url, &format!("{side}.database"), secrets).map_err(|e| {
+fn read_schema(url: &DbUrl, side: &str, secrets: &Secrets) -> Result<Option<Schema>, InspectError> {
+    read_netbox_schema(url, &format!("{side}.database"), secrets).map_err(|e| {
         InspectError::new(
             format!("cannot read the {side}'s django_migrations: {e}"),
             format!("check that the {side} role may read the database's tables"),
@@ -83,27 +78,26 @@ fn read_schema(
 /// A database's NetBox schema from its `django_migrations`; `None` when it
 /// has no such table or is no NetBox.
 pub fn read_netbox_schema(
-    tools: &Tools,
     url: &DbUrl,
     origin: &str,
     secrets: &Secrets,
 ) -> Result<Option<Schema>, QueryError> {
-    let rows = psql::query(
-        tools,
+    let rows = query::texts(
         url,
         origin,
         secrets,
         "SELECT to_regclass('django_migrations') IS NOT NULL",
+        &[],
     )?;
     if rows.first().and_then(|r| r.first()).map(String::as_str) != Some("t") {
         return Ok(None);
     }
-    let rows = psql::query(
-        tools,
+    let rows = query::texts(
         url,
         origin,
         secrets,
         "SELECT app, name FROM django_migrations",
+        &[],
     )?;
     Ok(Schema::from_rows(rows.into_iter().filter_map(|r| {
         let mut fields = r.into_iter();
@@ -125,8 +119,7 @@ fn change_log(
     }
     // Whichever change log the source has: 4.1 moved it (in a migration
     // numbered 0116 in the first pre-release, 0117 since).
-    let rows = psql::query(
-        &manifest.tools,
+    let rows = query::texts(
         &manifest.source.database,
         "source.database",
         secrets,
@@ -139,6 +132,7 @@ fn change_log(
             sql_literal(netbox::OLD_CHANGE_LOG),
             sql_literal(netbox::CHANGE_LOG),
         ),
+        &[],
     )
     .map_err(|e| {
         InspectError::new(
@@ -163,12 +157,12 @@ fn change_log(
     // A table never analyzed has no estimate: count it when that is cheap.
     let rows = match u64::try_from(estimate) {
         Ok(n) => Some(n),
-        Err(_) if bytes < COUNT_BELOW => psql::query(
-            &manifest.tools,
+        Err(_) if bytes < COUNT_BELOW => query::texts(
             &manifest.source.database,
             "source.database",
             secrets,
             &format!("SELECT count(*) FROM {}", sql_identifier(table)),
+            &[],
         )
         .ok()
         .and_then(|r| r.first()?.first()?.parse().ok()),

@@ -15,7 +15,7 @@ use crate::netbox;
 use crate::plan::step::SanitizedTable;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::{sql_identifier, sql_literal, sql_qualified};
-use crate::postgres::{Secrets, psql};
+use crate::postgres::{Secrets, query};
 
 /// A column of a source table.
 #[derive(Debug, Clone)]
@@ -333,13 +333,13 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    fn query(&self, sql: &str) -> Result<Vec<Vec<String>>, psql::QueryError> {
-        psql::query(
-            &self.manifest.tools,
+    fn query(&self, sql: &str) -> Result<Vec<Vec<String>>, query::QueryError> {
+        query::texts(
             &self.manifest.source.database,
             "source.database",
             self.secrets,
             sql,
+            &[],
         )
     }
 
@@ -412,7 +412,7 @@ impl Source<'_> {
 
     /// Runs `select` over one row of NULLs of the draft's table, so that
     /// expressions are typed without reading the table.
-    fn typed(&self, draft: &Draft, select: &str) -> Result<Vec<String>, psql::QueryError> {
+    fn typed(&self, draft: &Draft, select: &str) -> Result<Vec<String>, query::QueryError> {
         let rows = self.query(&format!(
             "SELECT {select} FROM (SELECT 1) AS replicate_one LEFT JOIN ONLY {} ON false",
             draft.table.qualified()

@@ -8,7 +8,7 @@ use super::tools;
 use crate::display::units::human_bytes;
 use crate::manifest::{DatabaseContent, Manifest};
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::{Secrets, psql};
+use crate::postgres::{Secrets, query};
 
 /// Returns the source server's `server_version_num` and the database's size.
 pub(super) fn inspect(
@@ -16,10 +16,8 @@ pub(super) fn inspect(
     secrets: &Secrets,
     found: &mut Inspection,
 ) -> Result<(u32, u64), InspectError> {
-    let tools = &manifest.tools;
     let source = &manifest.source.database;
-    let rows = psql::query(
-        tools,
+    let rows = query::texts(
         source,
         "source.database",
         secrets,
@@ -28,6 +26,7 @@ pub(super) fn inspect(
          coalesce(to_jsonb(d)->>'datlocprovider', ''), \
          coalesce(to_jsonb(d)->>'daticulocale', to_jsonb(d)->>'datlocale', '') \
          FROM pg_database d WHERE d.datname = current_database()",
+        &[],
     )
     .map_err(|e| {
         InspectError::new(
@@ -69,8 +68,7 @@ pub(super) fn inspect(
 
     found.sizes.source_database = size;
     if manifest.include.database == DatabaseContent::Full {
-        let tables = psql::query(
-            tools,
+        let tables = query::texts(
             source,
             "source.database",
             secrets,
@@ -82,6 +80,7 @@ pub(super) fn inspect(
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'p', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
              AND n.nspname NOT LIKE 'pg\\_toast%'",
+            &[],
         )
         .map_err(|e| InspectError::new(format!("cannot list the source's tables: {e}"), "check the source role's privileges"))?;
         let name = |t: &Vec<String>, i: usize| t.get(i).cloned().unwrap_or_default();

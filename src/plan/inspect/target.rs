@@ -11,7 +11,7 @@ use crate::display::units::{count, human_bytes};
 use crate::manifest::{Manifest, Strategy};
 use crate::postgres::names::companion;
 use crate::postgres::quote::sql_literal;
-use crate::postgres::{Secrets, psql};
+use crate::postgres::{Secrets, query};
 
 /// What the target server said, field by field.
 struct Target {
@@ -43,12 +43,12 @@ pub(super) fn inspect(
 ) -> Result<(), InspectError> {
     let target = &manifest.target;
     let maintenance = target.database.with_database(&target.maintenance_database);
-    let rows = psql::query(
-        &manifest.tools,
+    let rows = query::texts(
         &maintenance,
         "target.database",
         secrets,
         &query(manifest),
+        &[],
     )
     .map_err(|e| {
         InspectError::new(
