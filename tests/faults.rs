@@ -566,7 +566,7 @@ fn a_wrong_password_fails_without_showing_it() {
     let wrong = s.pair.target.password_url("netbox", password);
     s.write_manifest(&text.replace(&right, &wrong));
     let run = s.replicate().args(["plan"]).run().code(1);
-    let all = format!("{}{}", run.stdout(), run.stderr());
+    let all = format!("{}{}", run.stdout(), run.stderr_flat());
     assert!(all.contains("password authentication failed"), "{all}");
     assert!(!all.contains(password), "the password was shown:\n{all}");
     assert!(processes_with(&[password]).is_empty());

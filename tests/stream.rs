@@ -342,7 +342,7 @@ fn big_copy(cluster: &crate::support::pg::Cluster, direction: &str) -> String {
         "postgres",
         &format!(
             "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' \
-             AND query LIKE 'COPY \"public\".\"big_history\" {direction}%' AND state = 'active' LIMIT 1"
+             AND query LIKE 'COPY public.big_history (id, body) {direction}%' AND state = 'active' LIMIT 1"
         ),
     )
 }
