@@ -11,6 +11,7 @@ mod extract;
 mod sanitize;
 mod stream_dump;
 mod stream_restore;
+mod stream_sequences;
 mod stream_work;
 mod swap;
 mod verify;

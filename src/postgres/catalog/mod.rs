@@ -12,6 +12,7 @@
 mod compare;
 mod content;
 mod live;
+mod objects;
 mod query;
 mod show;
 
