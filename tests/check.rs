@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::support::Replicate;
 use crate::support::fidelity_copy::corpus_pair;
 use crate::support::pg::{Cluster, Pair};
+use crate::support::scenario::{Scenario, TableLock, wait_for_blocked_dump};
 
 /// Writes a manifest into `dir` copying `db` to `target`, owners kept,
 /// content checked.
@@ -262,6 +263,46 @@ fn names_that_would_break_spliced_sql_copy_and_compare() {
             ),
             "{format}: {}",
             run.stdout()
+        );
+    }
+}
+
+/// Sequences are outside every snapshot: the values `check` expects are
+/// the ones the dump carries, not the ones the catalog saw a moment before
+/// `pg_dump` read them. Here `pg_dump` waits on a lock (that the catalog
+/// query does not need) while the source's sequence moves on.
+#[test]
+fn sequences_moving_during_the_dump_are_checked_as_dumped() {
+    for format in ["directory", "custom", "plain", "stream"] {
+        let s = Scenario::new(format, "");
+        s.pair
+            .source
+            .sql("netbox", "CREATE TABLE public.bare (x integer)");
+        let lock = TableLock::hold(&s.pair.source, "public.bare");
+        let child = s.replicate().args(["apply", "--auto-approve"]).spawn();
+        wait_for_blocked_dump(&s.pair.source);
+        // The catalog has read the sequences by now.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let moved = s.pair.source.sql(
+            "netbox",
+            "SELECT max(n) FROM (SELECT nextval(pg_get_serial_sequence('public.dcim_site', 'id')) AS n \
+             FROM generate_series(1, 25)) moved",
+        );
+        drop(lock);
+        let run = child.finish();
+        assert!(
+            run.output.status.success(),
+            "{format}: {}\n{}",
+            run.stdout(),
+            run.stderr()
+        );
+        assert_eq!(
+            s.pair.target.sql(
+                "netbox",
+                "SELECT last_value FROM pg_sequences WHERE sequencename = 'dcim_site_id_seq'"
+            ),
+            moved,
+            "{format}: the copy's sequence"
         );
     }
 }

@@ -402,28 +402,24 @@ pub struct CancelGroup {
 impl CancelGroup {
     /// Adds `connection`; an error when the group was cancelled already.
     pub fn join(&self, connection: &Connection) -> Result<(), PqError> {
+        // Under the lock that `cancel` takes too: a member is either in
+        // the list it cancels, or sees that it was cancelled.
+        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         if self.cancelled.load(std::sync::atomic::Ordering::Acquire) {
             return Err(PqError("cancelled: the work it served failed".into()));
         }
         if let Some(canceller) = &connection.canceller {
-            self.members
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(canceller.clone());
+            members.push(canceller.clone());
         }
         Ok(())
     }
 
     /// Cancels every member's running statement, and every later join.
     pub fn cancel(&self) {
+        let members = self.members.lock().unwrap_or_else(|p| p.into_inner());
         self.cancelled
             .store(true, std::sync::atomic::Ordering::Release);
-        for member in self
-            .members
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for member in members.iter() {
             member.cancel();
         }
     }

@@ -29,6 +29,12 @@ use super::dump::Partial;
 pub(in crate::exec) const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET IntervalStyle = postgres; \
      SET extra_float_digits = 3; SELECT pg_catalog.set_config('search_path', '', false)";
 
+/// What `pg_dump` also sets, in every session that reads the source for
+/// the dump: no timeout ends a long read or an idle snapshot, and a table
+/// with row level security is read whole or not at all.
+pub(in crate::exec) const READER_SETTINGS: &str = "SET statement_timeout = 0; SET lock_timeout = 0; \
+     SET idle_in_transaction_session_timeout = 0; SET row_security = off";
+
 impl StepRunner<'_> {
     /// Whether `check` compares content, so the dump hashes it.
     pub(in crate::exec) fn content_checked(&self) -> bool {
@@ -55,6 +61,9 @@ impl StepRunner<'_> {
             .map_err(|e| {
                 connection::failed(exec, self.secrets, "cannot share the dump's snapshot", &e)
             })?;
+        reader
+            .execute(READER_SETTINGS)
+            .map_err(|e| connection::failed(exec, self.secrets, "cannot set the session up", &e))?;
         Ok(reader)
     }
 
@@ -78,14 +87,16 @@ impl StepRunner<'_> {
                 catalog::settings(&mut reader).map_err(failed)?
             }
         };
-        let mut catalog = catalog::read(&mut reader, settings).map_err(failed)?;
+        let contents = self.manifest.include.database != DatabaseContent::Schema;
+        let mut catalog = catalog::read(&mut reader, settings, contents).map_err(failed)?;
         self.leave_out(&mut catalog);
         Ok(catalog)
     }
 
     /// What the dump leaves out: every table's rows under a schema-only
     /// dump (and the rest `pg_dump` writes in its data section), the rows
-    /// of the tables `exclude_table_data` names.
+    /// of the tables `exclude_table_data` names (for the directory format,
+    /// its table of contents says so instead: see [`Self::rows_from_files`]).
     fn leave_out(&self, catalog: &mut Catalog) {
         let include = &self.manifest.include;
         let empty = Rows {
@@ -97,6 +108,9 @@ impl StepRunner<'_> {
                 table.rows = Some(empty.clone());
             }
             catalog.schema_only();
+            return;
+        }
+        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory {
             return;
         }
         for table in &mut catalog.tables {
@@ -124,6 +138,34 @@ impl StepRunner<'_> {
             self.source_in_snapshot(exec, snapshot, group)
                 .map_err(|f| crate::postgres::libpq::PqError(f.message))
         };
+        // The tables counted are locked as pg_dump locks them, for as long
+        // as the counts take: a table emptied or rewritten meanwhile
+        // (`TRUNCATE`, some `ALTER TABLE`) would read as empty in the
+        // snapshot once pg_dump has let it go.
+        let names: Vec<[&str; 2]> = catalog
+            .tables
+            .iter()
+            .filter(|t| t.rows.is_none())
+            .map(|t| [t.schema.as_str(), t.name.as_str()])
+            .collect();
+        let mut locker = self.source_in_snapshot(exec, snapshot, group)?;
+        if !names.is_empty() {
+            let json = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
+            let lock = locker
+                .query_params(
+                    "SELECT format('LOCK TABLE %s IN ACCESS SHARE MODE', \
+                     string_agg(format('ONLY %I.%I', t->>0, t->>1), ', ')) FROM json_array_elements($1::json) t",
+                    &[&json],
+                )
+                .map_err(|e| connection::failed(exec, self.secrets, "cannot lock the tables", &e))?
+                .into_iter()
+                .next()
+                .and_then(|row| row.into_iter().next().flatten())
+                .unwrap_or_default();
+            locker.execute(&lock).map_err(|e| {
+                connection::failed(exec, self.secrets, "cannot lock the tables", &e)
+            })?;
+        }
         catalog::count_tables(
             TableCounts {
                 tables: &mut catalog.tables,
@@ -133,6 +175,7 @@ impl StepRunner<'_> {
             &open,
         )
         .map_err(|e| connection::failed(exec, self.secrets, "cannot count the source's rows", &e))
+        .inspect(|()| drop(locker))
     }
 
     /// The rows of a directory dump's tables, from its data files: those
@@ -185,6 +228,45 @@ impl StepRunner<'_> {
             catalog.tables[i].rows = Some(rows);
         }
         Ok(())
+    }
+
+    /// The rows of a custom dump's tables as its table of contents lists
+    /// their data (by the table's object id): a table it carries no rows of
+    /// has none; one it carries but `exclude_table_data` seemed to name is
+    /// counted after all (by [`Self::count_in_snapshot`]).
+    pub(in crate::exec) fn rows_as_listed(
+        &self,
+        path: &Path,
+        catalog: &mut Catalog,
+    ) -> Result<(), StepFailure> {
+        let listed: std::collections::BTreeSet<u32> = list(&self.manifest.tools, path)
+            .map_err(|e| StepFailure::new(format!("cannot list the dump: {e}")))?
+            .into_iter()
+            .filter(|e| e.kind == ListKind::TableData)
+            .map(|e| e.oid)
+            .collect();
+        let empty = Rows {
+            rows: 0,
+            sha256: self.content_checked().then(catalog::empty_sha256),
+        };
+        let patterns = &self.manifest.include.exclude_table_data;
+        for table in &mut catalog.tables {
+            if !listed.contains(&table.oid) {
+                table.rows = Some(empty.clone());
+            } else if patterns
+                .iter()
+                .any(|p| matches_pattern(p, &table.schema, &table.name))
+            {
+                table.rows = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sequence values a directory or custom dump carries.
+    pub(in crate::exec) fn sequence_values(&self, path: &Path) -> Result<String, StepFailure> {
+        crate::postgres::dump_files::data::sequence_values(&self.manifest.tools, path)
+            .map_err(|e| StepFailure::new(format!("cannot read the dump's sequence values: {e}")))
     }
 
     /// Writes the catalog artifact the step `step` produces; its sums.

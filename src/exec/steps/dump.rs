@@ -5,6 +5,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use super::catalog::READER_SETTINGS;
 use crate::exec::connection;
 use crate::exec::follow::TreeFollower;
 use crate::exec::process::{self, Output};
@@ -18,7 +19,9 @@ use crate::io::hashing::HashingWriter;
 use crate::io::tally::{Tally, TallyWriter};
 use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
+use crate::manifest::DumpFormat;
 use crate::plan::{Exec, Step};
+use crate::postgres::dump_files::data::SetvalLines;
 use crate::postgres::libpq::CancelGroup;
 use crate::store::Sums;
 use crate::store::remote::Upload;
@@ -105,8 +108,11 @@ impl StepRunner<'_> {
             .ok_or_else(|| StepFailure::new("the source exported no snapshot"))?;
         let mut exec = exec.clone();
         exec.args.push(format!("--snapshot={snapshot}").into());
-        let directory = self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory;
+        exporter.execute(READER_SETTINGS).map_err(failed)?;
+        let format = self.manifest.artifacts.format;
+        let directory = format == DumpFormat::Directory;
         let readers = CancelGroup::default();
+        let mut setvals = SetvalLines::default();
         let (written, catalog) = std::thread::scope(|scope| {
             let catalog = scope.spawn(|| {
                 let mut catalog = self.source_catalog(&exec, &snapshot, None, &readers)?;
@@ -115,7 +121,7 @@ impl StepRunner<'_> {
                 }
                 Ok::<_, StepFailure>(catalog)
             });
-            let written = self.dump_files(step, &exec);
+            let written = self.dump_files(step, &exec, Some(&mut setvals));
             if written.is_err() {
                 readers.cancel();
             }
@@ -126,17 +132,38 @@ impl StepRunner<'_> {
         });
         let mut report = written?;
         let mut catalog = catalog?;
-        drop(exporter);
-        if directory && let Some(artifact) = step.produces.first() {
-            self.rows_from_files(&self.artifacts.join(&artifact.name), &mut catalog)?;
+        let dumped = step
+            .produces
+            .first()
+            .map(|a| self.artifacts.join(&a.name))
+            .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+        match format {
+            DumpFormat::Directory => self.rows_from_files(&dumped, &mut catalog)?,
+            DumpFormat::Custom => {
+                self.rows_as_listed(&dumped, &mut catalog)?;
+                self.count_in_snapshot(&exec, &snapshot, &mut catalog, &readers)?;
+            }
+            _ => {}
         }
+        drop(exporter);
+        let values = match format {
+            DumpFormat::Directory | DumpFormat::Custom => self.sequence_values(&dumped)?,
+            _ => setvals.finish(),
+        };
+        catalog.sequences_from_dump(&values);
         report.checksums.extend(self.write_catalog(step, &catalog)?);
         Ok(report)
     }
 
     /// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
     /// format, each file followed as `pg_dump` writes it), then renamed.
-    pub(in crate::exec) fn dump_files(&self, step: &Step, exec: &Exec) -> StepResult {
+    /// A plain dump's `setval` lines are kept in `setvals` as they pass.
+    pub(in crate::exec) fn dump_files(
+        &self,
+        step: &Step,
+        exec: &Exec,
+        setvals: Option<&mut SetvalLines>,
+    ) -> StepResult {
         let artifact = step
             .produces
             .first()
@@ -144,7 +171,13 @@ impl StepRunner<'_> {
         let meter = self.meters.get(step.id);
         if let Some(stream) = &exec.stdout {
             return self.stream_artifact(&artifact.name, stream.compression, &meter.done, |sink| {
-                process::run(exec, self.secrets, Output::Into(sink))
+                match setvals {
+                    Some(setvals) => {
+                        let mut seen = SetvalsSeen { sink, setvals };
+                        process::run(exec, self.secrets, Output::Into(&mut seen))
+                    }
+                    None => process::run(exec, self.secrets, Output::Into(sink)),
+                }
             });
         }
         let partial = Partial::start(self, &artifact.name)?;
@@ -249,5 +282,23 @@ impl StepRunner<'_> {
             checksums: sums,
             ..StepReport::default()
         })
+    }
+}
+
+/// A sink that also keeps the `setval` lines going through it.
+pub(super) struct SetvalsSeen<'a> {
+    pub(super) sink: &'a mut dyn Write,
+    pub(super) setvals: &'a mut SetvalLines,
+}
+
+impl Write for SetvalsSeen<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.sink.write(buf)?;
+        self.setvals.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush()
     }
 }

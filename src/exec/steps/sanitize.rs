@@ -17,9 +17,11 @@ use crate::postgres::dump_files::sanitized::{LISTING, Listed};
 use crate::store::Sums;
 
 use super::catalog::read_copy_file;
-use super::dump::Partial;
+use super::dump::{Partial, SetvalsSeen};
 use crate::io::compression::Compression;
+use crate::manifest::DumpFormat;
 use crate::postgres::catalog::{CopyText, Rows};
+use crate::postgres::dump_files::data::SetvalLines;
 use crate::postgres::libpq::CancelGroup;
 
 impl StepRunner<'_> {
@@ -51,20 +53,34 @@ impl StepRunner<'_> {
                 .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
             (report, catalog)
         });
-        let (mut report, sanitized_rows) = report?;
+        let (mut report, sanitized_rows, setvals) = report?;
         let mut catalog = catalog?;
         for (table, rows) in tables.iter().zip(sanitized_rows) {
             if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
                 listed.rows = Some(rows);
             }
         }
-        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory
-            && let Some(artifact) = step.produces.first()
-        {
-            self.rows_from_files(&self.artifacts.join(&artifact.name), &mut catalog)?;
-        } else {
-            self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
-        }
+        let dumped = step
+            .produces
+            .first()
+            .map(|a| self.artifacts.join(&a.name))
+            .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+        let values = match self.manifest.artifacts.format {
+            DumpFormat::Directory => {
+                self.rows_from_files(&dumped, &mut catalog)?;
+                self.sequence_values(&dumped)?
+            }
+            DumpFormat::Custom => {
+                self.rows_as_listed(&dumped, &mut catalog)?;
+                self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
+                self.sequence_values(&dumped)?
+            }
+            _ => {
+                self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
+                setvals
+            }
+        };
+        catalog.sequences_from_dump(&values);
         report.checksums.extend(self.write_catalog(step, &catalog)?);
         session
             .close()
@@ -88,7 +104,7 @@ impl StepRunner<'_> {
         plan: &SanitizedDump,
         dump: &Exec,
         snapshot: &str,
-    ) -> Result<(StepReport, Vec<Rows>), StepFailure> {
+    ) -> Result<(StepReport, Vec<Rows>, String), StepFailure> {
         let SanitizedDump {
             post_data,
             psql,
@@ -104,6 +120,7 @@ impl StepRunner<'_> {
         };
         let hash = self.content_checked();
         let mut rows = Vec::new();
+        let mut setvals = SetvalLines::default();
         let report = match post_data {
             // Plain: one file, the sanitized rows between the data and the
             // post-data sections.
@@ -120,7 +137,11 @@ impl StepRunner<'_> {
                     .map_or(crate::io::compression::Compression::None, |s| s.compression);
                 let meter = self.meters.get(step.id);
                 self.stream_artifact(&name, compression, &meter.done, |sink| {
-                    process::run(dump, self.secrets, Output::Into(sink))?;
+                    let mut seen = SetvalsSeen {
+                        sink: &mut *sink,
+                        setvals: &mut setvals,
+                    };
+                    process::run(dump, self.secrets, Output::Into(&mut seen))?;
                     for table in tables {
                         write_block_start(sink, table)
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
@@ -137,11 +158,15 @@ impl StepRunner<'_> {
                         sink.write_all(b"\\.\n\n")
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
                     }
-                    process::run(&post, self.secrets, Output::Into(sink))
+                    let mut seen = SetvalsSeen {
+                        sink,
+                        setvals: &mut setvals,
+                    };
+                    process::run(&post, self.secrets, Output::Into(&mut seen))
                 })?
             }
             None => {
-                let mut report = self.dump_files(step, dump)?;
+                let mut report = self.dump_files(step, dump, None)?;
                 if let Some(folder) = folder {
                     let name = step
                         .produces
@@ -165,7 +190,7 @@ impl StepRunner<'_> {
                 report
             }
         };
-        Ok((report, rows))
+        Ok((report, rows, setvals.finish()))
     }
 
     /// `COPY (SELECT ...) TO STDOUT` of one table, in the shared snapshot,

@@ -173,6 +173,7 @@ impl StepRunner<'_> {
                 Ok::<_, StepFailure>((pre?, post?, sequences, tables, read?, catalog?))
             })?;
         let mut catalog = catalog;
+        catalog.sequences_from_dump(&sequences);
         let mut sums = Sums::new();
         let keep = |sums: &mut Sums, file: &str, bytes: &[u8]| -> Result<(), StepFailure> {
             let path = partial.path.join(file);
@@ -424,6 +425,17 @@ impl StepRunner<'_> {
             hub: hub.zip(index),
             tally,
         };
+        // A sanitize rule's SQL was checked with the role's own search
+        // path (it may call functions of `public` unqualified), and runs
+        // with it; the other tables are read with pg_dump's empty one.
+        let search_path = |sql: &str, reader: &mut Connection| {
+            reader.execute(sql).map_err(|e| {
+                connection::failed(psql, self.secrets, "cannot set the search path", &e)
+            })
+        };
+        if table.rule.is_some() {
+            search_path("SET search_path TO DEFAULT", reader)?;
+        }
         reader
             .copy_out(&table.copy_out, &mut |rows| sink.write_all(rows))
             .map_err(|e| {
@@ -434,6 +446,12 @@ impl StepRunner<'_> {
                     &e,
                 )
             })?;
+        if table.rule.is_some() {
+            search_path(
+                "SELECT pg_catalog.set_config('search_path', '', false)",
+                reader,
+            )?;
+        }
         let TableSink {
             file,
             hasher,

@@ -58,7 +58,8 @@ impl StepRunner<'_> {
             .filter_map(|row| row.first())
             .map(|name| {
                 format!(
-                    "SELECT format('SELECT pg_catalog.setval(%L, %s, %s);', {}, last_value, CASE WHEN is_called THEN 'true' ELSE 'false' END) FROM {name}",
+                    "SELECT format('SELECT pg_catalog.setval(%s, %s, %s);', '''' || replace({}, '''', '''''') || '''', \
+                     last_value, CASE WHEN is_called THEN 'true' ELSE 'false' END) FROM {name}",
                     sql_literal(name)
                 )
             })

@@ -148,8 +148,11 @@ fn tables(
     differ: &mut impl FnMut(String, String, String),
 ) {
     for table in &expected.tables {
-        let Some(want) = &table.rows else { continue };
         let what = format!("table {}", shown(&table.schema, &table.name));
+        let Some(want) = &table.rows else {
+            differ(what, "rows the dump counted".into(), "none counted".into());
+            continue;
+        };
         let Some(have) = found
             .tables
             .iter()

@@ -231,6 +231,10 @@ pub struct Catalog {
     pub sequences: BTreeMap<(String, String), SequenceValue>,
     /// Every large object, by its id (a dump keeps the ids).
     pub large_objects: BTreeMap<u32, LargeObject>,
+    /// Each sequence by the name `pg_dump`'s `setval` gives it: how the
+    /// values a dump carries are told apart. Not written.
+    #[serde(skip)]
+    pub setval_keys: BTreeMap<String, (String, String)>,
 }
 
 impl Catalog {
@@ -295,6 +299,45 @@ impl Catalog {
         }
         self.large_objects.clear();
     }
+
+    /// Takes the sequences' values from what the dump carries: `sql`,
+    /// `pg_dump`'s `SELECT pg_catalog.setval('name', value, called);`
+    /// statements, each recognised by the name the catalog knows; a
+    /// sequence it does not set keeps its value as created.
+    pub fn sequences_from_dump(&mut self, sql: &str) {
+        const SETVAL: &str = "SELECT pg_catalog.setval(";
+        let mut set = BTreeMap::new();
+        // A name may hold a line break: the statement is found where it
+        // starts, not line by line.
+        for (at, _) in sql.match_indices(SETVAL) {
+            let rest = &sql[at + SETVAL.len()..];
+            for (key, name) in &self.setval_keys {
+                if let Some(args) = rest.strip_prefix(key.as_str())
+                    && let Some(value) = setval_value(args)
+                {
+                    set.insert(name.clone(), value);
+                }
+            }
+        }
+        for (name, value) in &mut self.sequences {
+            *value = set.get(name).copied().flatten();
+        }
+    }
+}
+
+/// The start of `, 42, true);...` as `Some(Some(42))`, of `, 1, false);`
+/// as `Some(None)`.
+fn setval_value(args: &str) -> Option<SequenceValue> {
+    let args = args.strip_prefix(", ")?;
+    let (value, rest) = args.split_once(", ")?;
+    let value: i64 = value.parse().ok()?;
+    if rest.starts_with("true);") {
+        Some(Some(value))
+    } else if rest.starts_with("false);") {
+        Some(None)
+    } else {
+        None
+    }
 }
 
 /// The SHA-256 of no bytes: an empty table's content.
@@ -323,5 +366,31 @@ mod entries {
     {
         let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
         Ok(pairs.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_values_are_read_by_the_names_the_catalog_knows() {
+        let mut catalog = Catalog::default();
+        for (key, name) in [("'public.s'", "s"), ("'public.\"a'');\nb\"'", "a');\nb")] {
+            let name = ("public".to_owned(), name.to_owned());
+            catalog.setval_keys.insert(key.to_owned(), name.clone());
+            catalog.sequences.insert(name, Some(1));
+        }
+        catalog
+            .sequences
+            .insert(("public".into(), "unset".into()), Some(7));
+        catalog.sequences_from_dump(
+            "SELECT pg_catalog.setval('public.s', 42, true);\n\
+             SELECT pg_catalog.setval('public.\"a'');\nb\"', 5, false);\n",
+        );
+        let value = |name: &str| catalog.sequences[&("public".to_owned(), name.to_owned())];
+        assert_eq!(value("s"), Some(42));
+        assert_eq!(value("a');\nb"), None);
+        assert_eq!(value("unset"), None);
     }
 }

@@ -35,12 +35,13 @@ pub(super) fn objects_sql() -> String {
         // Schemas.
         format!(
             "SELECT 'schema', '', NULL, n.nspname, NULL, '', obj_description(n.oid, 'pg_namespace'), \
-             pg_get_userbyid(n.nspowner), n.nspacl::text FROM pg_namespace n WHERE {USER} AND {}",
+             pg_get_userbyid(n.nspowner), coalesce(n.nspacl, acldefault('n', n.nspowner))::text FROM pg_namespace n WHERE {USER} AND {}",
             own("pg_namespace", "n.oid")
         ),
-        // Extensions, with their version and schema.
+        // Extensions, with their schema; not their version: pg_dump's
+        // `CREATE EXTENSION` names none, so the target's default is made.
         "SELECT 'extension', '', NULL, x.extname, NULL, \
-         'version ' || x.extversion || ' in ' || quote_ident(n.nspname), \
+         'in ' || quote_ident(n.nspname), \
          obj_description(x.oid, 'pg_extension'), NULL, NULL \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace"
             .to_owned(),
@@ -69,7 +70,7 @@ pub(super) fn objects_sql() -> String {
                || coalesce(' subdiff ' || nullif(r.rngsubdiff, 0)::regproc::text, '') \
                FROM pg_range r WHERE r.rngtypid = t.oid) \
              ELSE 'base type input ' || t.typinput::regproc::text || ' output ' || t.typoutput::regproc::text END, \
-             obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner), t.typacl::text \
+             obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner), coalesce(t.typacl, acldefault('T', t.typowner))::text \
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
              WHERE t.typtype IN ('b', 'c', 'e', 'r') AND {USER} AND {} \
              AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_type'::regclass AND i.objid = t.oid AND i.deptype = 'i') \
@@ -81,7 +82,7 @@ pub(super) fn objects_sql() -> String {
             "SELECT 'domain', n.nspname, NULL, t.typname, NULL, \
              format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END \
              || coalesce(' default ' || t.typdefault, '') || {domain_collation}, \
-             obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner), t.typacl::text \
+             obj_description(t.oid, 'pg_type'), pg_get_userbyid(t.typowner), coalesce(t.typacl, acldefault('T', t.typowner))::text \
              FROM pg_type t JOIN pg_type bt ON bt.oid = t.typbasetype JOIN pg_namespace n ON n.oid = t.typnamespace \
              WHERE t.typtype = 'd' AND {USER} AND {}",
             own("pg_type", "t.oid")
@@ -103,7 +104,7 @@ pub(super) fn objects_sql() -> String {
                || (to_jsonb(g) - 'aggfnoid' - 'aggtranstype' - 'aggmtranstype' - 'aggsortop')::text \
                FROM pg_aggregate g WHERE g.aggfnoid = p.oid) \
              ELSE pg_get_functiondef(p.oid) END, \
-             obj_description(p.oid, 'pg_proc'), pg_get_userbyid(p.proowner), p.proacl::text \
+             obj_description(p.oid, 'pg_proc'), pg_get_userbyid(p.proowner), coalesce(p.proacl, acldefault('f', p.proowner))::text \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER} AND {}",
             own("pg_proc", "p.oid")
         ),
@@ -165,7 +166,7 @@ pub(super) fn objects_sql() -> String {
                 FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass \
                 AND d.deptype IN ('a', 'i') LIMIT 1), ''), \
-             obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner), c.relacl::text \
+             obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner), coalesce(c.relacl, acldefault('s', c.relowner))::text \
              FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE {USER} AND {rel}"
         ),
@@ -290,10 +291,13 @@ pub(super) fn objects_sql() -> String {
     parts.join("\nUNION ALL\n")
 }
 
-/// A relation's grants, its columns' included (`NULL` when none).
+/// A relation's grants, its columns' included. Grants equal to the
+/// defaults read as the defaults, written or not (a grant taken back
+/// leaves them written on the source; a dump writes nothing for them).
 fn relation_grants() -> &'static str {
-    "nullif(concat_ws(' ', c.relacl::text, (SELECT string_agg(quote_ident(a.attname) || ' ' || a.attacl::text, ' ' ORDER BY a.attnum) \
-     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND NOT a.attisdropped)), '')"
+    "concat_ws(' ', coalesce(c.relacl, acldefault('r', c.relowner))::text, \
+     (SELECT string_agg(quote_ident(a.attname) || ' ' || a.attacl::text, ' ' ORDER BY a.attnum) \
+     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND a.attacl <> '{}' AND NOT a.attisdropped))"
 }
 
 #[cfg(test)]

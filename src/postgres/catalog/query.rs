@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
 use super::objects::{USER, objects_sql, own};
 use super::{Catalog, Key, Kind, LargeObject, Object, Table, VERSION};
 use crate::postgres::libpq::{Connection, PqError};
@@ -35,28 +37,37 @@ fn tables_sql() -> String {
     )
 }
 
-/// Every sequence's last value, when it was called and may be read.
+/// Every sequence's last value, when it was called and may be read, and
+/// its name as `pg_dump` writes it in its `setval` (a string literal of the
+/// qualified name, each part quoted as the server quotes it).
 fn sequences_sql() -> String {
     format!(
         "SELECT n.nspname, c.relname, CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE') \
-         THEN pg_sequence_last_value(c.oid)::text END FROM pg_class c \
+         THEN pg_sequence_last_value(c.oid)::text END, \
+         '''' || replace(format('%I.%I', n.nspname, c.relname), '''', '''''') || '''' FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND {USER} AND {}",
         own("pg_class", "c.oid")
     )
 }
 
 /// Every large object's size and SHA-256, comment, owner and grants.
-const LARGE_OBJECTS: &str = "SELECT l.oid::text, length(b.data)::text, encode(sha256(b.data), 'hex'), \
-     obj_description(l.oid, 'pg_largeobject'), pg_get_userbyid(l.lomowner), l.lomacl::text \
-     FROM pg_largeobject_metadata l, LATERAL (SELECT lo_get(l.oid) AS data OFFSET 0) b";
+const LARGE_OBJECTS: &str = "SELECT l.oid::text, obj_description(l.oid, 'pg_largeobject'), \
+     pg_get_userbyid(l.lomowner), coalesce(l.lomacl, acldefault('L', l.lomowner))::text \
+     FROM pg_largeobject_metadata l ORDER BY l.oid";
+
+/// How much of a large object one statement reads.
+const LARGE_OBJECT_CHUNK: u64 = 1 << 20;
 
 /// Reads the catalog of the database `connection` is on, in its current
 /// transaction (a source's: the dump's snapshot). `settings` are the
 /// settings the content's `COPY` text was (or will be) written with.
-/// Tables come without rows: the caller counts them.
+/// Tables come without rows: the caller counts them. Large objects are
+/// read whole (a megabyte a statement) and hashed, unless
+/// `large_object_contents` is false (a schema-only dump carries none).
 pub fn read(
     connection: &mut Connection,
     settings: BTreeMap<String, String>,
+    large_object_contents: bool,
 ) -> Result<Catalog, PqError> {
     connection.execute("SET search_path = pg_catalog, pg_temp")?;
     let head = connection.query(
@@ -119,26 +130,57 @@ pub fn read(
     }
     for row in connection.query(&sequences_sql())? {
         let value = row.get(2).cloned().flatten().and_then(|v| v.parse().ok());
-        catalog
-            .sequences
-            .insert((field(&row, 0), field(&row, 1)), value);
+        let name = (field(&row, 0), field(&row, 1));
+        catalog.setval_keys.insert(field(&row, 3), name.clone());
+        catalog.sequences.insert(name, value);
     }
     for row in connection.query(LARGE_OBJECTS)? {
         let Ok(oid) = field(&row, 0).parse::<u32>() else {
             continue;
         };
+        let (size, sha256) = if large_object_contents {
+            large_object_sha256(connection, oid)?
+        } else {
+            (0, String::new())
+        };
         catalog.large_objects.insert(
             oid,
             LargeObject {
-                size: field(&row, 1).parse().unwrap_or(0),
-                sha256: field(&row, 2),
-                comment: row.get(3).cloned().flatten(),
-                owner: row.get(4).cloned().flatten(),
-                grants: row.get(5).cloned().flatten(),
+                size,
+                sha256,
+                comment: row.get(1).cloned().flatten(),
+                owner: row.get(2).cloned().flatten(),
+                grants: row.get(3).cloned().flatten(),
             },
         );
     }
     Ok(catalog)
+}
+
+/// A large object's size and SHA-256, read a chunk at a time.
+fn large_object_sha256(connection: &mut Connection, oid: u32) -> Result<(u64, String), PqError> {
+    let mut hasher = Sha256::new();
+    let (oid, mut size) = (oid.to_string(), 0u64);
+    loop {
+        let offset = size.to_string();
+        let chunk = LARGE_OBJECT_CHUNK.to_string();
+        let rows = connection.query_params(
+            "SELECT encode(lo_get($1::oid, $2::bigint, $3::integer), 'hex')",
+            &[&oid, &offset, &chunk],
+        )?;
+        let text = rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+            .unwrap_or_default();
+        let bytes =
+            hex::decode(text).map_err(|e| PqError(format!("a large object's bytes: {e}")))?;
+        hasher.update(&bytes);
+        size += bytes.len() as u64;
+        if (bytes.len() as u64) < LARGE_OBJECT_CHUNK {
+            return Ok((size, hex::encode(hasher.finalize())));
+        }
+    }
 }
 
 /// The settings of `connection`'s session that `COPY` text depends on.

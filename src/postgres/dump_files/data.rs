@@ -98,6 +98,102 @@ pub fn list(tools: &Tools, path: &Path) -> Result<Vec<toc::ListEntry>, DumpFileE
     Ok(toc::entries(&String::from_utf8_lossy(&list)))
 }
 
+/// The SQL of the archive's sequence values (its `SEQUENCE SET` entries,
+/// given to `pg_restore` as the list of what to print), empty when it has
+/// none. The list file is written beside the archive, and removed.
+pub fn sequence_values(tools: &Tools, path: &Path) -> Result<String, DumpFileError> {
+    let lines: Vec<String> = list(tools, path)?
+        .into_iter()
+        .filter(|e| e.kind == toc::ListKind::SequenceSet)
+        .map(|e| e.line)
+        .collect();
+    if lines.is_empty() {
+        return Ok(String::new());
+    }
+    let name = path
+        .file_name()
+        .map_or("dump".into(), |n| n.to_string_lossy().into_owned());
+    let list_file = path.with_file_name(format!(".{name}.sequences.list"));
+    std::fs::write(&list_file, lines.join("\n") + "\n").map_err(|source| DumpFileError::Spawn {
+        program: list_file.display().to_string(),
+        source,
+    })?;
+    let printed = pg_restore_output(
+        tools,
+        &[
+            "--file=-".into(),
+            format!("--use-list={}", list_file.display()).into(),
+            path.as_os_str().into(),
+        ],
+    );
+    let _ = std::fs::remove_file(&list_file);
+    Ok(String::from_utf8_lossy(&printed?).into_owned())
+}
+
+/// Keeps, of a plain dump's text going through it, the lines that set a
+/// sequence's value (outside the rows of `COPY` blocks, whose lines may hold
+/// any text): [`crate::postgres::catalog::Catalog::sequences_from_dump`]
+/// reads them.
+#[derive(Default)]
+pub struct SetvalLines {
+    /// The current line's first bytes (a `setval` line is short).
+    line: Vec<u8>,
+    /// The line is longer than any `setval` line: not kept.
+    long: bool,
+    in_copy: bool,
+    in_setval: bool,
+    kept: String,
+}
+
+impl SetvalLines {
+    const MAX: usize = 4096;
+
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let (part, end) = match memchr::memchr(b'\n', bytes) {
+                Some(at) => (&bytes[..at], true),
+                None => (bytes, false),
+            };
+            if !self.long && self.line.len() + part.len() <= Self::MAX {
+                self.line.extend_from_slice(part);
+            } else {
+                self.long = true;
+                self.line.truncate(64);
+            }
+            bytes = &bytes[part.len() + usize::from(end)..];
+            if end {
+                self.line_ended();
+            }
+        }
+    }
+
+    fn line_ended(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        let long = std::mem::take(&mut self.long);
+        if self.in_copy {
+            self.in_copy = line != b"\\.";
+            return;
+        }
+        if self.in_setval {
+            // The rest of a `setval` whose name holds a line break.
+            self.kept.push_str(&String::from_utf8_lossy(&line));
+            self.kept.push('\n');
+            self.in_setval = !long && !line.ends_with(b");");
+        } else if line.starts_with(b"COPY ") && line.ends_with(b" FROM stdin;") {
+            self.in_copy = true;
+        } else if !long && line.starts_with(b"SELECT pg_catalog.setval(") {
+            self.kept.push_str(&String::from_utf8_lossy(&line));
+            self.kept.push('\n');
+            self.in_setval = !line.ends_with(b");");
+        }
+    }
+
+    /// The `setval` lines seen.
+    pub fn finish(self) -> String {
+        self.kept
+    }
+}
+
 /// Runs `pg_restore ARGS` and returns what it prints.
 fn pg_restore_output(tools: &Tools, args: &[std::ffi::OsString]) -> Result<Vec<u8>, DumpFileError> {
     let program = tools.program("pg_restore");
@@ -136,6 +232,19 @@ mod tests {
         assert_eq!(count_copy_rows(&b"a\\nb\n\\\\.\n\\.\n"[..]).unwrap(), 2);
         assert_eq!(count_copy_rows(&b"1\n2"[..]).unwrap(), 2);
         assert_eq!(count_copy_rows(&b""[..]).unwrap(), 0);
+    }
+
+    #[test]
+    fn setval_lines_are_kept_outside_copy_rows() {
+        let mut lines = SetvalLines::default();
+        let text = b"SET x = 1;\nCOPY public.t (a) FROM stdin;\nSELECT pg_catalog.setval('public.s', 9, true);\n\\.\n\nSELECT pg_catalog.setval('public.s', 42, true);\n";
+        for chunk in text.chunks(7) {
+            lines.update(chunk);
+        }
+        assert_eq!(
+            lines.finish(),
+            "SELECT pg_catalog.setval('public.s', 42, true);\n"
+        );
     }
 
     #[test]
