@@ -34,10 +34,11 @@ fn gated_bindir(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     }
     let started = dir.join("restore-started");
     let release = dir.join("restore-release");
-    // `pg_restore --list` (the dump reading its own table of contents)
-    // passes; the restore waits.
+    // A `pg_restore` that reads the dump (its table of contents, its
+    // sequence values) passes; the one that restores into a database
+    // waits.
     let script = format!(
-        "#!/bin/sh\ncase \"$1\" in --list) exec '{real}' \"$@\";; esac\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexec '{real}' \"$@\"\n",
+        "#!/bin/sh\ncase \"$*\" in *--dbname=*) ;; *) exec '{real}' \"$@\";; esac\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexec '{real}' \"$@\"\n",
         started.display(),
         release.display(),
         real = real.join("pg_restore").display()

@@ -55,11 +55,16 @@ impl StepRunner<'_> {
         });
         let (mut report, sanitized_rows, setvals) = report?;
         let mut catalog = catalog?;
-        for (table, rows) in tables.iter().zip(sanitized_rows) {
-            if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
-                listed.rows = Some(rows);
+        // The sanitized tables' rows are not in pg_dump's part of the dump
+        // (its table of contents lists none), but beside it.
+        let sanitized = |catalog: &mut crate::postgres::catalog::Catalog| {
+            for (table, rows) in tables.iter().zip(&sanitized_rows) {
+                if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
+                    listed.rows = Some(rows.clone());
+                }
             }
-        }
+        };
+        sanitized(&mut catalog);
         let dumped = step
             .produces
             .first()
@@ -72,6 +77,7 @@ impl StepRunner<'_> {
             }
             DumpFormat::Custom => {
                 self.rows_as_listed(&dumped, &mut catalog)?;
+                sanitized(&mut catalog);
                 self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
                 self.sequence_values(&dumped)?
             }
