@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::PG_DUMP_SETTINGS;
+use super::catalog::{PG_DUMP_SETTINGS, READER_SETTINGS};
 use super::dump::Partial;
 use crate::exec::connection;
 use crate::exec::live::{Hub, Part};
@@ -388,10 +388,13 @@ impl StepRunner<'_> {
             .map_err(|e| {
                 connection::failed(psql, self.secrets, "cannot share the dump's snapshot", &e)
             })?;
-        // The rows' text as pg_dump writes it (names in values qualified).
-        reader
-            .execute(PG_DUMP_SETTINGS)
-            .map_err(|e| connection::failed(psql, self.secrets, "cannot set the session up", &e))?;
+        // The rows' text as pg_dump writes it (names in values qualified),
+        // in pg_dump's session.
+        for settings in [PG_DUMP_SETTINGS, READER_SETTINGS] {
+            reader.execute(settings).map_err(|e| {
+                connection::failed(psql, self.secrets, "cannot set the session up", &e)
+            })?;
+        }
         Ok(reader)
     }
 
