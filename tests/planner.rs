@@ -1,5 +1,5 @@
 //! The planner over every combination of manifest options: the invariants of
-//! DESIGN section 2 hold as properties of the graph.
+//! the README's step graph hold as properties of the graph.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN section 3).
+//! Exit codes (the README's "Exit codes").
 
 pub const SUCCESS: u8 = 0;
 pub const ERROR: u8 = 1;

@@ -1,5 +1,5 @@
 //! `replicate init`: a commented manifest written for the systems it is
-//! pointed at (DESIGN section 5). It reads the source (and the target when
+//! pointed at (the README's "NetBox" section). It reads the source (and the target when
 //! given) to find NetBox and its release, reads the NetBox installs named
 //! by `--netbox-root` for their folders, composes the manifest, checks that
 //! it validates, and only then writes it.

@@ -1,4 +1,4 @@
-//! NetBox on both sides (DESIGN section 5): each side's schema and release
+//! NetBox on both sides (the README's "NetBox" section): each side's schema and release
 //! from `django_migrations`; a target whose NetBox is older than the data
 //! is refused, one that is newer needs `migrate`; the change log's name.
 

@@ -1,4 +1,4 @@
-//! `[sanitize]` against the source (DESIGN section 6): each rule resolved
+//! `[sanitize]` against the source (the README's "Sanitized copies"): each rule resolved
 //! to a table and its columns, the preset adapted to the tables and columns
 //! this database has, every expression and condition checked by the source
 //! server (types, `NOT NULL`, unique indexes, foreign keys), and the rows

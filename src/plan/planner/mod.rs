@@ -1,5 +1,5 @@
 //! From a [`Manifest`] to a [`Plan`]: which steps exist, what each runs, and
-//! how they depend on each other (DESIGN section 2).
+//! how they depend on each other (the step graph the README draws).
 
 mod check;
 mod context;
@@ -17,7 +17,7 @@ use super::inspect::SourceFacts;
 use super::step::{Artifact, StepId};
 use crate::manifest::{DumpFormat, Manifest, Strategy};
 
-/// The edges of DESIGN section 2 for `strategy = "swap"`: the new
+/// The edges of the README's step graph for `strategy = "swap"`: the new
 /// database and folders are built beside the live ones, proven, then
 /// swapped in at once. Edges to steps a manifest does not ask for are
 /// dropped by the builder.
