@@ -1,7 +1,8 @@
 //! What must hold before the selected steps may start: a step whose inputs
 //! come from a step that does not run now uses the artifacts already in the
 //! folder, which must verify; a destructive step needs every artifact
-//! verified, by this run's `verify` or here (nothing destructive starts before every artifact verifies).
+//! verified, by this run's `verify` or here: nothing destructive starts
+//! before every artifact verifies.
 
 use std::collections::BTreeSet;
 

@@ -29,14 +29,8 @@ use super::dump::Partial;
 pub(in crate::exec) const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET IntervalStyle = postgres; \
      SET extra_float_digits = 3; SELECT pg_catalog.set_config('search_path', '', false)";
 
-/// What `pg_dump` also sets, in every session that reads the source for
-/// the dump: no timeout ends a long read or an idle snapshot, a table with
-/// row level security is read whole or not at all, and a table's rows come
-/// in their order on disk (a scan that joined another one half way would
-/// start in the middle).
-pub(in crate::exec) const READER_SETTINGS: &str = "SET statement_timeout = 0; SET lock_timeout = 0; \
-     SET idle_in_transaction_session_timeout = 0; SET row_security = off; \
-     SET synchronize_seqscans = off";
+/// What `pg_dump` also sets, in every session that reads the source.
+pub(in crate::exec) use crate::postgres::catalog::READER_SETTINGS;
 
 impl StepRunner<'_> {
     /// Whether `check` compares content, so the dump hashes it.

@@ -173,7 +173,11 @@ impl StepRunner<'_> {
             return self.stream_artifact(&artifact.name, stream.compression, &meter.done, |sink| {
                 match setvals {
                     Some(setvals) => {
-                        let mut seen = SetvalsSeen { sink, setvals };
+                        let mut see = |bytes: &[u8]| setvals.update(bytes);
+                        let mut seen = Seen {
+                            sink,
+                            see: &mut see,
+                        };
                         process::run(exec, self.secrets, Output::Into(&mut seen))
                     }
                     None => process::run(exec, self.secrets, Output::Into(sink)),
@@ -285,16 +289,16 @@ impl StepRunner<'_> {
     }
 }
 
-/// A sink that also keeps the `setval` lines going through it.
-pub(super) struct SetvalsSeen<'a> {
+/// A sink that also shows `see` every byte written through it.
+pub(super) struct Seen<'a> {
     pub(super) sink: &'a mut dyn Write,
-    pub(super) setvals: &'a mut SetvalLines,
+    pub(super) see: &'a mut dyn FnMut(&[u8]),
 }
 
-impl Write for SetvalsSeen<'_> {
+impl Write for Seen<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.sink.write(buf)?;
-        self.setvals.update(&buf[..n]);
+        (self.see)(&buf[..n]);
         Ok(n)
     }
 

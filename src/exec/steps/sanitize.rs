@@ -17,7 +17,7 @@ use crate::postgres::dump_files::sanitized::{LISTING, Listed};
 use crate::store::Sums;
 
 use super::catalog::read_copy_file;
-use super::dump::{Partial, SetvalsSeen};
+use super::dump::{Partial, Seen};
 use crate::io::compression::Compression;
 use crate::manifest::DumpFormat;
 use crate::postgres::catalog::{CopyText, Rows};
@@ -143,20 +143,23 @@ impl StepRunner<'_> {
                     .map_or(crate::io::compression::Compression::None, |s| s.compression);
                 let meter = self.meters.get(step.id);
                 self.stream_artifact(&name, compression, &meter.done, |sink| {
-                    let mut seen = SetvalsSeen {
+                    let mut see = |bytes: &[u8]| setvals.update(bytes);
+                    let mut seen = Seen {
                         sink: &mut *sink,
-                        setvals: &mut setvals,
+                        see: &mut see,
                     };
                     process::run(dump, self.secrets, Output::Into(&mut seen))?;
                     for table in tables {
                         write_block_start(sink, table)
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
-                        let mut counted = Counted {
+                        let mut text = CopyText::default();
+                        let mut see = |bytes: &[u8]| text.update(bytes);
+                        let mut counted = Seen {
                             sink: &mut *sink,
-                            text: CopyText::default(),
+                            see: &mut see,
                         };
                         self.copy_out(psql, table, snapshot, &mut counted)?;
-                        let mut table_rows = counted.text.finish();
+                        let mut table_rows = text.finish();
                         if !hash {
                             table_rows.sha256 = None;
                         }
@@ -164,9 +167,10 @@ impl StepRunner<'_> {
                         sink.write_all(b"\\.\n\n")
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
                     }
-                    let mut seen = SetvalsSeen {
+                    let mut see = |bytes: &[u8]| setvals.update(bytes);
+                    let mut seen = Seen {
                         sink,
-                        setvals: &mut setvals,
+                        see: &mut see,
                     };
                     process::run(&post, self.secrets, Output::Into(&mut seen))
                 })?
@@ -273,24 +277,6 @@ impl StepRunner<'_> {
             checksums: sums,
             ..StepReport::default()
         })
-    }
-}
-
-/// A sink that also reads the `COPY` text going through it.
-struct Counted<'a> {
-    sink: &'a mut dyn Write,
-    text: CopyText,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.sink.write(buf)?;
-        self.text.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.sink.flush()
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{PG_DUMP_SETTINGS, READER_SETTINGS};
+use super::catalog::PG_DUMP_SETTINGS;
 use super::dump::Partial;
 use crate::exec::connection;
 use crate::exec::live::{Hub, Part};
@@ -25,9 +25,9 @@ use crate::io::tally::Tally;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step, StreamDump};
 use crate::postgres::dump_files::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::libpq::CancelGroup;
 use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
-use crate::postgres::quote::sql_literal;
 use crate::store::Sums;
 
 /// A table to read: where from, how, into which file.
@@ -379,22 +379,11 @@ impl StepRunner<'_> {
     /// A connection to the source in a read-only transaction that sees the
     /// exported `snapshot`.
     fn reader_in_snapshot(&self, psql: &Exec, snapshot: &str) -> Result<Connection, StepFailure> {
-        let mut reader = connection::connect(psql, self.secrets)?;
+        let mut reader = self.source_in_snapshot(psql, snapshot, &CancelGroup::default())?;
+        // The rows' text as pg_dump writes it (names in values qualified).
         reader
-            .execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
-                sql_literal(snapshot)
-            ))
-            .map_err(|e| {
-                connection::failed(psql, self.secrets, "cannot share the dump's snapshot", &e)
-            })?;
-        // The rows' text as pg_dump writes it (names in values qualified),
-        // in pg_dump's session.
-        for settings in [PG_DUMP_SETTINGS, READER_SETTINGS] {
-            reader.execute(settings).map_err(|e| {
-                connection::failed(psql, self.secrets, "cannot set the session up", &e)
-            })?;
-        }
+            .execute(PG_DUMP_SETTINGS)
+            .map_err(|e| connection::failed(psql, self.secrets, "cannot set the session up", &e))?;
         Ok(reader)
     }
 

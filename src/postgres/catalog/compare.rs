@@ -2,13 +2,13 @@
 //! different, every table whose rows differ, every sequence and large
 //! object.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::show::{shown, shown_key};
-use super::{Catalog, Key, Object};
+use super::{Catalog, Object};
 
 /// What a comparison looks at besides the objects and rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,12 +56,7 @@ pub fn compare(expected: &Catalog, found: &Catalog, how: Comparison) -> Vec<Diff
             found.encoding.clone(),
         );
     }
-    let keys: BTreeSet<&Key> = expected
-        .objects
-        .keys()
-        .chain(found.objects.keys())
-        .collect();
-    for key in keys {
+    for key in union(&expected.objects, &found.objects) {
         if key.kind.is_privileges() && !how.owners {
             continue;
         }
@@ -84,12 +79,7 @@ pub fn compare(expected: &Catalog, found: &Catalog, how: Comparison) -> Vec<Diff
         }
     }
     tables(expected, found, how, &mut differ);
-    let names: BTreeSet<&(String, String)> = expected
-        .sequences
-        .keys()
-        .chain(found.sequences.keys())
-        .collect();
-    for name in names {
+    for name in union(&expected.sequences, &found.sequences) {
         let what = format!("sequence {}", shown(&name.0, &name.1));
         match (expected.sequences.get(name), found.sequences.get(name)) {
             (Some(e), Some(f)) if e != f => differ(what, sequence_text(*e), sequence_text(*f)),
@@ -98,12 +88,7 @@ pub fn compare(expected: &Catalog, found: &Catalog, how: Comparison) -> Vec<Diff
             _ => {}
         }
     }
-    let oids: BTreeSet<&u32> = expected
-        .large_objects
-        .keys()
-        .chain(found.large_objects.keys())
-        .collect();
-    for oid in oids {
+    for oid in union(&expected.large_objects, &found.large_objects) {
         let what = format!("large object {oid}");
         match (
             expected.large_objects.get(oid),
@@ -138,6 +123,11 @@ pub fn compare(expected: &Catalog, found: &Catalog, how: Comparison) -> Vec<Diff
         }
     }
     out
+}
+
+/// The keys of either map, each once, in order.
+fn union<'a, K: Ord, V>(a: &'a BTreeMap<K, V>, b: &'a BTreeMap<K, V>) -> BTreeSet<&'a K> {
+    a.keys().chain(b.keys()).collect()
 }
 
 /// Each table's rows (and content), by identity.
@@ -298,7 +288,7 @@ fn short(sha: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Kind, Rows, Table};
+    use super::super::{Key, Kind, Rows, Table};
     use super::*;
 
     fn catalog() -> Catalog {

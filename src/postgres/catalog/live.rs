@@ -19,17 +19,9 @@ pub fn read_database(
     content_of: Option<&Catalog>,
     sessions: usize,
 ) -> Result<Catalog, PqError> {
-    // Every row counted, whatever the policies of row level security (an
-    // error where they would hide rows), no timeout, and each table read
-    // from its start (in the order its rows were loaded), never joining
-    // another scan half way.
     let open = || {
         let mut connection = Connection::to_url(url, origin, secrets)?;
-        connection.execute(
-            "SET statement_timeout = 0; SET lock_timeout = 0; \
-             SET idle_in_transaction_session_timeout = 0; SET row_security = off; \
-             SET synchronize_seqscans = off",
-        )?;
+        connection.execute(super::READER_SETTINGS)?;
         Ok(connection)
     };
     let mut connection = open()?;

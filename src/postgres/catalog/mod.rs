@@ -26,6 +26,16 @@ pub use self::content::{CopyText, TableCounts, count_tables};
 pub use self::live::read_database;
 pub use self::query::{read, settings};
 
+/// What `pg_dump` sets in its sessions besides the text of values, and
+/// what every session reading rows for a dump or a check sets too: no
+/// timeout ends a long read or an idle snapshot, a table with row level
+/// security is read whole or not at all, and a table's rows come in their
+/// order on disk (a scan that joined another one half way would start in
+/// the middle).
+pub const READER_SETTINGS: &str = "SET statement_timeout = 0; SET lock_timeout = 0; \
+     SET idle_in_transaction_session_timeout = 0; SET row_security = off; \
+     SET synchronize_seqscans = off";
+
 /// The catalog file's format version.
 pub const VERSION: u32 = 1;
 
@@ -60,35 +70,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind in the catalog query's own words.
+    /// The kind in the catalog query's own words, which are its names in
+    /// the catalog file (`domain-constraint`).
     pub fn from_query(word: &str) -> Option<Self> {
-        Some(match word {
-            "schema" => Self::Schema,
-            "extension" => Self::Extension,
-            "collation" => Self::Collation,
-            "type" => Self::Type,
-            "domain" => Self::Domain,
-            "domain-constraint" => Self::DomainConstraint,
-            "function" => Self::Function,
-            "table" => Self::Table,
-            "view" => Self::View,
-            "materialized-view" => Self::MaterializedView,
-            "foreign-table" => Self::ForeignTable,
-            "sequence" => Self::Sequence,
-            "index" => Self::Index,
-            "constraint" => Self::Constraint,
-            "trigger" => Self::Trigger,
-            "rule" => Self::Rule,
-            "policy" => Self::Policy,
-            "statistics" => Self::Statistics,
-            "event-trigger" => Self::EventTrigger,
-            "publication" => Self::Publication,
-            "cast" => Self::Cast,
-            "operator" => Self::Operator,
-            "text-search" => Self::TextSearch,
-            "default-privileges" => Self::DefaultPrivileges,
-            _ => return None,
-        })
+        serde_json::from_value(serde_json::Value::String(word.to_owned())).ok()
     }
 
     /// The kind as people read it.
