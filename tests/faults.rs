@@ -104,8 +104,8 @@ fn killed_during_dump_then_resumed() {
 fn killed_during_archive_then_resumed() {
     let s = Scenario::new("custom", "compression = \"gzip\"\n");
     let (source, target) = s.add_media(96);
-    let run = s.replicate().args(["apply", "--auto-approve"]).spawn();
-    wait_for_step(&s.artifacts(), "archive", "running", 60);
+    let mut run = s.replicate().args(["apply", "--auto-approve"]).spawn();
+    wait_for_step(&mut run, &s.artifacts(), "archive", "running", 120);
     run.signal(libc::SIGKILL);
     run.finish();
     assert_not_complete(&s.artifacts(), "netbox_media.tar.gz");
@@ -145,7 +145,7 @@ fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
     let (source, target) = s.add_media(128);
     s.apply(&["--steps", "dump,archive"]).success();
     let old = media_tree(&target);
-    let run = s
+    let mut run = s
         .replicate()
         .args([
             "apply",
@@ -154,7 +154,7 @@ fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
             "verify,create,restore,check,extract,swap",
         ])
         .spawn();
-    wait_for_step(&s.artifacts(), "extract", "running", 60);
+    wait_for_step(&mut run, &s.artifacts(), "extract", "running", 120);
     std::thread::sleep(Duration::from_millis(50));
     run.signal(libc::SIGKILL);
     run.finish();

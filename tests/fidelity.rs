@@ -16,11 +16,12 @@ use crate::support::fidelity_diff::differences;
 use crate::support::pg::Pair;
 
 const DB: &str = "corpus";
+const BY_HAND: &str = "by hand";
 
 /// How the copies are read: with owners and grants or without, and with the
 /// differences that pg_dump and pg_restore themselves leave in a copy of
 /// this corpus left out of both sides. Each is named here:
-fn reading(owners: bool) -> Reading {
+fn reading(owners: bool, by_hand: bool) -> Reading {
     Reading {
         owners,
         // 1. pg_dump writes an inheritance child as `CREATE TABLE public.car
@@ -40,6 +41,14 @@ fn reading(owners: bool) -> Reading {
         //    or `GRANT ... ON DATABASE`: a restore into a database made
         //    beforehand has none of them. (Encoding and locale are compared.)
         database_level_ignored: true,
+        // 4. `pg_restore -j` can leave a partitioned index that has
+        //    partitioned partitions (`public.events_kind`) marked not valid
+        //    although every partition's index is attached: PostgreSQL 15
+        //    decides validity as each attachment commits, and two sessions
+        //    attaching at two levels at once can each miss the other's
+        //    (about one restore in 60 by hand at `-j 6`). replicate attaches
+        //    partitions' indexes one at a time, so its copies are compared.
+        index_validity_ignored: by_hand,
     }
 }
 
@@ -57,7 +66,10 @@ fn run_all(
 ) {
     let sources: Vec<(bool, Fingerprint)> = [false, true]
         .into_iter()
-        .map(|owners| (owners, fingerprint(&pair.source, DB, &reading(owners))))
+        .map(|owners| {
+            let read = reading(owners, by == BY_HAND);
+            (owners, fingerprint(&pair.source, DB, &read))
+        })
         .collect();
     sanity(&sources[0].1);
     let compare = |combo: &Combo, db: &str| {
@@ -67,7 +79,7 @@ fn run_all(
         } else {
             schema_only(source)
         };
-        let found = fingerprint(&pair.target, db, &reading(combo.owners));
+        let found = fingerprint(&pair.target, db, &reading(combo.owners, by == BY_HAND));
         let diff = differences(&expected, &found);
         match (diff.is_empty(), expected == found) {
             (true, true) => Ok(()),
@@ -161,7 +173,7 @@ fn pg_dump_and_pg_restore_by_hand() {
     let pair = corpus_pair(DB);
     let work = tempfile::tempdir().unwrap();
     let combos = Combo::all(&["directory", "custom", "plain"]);
-    run_all(&pair, "by hand", combos, &|combo| {
+    run_all(&pair, BY_HAND, combos, &|combo| {
         copy_by_hand(&pair, DB, combo, work.path())
     });
 }
@@ -222,7 +234,7 @@ fn the_comparison_sees_differences() {
     }
     assert_eq!(diff.matches("\n  expected").count(), 2, "{diff}");
 
-    let source = fingerprint(&pair.source, DB, &reading(true));
+    let source = fingerprint(&pair.source, DB, &reading(true, false));
     let changes = [
         (
             "UPDATE public.items SET name = name || ' ' WHERE id = 1000",
@@ -261,13 +273,21 @@ fn the_comparison_sees_differences() {
             "+ GRANT SELECT ON TABLE public.legacy TO fidelity_reader;",
         ),
         (
+            "UPDATE pg_index SET indisvalid = false \
+             WHERE indexrelid = 'public.events_kind'::regclass",
+            "indexes not valid\n",
+        ),
+        (
             "ALTER TABLE public.car ALTER COLUMN doors SET DEFAULT 4",
             "+     doors integer DEFAULT 4,",
         ),
     ];
     for (change, shown) in changes {
         pair.target.sql(&copy, change);
-        let diff = differences(&source, &fingerprint(&pair.target, &copy, &reading(true)));
+        let diff = differences(
+            &source,
+            &fingerprint(&pair.target, &copy, &reading(true, false)),
+        );
         assert!(
             diff.contains(shown),
             "after {change}: {shown:?} not in:\n{diff}"

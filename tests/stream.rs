@@ -87,8 +87,8 @@ fn a_stream_killed_at_any_point_leaves_the_live_target_and_resume_finishes() {
     ] {
         // No earlier run's journal may answer for this one.
         let _ = fs::remove_file(s.artifacts().join("state.json"));
-        let child = s.replicate().args(["apply", "--auto-approve"]).spawn();
-        wait_for_step(&s.artifacts(), step, status, 60);
+        let mut child = s.replicate().args(["apply", "--auto-approve"]).spawn();
+        wait_for_step(&mut child, &s.artifacts(), step, status, 120);
         child.signal(libc::SIGKILL);
         let _ = child.finish();
         s.assert_target_untouched();

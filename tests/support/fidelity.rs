@@ -23,6 +23,9 @@ pub struct Fingerprint {
     pub sequences: BTreeMap<String, Sequence>,
     pub large_objects: BTreeMap<u32, LargeObject>,
     pub database: Database,
+    /// The indexes PostgreSQL marks not valid (`pg_index.indisvalid`),
+    /// which the schema dump does not show, by `schema.name`.
+    pub invalid_indexes: Vec<String>,
 }
 
 /// The normalized `pg_dump --schema-only` text (its `Debug` is a summary;
@@ -101,12 +104,21 @@ pub struct Reading {
     pub rows_kept: Vec<(&'static str, &'static str)>,
     /// The database's comment, settings and grants are not compared.
     pub database_level_ignored: bool,
+    /// Which indexes are valid is not compared.
+    pub index_validity_ignored: bool,
 }
 
 /// Session settings that make `COPY`'s text the same on any server.
 const SESSION: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
      SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; \
      SET search_path = pg_catalog, pg_temp; SET row_security = off; SET statement_timeout = 0;";
+
+/// The indexes not valid, outside the system schemas.
+const INVALID_INDEXES: &str = "SELECT format('%I.%I', n.nspname, c.relname) \
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1";
 
 /// Runs `sql` and splits its rows of `width` fields (NUL-separated, so that
 /// names with line breaks or `|` come through whole).
@@ -340,12 +352,21 @@ pub fn fingerprint(cluster: &Cluster, db: &str, reading: &Reading) -> Fingerprin
             },
         }
     };
+    let invalid_indexes = if reading.index_validity_ignored {
+        Vec::new()
+    } else {
+        rows(cluster, db, INVALID_INDEXES, 1)
+            .into_iter()
+            .map(|mut r| r.remove(0))
+            .collect()
+    };
     Fingerprint {
         schema: schema(cluster, db, reading.owners),
         tables,
         sequences,
         large_objects,
         database,
+        invalid_indexes,
     }
 }
 

@@ -41,6 +41,13 @@ pub fn differences(expected: &Fingerprint, found: &Fingerprint) -> String {
     if expected.database != found.database {
         section("database", &expected.database, &found.database);
     }
+    if expected.invalid_indexes != found.invalid_indexes {
+        section(
+            "indexes not valid",
+            &expected.invalid_indexes,
+            &found.invalid_indexes,
+        );
+    }
     if expected.schema != found.schema {
         out.push_str(&format!(
             "schema (pg_dump --schema-only) differs:\n{}",

@@ -110,6 +110,19 @@ impl Running {
         }
     }
 
+    /// Stops the run (SIGKILL) if it still goes, and returns what it wrote
+    /// to its standard error.
+    pub fn stop_and_read(&mut self) -> String {
+        use std::io::Read;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut printed = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut printed);
+        }
+        printed
+    }
+
     pub fn finish(self) -> Run {
         Run {
             output: self.child.wait_with_output().expect("replicate ends"),
@@ -208,21 +221,29 @@ pub fn redact_root(text: &str) -> String {
     text.replace(&root().display().to_string(), "[ROOT]")
 }
 
-/// Waits until `state.json` in `artifacts` says `step` has `status`.
+/// Waits until `state.json` in `artifacts` says `step` has `status`, while
+/// `run` goes on: a run that ends first, or a wait past `seconds`, fails
+/// the test with what the run printed and the journal as it stands.
 #[track_caller]
-pub fn wait_for_step(artifacts: &Path, step: &str, status: &str, seconds: u64) {
+pub fn wait_for_step(run: &mut Running, artifacts: &Path, step: &str, status: &str, seconds: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     loop {
-        if let Ok(text) = std::fs::read_to_string(artifacts.join("state.json"))
-            && let Ok(state) = serde_json::from_str::<serde_json::Value>(&text)
+        let journal = std::fs::read_to_string(artifacts.join("state.json")).unwrap_or_default();
+        if let Ok(state) = serde_json::from_str::<serde_json::Value>(&journal)
             && state["steps"][step]["status"] == status
         {
             return;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{step} never became {status}"
-        );
+        let ended = !run.is_running();
+        if ended || std::time::Instant::now() >= deadline {
+            let why = if ended {
+                "the run ended first"
+            } else {
+                "timed out"
+            };
+            let printed = run.stop_and_read();
+            panic!("{step} never became {status} ({why}):\n{printed}\n--- state.json\n{journal}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }

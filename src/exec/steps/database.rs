@@ -1,6 +1,7 @@
 //! The steps on the target database: `drop`, and `restore` into the
 //! database `create` made (`create` itself is a plain `psql` command).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -10,8 +11,9 @@ use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
 use crate::io::tally::Tally;
-use crate::manifest::Strategy;
+use crate::manifest::{Strategy, Text};
 use crate::plan::{Exec, Step};
+use crate::postgres::dump_files::{data, toc};
 use crate::postgres::libpq::Connection;
 use crate::postgres::names::companion;
 use crate::postgres::query;
@@ -123,14 +125,22 @@ impl StepRunner<'_> {
         // Progress: the restored database's size, against the source's.
         let meter = self.meters.get(step.id);
         let done = AtomicBool::new(false);
+        let mut passes = Vec::new();
+        let mut lists = Vec::new();
+        for exec in commands {
+            passes.extend(self.in_passes(exec, &mut lists)?);
+        }
         let ran = std::thread::scope(|scope| {
             scope.spawn(|| self.watch_size(&meter.done, &done));
-            let ran = commands
+            let ran = passes
                 .iter()
                 .try_for_each(|exec| process::run(exec, self.secrets, Output::Discard));
             done.store(true, Ordering::Release);
             ran
         });
+        for list in lists {
+            let _ = std::fs::remove_file(list);
+        }
         ran?;
         self.flush_commits()?;
         let bytes = step
@@ -142,6 +152,73 @@ impl StepRunner<'_> {
             bytes,
             ..StepReport::default()
         })
+    }
+
+    /// `exec` as it is, or, when it is a `pg_restore` with more than one
+    /// job restoring an archive whose partitions' indexes are attached to
+    /// their partitioned table's, three runs of it over the archive's
+    /// list cut around those attachments, the attachments with one job
+    /// ([`toc::around_index_attachments`] says why). The lists are written
+    /// beside the archive, hidden, and added to `lists`.
+    fn in_passes(&self, exec: &Exec, lists: &mut Vec<PathBuf>) -> Result<Vec<Exec>, StepFailure> {
+        let pg_restore = self.manifest.tools.program("pg_restore");
+        let parallel = exec.args.iter().any(|a| {
+            a.value()
+                .strip_prefix("--jobs=")
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n > 1)
+        });
+        let sections: Vec<&str> = exec
+            .args
+            .iter()
+            .filter_map(|a| a.value().strip_prefix("--section="))
+            .collect();
+        let post_data = sections.is_empty() || sections.contains(&"post-data");
+        let archive = exec.args.last().map(|a| PathBuf::from(a.value()));
+        let (true, true, Some(archive)) = (
+            exec.program.value() == pg_restore.display().to_string() && parallel,
+            post_data,
+            archive,
+        ) else {
+            return Ok(vec![exec.clone()]);
+        };
+        let list = data::list_text(&self.manifest.tools, &archive).map_err(|e| {
+            StepFailure::new(format!(
+                "reading the table of contents of {}: {e}",
+                archive.display()
+            ))
+        })?;
+        let Some(parts) = toc::around_index_attachments(&list) else {
+            return Ok(vec![exec.clone()]);
+        };
+        let name = archive
+            .file_name()
+            .map_or("dump".into(), |n| n.to_string_lossy().into_owned());
+        let mut passes = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            if part.trim().is_empty() {
+                continue;
+            }
+            let file = archive.with_file_name(format!(".{name}.restore-{}.list", i + 1));
+            std::fs::write(&file, part).map_err(|e| {
+                StepFailure::new(format!("writing the list {}: {e}", file.display()))
+            })?;
+            lists.push(file.clone());
+            let mut pass = exec.clone();
+            let archive_arg = pass.args.pop();
+            if i == 1 {
+                for arg in &mut pass.args {
+                    if arg.value().starts_with("--jobs=") {
+                        *arg = Text::plain("--jobs=1");
+                    }
+                }
+            }
+            pass.args
+                .push(Text::plain(format!("--use-list={}", file.display())));
+            pass.args.extend(archive_arg);
+            passes.push(pass);
+        }
+        Ok(passes)
     }
 
     /// The restore's sessions commit without waiting for the disk (see

@@ -94,8 +94,13 @@ pub fn count_copy_rows(mut reader: impl Read) -> io::Result<u64> {
 /// The table data and sequence entries of the archive at `path` (`pg_restore
 /// --list`).
 pub fn list(tools: &Tools, path: &Path) -> Result<Vec<toc::ListEntry>, DumpFileError> {
+    Ok(toc::entries(&list_text(tools, path)?))
+}
+
+/// The archive's table of contents as `pg_restore --list` prints it.
+pub fn list_text(tools: &Tools, path: &Path) -> Result<String, DumpFileError> {
     let list = pg_restore_output(tools, &["--list".into(), path.as_os_str().into()])?;
-    Ok(toc::entries(&String::from_utf8_lossy(&list)))
+    Ok(String::from_utf8_lossy(&list).into_owned())
 }
 
 /// The SQL of the archive's sequence values (its `SEQUENCE SET` entries,

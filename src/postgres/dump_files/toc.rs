@@ -1,6 +1,7 @@
 //! The lines of `pg_restore --list`: `ID; TABLEOID OID DESC SCHEMA TAG OWNER`.
 //! Only the entries `check` needs are read: each table's data (to find its
-//! `ID.dat` file in a directory dump) and each sequence's value.
+//! `ID.dat` file in a directory dump) and each sequence's value; and the
+//! restore is cut in passes around the partitions' index attachments.
 
 /// One entry of the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,44 @@ fn entry(line: &str) -> Option<ListEntry> {
     })
 }
 
+/// A list cut in three, each given to its own `pg_restore -L`: what comes
+/// before the first `INDEX ATTACH` entry, the entries from it to the last
+/// one, and what comes after. `None` when there is no such entry.
+///
+/// Why: `pg_restore -j` attaches partitions' indexes from several sessions
+/// at once, and PostgreSQL decides a partitioned index's validity as each
+/// attachment commits; two sessions attaching at two levels of a
+/// sub-partitioned table can each miss the other's, which leaves the top
+/// index marked not valid although every partition's index is attached.
+/// The middle pass runs with one job. The list is in the archive's order,
+/// which satisfies every dependency, so each pass finds what it needs in
+/// the ones before it.
+pub fn around_index_attachments(list: &str) -> Option<[String; 3]> {
+    let lines: Vec<&str> = list.lines().filter(|l| !l.starts_with(';')).collect();
+    let is_attach = |line: &&str| desc_of(line).is_some_and(|d| d.starts_with("INDEX ATTACH "));
+    let first = lines.iter().position(is_attach)?;
+    let last = lines.iter().rposition(is_attach)?;
+    let join = |part: &[&str]| {
+        let mut text = part.join("\n");
+        text.push('\n');
+        text
+    };
+    Some([
+        join(&lines[..first]),
+        join(&lines[first..=last]),
+        join(&lines[last + 1..]),
+    ])
+}
+
+/// `DESC SCHEMA TAG OWNER`: the line after its ids.
+fn desc_of(line: &str) -> Option<&str> {
+    let (_, rest) = line.split_once("; ")?;
+    let mut fields = rest.splitn(3, ' ');
+    fields.next()?;
+    fields.next()?;
+    fields.next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +108,30 @@ mod tests {
         assert_eq!(found[0].rest, "public e o'brien \"x\"");
         assert_eq!(found[1].kind, ListKind::SequenceSet);
         assert!(found[1].line.starts_with("3353; "));
+    }
+
+    #[test]
+    fn cuts_around_the_index_attachments() {
+        let list = ";\n; Archive\n;\n10; 1259 1 TABLE public t postgres\n\
+                    20; 0 1 TABLE DATA public t postgres\n\
+                    30; 1259 5 INDEX public t_i postgres\n\
+                    40; 0 0 INDEX ATTACH public t_p1_i postgres\n\
+                    41; 0 0 INDEX ATTACH public t_p2_i postgres\n\
+                    50; 2606 6 FK CONSTRAINT public u u_t_fkey postgres\n";
+        let [before, attach, after] = around_index_attachments(list).unwrap();
+        assert_eq!(before.lines().count(), 3);
+        assert!(before.starts_with("10; ") && before.ends_with("INDEX public t_i postgres\n"));
+        assert_eq!(
+            attach,
+            "40; 0 0 INDEX ATTACH public t_p1_i postgres\n41; 0 0 INDEX ATTACH public t_p2_i postgres\n"
+        );
+        assert_eq!(
+            after,
+            "50; 2606 6 FK CONSTRAINT public u u_t_fkey postgres\n"
+        );
+        assert_eq!(
+            around_index_attachments("10; 1259 1 TABLE public t postgres\n"),
+            None
+        );
     }
 }
