@@ -190,6 +190,50 @@ fn clean_removes_the_artifacts_and_never_while_a_run_holds_them() {
         .stdout_has("Nothing to remove");
 }
 
+/// Runs in four formats leave four dumps: `clean` removes every one (and
+/// every other file replicate wrote), whichever format the manifest names
+/// now, so that no copy of the source stays behind.
+#[test]
+fn clean_removes_what_every_format_left() {
+    let s = Scenario::new("custom", "");
+    let manifest = std::fs::read_to_string(s.manifest()).unwrap();
+    let runs = [
+        ("custom", "", "netbox.dump"),
+        ("directory", "", "netbox.dir"),
+        ("plain", "compression = \"gzip\"\n", "netbox.sql.gz"),
+        ("stream", "", "netbox.stream"),
+    ];
+    for (format, extra, _) in runs {
+        s.write_manifest(&manifest.replace(
+            "format = \"custom\"\n",
+            &format!("format = \"{format}\"\n{extra}"),
+        ));
+        s.apply(&["--steps", "dump"]).success();
+    }
+    for (_, _, name) in runs {
+        assert!(s.artifacts().join(name).exists(), "{name} was not written");
+    }
+    s.replicate()
+        .args(["plan"])
+        .run()
+        .success()
+        .stdout_has("also holds netbox.dir, netbox.dump, netbox.sql.gz of an earlier run");
+    // A restore's list left by a killed run.
+    fs::write(
+        s.artifacts().join(".netbox.dump.restore-2.list"),
+        "1; 0 0 X\n",
+    )
+    .unwrap();
+
+    s.replicate().args(["clean"]).run().success();
+    let left: Vec<String> = fs::read_dir(s.artifacts())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "lock")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn keep_none_leaves_no_copy_of_the_source_behind() {
     let s = Scenario::new("custom", "keep = \"none\"\n");

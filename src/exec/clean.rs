@@ -3,7 +3,7 @@
 use super::error::ApplyError;
 use crate::io::files::{partial_path, remove_any, size_of};
 use crate::manifest::Manifest;
-use crate::plan::{Plan, SOURCE_RECORD};
+use crate::plan::{Plan, SOURCE_RECORD, every_artifact_name};
 use crate::store::SUMS_FILE;
 use crate::store::journal::STATE_FILE;
 
@@ -15,10 +15,13 @@ pub struct Cleaned {
     pub bytes: u64,
 }
 
-/// Removes every artifact `plan` produces (and partial ones), the sums
-/// and the journal, from the folder and, with an object store, from the
-/// store. Only what replicate writes is touched: the folder, its lock and
-/// anything else in it stay.
+/// Removes every artifact `plan` produces, every one a run in another
+/// format or compression may have left for the same database, every one
+/// the sums list (an earlier run's), partial ones and the restore's
+/// hidden lists, the sums and the journal, from the folder and, with an
+/// object store, from the store: they hold production data. Only what
+/// replicate writes is touched: the folder, its lock and anything else in
+/// it stay.
 pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
     let artifacts = super::artifacts::open_artifacts(manifest)?;
     let mut cleaned = Cleaned::default();
@@ -31,11 +34,25 @@ pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
         .steps()
         .flat_map(|s| s.produces.iter().map(|a| a.name.clone()))
         .collect();
+    names.extend(every_artifact_name(manifest));
+    // An earlier run's artifacts, as its sums list them (a folder's files
+    // by their path in it).
+    if let Ok(sums) = artifacts.read_sums() {
+        names.extend(
+            sums.keys()
+                .filter_map(|path| path.split('/').next())
+                .filter(|name| !name.is_empty() && *name != "." && *name != "..")
+                .map(str::to_owned),
+        );
+    }
+    names.extend(hidden_lists(artifacts.path(), &names));
     names.extend([
         SOURCE_RECORD.to_owned(),
         SUMS_FILE.to_owned(),
         STATE_FILE.to_owned(),
     ]);
+    names.sort();
+    names.dedup();
     // The store's copies, then the local ones.
     for name in &names {
         artifacts.delete_remote(name).map_err(|e| {
@@ -62,4 +79,21 @@ pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
         }
     }
     Ok(cleaned)
+}
+
+/// The lists a restore or a check writes beside an archive while it runs
+/// (`.<archive>.<what>.list`), left behind when the run was killed.
+fn hidden_lists(folder: &std::path::Path, names: &[String]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|file| {
+            file.ends_with(".list")
+                && names
+                    .iter()
+                    .any(|name| file.starts_with(&format!(".{name}.")))
+        })
+        .collect()
 }

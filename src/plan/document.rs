@@ -135,6 +135,11 @@ impl PlanDocument {
             steps,
             summary: String::new(),
         };
+        if inspection.is_some()
+            && let Some(note) = other_formats_note(manifest, plan)
+        {
+            doc.notes.push(note);
+        }
         doc.summary = doc.summary_line();
         doc
     }
@@ -254,4 +259,25 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A note naming the artifacts of another format or compression lying in
+/// the artifacts folder (an earlier run's copies of the source), which this
+/// plan neither writes nor removes.
+fn other_formats_note(manifest: &Manifest, plan: &Plan) -> Option<String> {
+    let produced: Vec<&str> = plan
+        .steps()
+        .flat_map(|s| s.produces.iter().map(|a| a.name.as_str()))
+        .collect();
+    let lying: Vec<String> = crate::plan::every_artifact_name(manifest)
+        .into_iter()
+        .filter(|name| !produced.contains(&name.as_str()))
+        .filter(|name| std::fs::symlink_metadata(manifest.artifacts.dir.join(name)).is_ok())
+        .collect();
+    (!lying.is_empty()).then(|| {
+        format!(
+            "the artifacts folder also holds {} of an earlier run in another format: copies of the source that this run leaves as they are (`replicate clean` removes them)",
+            lying.join(", ")
+        )
+    })
 }

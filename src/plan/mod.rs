@@ -23,7 +23,7 @@ pub use self::graph::Plan;
 pub use self::inspect::{
     Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, read_netbox_schema,
 };
-pub use self::planner::{edges, plan};
+pub use self::planner::{edges, every_artifact_name, plan};
 pub use self::sides::Sides;
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,

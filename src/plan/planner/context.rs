@@ -170,3 +170,31 @@ impl Planner<'_> {
         }
     }
 }
+
+/// Every name under which a plan for `manifest` may write an artifact,
+/// whatever the format, the compression and the folders copied: what an
+/// earlier run in another format may have left (`clean` removes them all).
+pub fn every_artifact_name(manifest: &Manifest) -> Vec<String> {
+    use crate::io::compression::Compression;
+    use crate::manifest::Folder;
+    let stem = manifest
+        .source
+        .database
+        .database()
+        .replace(['/', '\0'], "_");
+    let mut names: Vec<String> = [".dir", ".dump", ".stream", ".catalog.json", ".sanitized"]
+        .iter()
+        .map(|suffix| format!("{stem}{suffix}"))
+        .collect();
+    for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        let suffix = compression.suffix();
+        names.push(format!("{stem}.sql{suffix}"));
+        for folder in Folder::ALL {
+            names.push(format!("{stem}_{folder}.tar{suffix}"));
+        }
+    }
+    for folder in Folder::ALL {
+        names.push(format!("{stem}_{folder}.sha256"));
+    }
+    names
+}

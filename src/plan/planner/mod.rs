@@ -3,6 +3,7 @@
 
 mod check;
 mod context;
+pub use self::context::every_artifact_name;
 mod database;
 mod folders;
 mod sanitize;
