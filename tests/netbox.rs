@@ -179,8 +179,35 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
         "invalidate = [\"true\", \"manage.py\", \"migrate\"]",
     );
     let out = plan(dir.path(), &[]).success().stdout_flat();
-    assert!(out.contains("target.invalidate runs `migrate`"), "{out}");
+    assert!(
+        out.contains("invalidate-target runs `migrate` after the copy"),
+        "{out}"
+    );
     assert!(!out.contains("Warning:"), "{out}");
+
+    // So does `manage`, and the plan lists `migrate` first among what
+    // invalidate-target runs through it.
+    write_manifest(
+        dir.path(),
+        &pair,
+        "exclude_table_data = [\"extras_objectchange\"]",
+        "manage = [\"/srv/nb/venv/bin/python3\", \"/srv/nb/netbox/manage.py\"]",
+    );
+    let out = plan(dir.path(), &["--verbose"]).success().stdout_flat();
+    assert!(
+        out.contains(
+            "make the target's NetBox serve the copy: migrate, then clear its cached configuration"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("Warning:"), "{out}");
+    let migrate = out
+        .find("$ /srv/nb/venv/bin/python3 /srv/nb/netbox/manage.py migrate --no-input")
+        .unwrap_or_else(|| panic!("{out}"));
+    let clear = out
+        .find("# clear NetBox's cached configuration")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(migrate < clear, "{out}");
 }
 
 #[test]
@@ -324,11 +351,19 @@ fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
     assert!(!manifest.contains("s3cret-init"), "{manifest}");
     assert!(manifest.contains("${SOURCE_DB_PASSWORD}"), "{manifest}");
     assert!(
-        manifest.contains("exclude_table_data = [\"core_objectchange\", \"extras_cachedvalue\"]"),
+        manifest.contains("exclude_table_data = [\"core_objectchange\"]\n"),
         "{manifest}"
     );
-    assert!(manifest.contains("\"reindex\", \"--lazy\"]"), "{manifest}");
-    assert!(!manifest.contains("clearcache"), "{manifest}");
+    // `manage` from the target's install: its own Python, never the system's.
+    assert!(
+        manifest.contains(&format!(
+            "\nmanage = [\"{}\", \"{}\"]\n",
+            target_root.join("venv/bin/python3").display(),
+            target_root.join("netbox/manage.py").display()
+        )),
+        "{manifest}"
+    );
+    assert!(!manifest.contains("\ninvalidate ="), "{manifest}");
     assert!(
         manifest.contains(&format!(
             "reports = \"{}\"",
@@ -359,13 +394,8 @@ fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
         .args(["apply", "--auto-approve"])
         .run()
         .success();
-    // The demo's change log is empty; its search cache is not, and is left out.
-    assert_replica_matches(
-        &pair.source,
-        &pair.target,
-        "netbox",
-        &["extras_cachedvalue"],
-    );
+    // The demo's change log is empty; its search cache is copied.
+    assert_replica_matches(&pair.source, &pair.target, "netbox", &[]);
     for (from, to) in [
         ("netbox/media", "netbox/media"),
         ("netbox/scripts", "netbox/scripts"),
@@ -378,7 +408,11 @@ fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
         );
     }
     let log = fs::read_to_string(target_root.join("invalidate.log")).unwrap();
-    assert!(log.contains("manage.py reindex --lazy"), "{log}");
+    assert!(
+        log.contains("manage.py shell --command from django.core.cache import cache;"),
+        "{log}"
+    );
+    assert!(!log.contains("reindex"), "{log}");
 }
 
 #[test]
@@ -393,9 +427,13 @@ fn init_names_the_old_change_log_for_an_older_layout() {
         "{manifest}"
     );
     assert!(manifest.contains("NetBox 3.5"), "{manifest}");
-    // 3.5 still has `clearcache`; without the target's install the command
-    // is written commented out.
-    assert!(manifest.contains("clearcache"), "{manifest}");
+    // Without the target's install, `manage` is written commented out,
+    // with what it would run.
+    assert!(
+        manifest.contains("\n# manage = [\"/opt/netbox/venv/bin/python3\""),
+        "{manifest}"
+    );
+    assert!(manifest.contains("cached configuration"), "{manifest}");
     assert!(manifest.contains("target.invalid"), "{manifest}");
     Replicate::new()
         .current_dir(dir.path())

@@ -53,7 +53,7 @@ fn plan_for(o: &Options) -> Option<(Manifest, Plan)> {
         &env,
     ) {
         Ok(m) => {
-            let p = plan::plan(&m, None).expect("the planner builds a DAG");
+            let p = plan::plan(&m, None, None).expect("the planner builds a DAG");
             Some((m, p))
         }
         Err(d) => {

@@ -431,3 +431,42 @@ fn long_database_names_get_companions_that_fit() {
             .is_ok()
     );
 }
+
+/// Connecting as a superuser to replace a database that NetBox's own role
+/// owns: without `owner`, the copy would belong to the superuser and NetBox
+/// could no longer run `migrate`. `plan` refuses, naming the owner to set;
+/// with it set, the role owns the copy and every table in it.
+#[test]
+fn a_copy_that_would_lock_the_owner_out_is_refused_until_owner_is_set() {
+    let s = Scenario::new("custom", "");
+    let target = &s.pair.target;
+    target.sql("postgres", &format!("CREATE ROLE {ROLE} LOGIN"));
+    target.sql(
+        "postgres",
+        &format!("ALTER DATABASE netbox OWNER TO {ROLE}"),
+    );
+    let refused = s.replicate().args(["plan"]).run().code(1);
+    refused
+        .stderr_has(&format!("the target database netbox belongs to {ROLE}"))
+        .stderr_has(&format!("set `owner = \"{ROLE}\"` in [target]"));
+    s.assert_target_untouched();
+
+    let text = fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&text.replace("[target]\n", &format!("[target]\nowner = \"{ROLE}\"\n")));
+    s.apply(&[]).success();
+    s.assert_replica_matches();
+    assert_eq!(
+        target.sql(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'netbox'"
+        ),
+        ROLE
+    );
+    assert_eq!(
+        target.sql(
+            "netbox",
+            &format!("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> '{ROLE}'")
+        ),
+        "0"
+    );
+}

@@ -312,6 +312,14 @@ fn action_lines(action: &Action) -> Vec<String> {
             lines
         }
         Action::Commands { commands } => commands.iter().flat_map(exec_lines).collect(),
+        Action::AfterCopy { commands } => commands
+            .iter()
+            .flat_map(|c| {
+                let mut lines = vec![format!("# {}", c.what)];
+                lines.extend(exec_lines(&c.exec));
+                lines
+            })
+            .collect(),
         Action::StreamDump(stream) => {
             let mut lines = vec![
                 "replicate: psql on the source opens one snapshot (REPEATABLE READ, pg_export_snapshot()); everything below reads it".to_owned(),

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ApplyError;
-use super::process::{self, Output};
 use super::runner::StepRunner;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
 use crate::media;
-use crate::plan::{Action, Exec, StepId};
+use crate::plan::{Action, Labeled, StepId};
 use crate::postgres::names::companion;
 use crate::postgres::rename::renames_sql;
 use crate::postgres::{Secrets, query};
@@ -23,8 +22,9 @@ pub struct Rollback {
     pub database: Option<(String, String)>,
     /// Each target folder (the previous content beside it).
     pub folders: Vec<PathBuf>,
-    /// `target.invalidate`, run at the end.
-    pub invalidate: Option<Exec>,
+    /// `invalidate-target`'s commands (NetBox's own actions through
+    /// `target.manage`, then `target.invalidate`), run at the end.
+    pub invalidate: Vec<Labeled>,
     terminate: bool,
 }
 
@@ -49,8 +49,12 @@ impl Rollback {
                 media::companion(folder, "prev").display()
             ));
         }
-        if let Some(exec) = &self.invalidate {
-            lines.push(format!("then: $ {}", exec.display()));
+        for command in &self.invalidate {
+            lines.push(format!(
+                "then, {}: $ {}",
+                command.what,
+                command.exec.display()
+            ));
         }
         lines
     }
@@ -96,10 +100,11 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     }
     let invalidate = plan
         .step(StepId::InvalidateTarget)
-        .and_then(|s| match &s.action {
-            Action::Exec(exec) => Some(exec.clone()),
-            _ => None,
-        });
+        .map(|s| match &s.action {
+            Action::AfterCopy { commands } => commands.clone(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default();
     Ok(Rollback {
         database,
         folders,
@@ -170,14 +175,22 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
         }
         done.push(folder);
     }
-    if let Some(exec) = &rollback.invalidate {
-        process::run(exec, &secrets, Output::Discard).map_err(|f| {
-            failed(
-                format!("invalidate-target failed after the rollback: {}", f.message),
-                "the previous target is back in place; run the cache command by hand",
-            )
-        })?;
-    }
+    super::steps::run_labeled(
+        &rollback.invalidate,
+        &secrets,
+        "the previous target is back in place",
+    )
+    .map_err(|f| {
+        failed(
+            format!("invalidate-target failed after the rollback: {}", f.message),
+            &format!(
+                "{}; run it by hand",
+                f.help
+                    .as_deref()
+                    .unwrap_or("the previous target is back in place")
+            ),
+        )
+    })?;
     Ok(downtime)
 }
 

@@ -102,6 +102,7 @@ impl StepRunner<'_> {
                     content: *content,
                 },
             ),
+            Action::AfterCopy { commands } => self.after_copy(commands),
             Action::Swap {
                 database,
                 folders,

@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use super::systems::{Database, Table};
-use crate::display::shell::shell_line;
 use crate::display::units::{human_bytes, thousands};
 use crate::netbox::{self, FolderSetting, Install, Origin, Release, Releases, Schema, Version};
 
@@ -131,8 +130,10 @@ keep_previous = true
 # false: `plan` refuses while NetBox is connected to the target; true: the swap
 # ends those sessions.
 terminate_connections = false
-# The role that will own the new database (default: the role in the URL):
-# owner = \"netbox\"
+# A swap ends the sessions NetBox keeps open (CONN_MAX_AGE): set
+# CONN_HEALTH_CHECKS = True in its DATABASE settings so that the first request
+# after it reconnects, or restart NetBox's processes after the copy:
+# invalidate = [\"/usr/bin/systemctl\", \"restart\", \"netbox\", \"netbox-rq\"]
 ";
 
 fn describe(database: Option<&Database>, release: Option<Release>) -> String {
@@ -267,33 +268,6 @@ fn source(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     Ok(())
 }
 
-/// The commands to run on the target after a restore, for its release.
-fn target_commands(f: &Findings<'_>) -> Vec<(Vec<String>, &'static str)> {
-    let Some(release) = f.command_release() else {
-        return Vec::new();
-    };
-    let mut commands = Vec::new();
-    if f.target_newer() {
-        commands.push((
-            vec!["migrate".to_owned()],
-            "bring the older data up to the target's NetBox",
-        ));
-    }
-    if netbox::has_clearcache(release) {
-        commands.push((
-            vec!["clearcache".to_owned()],
-            "empty NetBox's cache in Redis",
-        ));
-    }
-    if netbox::has_reindex(release) {
-        commands.push((
-            vec!["reindex".to_owned(), "--lazy".to_owned()],
-            "rebuild the search cache, whose rows are left out below",
-        ));
-    }
-    commands
-}
-
 fn target(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     writeln!(out, "[target]")?;
     match &f.target_url {
@@ -328,69 +302,74 @@ fn target(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
         }
         None => folders(out, None, "target", &|_| None)?,
     }
-    invalidate(out, f)?;
+    manage(out, f)?;
+    owner(out, f)?;
     out.push_str(STRATEGY);
     Ok(())
 }
 
-fn invalidate(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
-    let commands = target_commands(f);
-    let release = f
-        .command_release()
-        .map_or("this NetBox".to_owned(), |v| format!("NetBox {v}"));
-    if commands.is_empty() {
-        if f.source.netbox.is_some() {
-            writeln!(
-                out,
-                "# {release} has no cache or search command to run after a restore."
-            )?;
-        }
+/// `manage`: how replicate runs the target's NetBox after the copy, from
+/// the target's install (its own Python, or a package install's `netbox`
+/// command); commented with the documented paths when it was not given.
+fn manage(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
+    if f.source.netbox.is_none() {
         return Ok(());
     }
-    let manage = f.target_install.and_then(|i| i.manage.as_ref());
-    let (python, manage_py, commented) = match (f.target_install, manage) {
-        (Some(install), Some(manage)) => (
-            install
-                .python
-                .as_ref()
-                .map_or("python3".to_owned(), |p| p.display().to_string()),
-            manage.display().to_string(),
-            false,
-        ),
-        _ => (
-            format!("{DOCUMENTED_ROOT}/venv/bin/python3"),
-            format!("{DOCUMENTED_ROOT}/netbox/manage.py"),
-            true,
-        ),
-    };
-    writeln!(out, "# After the copy, on the target ({release}):")?;
-    for (args, why) in &commands {
-        writeln!(out, "#   manage.py {}: {why}", args.join(" "))?;
+    let release = f.command_release();
+    let shown = release.map_or("the target's NetBox".to_owned(), |v| format!("NetBox {v}"));
+    writeln!(
+        out,
+        "# After the copy, replicate runs through `manage` what {shown} needs to serve it:"
+    )?;
+    for action in netbox::after_copy(release, f.target_newer(), false) {
+        writeln!(out, "#   manage.py {}: {}", action.args()[0], action.what())?;
     }
-    let argv: Vec<String> = if commands.len() == 1 {
-        let mut argv = vec![python, manage_py];
-        argv.extend(commands[0].0.iter().cloned());
-        argv
-    } else {
-        let lines: Vec<String> = commands
-            .iter()
-            .map(|(args, _)| {
-                shell_line(
-                    [python.as_str(), manage_py.as_str()]
-                        .into_iter()
-                        .chain(args.iter().map(String::as_str)),
-                )
-            })
-            .collect();
-        vec!["/bin/sh".to_owned(), "-c".to_owned(), lines.join(" && ")]
-    };
-    if commented {
-        writeln!(
-            out,
-            "# Give the target's install as a second `--netbox-root` to fill in its paths:"
-        )?;
+    match f.target_install.and_then(Install::manage_argv) {
+        Some(argv) => line(out, false, "manage", &array(&argv)),
+        None => {
+            writeln!(
+                out,
+                "# Give the target's install as a second `--netbox-root` to fill this in:"
+            )?;
+            let argv = [
+                format!("{DOCUMENTED_ROOT}/venv/bin/python3"),
+                format!("{DOCUMENTED_ROOT}/netbox/manage.py"),
+            ];
+            line(out, true, "manage", &array(&argv))
+        }
     }
-    line(out, commented, "invalidate", &array(&argv))
+}
+
+/// `owner`: the role that owns the target database now, or the one the
+/// target's NetBox connects as, so that NetBox keeps its tables.
+fn owner(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
+    let found = f
+        .target
+        .and_then(|t| t.owner.clone())
+        .map(|o| (o, "the role that owns the target database now"))
+        .or_else(|| {
+            f.target_install
+                .and_then(|i| i.database_user.clone())
+                .map(|u| (u, "the USER of the target's NetBox configuration"))
+        });
+    writeln!(
+        out,
+        "# The role that owns the new database and every restored object; NetBox"
+    )?;
+    writeln!(out, "# must own its tables to run `migrate`.")?;
+    match found {
+        Some((role, why)) => {
+            writeln!(out, "# This is {why}.")?;
+            line(out, false, "owner", &quoted(&role))
+        }
+        None => {
+            writeln!(
+                out,
+                "# Neither the target database nor its NetBox configuration was found: set it."
+            )?;
+            line(out, true, "owner", &quoted("netbox"))
+        }
+    }
 }
 
 /// `key = value`, or `# key = value` when `commented`.
@@ -437,15 +416,13 @@ fn include(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
             size(change_log)
         )?;
         excluded.push(change_log.to_owned());
-        let reindex = f.command_release().is_some_and(netbox::has_reindex);
-        if f.table(netbox::SEARCH_CACHE).is_some() && reindex {
+        if f.table(netbox::SEARCH_CACHE).is_some() {
             writeln!(
                 out,
-                "# - {}: the search cache, rebuilt on the target by `reindex --lazy`{}",
+                "# The search cache ({}{}) is copied with the rest: no `reindex` after.",
                 netbox::SEARCH_CACHE,
                 size(netbox::SEARCH_CACHE)
             )?;
-            excluded.push(netbox::SEARCH_CACHE.to_owned());
         }
     } else {
         writeln!(

@@ -13,6 +13,8 @@ pub struct Database {
     /// Whether the database exists (a target may not yet).
     pub exists: bool,
     pub netbox: Option<Schema>,
+    /// The role that owns the database (read for a target).
+    pub owner: Option<String>,
 }
 
 /// A table of the source and how big it is.
@@ -61,18 +63,20 @@ pub fn netbox_tables(url: &DbUrl, secrets: &Secrets) -> Result<Vec<Table>, InitE
 /// Reads a database; a target that does not exist yet is fine.
 pub fn read(url: &DbUrl, side: &'static str, secrets: &Secrets) -> Result<Database, InitError> {
     let origin = format!("{side}.database");
+    let mut owner = None;
     if side == "target" {
         let maintenance = url.with_database("postgres");
         let rows = query::texts(
             &maintenance,
             &origin,
             secrets,
-            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
             &[url.database()],
         )
         .map_err(|e| connect_error(side, &maintenance, &e.to_string()))?;
-        if rows.first().and_then(|r| r.first()).map(String::as_str) != Some("1") {
-            return Ok(Database::default());
+        match rows.first().and_then(|r| r.first()) {
+            Some(role) => owner = Some(role.clone()),
+            None => return Ok(Database::default()),
         }
     }
     let netbox = plan::read_netbox_schema(url, &origin, secrets)
@@ -80,6 +84,7 @@ pub fn read(url: &DbUrl, side: &'static str, secrets: &Secrets) -> Result<Databa
     Ok(Database {
         exists: true,
         netbox,
+        owner,
     })
 }
 

@@ -57,6 +57,8 @@ pub struct Source {
     /// The copied folders' paths at the source.
     pub folders: BTreeMap<Folder, PathBuf>,
     pub invalidate: Option<Vec<Text>>,
+    /// The argv prefix that runs this side's NetBox `manage.py`.
+    pub manage: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +67,9 @@ pub struct Target {
     /// The copied folders' paths at the target.
     pub folders: BTreeMap<Folder, PathBuf>,
     pub invalidate: Option<Vec<Text>>,
+    /// The argv prefix that runs this side's NetBox `manage.py`: the
+    /// post-copy actions of `invalidate-target` run through it.
+    pub manage: Option<Vec<Text>>,
     pub strategy: Strategy,
     /// `swap` only: keep the replaced database and folders for `rollback`.
     pub keep_previous: bool,

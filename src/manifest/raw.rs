@@ -74,6 +74,12 @@ pub struct RawSource {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>", length(min = 1))]
     pub invalidate: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The command that runs the source's NetBox `manage.py`, as an argv
+    /// prefix: `["/opt/netbox/venv/bin/python3", "/opt/netbox/netbox/manage.py"]`,
+    /// or a package install's `netbox` command.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub manage: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// The system copied to.
@@ -102,6 +108,15 @@ pub struct RawTarget {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>", length(min = 1))]
     pub invalidate: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The command that runs the target's NetBox `manage.py`, as an argv
+    /// prefix (`["/opt/netbox/venv/bin/python3", "/opt/netbox/netbox/manage.py"]`).
+    /// With it, `invalidate-target` runs what the target's NetBox release
+    /// needs after the copy (its cached configuration cleared, `migrate`,
+    /// `reindex --lazy` where the search cache was left out), before
+    /// `invalidate`; also after `rollback`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub manage: Option<Spanned<Vec<Spanned<String>>>>,
     /// How the target is replaced: `swap` builds the new database and folders
     /// beside the live ones, proves them, and swaps them in at once, keeping
     /// the previous ones for `replicate rollback`; `replace` drops the target

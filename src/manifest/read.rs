@@ -46,6 +46,7 @@ pub fn read(
         scripts: r.value(t, "scripts"),
         reports: r.value(t, "reports"),
         invalidate: r.value(t, "invalidate"),
+        manage: r.value(t, "manage"),
     });
     let target = reader.table(table, "target", &whole, true, |r, t, span| RawTarget {
         database: r.required(t, "database", span),
@@ -53,6 +54,7 @@ pub fn read(
         scripts: r.value(t, "scripts"),
         reports: r.value(t, "reports"),
         invalidate: r.value(t, "invalidate"),
+        manage: r.value(t, "manage"),
         strategy: r.value(t, "strategy"),
         keep_previous: r.value(t, "keep_previous"),
         terminate_connections: r.value(t, "terminate_connections"),

@@ -23,7 +23,14 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "[source]",
-        &["database", "media", "scripts", "reports", "invalidate"],
+        &[
+            "database",
+            "media",
+            "scripts",
+            "reports",
+            "invalidate",
+            "manage",
+        ],
     ),
     (
         "[target]",
@@ -33,6 +40,7 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
             "scripts",
             "reports",
             "invalidate",
+            "manage",
             "strategy",
             "keep_previous",
             "terminate_connections",

@@ -12,9 +12,8 @@ pub const SEARCH_CACHE: &str = "extras_cachedvalue";
 
 /// 4.1's first pre-release, which moved the change log.
 const CHANGE_LOG_MOVED: Version = Version::new(4, 1, 0);
-/// `manage.py clearcache`: from 3.2.3 to the last 3.6.
-const CLEARCACHE_FROM: Version = Version::new(3, 2, 3);
-const CLEARCACHE_UNTIL: Version = Version::new(3, 7, 0);
+/// `manage.py rebuild_config_context_cache`: from 4.7.
+const CONFIG_CONTEXT_CACHE_FROM: Version = Version::new(4, 7, 0);
 /// `manage.py reindex`: from 3.4.
 const REINDEX_FROM: Version = Version::new(3, 4, 0);
 
@@ -45,9 +44,10 @@ pub fn change_log_releases(table: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether `release` has `manage.py clearcache`.
-pub fn has_clearcache(release: Version) -> bool {
-    at_least(release, CLEARCACHE_FROM) && !at_least(release, CLEARCACHE_UNTIL)
+/// Whether `release` keeps a config context cache, rebuilt by
+/// `manage.py rebuild_config_context_cache`.
+pub fn has_config_context_cache(release: Version) -> bool {
+    at_least(release, CONFIG_CONTEXT_CACHE_FROM)
 }
 
 /// Whether `release` has `manage.py reindex` (and the search cache).
@@ -80,10 +80,9 @@ mod tests {
 
     #[test]
     fn cache_commands_come_and_go() {
-        assert!(!has_clearcache(v("3.2.2")));
-        assert!(has_clearcache(v("3.2.3")));
-        assert!(has_clearcache(v("3.6.9")));
-        assert!(!has_clearcache(v("3.7-beta1")));
+        assert!(!has_config_context_cache(v("4.6.8")));
+        assert!(has_config_context_cache(v("4.7.0-beta1")));
+        assert!(has_config_context_cache(v("4.7.3")));
         assert!(!has_reindex(v("3.3.10")));
         assert!(has_reindex(v("3.4-beta1")));
         assert!(has_reindex(v("4.6.8")));

@@ -23,8 +23,14 @@ pub struct Install {
     pub manage: Option<PathBuf>,
     /// The virtual environment's Python, when there is one beside the install.
     pub python: Option<PathBuf>,
+    /// A package install's `netbox` command (in its virtual environment),
+    /// which takes `manage.py`'s commands given `NETBOX_ROOT`.
+    pub command: Option<PathBuf>,
     /// `configuration.py`, when found.
     pub configuration: Option<PathBuf>,
+    /// The database role NetBox connects as (`'USER'` in its database
+    /// settings), when written as a plain string.
+    pub database_user: Option<String>,
     /// Each folder: replicate's name, the path, and where the path came from.
     pub folders: Vec<FolderSetting>,
 }
@@ -103,14 +109,47 @@ impl Install {
             })
             .collect();
         let python = venv.join("bin/python3");
+        let command = venv.join("bin/netbox");
         Ok(Install {
             root: root.to_path_buf(),
+            command: (project.is_none() && command.is_file()).then_some(command),
             manage: project.map(|p| p.join("manage.py")),
             python: python.is_file().then_some(python),
+            database_user: text.as_deref().and_then(database_user),
             configuration: text.is_some().then_some(configuration),
             folders,
         })
     }
+
+    /// The argv prefix that runs this install's `manage.py` commands: its
+    /// own Python with `manage.py` (never the system's), or a package
+    /// install's `netbox` command with `NETBOX_ROOT` set to its root.
+    /// `None` when neither is there.
+    pub fn manage_argv(&self) -> Option<Vec<String>> {
+        let shown = |p: &Path| p.display().to_string();
+        if let (Some(python), Some(manage)) = (&self.python, &self.manage) {
+            return Some(vec![shown(python), shown(manage)]);
+        }
+        let command = self.command.as_ref()?;
+        Some(vec![
+            "/usr/bin/env".to_owned(),
+            format!("NETBOX_ROOT={}", shown(&self.root)),
+            shown(command),
+        ])
+    }
+}
+
+/// The first `'USER': '...'` in `configuration.py` (the `DATABASE` or
+/// `DATABASES['default']` settings), when a plain string.
+fn database_user(text: &str) -> Option<String> {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let at = line.find("'USER'").or_else(|| line.find("\"USER\""))?;
+            let value = line[at + 6..].trim_start().strip_prefix(':')?.trim();
+            let value = value.trim_end_matches(',').trim_end();
+            string_literal(value.split(',').next()?.trim()).filter(|u| !u.is_empty())
+        })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -177,6 +216,20 @@ mod tests {
         assert_eq!(
             setting_value("MEDIA_ROOT = \"/a\"\nMEDIA_ROOT = r'/b'\n", "MEDIA_ROOT"),
             Some(Value::Plain("/b".into()))
+        );
+    }
+
+    #[test]
+    fn reads_the_database_user() {
+        let text = "DATABASE = {\n    'NAME': 'netbox',\n    'USER': 'nb_app',  # the role\n    'PASSWORD': 'x',\n}\n";
+        assert_eq!(database_user(text), Some("nb_app".into()));
+        assert_eq!(
+            database_user("DATABASES = {'default': {\"USER\": \"netbox\", 'HOST': ''}}"),
+            Some("netbox".into())
+        );
+        assert_eq!(
+            database_user("# 'USER': 'old'\n'USER': os.environ['U']\n"),
+            None
         );
     }
 

@@ -2,15 +2,16 @@
 //! what changed between them (the change log's table, the cache commands),
 //! and how an install on this machine is laid out.
 
+mod after_copy;
 mod changes;
 mod install;
 mod preset;
 mod releases;
 mod schema;
 
+pub use self::after_copy::{AfterCopy, after_copy};
 pub use self::changes::{
-    CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, has_clearcache,
-    has_reindex, other_change_log,
+    CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, other_change_log,
 };
 pub use self::install::{FOLDER_SETTINGS, FolderSetting, Install, Origin};
 pub use self::preset::NETBOX as NETBOX_PRESET;

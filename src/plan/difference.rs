@@ -39,7 +39,7 @@ impl PlanDocument {
         let now = if self.live {
             live
         } else {
-            offline = PlanDocument::new(manifest, &plan(manifest, None)?, None);
+            offline = PlanDocument::new(manifest, &plan(manifest, None, None)?, None);
             &offline
         };
         if self.digest() == now.digest() {

@@ -27,8 +27,8 @@ pub use self::planner::{edges, every_artifact_name, plan};
 pub use self::sides::Sides;
 pub use self::step::{
     Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
-    FolderExtract, FolderSwap, SanitizedDump, SanitizedTable, Step, StepId, StepKind, Stream,
-    StreamDump, StreamRestore,
+    FolderExtract, FolderSwap, Labeled, SanitizedDump, SanitizedTable, Step, StepId, StepKind,
+    Stream, StreamDump, StreamRestore,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;
@@ -48,14 +48,18 @@ pub fn live_for(
     source: SourceInput,
 ) -> Result<(Plan, PlanDocument), PlanError> {
     let inspection = inspect::inspect(manifest, secrets, sides, source)?;
-    let plan = plan(manifest, inspection.facts.as_ref())?;
+    let plan = plan(
+        manifest,
+        inspection.facts.as_ref(),
+        inspection.after_copy.as_deref(),
+    )?;
     let doc = PlanDocument::new(manifest, &plan, Some(&inspection));
     Ok((plan, doc))
 }
 
 /// Plans from the manifest alone (`plan --offline`, `graph`, `validate`).
 pub fn offline(manifest: &Manifest) -> Result<(Plan, PlanDocument), PlanError> {
-    let plan = plan(manifest, None)?;
+    let plan = plan(manifest, None, None)?;
     let doc = PlanDocument::new(manifest, &plan, None);
     Ok((plan, doc))
 }

@@ -199,6 +199,10 @@ pub enum Action {
         /// Every table's content is compared (`check = "content"`).
         content: bool,
     },
+    /// `invalidate-target`: commands run in turn, each saying what it does
+    /// (NetBox's own actions through `manage`, then the manifest's
+    /// `invalidate`).
+    AfterCopy { commands: Vec<Labeled> },
     /// Puts the new database and folders in the place of the live ones at
     /// once, keeping the replaced ones (or not).
     Swap {
@@ -209,6 +213,13 @@ pub enum Action {
         /// Keep the replaced database and folders for `rollback`.
         keep_previous: bool,
     },
+}
+
+/// A command and what it does, for the plan and for its failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Labeled {
+    pub what: String,
+    pub exec: Exec,
 }
 
 /// A sanitized dump's programs and tables.

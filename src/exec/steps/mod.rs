@@ -2,6 +2,7 @@
 //! methods of [`super::runner::StepRunner`], one file a step (and the
 //! stream restore's shared work queue).
 
+mod after_copy;
 mod archive;
 mod catalog;
 mod check;
@@ -15,3 +16,5 @@ mod stream_sequences;
 mod stream_work;
 mod swap;
 mod verify;
+
+pub(super) use self::after_copy::run_labeled;

@@ -108,11 +108,13 @@ pub fn validate(
             database: values.source_db.ok_or_else(broken)?,
             folders: copied(values.source_folders),
             invalidate: values.source_invalidate,
+            manage: values.source_manage,
         },
         target: Target {
             database: values.target_db.ok_or_else(broken)?,
             folders: copied(values.target_folders),
             invalidate: values.target_invalidate,
+            manage: values.target_manage,
             strategy: values.strategy.ok_or_else(broken)?,
             keep_previous: values.keep_previous,
             terminate_connections: values.terminate_connections,

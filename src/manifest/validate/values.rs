@@ -33,6 +33,8 @@ pub(super) struct Values {
     pub(super) target_folders: BTreeMap<Folder, PathBuf>,
     pub(super) source_invalidate: Option<Vec<Text>>,
     pub(super) target_invalidate: Option<Vec<Text>>,
+    pub(super) source_manage: Option<Vec<Text>>,
+    pub(super) target_manage: Option<Vec<Text>>,
     pub(super) strategy: Option<Strategy>,
     pub(super) keep_previous: bool,
     pub(super) terminate_connections: bool,
@@ -88,6 +90,14 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         .invalidate
         .as_ref()
         .and_then(|a| cx.argv(a, "target.invalidate"));
+    let source_manage = source
+        .manage
+        .as_ref()
+        .and_then(|a| cx.argv(a, "source.manage"));
+    let target_manage = target
+        .manage
+        .as_ref()
+        .and_then(|a| cx.argv(a, "target.manage"));
     let strategy = target
         .strategy
         .as_ref()
@@ -232,6 +242,8 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         target_folders,
         source_invalidate,
         target_invalidate,
+        source_manage,
+        target_manage,
         strategy,
         keep_previous,
         terminate_connections,

@@ -36,6 +36,9 @@ pub struct Inspection {
     /// The NetBox schema of each side, when it is a NetBox.
     pub source_netbox: Option<NetboxSchema>,
     pub target_netbox: Option<NetboxSchema>,
+    /// What the target's NetBox needs after the copy (through
+    /// `target.manage`), when the source is a NetBox.
+    pub after_copy: Option<Vec<crate::netbox::AfterCopy>>,
     pub sizes: Sizes,
     /// What was learnt of the source, to keep beside the artifacts; from
     /// `source.json` when the source was not contacted.

@@ -55,7 +55,36 @@ pub(super) fn inspect(
     if let (Some(s), Some(t)) = (source, &target) {
         compare(manifest, s, t, found)?;
     }
+    if let Some(source) = source {
+        let target_newer = target
+            .as_ref()
+            .is_some_and(|t| !t.ahead_of(source).is_empty());
+        let release = target
+            .as_ref()
+            .map_or_else(|| source.release(), Schema::release)
+            .at_least();
+        found.after_copy = Some(netbox::after_copy(
+            release,
+            target_newer,
+            search_cache_left_out(manifest),
+        ));
+    }
     Ok(())
+}
+
+/// Whether the copy leaves the search cache's rows out: excluded, a
+/// schema-only copy, or emptied by the `netbox` sanitize preset.
+fn search_cache_left_out(manifest: &Manifest) -> bool {
+    manifest.include.database == DatabaseContent::Schema
+        || manifest
+            .include
+            .exclude_table_data
+            .iter()
+            .any(|p| matches_pattern(p, "public", netbox::SEARCH_CACHE))
+        || manifest
+            .sanitize
+            .as_ref()
+            .is_some_and(|s| s.preset.is_some())
 }
 
 fn summary(schema: &Schema) -> NetboxSchema {
@@ -232,23 +261,24 @@ fn compare(
     }
     let older = target.ahead_of(source);
     if !older.is_empty() {
-        let runs_migrate = manifest
-            .target
-            .invalidate
-            .as_ref()
-            .is_some_and(|argv| argv.iter().any(|a| a.value().contains("migrate")));
+        let runs_migrate = manifest.target.manage.is_some()
+            || manifest
+                .target
+                .invalidate
+                .as_ref()
+                .is_some_and(|argv| argv.iter().any(|a| a.value().contains("migrate")));
         let message = format!(
             "the target's NetBox is newer than the source's data: the target ({target_release}) has {} that the source ({source_release}) lacks: {}",
             plural(older.len(), "migration", "migrations"),
             listed(&older)
         );
         if runs_migrate {
-            found
-                .notes
-                .push(format!("{message}; target.invalidate runs `migrate`"));
+            found.notes.push(format!(
+                "{message}; invalidate-target runs `migrate` after the copy"
+            ));
         } else {
             found.warnings.push(format!(
-                "{message}; run `manage.py migrate` on the target after the copy, or let target.invalidate run it"
+                "{message}; run `manage.py migrate` on the target after the copy, or set target.manage so that invalidate-target runs it"
             ));
         }
     }

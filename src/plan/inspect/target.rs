@@ -32,6 +32,11 @@ struct Target {
     owns_previous: bool,
     owner_exists: bool,
     may_be_owner: bool,
+    /// The role that owns the target database, when it exists.
+    target_owner: Option<String>,
+    /// The role replicate connects as: the new database's owner when
+    /// `owner` is not set.
+    current_user: String,
 }
 
 pub(super) fn inspect(
@@ -80,9 +85,14 @@ pub(super) fn inspect(
         owns_previous: yes(11),
         owner_exists: yes(12),
         may_be_owner: yes(13),
+        target_owner: Some(field(14)).filter(|o| !o.is_empty()),
+        current_user: field(15),
     };
     found.target_exists = found_target.size.is_some();
     notes(manifest, &found_target, source_size, found);
+    if let Some(refused) = owner_change(manifest, &found_target) {
+        return Err(refused);
+    }
     let problems = permission_problems(manifest, &found_target);
     if !problems.is_empty() {
         let (messages, helps): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
@@ -169,7 +179,9 @@ fn query(manifest: &Manifest) -> String {
          pg_has_role(current_user, 'pg_signal_backend', 'USAGE'), {}, {}, {}, \
          EXISTS (SELECT FROM pg_roles WHERE rolname = {owner}), \
          CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = {owner}) \
-              THEN pg_has_role(current_user, (SELECT oid FROM pg_roles WHERE rolname = {owner}), 'MEMBER') ELSE false END \
+              THEN pg_has_role(current_user, (SELECT oid FROM pg_roles WHERE rolname = {owner}), 'MEMBER') ELSE false END, \
+         coalesce((SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {name}), ''), \
+         current_user \
          FROM pg_roles r WHERE r.rolname = current_user",
         size(&name),
         sessions(false),
@@ -233,6 +245,39 @@ fn notes(manifest: &Manifest, found_target: &Target, source_size: u64, found: &m
             ));
         }
     }
+}
+
+/// The new database would belong to another role than the target database
+/// it replaces (`owner` not set, replicate connecting as someone else): the
+/// application that used it, NetBox running `migrate` for one, would lose
+/// its tables. Refused, with the owner to set.
+fn owner_change(manifest: &Manifest, found: &Target) -> Option<InspectError> {
+    let t = &manifest.target;
+    if t.owner.is_some() {
+        return None;
+    }
+    let owner = found.target_owner.as_deref()?;
+    if owner == found.current_user || found.current_user.is_empty() {
+        return None;
+    }
+    let db = t.database.database();
+    Some(
+        InspectError::new(
+            format!(
+                "the target database {db} belongs to {owner}, but the copy would belong to {}, the role replicate connects as: {owner} (NetBox, if it connects as {owner}) would lose the right to its own tables",
+                found.current_user
+            ),
+            format!(
+                "set `owner = {}` in [target] so that the new database and every restored object belong to it, or connect as {owner}",
+                toml::Value::String(owner.to_owned())
+            ),
+        )
+        .at(
+            &manifest.file,
+            Some(manifest.spans.target_database.clone()),
+            "the copy would belong to the role connecting here",
+        ),
+    )
 }
 
 /// Every step the target server would refuse, with what to grant.

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::manifest::{CopiedFolder, DumpFormat, Manifest, Text};
 use crate::plan::inspect::SourceFacts;
-use crate::plan::step::{Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Step, StepId};
+use crate::plan::step::{
+    Action, Artifact, ArtifactKind, EnvValue, EnvVar, Exec, Labeled, Step, StepId,
+};
 use crate::postgres::DbUrl;
 use crate::postgres::psql::BASE_ARGS;
 
@@ -133,26 +135,82 @@ impl Planner<'_> {
     }
 
     pub(in crate::plan) fn invalidate(&self, id: StepId, argv: &[Text], side: &str) -> Step {
+        Step {
+            id,
+            kind: id.kind(),
+            description: format!("invalidate the {side}'s cache"),
+            action: Action::Exec(self.exec_of(argv)),
+            produces: vec![],
+            consumes: vec![],
+            destroys: None,
+        }
+    }
+
+    /// `invalidate-target`: NetBox's own actions through `target.manage`
+    /// (`after_copy`, or clearing its cached configuration when not known),
+    /// then the manifest's `invalidate`; `None` when there is neither.
+    pub(in crate::plan) fn invalidate_target(
+        &self,
+        after_copy: Option<&[crate::netbox::AfterCopy]>,
+    ) -> Option<Step> {
+        let t = &self.manifest.target;
+        let mut commands = Vec::new();
+        let mut words = Vec::new();
+        if let Some(manage) = &t.manage {
+            let actions = after_copy.unwrap_or(&[crate::netbox::AfterCopy::ClearConfig]);
+            for action in actions {
+                words.push(action.short());
+                let mut argv = manage.clone();
+                argv.extend(action.args().into_iter().map(Text::plain));
+                commands.push(Labeled {
+                    what: action.what().to_owned(),
+                    exec: self.exec_of(&argv),
+                });
+            }
+        }
+        if let Some(argv) = &t.invalidate {
+            words.push("target.invalidate");
+            commands.push(Labeled {
+                what: "the manifest's invalidate".to_owned(),
+                exec: self.exec_of(argv),
+            });
+        }
+        if commands.is_empty() {
+            return None;
+        }
+        let id = StepId::InvalidateTarget;
+        Some(Step {
+            id,
+            kind: id.kind(),
+            description: if t.manage.is_some() {
+                format!(
+                    "make the target's NetBox serve the copy: {}",
+                    words.join(", then ")
+                )
+            } else {
+                "invalidate the target's cache".to_owned()
+            },
+            action: Action::AfterCopy { commands },
+            produces: vec![],
+            consumes: vec![],
+            destroys: None,
+        })
+    }
+
+    /// An argv run in the manifest's folder.
+    fn exec_of(&self, argv: &[Text]) -> Exec {
         let (program, args) = argv
             .split_first()
             .map_or((Text::plain(""), Vec::new()), |(p, a)| {
                 (p.clone(), a.to_vec())
             });
-        Step {
-            id,
-            kind: id.kind(),
-            description: format!("invalidate the {side}'s cache"),
-            action: Action::Exec(Exec {
-                program,
-                args,
-                env: vec![],
-                cwd: Some(self.manifest.dir.clone()),
-                stdin: None,
-                stdout: None,
-            }),
-            produces: vec![],
-            consumes: vec![],
-            destroys: None,
+        Exec {
+            program,
+            args,
+            env: vec![],
+            cwd: Some(self.manifest.dir.clone()),
+            stdin: None,
+            stdout: None,
         }
     }
 

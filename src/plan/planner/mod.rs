@@ -79,7 +79,15 @@ pub fn edges(strategy: Strategy, format: DumpFormat) -> &'static [(StepId, StepI
 /// Builds the frozen step graph for `manifest`. `facts` come from live
 /// planning; without them (`--offline`) the `create` step shows where the
 /// source's encoding and locale will go.
-pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, PlanError> {
+///
+/// `after_copy` is what the target's NetBox needs after the copy, as live
+/// planning found (`None`: not known; with `target.manage` set, its cached
+/// configuration is cleared).
+pub fn plan(
+    manifest: &Manifest,
+    facts: Option<&SourceFacts>,
+    after_copy: Option<&[crate::netbox::AfterCopy]>,
+) -> Result<Plan, PlanError> {
     let planner = Planner { manifest, facts };
     let strategy = manifest.target.strategy;
     let mut builder = PlanBuilder::new();
@@ -135,8 +143,8 @@ pub fn plan(manifest: &Manifest, facts: Option<&SourceFacts>) -> Result<Plan, Pl
     if strategy == Strategy::Swap {
         builder.step(planner.swap(&folders));
     }
-    if let Some(argv) = &manifest.target.invalidate {
-        builder.step(planner.invalidate(StepId::InvalidateTarget, argv, "target"));
+    if let Some(step) = planner.invalidate_target(after_copy) {
+        builder.step(step);
     }
 
     for &(before, after) in edges(strategy, manifest.artifacts.format) {
