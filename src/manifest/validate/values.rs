@@ -82,22 +82,13 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
             target_folders.insert(folder, path);
         }
     }
-    let source_invalidate = source
-        .invalidate
-        .as_ref()
-        .and_then(|a| cx.argv(a, "source.invalidate"));
-    let target_invalidate = target
-        .invalidate
-        .as_ref()
-        .and_then(|a| cx.argv(a, "target.invalidate"));
-    let source_manage = source
-        .manage
-        .as_ref()
-        .and_then(|a| cx.argv(a, "source.manage"));
-    let target_manage = target
-        .manage
-        .as_ref()
-        .and_then(|a| cx.argv(a, "target.manage"));
+    let mut argv = |value: &Option<Spanned<Vec<Spanned<String>>>>, key: &str| {
+        value.as_ref().and_then(|a| cx.argv(a, key))
+    };
+    let source_invalidate = argv(&source.invalidate, "source.invalidate");
+    let target_invalidate = argv(&target.invalidate, "target.invalidate");
+    let source_manage = argv(&source.manage, "source.manage");
+    let target_manage = argv(&target.manage, "target.manage");
     let strategy = target
         .strategy
         .as_ref()
