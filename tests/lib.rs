@@ -13,6 +13,7 @@ mod layers;
 mod manifest_fuzz;
 mod media;
 mod netbox;
+mod netbox_live;
 mod planner;
 mod progress;
 mod sanitize;

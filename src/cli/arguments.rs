@@ -56,6 +56,10 @@ pub enum Command {
         /// A NetBox install folder (e.g. /opt/netbox): first the source's, then the target's
         #[arg(long = "netbox-root", value_name = "DIR")]
         netbox_root: Vec<PathBuf>,
+        /// The dump format the manifest names
+        #[arg(long, value_name = "FORMAT", default_value = "directory",
+              value_parser = ["directory", "custom", "plain", "stream"])]
+        format: String,
         /// Overwrite the manifest if it exists
         #[arg(long)]
         force: bool,

@@ -23,6 +23,7 @@ pub struct Findings<'a> {
     pub tables: &'a [Table],
     pub source_install: Option<&'a Install>,
     pub target_install: Option<&'a Install>,
+    pub format: crate::manifest::DumpFormat,
     /// Today, for the header.
     pub date: String,
 }
@@ -105,21 +106,41 @@ fn write_manifest(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     writeln!(out)?;
     include(out, f)?;
     writeln!(out)?;
-    out.push_str(ARTIFACTS);
-    Ok(())
+    artifacts(out, f.format)
 }
 
-/// The lines that do not depend on what was found.
-const ARTIFACTS: &str = "\
-[artifacts]
-# Dumps and archives go here, next to this file. They hold the source's data
-# (password hashes too): keep the folder private.
-dir = \".replicate\"
-# directory: dumped and restored in parallel (`jobs` at a time).
-format = \"directory\"
-compression = \"none\"
-jobs = 2
-";
+/// `[artifacts]`, for the format asked for.
+fn artifacts(out: &mut String, format: crate::manifest::DumpFormat) -> std::fmt::Result {
+    use crate::manifest::DumpFormat;
+    writeln!(out, "[artifacts]")?;
+    writeln!(
+        out,
+        "# Dumps and archives go here, next to this file. They hold the source's data"
+    )?;
+    writeln!(out, "# (password hashes too): keep the folder private.")?;
+    writeln!(out, "dir = \".replicate\"")?;
+    let why = match format {
+        DumpFormat::Directory => "directory: dumped and restored in parallel (`jobs` at a time).",
+        DumpFormat::Custom => "custom: one archive file, restored in parallel (`jobs` at a time).",
+        DumpFormat::Plain => "plain: one SQL file, restored by psql in one transaction.",
+        DumpFormat::Stream => {
+            "stream: each table read by replicate and loaded into the target as it is written."
+        }
+    };
+    writeln!(out, "# {why}")?;
+    writeln!(out, "format = \"{}\"", format.word())?;
+    writeln!(out, "compression = \"none\"")?;
+    writeln!(out, "jobs = 2")?;
+    writeln!(
+        out,
+        "# content: `check` and `verify --target` compare every table's rows, not only"
+    )?;
+    writeln!(
+        out,
+        "# their number, so that a row changed on the target afterwards is named."
+    )?;
+    writeln!(out, "check = \"content\"")
+}
 
 const STRATEGY: &str = "\
 # swap: the new database and folders are built beside the live ones, proven
@@ -127,9 +148,6 @@ const STRATEGY: &str = "\
 # `replicate rollback`.
 strategy = \"swap\"
 keep_previous = true
-# false: `plan` refuses while NetBox is connected to the target; true: the swap
-# ends those sessions.
-terminate_connections = false
 # A swap ends the sessions NetBox keeps open (CONN_MAX_AGE): set
 # CONN_HEALTH_CHECKS = True in its DATABASE settings so that the first request
 # after it reconnects, or restart NetBox's processes after the copy:
@@ -305,6 +323,22 @@ fn target(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     manage(out, f)?;
     owner(out, f)?;
     out.push_str(STRATEGY);
+    // A NetBox serving the target holds sessions open: the swap ends them.
+    let netbox = f.target_install.is_some() || f.target.is_some_and(|t| t.netbox.is_some());
+    writeln!(
+        out,
+        "# false: `plan` refuses while anything is connected to the target; true: the"
+    )?;
+    writeln!(
+        out,
+        "# swap ends those sessions{}.",
+        if netbox {
+            " (NetBox's: it reconnects, see CONN_HEALTH_CHECKS above)"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(out, "terminate_connections = {netbox}")?;
     Ok(())
 }
 

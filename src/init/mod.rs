@@ -31,6 +31,8 @@ pub struct InitRequest {
     pub target: Option<String>,
     /// The source's NetBox install, then the target's.
     pub netbox_roots: Vec<PathBuf>,
+    /// The dump format to write.
+    pub format: crate::manifest::DumpFormat,
     pub force: bool,
 }
 
@@ -107,6 +109,7 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
         tables: &tables,
         source_install: installs.first(),
         target_install: installs.get(1),
+        format: request.format,
         date: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .chars()

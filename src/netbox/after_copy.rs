@@ -47,6 +47,16 @@ impl AfterCopy {
         }
     }
 
+    /// The tables (in `public`) whose rows it rewrites by design: `verify
+    /// --target` reports them as rebuilt, not as changed.
+    pub fn rebuilds(self) -> &'static [&'static str] {
+        match self {
+            AfterCopy::Reindex => &["extras_cachedvalue"],
+            AfterCopy::RebuildConfigContexts => &["dcim_device", "virtualization_virtualmachine"],
+            AfterCopy::Migrate | AfterCopy::ClearConfig => &[],
+        }
+    }
+
     /// What it does, for the plan and for a failure.
     pub fn what(self) -> &'static str {
         match self {

@@ -21,7 +21,8 @@ use self::document::PlanDocument;
 pub use self::error::PlanError;
 pub use self::graph::Plan;
 pub use self::inspect::{
-    Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, read_netbox_schema,
+    Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, after_copy_on_target,
+    read_netbox_schema,
 };
 pub use self::planner::{edges, every_artifact_name, plan};
 pub use self::sides::Sides;

@@ -9,6 +9,7 @@ pub mod fidelity_copy;
 pub mod fidelity_diff;
 pub mod media_tree;
 pub mod netbox;
+pub mod netbox_live;
 pub mod pg;
 pub mod s3;
 pub mod scenario;

@@ -90,7 +90,7 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
             catalog_file.display()
         ))
     })?;
-    let found = catalog::read_database(
+    let mut found = catalog::read_database(
         &manifest.target.database,
         "target.database",
         &manifest.secrets(),
@@ -98,6 +98,33 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         usize::try_from(manifest.artifacts.jobs).unwrap_or(1),
     )
     .map_err(|e| Error::Io(format!("cannot read the target database {database}: {e}")))?;
+    // The tables invalidate-target rewrites by design: rebuilt, not changed.
+    let rebuilt = plan::after_copy_on_target(manifest, &manifest.secrets()).map_err(|e| {
+        Error::Io(format!(
+            "cannot read the target's NetBox schema: {}",
+            e.message
+        ))
+    })?;
+    for table in &mut found.tables {
+        let by = rebuilt
+            .iter()
+            .find(|a| table.schema == "public" && a.rebuilds().contains(&table.name.as_str()));
+        let dumped = expected
+            .tables
+            .iter()
+            .find(|t| t.schema == table.schema && t.name == table.name);
+        if let (Some(by), Some(dumped)) = (by, dumped)
+            && table.rows != dumped.rows
+        {
+            print(&format!(
+                "rebuilt     table {}.{} (by invalidate-target: {})\n",
+                table.schema,
+                table.name,
+                by.what()
+            ));
+            table.rows.clone_from(&dumped.rows);
+        }
+    }
     let how = catalog::Comparison {
         owners: *owners,
         content: *content,

@@ -12,7 +12,7 @@ mod tools;
 
 pub use self::error::InspectError;
 pub use self::found::{Inspection, NetboxSchema, SOURCE_RECORD, Sizes, SourceFacts, SourceRecord};
-pub use self::netbox::read_netbox_schema;
+pub use self::netbox::{after_copy_on_target, read_netbox_schema};
 use crate::display::units::human_bytes;
 use crate::manifest::{Compression, Keep, Manifest};
 use crate::netbox::Schema;

@@ -72,6 +72,27 @@ pub(super) fn inspect(
     Ok(())
 }
 
+/// What `invalidate-target` ran through `target.manage` after the copy now
+/// on the target, as its NetBox schema says (`migrate` left out: it has
+/// run): for `verify --target`, which reports the tables those actions
+/// rewrite as rebuilt. Empty without `manage` or a NetBox on the target.
+pub fn after_copy_on_target(
+    manifest: &Manifest,
+    secrets: &Secrets,
+) -> Result<Vec<netbox::AfterCopy>, InspectError> {
+    if manifest.target.manage.is_none() {
+        return Ok(Vec::new());
+    }
+    let Some(schema) = read_schema(&manifest.target.database, "target", secrets)? else {
+        return Ok(Vec::new());
+    };
+    Ok(netbox::after_copy(
+        schema.release().at_least(),
+        false,
+        search_cache_left_out(manifest),
+    ))
+}
+
 /// Whether the copy leaves the search cache's rows out: excluded, a
 /// schema-only copy, or emptied by the `netbox` sanitize preset.
 fn search_cache_left_out(manifest: &Manifest) -> bool {

@@ -1,0 +1,198 @@
+//! A real NetBox on both sides (`support::netbox_live`): `replicate init`
+//! pointed at the two installs, then `apply` of the manifest it wrote, with
+//! no edit, in the directory, stream and custom formats; the target NetBox
+//! serving the whole time. What the two NetBoxes serve is compared over
+//! their REST API and pages.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::Replicate;
+use crate::support::media_tree::tree;
+use crate::support::netbox_live::{NetBox, ROLE, ROLE_PASSWORD, Redis, migrated_database};
+use crate::support::pg::{Cluster, Pair};
+use crate::support::root;
+
+const SECRET: &str = "WEBHOOK-SECRET-7731";
+const SOURCE_BANNER: &str = "SOURCE-BANNER-4471";
+const TARGET_BANNER: &str = "TARGET-OLD-BANNER-9902";
+
+fn add_role(cluster: &Cluster) {
+    cluster.sql(
+        "postgres",
+        &format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'"),
+    );
+}
+
+/// What `path` of the REST API returns, with the server's own address
+/// taken out of the links.
+fn api(netbox: &NetBox, path: &str, auth: &str) -> String {
+    let (status, body) = netbox.get(path, Some(auth));
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body.replace(&format!("http://127.0.0.1:{}", netbox.http_port), "")
+        .replace("http://127.0.0.1", "")
+}
+
+fn replicate(dir: &Path, args: &[&str]) -> crate::support::Run {
+    Replicate::new().current_dir(dir).args(args).run()
+}
+
+#[test]
+fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
+    let redis = Redis::start();
+    let pair = Pair::start();
+    add_role(&pair.source);
+    add_role(&pair.target);
+    let dir = tempfile::tempdir().unwrap();
+    let (source_root, target_root) = (dir.path().join("prod"), dir.path().join("staging"));
+    let mut source = NetBox::install(&source_root, pair.source.port, "netbox", &redis, 0);
+    let mut target = NetBox::install(&target_root, pair.target.port, "netbox", &redis, 4);
+    migrated_database(&pair.source, "netbox", &source);
+    migrated_database(&pair.target, "netbox", &target);
+
+    // The source: objects made through NetBox, a custom script.
+    let fill = fs::read_to_string(root().join("tests/fixtures/netbox-live/fill.py")).unwrap();
+    let printed = source.shell(&fill);
+    let auth = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("AUTH="))
+        .unwrap_or_else(|| panic!("no token printed: {printed}"))
+        .to_owned();
+    fs::write(
+        source_root.join("scripts/hello.py"),
+        "from extras.scripts import Script\n\n\nclass Hello(Script):\n    pass\n",
+    )
+    .unwrap();
+    // The target: settings of its own, cached by its NetBox while it serves.
+    target.shell(&format!(
+        "from core.models import ConfigRevision\n\
+         ConfigRevision.objects.create(data={{'BANNER_LOGIN': '{TARGET_BANNER}'}}).activate()"
+    ));
+    source.serve();
+    target.serve();
+    let (status, page) = target.get("/login/", None);
+    assert_eq!(status, 200);
+    assert!(page.contains(TARGET_BANNER), "{page}");
+
+    for (i, format) in ["directory", "stream", "custom"].into_iter().enumerate() {
+        let manifest = format!("replicate-{format}.toml");
+        replicate(
+            dir.path(),
+            &[
+                "init",
+                "-m",
+                &manifest,
+                "--source",
+                &pair.source.url("netbox"),
+                "--target",
+                &pair.target.url("netbox"),
+                "--netbox-root",
+                source_root.to_str().unwrap(),
+                "--netbox-root",
+                target_root.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+        )
+        .success();
+        let written = fs::read_to_string(dir.path().join(&manifest)).unwrap();
+        assert!(
+            written.contains(&format!("owner = \"{ROLE}\"")),
+            "{written}"
+        );
+        replicate(dir.path(), &["apply", "-m", &manifest, "--auto-approve"]).success();
+        // Right after it, the live target equals the dump (what NetBox's
+        // own actions rewrote is reported as rebuilt).
+        replicate(dir.path(), &["verify", "-m", &manifest, "--target"]).success();
+
+        // The first request after the swap answers, with the source's
+        // settings: the cached configuration was cleared through NetBox.
+        let (status, page) = target.get("/login/", None);
+        assert_eq!(status, 200, "{format}: {page}");
+        assert!(page.contains(SOURCE_BANNER), "{format}: {page}");
+        assert!(!page.contains(TARGET_BANNER), "{format}");
+        for path in [
+            "/api/dcim/sites/?limit=100",
+            "/api/dcim/devices/?limit=100",
+            "/api/ipam/prefixes/?limit=100",
+            "/api/ipam/ip-addresses/?limit=100",
+            "/api/extras/webhooks/?limit=100",
+        ] {
+            let (want, have) = (api(&source, path, &auth), api(&target, path, &auth));
+            assert!(want.contains("\"count\":"), "{path}: {want}");
+            assert_eq!(want, have, "{format}: {path}");
+        }
+        // The role NetBox connects as owns every table: it can migrate.
+        target.manage(&["migrate", "--check"]);
+        assert_eq!(
+            pair.target.sql(
+                "netbox",
+                &format!(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> '{ROLE}'"
+                )
+            ),
+            "0",
+            "{format}"
+        );
+        for folder in ["media", "scripts"] {
+            assert_eq!(
+                tree(&source_root.join(folder)),
+                tree(&target_root.join(folder)),
+                "{format}: {folder}"
+            );
+        }
+        if i == 0 {
+            // Back to the previous copy: answered at once, with its settings.
+            replicate(dir.path(), &["rollback", "-m", &manifest, "--auto-approve"]).success();
+            let (status, page) = target.get("/login/", None);
+            assert_eq!(status, 200, "after rollback: {page}");
+            assert!(page.contains(TARGET_BANNER), "after rollback: {page}");
+        }
+    }
+
+    // A row changed by hand afterwards is named.
+    pair.target.sql(
+        "netbox",
+        "UPDATE dcim_site SET description = 'changed by hand' WHERE slug = 'site-1'",
+    );
+    replicate(
+        dir.path(),
+        &["verify", "-m", "replicate-custom.toml", "--target"],
+    )
+    .code(1)
+    .stderr_has("dcim_site");
+
+    // `clean` leaves no copy of the webhook's secret, whatever ran before.
+    let artifacts = dir.path().join(".replicate");
+    assert!(!files_holding(&artifacts, SECRET).is_empty());
+    replicate(dir.path(), &["clean", "-m", "replicate-custom.toml"]).success();
+    assert_eq!(files_holding(&artifacts, SECRET), Vec::<String>::new());
+    let left: Vec<String> = fs::read_dir(&artifacts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "lock")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    drop(target);
+    drop(source);
+    drop(redis);
+}
+
+/// The files under `folder` whose bytes hold `text`.
+fn files_holding(folder: &Path, text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(folder) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, text));
+        } else if let Ok(bytes) = fs::read(&path)
+            && bytes.windows(text.len()).any(|w| w == text.as_bytes())
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
