@@ -456,9 +456,14 @@ fn odd_names_are_quoted_everywhere() {
             "postgres",
             "CREATE ROLE \"o'brien \"\"x\"\"\" LOGIN SUPERUSER",
         );
+        // Owned by the odd role, as replicate connects (a copy that would
+        // change the owner is refused).
         cluster.sql(
             "postgres",
-            &format!("CREATE DATABASE \"{}\"", odd.replace('"', "\"\"")),
+            &format!(
+                "CREATE DATABASE \"{}\" OWNER \"o'brien \"\"x\"\"\"",
+                odd.replace('"', "\"\"")
+            ),
         );
     }
     s.pair.source.sql_file(

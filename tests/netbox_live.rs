@@ -100,6 +100,18 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
             written.contains(&format!("owner = \"{ROLE}\"")),
             "{written}"
         );
+        if i == 0 {
+            let plan = replicate(dir.path(), &["plan", "-m", &manifest]).success();
+            let out = plan.stdout_flat();
+            assert!(
+                out.contains("the data holds 1 v2 API token: they work on the target only when its NetBox configuration has the source's API_TOKEN_PEPPERS"),
+                "{out}"
+            );
+            assert!(
+                out.contains("make the target's NetBox serve the copy: clear its cached configuration, then rebuild_config_context_cache"),
+                "{out}"
+            );
+        }
         replicate(dir.path(), &["apply", "-m", &manifest, "--auto-approve"]).success();
         // Right after it, the live target equals the dump (what NetBox's
         // own actions rewrote is reported as rebuilt).

@@ -17,6 +17,21 @@ const CONFIG_CONTEXT_CACHE_FROM: Version = Version::new(4, 7, 0);
 /// `manage.py reindex`: from 3.4.
 const REINDEX_FROM: Version = Version::new(3, 4, 0);
 
+/// What `release` needs of the PostgreSQL server it runs on: the oldest
+/// major version (`server_version_num / 10000`) and the extensions that
+/// must be available.
+pub fn server_needs(release: Version) -> (u32, &'static [&'static str]) {
+    if at_least(release, Version::new(4, 7, 0)) {
+        (15, &["ltree"])
+    } else if at_least(release, Version::new(4, 3, 0)) {
+        (14, &[])
+    } else if at_least(release, Version::new(4, 2, 0)) {
+        (13, &[])
+    } else {
+        (12, &[])
+    }
+}
+
 /// The change log's table in `release`.
 pub fn change_log(release: Version) -> &'static str {
     if at_least(release, CHANGE_LOG_MOVED) {
@@ -86,5 +101,14 @@ mod tests {
         assert!(!has_reindex(v("3.3.10")));
         assert!(has_reindex(v("3.4-beta1")));
         assert!(has_reindex(v("4.6.8")));
+    }
+
+    #[test]
+    fn what_each_release_needs_of_its_server() {
+        assert_eq!(server_needs(v("4.7.3")), (15, &["ltree"][..]));
+        assert_eq!(server_needs(v("4.7.0-beta1")).0, 15);
+        assert_eq!(server_needs(v("4.6.8")), (14, &[][..]));
+        assert_eq!(server_needs(v("4.2-beta1")).0, 13);
+        assert_eq!(server_needs(v("3.7.8")).0, 12);
     }
 }

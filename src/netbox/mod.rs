@@ -12,6 +12,7 @@ mod schema;
 pub use self::after_copy::{AfterCopy, after_copy};
 pub use self::changes::{
     CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, other_change_log,
+    server_needs,
 };
 pub use self::install::{FOLDER_SETTINGS, FolderSetting, Install, Origin};
 pub use self::preset::NETBOX as NETBOX_PRESET;

@@ -31,6 +31,9 @@ pub struct Inspection {
     pub warnings: Vec<String>,
     /// Whether the target database exists.
     pub target_exists: bool,
+    /// The target server's `server_version_num` and the extensions it can
+    /// create, when it was reached.
+    pub target_server: Option<(u32, Vec<String>)>,
     /// `exclude_table_data` patterns that match no table of the source.
     pub unmatched_patterns: Vec<String>,
     /// The NetBox schema of each side, when it is a NetBox.

@@ -55,6 +55,45 @@ pub(super) fn inspect(
     if let (Some(s), Some(t)) = (source, &target) {
         compare(manifest, s, t, found)?;
     }
+    if source.is_some() && live && manifest.sanitize.is_none() {
+        v2_tokens(manifest, secrets, found);
+    }
+    if let (Some(source), Some((version, extensions))) = (source, &found.target_server)
+        && let Some(release) = source.release().at_least()
+    {
+        let (major, needed) = netbox::server_needs(release);
+        let missing: Vec<&str> = needed
+            .iter()
+            .copied()
+            .filter(|e| !extensions.iter().any(|x| x == e))
+            .collect();
+        if *version / 10000 < major || !missing.is_empty() {
+            let mut lacks = Vec::new();
+            if *version / 10000 < major {
+                lacks.push(format!(
+                    "PostgreSQL {major} or later (it runs {})",
+                    version / 10000
+                ));
+            }
+            for extension in &missing {
+                lacks.push(format!(
+                    "the `{extension}` extension available (PostgreSQL's contrib)"
+                ));
+            }
+            return Err(InspectError::new(
+                format!(
+                    "the source's data is NetBox {release}, which needs of the target server {}",
+                    lacks.join(" and ")
+                ),
+                "upgrade the target server, or install PostgreSQL's contrib package there",
+            )
+            .at(
+                &manifest.file,
+                Some(manifest.spans.target_database.clone()),
+                "this server",
+            ));
+        }
+    }
     if let Some(source) = source {
         let target_newer = target
             .as_ref()
@@ -91,6 +130,30 @@ pub fn after_copy_on_target(
         false,
         search_cache_left_out(manifest),
     ))
+}
+
+/// NetBox 4.5's v2 API tokens are checked against the configuration's
+/// peppers: a note when the copied data holds some.
+fn v2_tokens(manifest: &Manifest, secrets: &Secrets, found: &mut Inspection) {
+    let sql = "SELECT CASE WHEN EXISTS (SELECT FROM information_schema.columns \
+               WHERE table_schema = 'public' AND table_name = 'users_token' AND column_name = 'pepper_id') \
+               THEN (SELECT count(*) FROM public.users_token WHERE pepper_id IS NOT NULL) ELSE 0 END";
+    let count = query::texts(
+        &manifest.source.database,
+        "source.database",
+        secrets,
+        sql,
+        &[],
+    )
+    .ok()
+    .and_then(|rows| rows.first()?.first()?.parse::<u64>().ok())
+    .unwrap_or(0);
+    if count > 0 {
+        found.notes.push(format!(
+            "the data holds {}: they work on the target only when its NetBox configuration has the source's API_TOKEN_PEPPERS",
+            plural(count as usize, "v2 API token", "v2 API tokens")
+        ));
+    }
 }
 
 /// Whether the copy leaves the search cache's rows out: excluded, a

@@ -37,6 +37,8 @@ struct Target {
     /// The role replicate connects as: the new database's owner when
     /// `owner` is not set.
     current_user: String,
+    /// The extensions the server can create.
+    available_extensions: Vec<String>,
 }
 
 pub(super) fn inspect(
@@ -87,12 +89,14 @@ pub(super) fn inspect(
         may_be_owner: yes(13),
         target_owner: Some(field(14)).filter(|o| !o.is_empty()),
         current_user: field(15),
+        available_extensions: field(16).split(',').map(str::to_owned).collect(),
     };
+    found.target_server = Some((
+        found_target.version_num,
+        found_target.available_extensions.clone(),
+    ));
     found.target_exists = found_target.size.is_some();
     notes(manifest, &found_target, source_size, found);
-    if let Some(refused) = owner_change(manifest, &found_target) {
-        return Err(refused);
-    }
     let problems = permission_problems(manifest, &found_target);
     if !problems.is_empty() {
         let (messages, helps): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
@@ -113,6 +117,9 @@ pub(super) fn inspect(
             Some(manifest.spans.target_database.clone()),
             "as this role, on this server",
         ));
+    }
+    if let Some(refused) = owner_change(manifest, &found_target) {
+        return Err(refused);
     }
     if found_target.sessions > 0 && !target.terminate_connections {
         let step = match target.strategy {
@@ -181,7 +188,8 @@ fn query(manifest: &Manifest) -> String {
          CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = {owner}) \
               THEN pg_has_role(current_user, (SELECT oid FROM pg_roles WHERE rolname = {owner}), 'MEMBER') ELSE false END, \
          coalesce((SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {name}), ''), \
-         current_user \
+         current_user, \
+         (SELECT string_agg(name, ',' ORDER BY name) FROM pg_available_extensions) \
          FROM pg_roles r WHERE r.rolname = current_user",
         size(&name),
         sessions(false),
