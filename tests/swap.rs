@@ -73,6 +73,62 @@ fn a_failing_create_leaves_the_target_database_and_folders_as_they_were() {
     assert_eq!(tree(&target), before);
 }
 
+/// A session in the database `db` of `cluster`, named `app`, that sleeps
+/// until killed.
+fn session_in(cluster: &Cluster, db: &str, app: &str) -> std::process::Child {
+    let child = psql(&cluster.url(db))
+        .env("PGAPPNAME", app)
+        .args(["-c", "SELECT pg_sleep(120)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cluster.sql(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{app}'"),
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline, "the session did not open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn a_leftover_companion_still_used_by_a_killed_run_is_cleared_but_nobody_elses() {
+    let s = Scenario::new("custom", "");
+    let target = &s.pair.target;
+    target.sql("postgres", "CREATE DATABASE netbox__next");
+
+    // Somebody else's session in a leftover `netbox__next` is not
+    // replicate's to end: `create` fails, naming why, and the target is
+    // left as it was.
+    let mut other = session_in(target, "netbox__next", "someone");
+    let run = s
+        .replicate()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    let stderr = run.stderr_flat();
+    assert!(stderr.contains("step `create` failed"), "{stderr}");
+    assert!(stderr.contains("being accessed by other users"), "{stderr}");
+    s.assert_target_untouched();
+    // Killing psql would leave its backend sleeping: end it on the server.
+    target.sql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'someone'",
+    );
+    let _ = other.wait();
+
+    // A run killed outright leaves its load connected there: that one is
+    // replicate's own, ended, and the copy goes on.
+    let mut leftover = session_in(target, "netbox__next", "replicate");
+    s.apply(&[]).success();
+    s.assert_replica_matches();
+    let _ = leftover.wait();
+}
+
 #[test]
 fn check_names_a_table_that_differs_from_the_dump_in_every_format() {
     for format in ["directory", "custom", "plain", "stream"] {

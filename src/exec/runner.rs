@@ -57,6 +57,7 @@ impl StepRunner<'_> {
             Action::Exec(exec) => match step.id {
                 StepId::Dump => self.dump(step, exec),
                 StepId::Drop => self.drop(exec),
+                StepId::Create => self.create(exec),
                 StepId::Restore => self.restore(step, exec),
                 _ => {
                     process::run(exec, self.secrets, Output::Discard)?;

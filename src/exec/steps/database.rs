@@ -1,5 +1,6 @@
-//! The steps on the target database: `drop`, and `restore` into the
-//! database `create` made (`create` itself is a plain `psql` command).
+//! The steps on the target database: `drop`, `create` (a `psql`
+//! command, tried again when an earlier killed run's work is still going),
+//! and `restore` into the database `create` made.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,45 @@ impl StepRunner<'_> {
                 }
                 Err(failure)
             }
+        }
+    }
+
+    /// `CREATE DATABASE`, after dropping a leftover companion under
+    /// `swap`. An earlier run killed outright (SIGKILL, a lost machine)
+    /// can leave its own work going on the server: a `CREATE DATABASE` of
+    /// the companion that lands between this run's drop and create, or a
+    /// load still connected to the leftover. Both belong to replicate, so
+    /// the step ends that run's sessions on the companion (never anybody
+    /// else's) and tries again, a few times, before failing.
+    pub(in crate::exec) fn create(&self, exec: &Exec) -> StepResult {
+        const ATTEMPTS: u32 = 5;
+        let t = &self.manifest.target;
+        let mut attempt = 1;
+        loop {
+            let failure = match process::run(exec, self.secrets, Output::Discard) {
+                Ok(()) => return Ok(StepReport::default()),
+                Err(failure) => failure,
+            };
+            let tail = failure.stderr_tail.as_deref().unwrap_or_default();
+            let leftover_at_work =
+                tail.contains("already exists") || tail.contains("being accessed by other users");
+            if t.strategy != Strategy::Swap || !leftover_at_work || attempt == ATTEMPTS {
+                return Err(failure);
+            }
+            attempt += 1;
+            let next = companion(t.database.database(), "__next");
+            let sql = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {} AND application_name = 'replicate' AND pid <> pg_backend_pid()",
+                sql_literal(&next)
+            );
+            let _ = query::texts(
+                &self.maintenance_url(),
+                "target.database",
+                self.secrets,
+                &sql,
+                &[],
+            );
+            std::thread::sleep(Duration::from_secs(1));
         }
     }
 
