@@ -16,6 +16,8 @@ use crate::support::root;
 const SECRET: &str = "WEBHOOK-SECRET-7731";
 const SOURCE_BANNER: &str = "SOURCE-BANNER-4471";
 const TARGET_BANNER: &str = "TARGET-OLD-BANNER-9902";
+/// The password `[sanitize] logins` gives alice on a sanitized copy.
+const DEV_PASSWORD: &str = "dev-login-5521";
 
 fn add_role(cluster: &Cluster) {
     cluster.sql(
@@ -174,10 +176,62 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
     .code(1)
     .stderr_has("dcim_site");
 
+    // A sanitized copy: none of the source's tokens, password hashes,
+    // sessions or webhook secrets on the target, and the login named in
+    // the manifest lets its user in with the password from the environment.
+    let written = fs::read_to_string(dir.path().join("replicate-directory.toml")).unwrap();
+    fs::write(
+        dir.path().join("replicate-sanitized.toml"),
+        format!("{written}\n[sanitize]\npreset = \"netbox\"\nlogins = {{ alice = \"${{DEV_LOGIN}}\" }}\n"),
+    )
+    .unwrap();
+    let sanitized = |args: &[&str]| {
+        Replicate::new()
+            .current_dir(dir.path())
+            .env("DEV_LOGIN", DEV_PASSWORD)
+            .args(args)
+            .args(["-m", "replicate-sanitized.toml"])
+            .run()
+    };
+    let plan = sanitized(&["plan", "--verbose"]).success();
+    let out = plan.stdout_flat();
+    assert!(out.contains("set the logins' passwords"), "{out}");
+    assert!(out.contains("REPLICATE_LOGINS=***"), "{out}");
+    assert!(!out.contains(DEV_PASSWORD), "{out}");
+    let run = sanitized(&["apply", "--auto-approve"]).success();
+    assert!(!run.stdout().contains(DEV_PASSWORD) && !run.stderr().contains(DEV_PASSWORD));
+    sanitized(&["verify", "--target"]).success();
+    let on = |cluster: &Cluster, sql: &str| cluster.sql("netbox", sql);
+    assert_eq!(on(&pair.target, "SELECT count(*) FROM users_token"), "0");
+    assert_eq!(on(&pair.target, "SELECT count(*) FROM django_session"), "0");
+    assert_ne!(on(&pair.source, "SELECT count(*) FROM django_session"), "0");
+    assert_eq!(
+        on(
+            &pair.target,
+            &format!("SELECT count(*) FROM extras_webhook WHERE secret = '{SECRET}'")
+        ),
+        "0"
+    );
+    let hashes = "SELECT string_agg(password, ',' ORDER BY id) FROM users_user";
+    let source_hashes = on(&pair.source, hashes);
+    for hash in on(&pair.target, hashes).split(',') {
+        assert!(!source_hashes.contains(hash), "a source hash on the target");
+    }
+    let login = |password: &str| {
+        target.post_json(
+            "/api/users/tokens/provision/",
+            &format!("{{\"username\": \"alice\", \"password\": \"{password}\"}}"),
+        )
+    };
+    let (status, body) = login(DEV_PASSWORD);
+    assert_eq!(status, 201, "login with the manifest's password: {body}");
+    let (status, _) = login("alice-pass-0");
+    assert_ne!(status, 201, "the source's password still works");
+
     // `clean` leaves no copy of the webhook's secret, whatever ran before.
     let artifacts = dir.path().join(".replicate");
     assert!(!files_holding(&artifacts, SECRET).is_empty());
-    replicate(dir.path(), &["clean", "-m", "replicate-custom.toml"]).success();
+    sanitized(&["clean"]).success();
     assert_eq!(files_holding(&artifacts, SECRET), Vec::<String>::new());
     let left: Vec<String> = fs::read_dir(&artifacts)
         .unwrap()

@@ -335,3 +335,44 @@ fn plan_refuses_a_rule_that_cannot_work_pointing_at_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plan_refuses_a_login_for_a_user_the_source_lacks_or_keeps_inactive() {
+    let s = Scenario::new(
+        "directory",
+        "[sanitize]\nlogins = { user2 = \"${DEV_LOGIN}\" }\n",
+    );
+    let text = fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&text.replace("[target]\n", "[target]\nmanage = [\"true\"]\n"));
+    let plan = |logins: &str| {
+        let text = fs::read_to_string(s.manifest()).unwrap();
+        let at = text.find("logins = ").unwrap();
+        let end = at + text[at..].find('\n').unwrap();
+        s.write_manifest(&format!("{}logins = {logins}{}", &text[..at], &text[end..]));
+        s.replicate()
+            .env("DEV_LOGIN", "dev-pass-1")
+            .args(["plan", "--verbose"])
+            .run()
+    };
+    let out = plan("{ user2 = \"${DEV_LOGIN}\" }").success().stdout_flat();
+    assert!(out.contains("set the logins' passwords"), "{out}");
+    assert!(
+        out.contains("REPLICATE_LOGINS=***") && !out.contains("dev-pass-1"),
+        "{out}"
+    );
+
+    let stderr = plan("{ nobody = \"${DEV_LOGIN}\" }").code(1).stderr_flat();
+    assert!(
+        stderr.contains("the source has no user `nobody`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no such user on the source"), "{stderr}");
+
+    s.pair.source.sql("netbox", "ALTER TABLE users_user ADD COLUMN is_active boolean NOT NULL DEFAULT true; UPDATE users_user SET is_active = false WHERE username = 'user3'");
+    let stderr = plan("{ user3 = \"${DEV_LOGIN}\" }").code(1).stderr_flat();
+    assert!(
+        stderr.contains("the user `user3` is not active on the source"),
+        "{stderr}"
+    );
+    s.assert_target_untouched();
+}

@@ -101,7 +101,11 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     let invalidate = plan
         .step(StepId::InvalidateTarget)
         .map(|s| match &s.action {
-            Action::AfterCopy { commands } => commands.clone(),
+            Action::AfterCopy { commands } => commands
+                .iter()
+                .filter(|c| c.after_rollback)
+                .cloned()
+                .collect(),
             _ => Vec::new(),
         })
         .unwrap_or_default();

@@ -355,7 +355,7 @@ fn manage(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
         out,
         "# After the copy, replicate runs through `manage` what {shown} needs to serve it:"
     )?;
-    for action in netbox::after_copy(release, f.target_newer(), false) {
+    for action in netbox::after_copy(release, f.target_newer(), false, false) {
         writeln!(out, "#   manage.py {}: {}", action.args()[0], action.what())?;
     }
     match f.target_install.and_then(Install::manage_argv) {

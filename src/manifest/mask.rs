@@ -1,6 +1,8 @@
 //! Passwords written into a manifest, masked before any diagnostic quotes
 //! the file.
 
+use toml::de::DeTable;
+
 /// The text with every password written into a URL (`user:PASSWORD@`,
 /// `password=PASSWORD`) replaced by as many `*`, so spans stay valid.
 /// `${NAME}` references are not secrets and stay readable.
@@ -39,7 +41,34 @@ pub fn mask_passwords(text: &str) -> String {
         mask(start, end, &mut bytes);
         i = start;
     }
+    mask_logins(text, &mut bytes);
     String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
+/// `[sanitize] logins` values written as plain passwords (which the
+/// manifest refuses, quoting the line), masked inside their quotes.
+fn mask_logins(text: &str, bytes: &mut [u8]) {
+    let Ok(root) = DeTable::parse(text) else {
+        return;
+    };
+    let logins = root
+        .get_ref()
+        .get("sanitize")
+        .and_then(|s| s.get_ref().as_table())
+        .and_then(|s| s.get("logins"))
+        .and_then(|l| l.get_ref().as_table());
+    for value in logins.into_iter().flat_map(|l| l.values()) {
+        let span = value.span();
+        let Some(written) = text.get(span.clone()) else {
+            continue;
+        };
+        if written.contains("${") || span.len() < 2 {
+            continue;
+        }
+        for b in &mut bytes[span.start + 1..span.end - 1] {
+            *b = b'*';
+        }
+    }
 }
 
 #[cfg(test)]
@@ -55,5 +84,14 @@ mod tests {
         assert!(masked.contains("u:${PW}@h"));
         assert!(masked.contains("password=******&x=1"));
         assert!(!masked.contains("hunter2") && !masked.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_login_password_written_in_the_manifest_is_masked() {
+        let text = "[sanitize]\nlogins = { admin = \"hunter2\", dev = \"${DEV}\" }\n";
+        let masked = mask_passwords(text);
+        assert_eq!(masked.len(), text.len());
+        assert!(masked.contains("admin = \"*******\""), "{masked}");
+        assert!(masked.contains("dev = \"${DEV}\""), "{masked}");
     }
 }

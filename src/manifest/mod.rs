@@ -23,7 +23,8 @@ pub use self::diagnostic::ManifestDiagnostic;
 pub use self::error::ManifestError;
 pub use self::interpolate::variables_only_in;
 pub use self::model::{
-    Artifacts, CopiedFolder, Include, Manifest, Rule, RuleSpans, Sanitize, Source, Spans, Target,
+    Artifacts, CopiedFolder, Include, LOGINS_SECRET, Manifest, Rule, RuleSpans, Sanitize, Source,
+    Spans, Target,
 };
 pub use self::raw::json_schema;
 pub use self::source_file::SourceFile;

@@ -96,7 +96,24 @@ pub struct Sanitize {
     /// Where the preset is named.
     pub preset_span: Option<Range<usize>>,
     pub rules: Vec<Rule>,
+    /// Users given a password from the environment, by username.
+    pub logins: Vec<Login>,
     /// The `[sanitize]` table in the manifest.
+    pub span: Range<usize>,
+}
+
+/// Where the secrets hold the logins' passwords, as a JSON object of
+/// username to password.
+pub const LOGINS_SECRET: &str = "sanitize.logins";
+
+/// A user of the copy and the password it is given (`[sanitize] logins`).
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    pub password: Secret,
+    /// The environment variables the password is made of.
+    pub variables: Vec<String>,
+    /// Where the login is written.
     pub span: Range<usize>,
 }
 
@@ -192,6 +209,19 @@ impl Manifest {
         }
         if let Some(p) = self.target.database.password() {
             secrets.insert("target.database", p.clone());
+        }
+        // The logins' passwords, handed to the target's NetBox at once.
+        if let Some(logins) = self.sanitize.as_ref().map(|s| &s.logins)
+            && !logins.is_empty()
+        {
+            let by_user: BTreeMap<&str, &str> = logins
+                .iter()
+                .map(|l| (l.user.as_str(), l.password.expose()))
+                .collect();
+            secrets.insert(
+                LOGINS_SECRET,
+                Secret::new(serde_json::to_string(&by_user).unwrap_or_default()),
+            );
         }
         for (name, value) in &self.variables {
             secrets.insert_variable(name, value.clone());

@@ -202,6 +202,14 @@ pub struct RawSanitize {
     #[serde(default)]
     #[schemars(with = "Option<Vec<RawRule>>")]
     pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
+    /// Users of the copy given a known password, `username =
+    /// "${VARIABLE}"`: after the copy, the target's NetBox (through
+    /// `[target] manage`) hashes the variable's value with its own hasher
+    /// and sets it, so a development copy can be logged into at once. The
+    /// password comes from the environment, never from the manifest.
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub logins: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
 }
 
 /// One sanitizing rule.

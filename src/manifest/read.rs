@@ -73,6 +73,7 @@ pub fn read(
     let sanitize = reader.table(table, "sanitize", &whole, false, |r, t, _| RawSanitize {
         preset: r.value(t, "preset"),
         rules: r.rules(t),
+        logins: r.value(t, "logins"),
     });
     let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {
         dir: r.value(t, "dir"),

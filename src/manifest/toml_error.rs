@@ -60,7 +60,7 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
             "owners",
         ],
     ),
-    ("[sanitize]", &["preset", "rules"]),
+    ("[sanitize]", &["preset", "rules", "logins"]),
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
     (
         "[artifacts]",

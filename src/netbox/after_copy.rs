@@ -12,6 +12,28 @@ use super::releases::Version;
 const CLEAR_CONFIG: &str =
     "from django.core.cache import cache; cache.delete_many(['config', 'config_version'])";
 
+/// Python run through `manage.py shell`: the users named in the JSON object
+/// of `LOGINS_VARIABLE` (username to password) given those passwords,
+/// hashed by NetBox's own hasher. The names and passwords come through the
+/// environment, never through the command line; a user missing from the
+/// copy fails the command, naming it.
+const SET_PASSWORDS: &str = "import json, os, sys
+from django.contrib.auth import get_user_model
+User = get_user_model()
+logins = json.loads(os.environ.pop('REPLICATE_LOGINS'))
+users = {u.get_username(): u for u in User.objects.filter(**{User.USERNAME_FIELD + '__in': list(logins)})}
+missing = sorted(set(logins) - set(users))
+if missing:
+    sys.exit('no user named ' + ', '.join(missing) + ' in the copy')
+for name, password in logins.items():
+    users[name].set_password(password)
+    users[name].save(update_fields=['password'])
+print(len(logins), 'password(s) set')
+";
+
+/// The environment variable [`AfterCopy::SetPasswords`] reads.
+pub const LOGINS_VARIABLE: &str = "REPLICATE_LOGINS";
+
 /// One action, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterCopy {
@@ -23,6 +45,9 @@ pub enum AfterCopy {
     Reindex,
     /// `rebuild_config_context_cache` (4.7 and later).
     RebuildConfigContexts,
+    /// The passwords of `[sanitize] logins` set (given in
+    /// [`LOGINS_VARIABLE`]).
+    SetPasswords,
 }
 
 impl AfterCopy {
@@ -33,6 +58,7 @@ impl AfterCopy {
             AfterCopy::ClearConfig => &["shell", "--command", CLEAR_CONFIG],
             AfterCopy::Reindex => &["reindex", "--lazy"],
             AfterCopy::RebuildConfigContexts => &["rebuild_config_context_cache"],
+            AfterCopy::SetPasswords => &["shell", "--command", SET_PASSWORDS],
         };
         words.iter().map(|w| (*w).to_owned()).collect()
     }
@@ -44,6 +70,7 @@ impl AfterCopy {
             AfterCopy::ClearConfig => "clear its cached configuration",
             AfterCopy::Reindex => "reindex --lazy",
             AfterCopy::RebuildConfigContexts => "rebuild_config_context_cache",
+            AfterCopy::SetPasswords => "set the logins' passwords",
         }
     }
 
@@ -53,6 +80,7 @@ impl AfterCopy {
         match self {
             AfterCopy::Reindex => &["extras_cachedvalue"],
             AfterCopy::RebuildConfigContexts => &["dcim_device", "virtualization_virtualmachine"],
+            AfterCopy::SetPasswords => &["users_user", "auth_user"],
             AfterCopy::Migrate | AfterCopy::ClearConfig => &[],
         }
     }
@@ -68,18 +96,28 @@ impl AfterCopy {
             AfterCopy::RebuildConfigContexts => {
                 "rebuild the config context cache, as NetBox's upgrade does after a load"
             }
+            AfterCopy::SetPasswords => {
+                "give [sanitize] logins their passwords from the environment, hashed by NetBox"
+            }
         }
+    }
+
+    /// Whether `rollback` runs it again on the previous copy it puts back:
+    /// not the passwords, which that copy got (or not) when it was made.
+    pub fn after_rollback(self) -> bool {
+        self != AfterCopy::SetPasswords
     }
 }
 
 /// The actions for a copy into a NetBox at `release` (the data's release
 /// when the target has none yet): `migrate` when `target_newer`, the
 /// configuration cleared, `reindex --lazy` when the search cache was left
-/// out and the release has one.
+/// out and the release has one, the logins' passwords when there are some.
 pub fn after_copy(
     release: Option<Version>,
     target_newer: bool,
     search_cache_left_out: bool,
+    logins: bool,
 ) -> Vec<AfterCopy> {
     let mut actions = Vec::new();
     if target_newer {
@@ -92,6 +130,9 @@ pub fn after_copy(
     if release.is_some_and(has_config_context_cache) {
         actions.push(AfterCopy::RebuildConfigContexts);
     }
+    if logins {
+        actions.push(AfterCopy::SetPasswords);
+    }
     actions
 }
 
@@ -103,19 +144,23 @@ mod tests {
     fn migrate_first_then_the_configuration_then_the_search_cache() {
         let v47 = Some(Version::new(4, 7, 3));
         assert_eq!(
-            after_copy(v47, true, true),
+            after_copy(v47, true, true, true),
             [
                 AfterCopy::Migrate,
                 AfterCopy::ClearConfig,
                 AfterCopy::Reindex,
-                AfterCopy::RebuildConfigContexts
+                AfterCopy::RebuildConfigContexts,
+                AfterCopy::SetPasswords
             ]
         );
         let v46 = Some(Version::new(4, 6, 8));
-        assert_eq!(after_copy(v46, false, false), [AfterCopy::ClearConfig]);
+        assert_eq!(
+            after_copy(v46, false, false, false),
+            [AfterCopy::ClearConfig]
+        );
         // 3.3 has no search cache to rebuild.
         assert_eq!(
-            after_copy(Some(Version::new(3, 3, 0)), false, true),
+            after_copy(Some(Version::new(3, 3, 0)), false, true, false),
             [AfterCopy::ClearConfig]
         );
     }

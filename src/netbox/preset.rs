@@ -57,7 +57,7 @@ pub const NETBOX: &[PresetRule] = &[
             ),
         ],
         keep: None,
-        why: "password hashes become unusable (nobody logs in with production credentials; set one with `manage.py changepassword`), e-mail addresses become user<id>@example.invalid",
+        why: "password hashes become unusable (nobody logs in with production credentials; `[sanitize] logins` gives named users a password), e-mail addresses become user<id>@example.invalid",
     },
     PresetRule {
         tables: &["social_auth_usersocialauth"],

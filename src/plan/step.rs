@@ -220,6 +220,14 @@ pub enum Action {
 pub struct Labeled {
     pub what: String,
     pub exec: Exec,
+    /// Whether `rollback` runs it again after putting the previous copy
+    /// back.
+    #[serde(default = "run_after_rollback", skip_serializing_if = "Clone::clone")]
+    pub after_rollback: bool,
+}
+
+fn run_after_rollback() -> bool {
+    true
 }
 
 /// A sanitized dump's programs and tables.

@@ -193,13 +193,36 @@ impl NetBox {
             .unwrap_or_else(|e| panic!("GET {path} on port {}: {e}", self.http_port))
     }
 
+    /// POST the JSON `body` to `path`: status and body.
+    pub fn post_json(&self, path: &str, body: &str) -> (u16, String) {
+        self.request("POST", path, None, Some(body))
+            .unwrap_or_else(|e| panic!("POST {path} on port {}: {e}", self.http_port))
+    }
+
     fn try_get(&self, path: &str, auth: Option<&str>) -> std::io::Result<(u16, String)> {
+        self.request("GET", path, auth, None)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<&str>,
+    ) -> std::io::Result<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.http_port))?;
         stream.set_read_timeout(Some(Duration::from_secs(120)))?;
         let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+        let content = body.map_or(String::new(), |b| {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            )
+        });
         write!(
             stream,
-            "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json, text/html\r\n{auth}\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json, text/html\r\n{auth}{content}\r\n{}",
+            body.unwrap_or_default()
         )?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response)?;

@@ -48,6 +48,19 @@ pub fn validate(
             .with_help("remove [sanitize], or copy the data with `database = \"full\"`"),
         );
     }
+    if let Some(login) = sanitize.as_ref().and_then(|s| s.logins.first())
+        && values.target_manage.is_none()
+    {
+        cx.push(
+            ManifestDiagnostic::error(
+                "manifest::login-needs-manage",
+                &cx.file,
+                "[sanitize] logins need the target's NetBox to hash their passwords",
+            )
+            .with_label(login.span.clone(), "set by the target's NetBox after the copy")
+            .with_help("set `manage` in [target]: the command that runs the target's manage.py (or its `netbox` command)"),
+        );
+    }
     let (no_source, no_target) = (RawSource::default(), RawTarget::default());
     let source = raw.source.as_ref().map_or(&no_source, Spanned::get_ref);
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);

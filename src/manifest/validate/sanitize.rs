@@ -1,6 +1,7 @@
 //! `[sanitize]` checked alone: the preset is one replicate knows; each rule
 //! names a table, sets columns to non-empty expressions or keeps rows by a
-//! non-empty condition; no two rules name the same table.
+//! non-empty condition; no two rules name the same table; each login's
+//! password comes from the environment.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,10 @@ use toml::Spanned;
 use super::checker::Checker;
 use crate::manifest::choices::Preset;
 use crate::manifest::diagnostic::ManifestDiagnostic;
-use crate::manifest::model::{Rule, RuleSpans, Sanitize};
+use crate::manifest::interpolate::references;
+use crate::manifest::model::{Login, Rule, RuleSpans, Sanitize};
 use crate::manifest::raw::{RawRule, RawSanitize};
+use crate::postgres::Secret;
 
 pub(super) fn read(cx: &mut Checker<'_>, raw: Option<&Spanned<RawSanitize>>) -> Option<Sanitize> {
     let raw = raw?;
@@ -48,10 +51,18 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: Option<&Spanned<RawSanitize>>) -> 
         seen.insert(key, rule.spans.table.clone());
         rules.push(rule);
     }
+    let logins = raw
+        .get_ref()
+        .logins
+        .iter()
+        .flat_map(|l| l.get_ref())
+        .filter_map(|(user, password)| login(cx, user, password))
+        .collect();
     Some(Sanitize {
         preset,
         preset_span: raw.get_ref().preset.as_ref().map(Spanned::span),
         rules,
+        logins,
         span: raw.span(),
     })
 }
@@ -118,5 +129,39 @@ fn rule(cx: &mut Checker<'_>, raw: &Spanned<RawRule>, number: usize) -> Option<R
             set: column_spans,
             keep: keep.as_ref().map(Spanned::span),
         },
+    })
+}
+
+/// `user = "${VARIABLE}"`: a password written into the manifest itself
+/// would sit in version control, so it must come from the environment.
+fn login(cx: &mut Checker<'_>, user: &str, password: &Spanned<String>) -> Option<Login> {
+    if user.trim().is_empty() {
+        cx.push(
+            ManifestDiagnostic::error("manifest::empty", &cx.file, "a login's username is empty")
+                .with_label(password.span(), "the password of an empty username"),
+        );
+        return None;
+    }
+    let variables = references(password.get_ref());
+    if variables.is_empty() {
+        cx.push(
+            ManifestDiagnostic::error(
+                "manifest::login-password",
+                &cx.file,
+                format!("the password of `{user}` is written into the manifest"),
+            )
+            .with_label(password.span(), "not from the environment")
+            .with_help(format!(
+                "write `{user} = \"${{VARIABLE}}\"` and export VARIABLE when running replicate"
+            )),
+        );
+        return None;
+    }
+    let value = cx.non_empty(password, "a login's password")?;
+    Some(Login {
+        user: user.to_owned(),
+        password: Secret::new(value),
+        variables,
+        span: password.span(),
     })
 }

@@ -4,6 +4,7 @@
 mod error;
 mod folders;
 mod found;
+mod logins;
 mod netbox;
 mod sanitize;
 mod source;
@@ -64,6 +65,7 @@ pub fn inspect(
         if live {
             let first_note = found.notes.len();
             sanitize::inspect(manifest, secrets, &mut found)?;
+            logins::inspect(manifest, secrets)?;
             let mut notes = source_notes;
             notes.extend_from_slice(&found.notes[first_note..]);
             found.source = found.facts.clone().map(|facts| SourceRecord {

@@ -106,6 +106,7 @@ pub(super) fn inspect(
             release,
             target_newer,
             search_cache_left_out(manifest),
+            has_logins(manifest),
         ));
     }
     Ok(())
@@ -129,7 +130,16 @@ pub fn after_copy_on_target(
         schema.release().at_least(),
         false,
         search_cache_left_out(manifest),
+        has_logins(manifest),
     ))
+}
+
+/// Whether `[sanitize] logins` names users to give passwords.
+fn has_logins(manifest: &Manifest) -> bool {
+    manifest
+        .sanitize
+        .as_ref()
+        .is_some_and(|s| !s.logins.is_empty())
 }
 
 /// NetBox 4.5's v2 API tokens are checked against the configuration's

@@ -157,14 +157,29 @@ impl Planner<'_> {
         let mut commands = Vec::new();
         let mut words = Vec::new();
         if let Some(manage) = &t.manage {
-            let actions = after_copy.unwrap_or(&[crate::netbox::AfterCopy::ClearConfig]);
-            for action in actions {
+            use crate::netbox::AfterCopy;
+            let logins = self
+                .manifest
+                .sanitize
+                .as_ref()
+                .is_some_and(|s| !s.logins.is_empty());
+            let unknown = [AfterCopy::ClearConfig, AfterCopy::SetPasswords];
+            let actions = after_copy.unwrap_or(if logins { &unknown[..] } else { &unknown[..1] });
+            for &action in actions {
                 words.push(action.short());
                 let mut argv = manage.clone();
                 argv.extend(action.args().into_iter().map(Text::plain));
+                let mut exec = self.exec_of(&argv);
+                if action == AfterCopy::SetPasswords {
+                    exec.env.push(EnvVar {
+                        name: crate::netbox::LOGINS_VARIABLE.into(),
+                        value: EnvValue::SecretFrom(crate::manifest::LOGINS_SECRET.into()),
+                    });
+                }
                 commands.push(Labeled {
                     what: action.what().to_owned(),
-                    exec: self.exec_of(&argv),
+                    exec,
+                    after_rollback: action.after_rollback(),
                 });
             }
         }
@@ -173,6 +188,7 @@ impl Planner<'_> {
             commands.push(Labeled {
                 what: "the manifest's invalidate".to_owned(),
                 exec: self.exec_of(argv),
+                after_rollback: true,
             });
         }
         if commands.is_empty() {
