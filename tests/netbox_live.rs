@@ -1,4 +1,5 @@
-//! A real NetBox on both sides (`support::netbox_live`): `replicate init`
+//! A real NetBox on both sides (`support::netbox_live`), a package install
+//! as the source and a classic checkout as the target: `replicate init`
 //! pointed at the two installs, then `apply` of the manifest it wrote, with
 //! no edit, in the directory, stream and custom formats; the target NetBox
 //! serving the whole time. What the two NetBoxes serve is compared over
@@ -48,7 +49,9 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let (source_root, target_root) = (dir.path().join("prod"), dir.path().join("staging"));
     let mut source = NetBox::install(&source_root, pair.source.port, "netbox", &redis, 0);
-    let mut target = NetBox::install(&target_root, pair.target.port, "netbox", &redis, 4);
+    // The source a package install (4.7's way), the target a classic
+    // checkout: `init` knows both.
+    let mut target = NetBox::install_classic(&target_root, pair.target.port, "netbox", &redis, 4);
     migrated_database(&pair.source, "netbox", &source);
     migrated_database(&pair.target, "netbox", &target);
 
@@ -102,6 +105,11 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
             written.contains(&format!("owner = \"{ROLE}\"")),
             "{written}"
         );
+        // The checkout's own Python with its manage.py.
+        assert!(
+            written.contains("venv/bin/python3") && written.contains("netbox/manage.py"),
+            "{written}"
+        );
         if i == 0 {
             let plan = replicate(dir.path(), &["plan", "-m", &manifest]).success();
             let out = plan.stdout_flat();
@@ -150,8 +158,8 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
         );
         for folder in ["media", "scripts"] {
             assert_eq!(
-                tree(&source_root.join(folder)),
-                tree(&target_root.join(folder)),
+                tree(&source.folder(folder)),
+                tree(&target.folder(folder)),
                 "{format}: {folder}"
             );
         }
@@ -179,7 +187,33 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
     // A sanitized copy: none of the source's tokens, password hashes,
     // sessions or webhook secrets on the target, and the login named in
     // the manifest lets its user in with the password from the environment.
-    let written = fs::read_to_string(dir.path().join("replicate-directory.toml")).unwrap();
+    // This time `init` is given the target as a package install (its own
+    // root, on the same database and cache): `manage` is its `netbox`
+    // command.
+    let package_root = dir.path().join("staging-package");
+    let _package = NetBox::install(&package_root, pair.target.port, "netbox", &redis, 4);
+    replicate(
+        dir.path(),
+        &[
+            "init",
+            "-m",
+            "replicate-sanitized.toml",
+            "--source",
+            &pair.source.url("netbox"),
+            "--target",
+            &pair.target.url("netbox"),
+            "--netbox-root",
+            source_root.to_str().unwrap(),
+            "--netbox-root",
+            package_root.to_str().unwrap(),
+        ],
+    )
+    .success();
+    let written = fs::read_to_string(dir.path().join("replicate-sanitized.toml")).unwrap();
+    assert!(
+        written.contains("NETBOX_ROOT=") && written.contains("venv/bin/netbox"),
+        "{written}"
+    );
     fs::write(
         dir.path().join("replicate-sanitized.toml"),
         format!("{written}\n[sanitize]\npreset = \"netbox\"\nlogins = {{ alice = \"${{DEV_LOGIN}}\" }}\n"),

@@ -1,8 +1,10 @@
 //! A real NetBox for the tests: the `netbox` package from PyPI, in the
 //! virtual environment `scripts/netbox-venv` makes (and `.ci/run` runs),
 //! laid out as a package install (a root folder holding `conf/`, `media/`,
-//! `scripts/`, `reports/` and `venv`), connected to a test cluster's
-//! database and to a Redis server of the test's own, served by gunicorn.
+//! `scripts/`, `reports/` and `venv`) or as a classic checkout (`netbox/`
+//! with `manage.py` and `netbox/configuration.py`, `venv` beside it, made
+//! from the same package's files), connected to a test cluster's database
+//! and to a Redis server of the test's own, served by gunicorn.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -84,9 +86,28 @@ impl Drop for Redis {
     }
 }
 
-/// A NetBox install (package layout) and, once served, its web server.
+/// The apps of NetBox's project besides `netbox` itself.
+const APPS: [&str; 12] = [
+    "account",
+    "circuits",
+    "core",
+    "dcim",
+    "extras",
+    "ipam",
+    "tenancy",
+    "users",
+    "utilities",
+    "virtualization",
+    "vpn",
+    "wireless",
+];
+
+/// A NetBox install and, once served, its web server.
 pub struct NetBox {
     pub root: PathBuf,
+    /// The classic checkout's project folder (`root/netbox`, holding
+    /// `manage.py`); `None` for a package install.
+    project: Option<PathBuf>,
     venv: PathBuf,
     server: Option<Child>,
     pub http_port: u16,
@@ -102,45 +123,124 @@ impl NetBox {
             std::fs::create_dir_all(root.join(folder)).expect("NetBox folder");
         }
         std::os::unix::fs::symlink(&venv, root.join("venv")).expect("venv link");
-        let configuration = format!(
-            "ALLOWED_HOSTS = ['*']\n\
-             DATABASES = {{\n    'default': {{\n        'ENGINE': 'django.db.backends.postgresql',\n\
-             \x20       'NAME': '{db}',\n        'USER': '{ROLE}',\n        'PASSWORD': '{ROLE_PASSWORD}',\n\
-             \x20       'HOST': '127.0.0.1',\n        'PORT': {pg_port},\n        'CONN_MAX_AGE': 300,\n\
-             \x20       'CONN_HEALTH_CHECKS': True,\n    }}\n}}\n\
-             REDIS = {{\n    'tasks': {{'HOST': '127.0.0.1', 'PORT': {port}, 'DATABASE': {tasks}, 'SSL': False}},\n\
-             \x20   'caching': {{'HOST': '127.0.0.1', 'PORT': {port}, 'DATABASE': {redis_db}, 'SSL': False}},\n}}\n\
-             SECRET_KEY = '{secret}'\n\
-             API_TOKEN_PEPPERS = {{1: '{PEPPER}'}}\n",
-            port = redis.port,
-            tasks = redis_db + 1,
-            secret = "k".repeat(10) + "-secret-key-of-the-tests-0123456789-abcdefghij",
-        );
-        std::fs::write(root.join("conf/configuration.py"), configuration).expect("configuration");
+        std::fs::write(
+            root.join("conf/configuration.py"),
+            configuration(pg_port, db, redis, redis_db),
+        )
+        .expect("configuration");
         Self {
             root: root.to_path_buf(),
+            project: None,
             venv,
             server: None,
             http_port: free_port(),
         }
     }
 
+    /// The same as a classic checkout in `root`: the project folder
+    /// `root/netbox` holds `manage.py`, each app (linked to the package's),
+    /// the package's data (templates, static files, `release.yaml`) where
+    /// a checkout has it, and `netbox/configuration.py`; `venv` beside it.
+    /// NetBox finds no bundled data beside its settings and runs as a
+    /// checkout.
+    pub fn install_classic(
+        root: &Path,
+        pg_port: u16,
+        db: &str,
+        redis: &Redis,
+        redis_db: u8,
+    ) -> Self {
+        use std::os::unix::fs::symlink;
+        let venv = venv();
+        let site = std::fs::read_dir(venv.join("lib"))
+            .expect("the venv's lib folder")
+            .flatten()
+            .map(|e| e.path().join("site-packages"))
+            .find(|p| p.join("netbox/settings.py").is_file())
+            .expect("NetBox in the venv's site-packages");
+        let project = root.join("netbox");
+        let package = project.join("netbox");
+        std::fs::create_dir_all(&package).expect("project folder");
+        for folder in ["media", "scripts", "reports"] {
+            std::fs::create_dir_all(project.join(folder)).expect("NetBox folder");
+        }
+        symlink(&venv, root.join("venv")).expect("venv link");
+        for app in APPS {
+            symlink(site.join(app), project.join(app)).expect("app link");
+        }
+        let data = site.join("netbox/_data");
+        for item in [
+            "templates",
+            "project-static",
+            "translations",
+            "release.yaml",
+        ] {
+            symlink(data.join(item), project.join(item)).expect("data link");
+        }
+        for entry in std::fs::read_dir(site.join("netbox"))
+            .expect("netbox package")
+            .flatten()
+        {
+            let name = entry.file_name();
+            if name != "_data" && name != "__pycache__" {
+                symlink(entry.path(), package.join(&name)).expect("package link");
+            }
+        }
+        std::fs::write(
+            package.join("configuration.py"),
+            configuration(pg_port, db, redis, redis_db),
+        )
+        .expect("configuration");
+        std::fs::write(
+            project.join("manage.py"),
+            "#!/usr/bin/env python3\nimport os\nimport sys\n\n\
+             if __name__ == '__main__':\n\
+             \x20   os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'netbox.settings')\n\
+             \x20   from django.core.management import execute_from_command_line\n\
+             \x20   execute_from_command_line(sys.argv)\n",
+        )
+        .expect("manage.py");
+        Self {
+            root: root.to_path_buf(),
+            project: Some(project),
+            venv,
+            server: None,
+            http_port: free_port(),
+        }
+    }
+
+    /// A folder NetBox keeps files in (`media`, `scripts`, `reports`).
+    pub fn folder(&self, name: &str) -> PathBuf {
+        self.project.as_ref().unwrap_or(&self.root).join(name)
+    }
+
     fn command(&self, program: &str) -> Command {
         let mut command = Command::new(self.venv.join("bin").join(program));
-        command
-            .env("NETBOX_ROOT", &self.root)
-            .current_dir(&self.root)
-            .stdin(Stdio::null());
+        match &self.project {
+            None => {
+                command
+                    .env("NETBOX_ROOT", &self.root)
+                    .current_dir(&self.root);
+            }
+            Some(project) => {
+                command.env_remove("NETBOX_ROOT").current_dir(project);
+            }
+        }
+        command.stdin(Stdio::null());
         command
     }
 
     /// `netbox ARGS` (its `manage.py`); fails the test with its output.
     pub fn manage(&self, args: &[&str]) -> String {
-        let output = self
-            .command("netbox")
-            .args(args)
-            .output()
-            .expect("netbox runs");
+        let mut command = match &self.project {
+            None => self.command("netbox"),
+            Some(project) => {
+                let mut python = self.command("python3");
+                python.arg(project.join("manage.py"));
+                python
+            }
+        };
+        let output = command.args(args).output().expect("netbox runs");
         assert!(
             output.status.success(),
             "`netbox {}` failed in {}:\n{}\n{}",
@@ -151,7 +251,27 @@ impl NetBox {
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
 
+/// The `configuration.py` of a test install.
+fn configuration(pg_port: u16, db: &str, redis: &Redis, redis_db: u8) -> String {
+    format!(
+        "ALLOWED_HOSTS = ['*']\n\
+             DATABASES = {{\n    'default': {{\n        'ENGINE': 'django.db.backends.postgresql',\n\
+             \x20       'NAME': '{db}',\n        'USER': '{ROLE}',\n        'PASSWORD': '{ROLE_PASSWORD}',\n\
+             \x20       'HOST': '127.0.0.1',\n        'PORT': {pg_port},\n        'CONN_MAX_AGE': 300,\n\
+             \x20       'CONN_HEALTH_CHECKS': True,\n    }}\n}}\n\
+             REDIS = {{\n    'tasks': {{'HOST': '127.0.0.1', 'PORT': {port}, 'DATABASE': {tasks}, 'SSL': False}},\n\
+             \x20   'caching': {{'HOST': '127.0.0.1', 'PORT': {port}, 'DATABASE': {redis_db}, 'SSL': False}},\n}}\n\
+             SECRET_KEY = '{secret}'\n\
+             API_TOKEN_PEPPERS = {{1: '{PEPPER}'}}\n",
+        port = redis.port,
+        tasks = redis_db + 1,
+        secret = "k".repeat(10) + "-secret-key-of-the-tests-0123456789-abcdefghij",
+    )
+}
+
+impl NetBox {
     /// Python run in NetBox's Django (`netbox shell --command`).
     pub fn shell(&self, code: &str) -> String {
         self.manage(&["shell", "--command", code])
