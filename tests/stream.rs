@@ -4,6 +4,8 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
+use crate::support::fidelity::{Reading, fingerprint};
+use crate::support::fidelity_diff::differences;
 use crate::support::media_tree::tree;
 use crate::support::scenario::{Scenario, TableLock, wait_for_blocked_dump};
 use crate::support::wait_for_step;
@@ -252,6 +254,155 @@ fn keys_come_out_as_written(format: &str) {
         "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE NOT convalidated",
     );
     assert_eq!(unvalidated, "device_site_later site_checked");
+}
+
+/// A header of pg_dump's, as a comment, a function or a rule may hold it.
+const FAKE_HEADER: &str =
+    r"E'\n--\n-- Name: ghost; Type: INDEX; Schema: public; Owner: postgres\n--\n'";
+
+/// Names that hold what a reader of the SQL would take for its syntax,
+/// keys of every kind between them, and fake headers in the pre-data
+/// section (a table's comment, a function's body).
+fn add_hostile_names(s: &Scenario) {
+    s.pair.source.sql(
+        "netbox",
+        &format!(
+            r#"CREATE SCHEMA "odd ON ""s""
+REFERENCES; ü";
+CREATE TABLE "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" (
+    id integer CONSTRAINT "pk ON x REFERENCES y ""q""
+nl; ü" PRIMARY KEY,
+    code text,
+    CONSTRAINT "uq ON ""later""; ü" UNIQUE (code) DEFERRABLE INITIALLY DEFERRED
+);
+INSERT INTO "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" SELECT g, 'c' || g FROM generate_series(1, 200) g;
+COMMENT ON TABLE "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" IS {FAKE_HEADER};
+CREATE FUNCTION public.ghost_maker() RETURNS text LANGUAGE sql AS $$ SELECT {FAKE_HEADER}::text $$;
+CREATE TABLE public."child REFERENCES public.dcim_site(id) ON x" (
+    id integer PRIMARY KEY,
+    parent integer CONSTRAINT "fk ON ""x""
+REFERENCES; ü" REFERENCES "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" (id),
+    later integer,
+    note text
+);
+INSERT INTO public."child REFERENCES public.dcim_site(id) ON x"
+    SELECT g, 1 + g % 200, 99999, 'n' || g FROM generate_series(1, 300) g;
+ALTER TABLE public."child REFERENCES public.dcim_site(id) ON x"
+    ADD CONSTRAINT "not valid ON x" FOREIGN KEY (later) REFERENCES "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" (id) NOT VALID;
+CREATE INDEX "idx ON public.dcim_site (id)" ON public."child REFERENCES public.dcim_site(id) ON x" (later, note);
+CREATE TABLE public."log ON x" (
+    id bigint NOT NULL,
+    at date NOT NULL,
+    t_id integer CONSTRAINT "log fk REFERENCES x" REFERENCES "odd ON ""s""
+REFERENCES; ü"."t ON x REFERENCES y; ""q""
+nl 表" (id),
+    CONSTRAINT "log pk ON x" PRIMARY KEY (id, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE public."log ON x 2026" PARTITION OF public."log ON x" FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO public."log ON x" SELECT g, '2026-06-01', 1 + g % 200 FROM generate_series(1, 50) g;"#
+        ),
+    );
+}
+
+/// The source and the replica read independently (the fidelity
+/// comparison: schema as pg_dump prints it, every row hashed).
+#[track_caller]
+fn assert_same_as_the_source(s: &Scenario) {
+    let reading = Reading {
+        database_level_ignored: true,
+        ..Reading::default()
+    };
+    let diff = differences(
+        &fingerprint(&s.pair.source, "netbox", &reading),
+        &fingerprint(&s.pair.target, "netbox", &reading),
+    );
+    assert!(diff.is_empty(), "the replica differs:\n{diff}");
+}
+
+#[test]
+fn post_data_is_sorted_by_the_catalog_and_runs_whole_when_a_header_is_not_an_entrys() {
+    let s = Scenario::new("stream", "");
+    // Every table's rows, so that the replica is the source.
+    let text = fs::read_to_string(s.manifest()).unwrap();
+    s.write_manifest(&text.replace(
+        "exclude_table_data = [\"extras_objectchange\", \"core_objectchange\", \"django_session\"]\n",
+        "",
+    ));
+    add_hostile_names(&s);
+    let run = s.apply(&[]).success();
+    let out = run.stdout_flat();
+    assert!(out.contains("entries sorted by the catalog"), "{out}");
+    assert_same_as_the_source(&s);
+    // The key not valid on the source stays so; the others are validated.
+    let unvalidated = s.pair.target.sql(
+        "netbox",
+        "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE NOT convalidated",
+    );
+    assert_eq!(unvalidated, "not valid ON x");
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &fs::read(s.artifacts().join("netbox.stream/post-data.json")).unwrap(),
+    )
+    .unwrap();
+    let fk = recorded["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["constraint"]["name"] == "\"fk ON \"\"x\"\"\nREFERENCES; ü\"")
+        .expect("the foreign key in post-data.json");
+    assert_eq!(fk["desc"], "FK CONSTRAINT");
+    assert_eq!(
+        fk["constraint"]["references"]["name"],
+        "t ON x REFERENCES y; \"q\"\nnl 表"
+    );
+
+    // A rule's text holds a header: the section is not cut, it runs whole
+    // after the loads, and the replica is the same.
+    s.pair.source.sql(
+        "netbox",
+        &format!(
+            r#"CREATE RULE "ghost ON x" AS ON INSERT TO public."child REFERENCES public.dcim_site(id) ON x"
+                WHERE new.note = {FAKE_HEADER} DO INSTEAD NOTHING"#
+        ),
+    );
+    let run = s.apply(&[]).success();
+    let out = run.stdout_flat();
+    assert!(
+        out.contains("post-data run whole in one session, in the dump's order"),
+        "{out}"
+    );
+    assert_same_as_the_source(&s);
+}
+
+#[test]
+fn a_stream_dump_without_post_data_json_restores_its_post_data_whole() {
+    let s = Scenario::new("stream", "");
+    s.apply(&["--steps", "dump"]).success();
+    // As an older replicate left it: no post-data.json, nor its sum.
+    fs::remove_file(s.artifacts().join("netbox.stream/post-data.json")).unwrap();
+    let sums = s.artifacts().join("SHA256SUMS");
+    let kept: String = fs::read_to_string(&sums)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.ends_with("/post-data.json"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&sums, kept).unwrap();
+    let run = s
+        .apply(&["--steps", "verify,create,restore,check,swap"])
+        .success();
+    let out = run.stdout_flat();
+    assert!(out.contains("no post-data.json beside it"), "{out}");
+    s.assert_replica_matches();
 }
 
 #[test]

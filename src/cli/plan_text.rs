@@ -339,7 +339,10 @@ fn action_lines(action: &Action) -> Vec<String> {
                 ));
             }
             lines.extend(exec_lines(&stream.post_data));
-            lines.push("  (with --snapshot=<that snapshot>, into post-data.sql)".to_owned());
+            lines.push(
+                "  (with --snapshot=<that snapshot>; printed by pg_restore into post-data.sql, its entries with the catalog's facts into post-data.json)"
+                    .to_owned(),
+            );
             lines
         }
         Action::StreamRestore(stream) => {

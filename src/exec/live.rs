@@ -19,6 +19,7 @@ pub struct Hub {
 struct State {
     pre_data: Option<Arc<Vec<u8>>>,
     post_data: Option<Arc<Vec<u8>>>,
+    post_data_entries: Option<Arc<Vec<u8>>>,
     sequences: Option<Arc<Vec<u8>>>,
     /// How many tables the dump reads, once it knows.
     count: Option<usize>,
@@ -50,6 +51,8 @@ pub struct Started {
 pub enum Part {
     PreData,
     PostData,
+    /// `post-data.json`.
+    PostDataEntries,
     Sequences,
 }
 
@@ -84,6 +87,7 @@ impl Hub {
             let slot = match part {
                 Part::PreData => &mut s.pre_data,
                 Part::PostData => &mut s.post_data,
+                Part::PostDataEntries => &mut s.post_data_entries,
                 Part::Sequences => &mut s.sequences,
             };
             *slot = Some(Arc::new(bytes));
@@ -144,6 +148,7 @@ impl Hub {
             match part {
                 Part::PreData => &s.pre_data,
                 Part::PostData => &s.post_data,
+                Part::PostDataEntries => &s.post_data_entries,
                 Part::Sequences => &s.sequences,
             }
             .clone()

@@ -257,7 +257,9 @@ pub struct StreamDump {
     /// `pg_dump --section=pre-data` into `pre-data.sql`; given the
     /// snapshot when it runs.
     pub pre_data: Exec,
-    /// `pg_dump --section=post-data` into `post-data.sql`.
+    /// `pg_dump --section=post-data` as an archive, printed by
+    /// `pg_restore` into `post-data.sql`, its entries and the catalog's
+    /// facts about them into `post-data.json`.
     pub post_data: Exec,
     /// `psql` on the source: holds the snapshot, lists the tables and
     /// sequences, and reads each table.

@@ -157,8 +157,17 @@ pub fn copy_with_replicate(
         .current_dir(&folder)
         .args(["apply", "-m", "replicate.toml", "--auto-approve"])
         .run();
-    if run.output.status.success() {
+    // The corpus has no header inside an entry's text: a stream restore
+    // sorts its post-data section by the catalog, not as one script.
+    let whole = combo.format == "stream" && !run.stdout_flat().contains("sorted by the catalog");
+    if run.output.status.success() && !whole {
         return Ok(());
+    }
+    if run.output.status.success() {
+        return Err(format!(
+            "the stream restore did not sort the post-data section:\n{}",
+            last_lines(&run.stdout(), 15)
+        ));
     }
     Err(format!(
         "replicate apply failed ({}):\n--- stderr\n{}\n--- stdout (last lines)\n{}",

@@ -11,6 +11,7 @@ mod dump;
 mod extract;
 mod sanitize;
 mod stream_dump;
+mod stream_post_data;
 mod stream_restore;
 mod stream_sequences;
 mod stream_work;

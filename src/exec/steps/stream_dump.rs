@@ -1,5 +1,7 @@
 //! The stream format's `dump`: one snapshot of the source, held by a
-//! `psql` session; the schema from `pg_dump` in that snapshot, and every
+//! `psql` session; the schema from `pg_dump` in that snapshot (the
+//! post-data section with its entries described: see
+//! `stream_post_data.rs`), and every
 //! table's rows read with `COPY ... TO STDOUT`, `jobs` at once, the
 //! longest to restore first, each into its own file through SHA-256. When
 //! the restore runs in the same process, each part is published as it is
@@ -24,7 +26,9 @@ use crate::io::files::{create_private, create_private_dir, describe_io};
 use crate::io::tally::Tally;
 use crate::io::writeback::WritebackFile;
 use crate::plan::{Exec, Step, StreamDump};
-use crate::postgres::dump_files::stream::{LISTING, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::dump_files::stream::{
+    LISTING, POST_DATA, POST_DATA_ENTRIES, PRE_DATA, SEQUENCES, StreamTable,
+};
 use crate::postgres::libpq::CancelGroup;
 use crate::postgres::libpq::Connection;
 use crate::postgres::pattern::matches_pattern;
@@ -114,7 +118,8 @@ impl StepRunner<'_> {
 
         // Both sections from pg_dump beside the tables, from the start:
         // each is published as soon as it is whole (the restore cuts the
-        // post-data section into each table's keys before it loads a row).
+        // post-data section into each table's keys before it loads a row,
+        // by the entries described beside it).
         let meter = self.meters.get(crate::plan::StepId::Dump);
         let stop = AtomicBool::new(false);
         let section = |exec: &Exec, part: Part| -> Result<Vec<u8>, StepFailure> {
@@ -127,12 +132,21 @@ impl StepRunner<'_> {
             Ok(sql)
         };
         let readers = crate::postgres::libpq::CancelGroup::default();
-        let (pre_data, post_data, sequences, tables, read, catalog) =
+        let (pre_data, (post_data, post_data_entries), sequences, tables, read, catalog) =
             std::thread::scope(|scope| {
                 let catalog = scope
                     .spawn(|| self.source_catalog(&plan.psql, &snapshot, Some(settings), &readers));
                 let pre = scope.spawn(|| section(&plan.pre_data, Part::PreData));
-                let post = scope.spawn(|| section(&plan.post_data, Part::PostData));
+                let post = scope.spawn(|| {
+                    let (sql, entries) = self
+                        .post_data_section(plan, &snapshot)
+                        .inspect_err(|_| stop.store(true, Ordering::Release))?;
+                    if let Some(hub) = hub {
+                        hub.publish(Part::PostDataEntries, entries.clone());
+                        hub.publish(Part::PostData, sql.clone());
+                    }
+                    Ok((sql, entries))
+                });
                 let listed = self.tables_to_read(plan, &mut first).and_then(|tables| {
                     if let Some(hub) = hub {
                         hub.set_count(tables.len());
@@ -156,12 +170,13 @@ impl StepRunner<'_> {
                     }
                     Err(_) => Ok(Vec::new()),
                 };
-                let joined =
-                    |handle: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, StepFailure>>| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked")))
-                    };
+                fn joined<T>(
+                    handle: std::thread::ScopedJoinHandle<'_, Result<T, StepFailure>>,
+                ) -> Result<T, StepFailure> {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| Err(StepFailure::new("pg_dump's reader panicked")))
+                }
                 let (pre, post) = (joined(pre), joined(post));
                 if read.is_err() || pre.is_err() || post.is_err() {
                     readers.cancel();
@@ -185,6 +200,7 @@ impl StepRunner<'_> {
         keep(&mut sums, PRE_DATA, &pre_data)?;
         keep(&mut sums, SEQUENCES, sequences.as_bytes())?;
         keep(&mut sums, POST_DATA, &post_data)?;
+        keep(&mut sums, POST_DATA_ENTRIES, &post_data_entries)?;
         session
             .close()
             .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
@@ -300,8 +316,13 @@ impl StepRunner<'_> {
         Ok(read.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// `pg_dump` of one section in the snapshot, as SQL.
-    fn pg_dump_section(&self, exec: &Exec, snapshot: &str) -> Result<Vec<u8>, StepFailure> {
+    /// `pg_dump` of one section in the snapshot, as it writes it (SQL, or
+    /// an archive).
+    pub(super) fn pg_dump_section(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+    ) -> Result<Vec<u8>, StepFailure> {
         let mut exec = exec.clone();
         exec.args.push(format!("--snapshot={snapshot}").into());
         let mut sql = Vec::new();
@@ -378,7 +399,11 @@ impl StepRunner<'_> {
 
     /// A connection to the source in a read-only transaction that sees the
     /// exported `snapshot`.
-    fn reader_in_snapshot(&self, psql: &Exec, snapshot: &str) -> Result<Connection, StepFailure> {
+    pub(super) fn reader_in_snapshot(
+        &self,
+        psql: &Exec,
+        snapshot: &str,
+    ) -> Result<Connection, StepFailure> {
         let mut reader = self.source_in_snapshot(psql, snapshot, &CancelGroup::default())?;
         // The rows' text as pg_dump writes it (names in values qualified).
         reader

@@ -6,7 +6,11 @@
 //! VALID`, then validated apart), and each complete table's statistics;
 //! then the keys of the tables not loaded (partitioned ones among them),
 //! the partitions' indexes attached to theirs, the sequences, the foreign
-//! keys left (`jobs` at once) and the rest of `post-data.sql`. It reads
+//! keys left (`jobs` at once) and the rest of `post-data.sql`. The
+//! post-data section is sorted by what `post-data.json` records of it
+//! (see [`PostData::cut`]); when it cannot be (an older dump, a header
+//! that is not an entry's), the tables are loaded alone and the section
+//! runs whole after them, in one session, in the dump's order. It reads
 //! the dump's files as they grow when the dump runs in the same process,
 //! the complete files otherwise.
 
@@ -23,9 +27,12 @@ use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
-use crate::postgres::dump_files::stream::{self, POST_DATA, PRE_DATA, SEQUENCES, StreamTable};
+use crate::postgres::dump_files::stream::{
+    self, POST_DATA, POST_DATA_ENTRIES, PRE_DATA, SEQUENCES, StreamTable,
+};
 use crate::postgres::libpq::{Connection, without_psql_commands};
-use crate::postgres::post_data::PostData;
+use crate::postgres::post_data::recorded::Recorded;
+use crate::postgres::post_data::{PostData, TableName, Unsorted};
 use crate::postgres::quote::sql_qualified;
 
 use super::stream_work::{Loaded, Task, Work};
@@ -41,10 +48,9 @@ enum Input<'a> {
     },
 }
 
-/// A table to load: its name (`schema.table`), quoted, its statement, its
-/// rows.
+/// A table to load: its name, quoted, its statement, its rows.
 struct Table {
-    name: String,
+    name: TableName,
     qualified: String,
     copy_in: String,
     rows: Box<dyn Read + Send>,
@@ -61,12 +67,22 @@ impl Input<'_> {
                 let name = match part {
                     Part::PreData => PRE_DATA,
                     Part::PostData => POST_DATA,
+                    Part::PostDataEntries => POST_DATA_ENTRIES,
                     Part::Sequences => SEQUENCES,
                 };
                 let path = folder.join(name);
                 std::fs::read(&path)
                     .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", path.display())))
             }
+        }
+    }
+
+    /// `post-data.json`, `None` in a folder without one (written by an
+    /// older replicate).
+    fn recorded(&self) -> Result<Option<Vec<u8>>, StepFailure> {
+        match self {
+            Input::Files { folder, .. } if !folder.join(POST_DATA_ENTRIES).exists() => Ok(None),
+            _ => self.part(Part::PostDataEntries).map(Some),
         }
     }
 
@@ -78,7 +94,7 @@ impl Input<'_> {
                     .next_table(index)
                     .map_err(StepFailure::new)?
                     .map(|started| Table {
-                        name: format!("{}.{}", started.schema, started.table),
+                        name: TableName::new(&started.schema, &started.table),
                         qualified: sql_qualified(&started.schema, &started.table),
                         copy_in: started.copy_in,
                         rows: Box::new(hub.reader(started.index)),
@@ -92,7 +108,7 @@ impl Input<'_> {
                         StepFailure::new(format!("cannot read {}: {e}", path.display()))
                     })?;
                     Ok(Table {
-                        name: t.name(),
+                        name: TableName::new(&t.schema, &t.table),
                         qualified: sql_qualified(&t.schema, &t.table),
                         copy_in: t.copy_in.clone(),
                         rows: Box::new(file),
@@ -143,8 +159,8 @@ impl StepRunner<'_> {
                     )?;
                     work.keys_done(table);
                 }
-                Task::ForeignKey(entry) => {
-                    let (add, validate) = PostData::validated_apart(&entry);
+                Task::ForeignKey(key) => {
+                    let (add, validate) = key.validated_apart();
                     run(
                         loader,
                         &without_psql_commands(&add),
@@ -244,24 +260,37 @@ impl StepRunner<'_> {
             done.store(true, Ordering::Release);
             ran
         });
-        ran?;
+        let note = ran?;
         self.flush_commits()?;
         Ok(StepReport {
             bytes: size_of(&plan.dump).unwrap_or(0),
+            note: Some(note),
             ..StepReport::default()
         })
     }
 
-    fn load(&self, plan: &StreamRestore, input: &Input<'_>) -> Result<(), StepFailure> {
+    /// The restore; says how the post-data section ran.
+    fn load(&self, plan: &StreamRestore, input: &Input<'_>) -> Result<String, StepFailure> {
         let pre_data = input.part(Part::PreData)?;
         self.psql_script(&plan.psql, &["--single-transaction"], pre_data)?;
-        let post = PostData::split(&String::from_utf8_lossy(&input.part(Part::PostData)?));
+        let section = input.part(Part::PostData)?;
+        let text = String::from_utf8_lossy(&section);
+        let sorted = match input.recorded()? {
+            None => Err(Unsorted::NotRecorded),
+            Some(bytes) => serde_json::from_slice::<Recorded>(&bytes)
+                .map_err(|e| Unsorted::Unreadable(e.to_string()))
+                .and_then(|recorded| PostData::cut(&text, &recorded)),
+        };
+        let (post, whole) = match sorted {
+            Ok(post) => (post, None),
+            Err(why) => (PostData::settings_of(&text), Some((section, why))),
+        };
 
         // `jobs` loaders, each with one session, taking the tables in
         // turn, and `jobs` builders beside them for the keys of the tables
         // loaded (as pgcopydb's `--table-jobs` and `--index-jobs`); loaders
         // with no table left build keys too.
-        let work = Work::new(&post.foreign_keys);
+        let work = Work::new(&post.foreign_keys, whole.is_none());
         let jobs = plan.jobs.max(1) as usize;
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..2 * jobs)
@@ -282,16 +311,37 @@ impl StepRunner<'_> {
             })
         })?;
 
-        // Keys of the tables that got no rows (their data left out).
         let (loaded, left_over) = work.finish();
-        let empty: Vec<&str> = post
+        if let Some((section, why)) = whole {
+            // The section whole, as pg_dump wrote it, after the sequences
+            // (as a restore of the dump would), then the statistics of the
+            // tables loaded, over their indexes' expressions too.
+            self.psql_script(&plan.psql, &[], input.part(Part::Sequences)?)?;
+            self.psql_script(&plan.psql, &[], section)?;
+            let analyze: String = loaded
+                .iter()
+                .map(|t| format!("ANALYZE {};\n", sql_qualified(&t.schema, &t.name)))
+                .collect();
+            if !analyze.is_empty() {
+                self.psql_script(&plan.psql, &[], analyze.into_bytes())?;
+            }
+            return Ok(format!(
+                "post-data run whole in one session, in the dump's order: {why}"
+            ));
+        }
+
+        // Keys of the tables that got no rows (their data left out).
+        let empty: Vec<&TableName> = post
             .by_table
             .keys()
             .filter(|t| !loaded.contains(*t))
-            .map(String::as_str)
             .collect();
         if !empty.is_empty() {
-            let keys = empty.iter().filter_map(|t| post.by_table.get(*t)).flatten();
+            let keys = empty
+                .iter()
+                .filter_map(|t| post.by_table.get(*t))
+                .flatten()
+                .map(|k| &k.sql);
             self.psql_script(&plan.psql, &[], post.script(keys))?;
         }
         if !post.attachments.is_empty() {
@@ -305,7 +355,7 @@ impl StepRunner<'_> {
         let groups: Vec<Vec<u8>> = (0..jobs.min(left_over.len()))
             .map(|g| {
                 let group = left_over.iter().skip(g).step_by(jobs);
-                post.script(group.map(|entry| PostData::locked_in_order(entry)))
+                post.script(group.map(|key| key.locked_in_order()))
             })
             .collect();
         std::thread::scope(|scope| {
@@ -321,7 +371,11 @@ impl StepRunner<'_> {
                 })
                 .collect::<Result<Vec<()>, StepFailure>>()
         })?;
-        self.psql_script(&plan.psql, &[], post.script(&post.rest))
+        self.psql_script(&plan.psql, &[], post.script(&post.rest))?;
+        Ok(format!(
+            "post-data: {} entries sorted by the catalog",
+            post.count()
+        ))
     }
 
     /// `psql` running the SQL script `sql` (given on stdin).

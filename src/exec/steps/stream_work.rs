@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use crate::postgres::post_data::PostData;
+use crate::postgres::post_data::{Build, ForeignKey, TableKey, TableName};
 
 /// What the loaders and builders share: the next table to take, the keys
 /// waiting to be built, the foreign keys whose tables are complete and
@@ -23,23 +23,24 @@ struct WorkState {
     no_more_tables: bool,
     /// Tasks handed out and not ended yet.
     running: usize,
-    /// Keys ready to build: a table's name, the SQL of some of its keys.
-    keys: VecDeque<(String, String)>,
+    /// Keys ready to build: a table, the SQL of some of its keys.
+    keys: VecDeque<(TableName, String)>,
     /// Loaded tables whose keys are being built: how many tasks of their
     /// stage are queued or running, and the stages after it.
-    building: BTreeMap<String, (usize, VecDeque<Vec<String>>)>,
+    building: BTreeMap<TableName, (usize, VecDeque<Vec<String>>)>,
     /// Tables whose rows and keys are in.
-    complete: BTreeSet<String>,
-    /// Foreign keys waiting for their tables: the tables, the entry.
-    waiting: Vec<(Vec<String>, String)>,
-    /// Foreign keys whose tables could not be read: after the loads.
-    unread: Vec<String>,
+    complete: BTreeSet<TableName>,
+    /// Foreign keys waiting for their tables.
+    waiting: Vec<ForeignKey>,
     /// Foreign keys whose tables are complete.
-    foreign_keys: VecDeque<String>,
+    foreign_keys: VecDeque<ForeignKey>,
     /// Foreign keys added `NOT VALID`: their validations.
     validations: VecDeque<String>,
-    /// The tables loaded, quoted (`"schema"."table"`), by name.
-    quoted: BTreeMap<String, String>,
+    /// The tables loaded, quoted (`"schema"."table"`).
+    quoted: BTreeMap<TableName, String>,
+    /// Whether complete tables get their statistics here (not when the
+    /// post-data section runs whole after the loads).
+    analyzes: bool,
     /// Tables complete whose statistics are to be gathered (quoted).
     analyze: VecDeque<String>,
     stopped: bool,
@@ -47,33 +48,30 @@ struct WorkState {
 
 pub(super) enum Task {
     Table(usize),
-    Keys(String, String),
-    /// Add a foreign key (its entry), `NOT VALID` where it may be.
-    ForeignKey(String),
+    Keys(TableName, String),
+    /// Add a foreign key, `NOT VALID` where it may be.
+    ForeignKey(ForeignKey),
     /// Validate a foreign key added `NOT VALID` (the statement).
     Validate(String),
     /// `ANALYZE` a table (quoted).
     Analyze(String),
 }
 
-/// A table just loaded: its name (`schema.table`), the same quoted, and
-/// its keys' entries.
+/// A table just loaded: its name, the same quoted, and its keys.
 pub(super) struct Loaded<'a> {
-    pub name: String,
+    pub name: TableName,
     pub quoted: String,
-    pub entries: &'a [String],
+    pub entries: &'a [TableKey],
 }
 
 impl Work {
-    pub(super) fn new(foreign_keys: &[String]) -> Self {
+    /// The work of a restore whose foreign keys are `foreign_keys`; the
+    /// tables complete get their statistics when `analyzes`.
+    pub(super) fn new(foreign_keys: &[ForeignKey], analyzes: bool) -> Self {
         let work = Work::default();
         let mut state = work.lock();
-        for entry in foreign_keys {
-            match PostData::foreign_key_tables(entry) {
-                Some(tables) => state.waiting.push((tables, entry.clone())),
-                None => state.unread.push(entry.clone()),
-            }
-        }
+        state.waiting = foreign_keys.to_vec();
+        state.analyzes = analyzes;
         drop(state);
         work
     }
@@ -103,9 +101,9 @@ impl Work {
                 state.running += 1;
                 return Some(Task::Keys(table, sql));
             }
-            if let Some(entry) = state.foreign_keys.pop_front() {
+            if let Some(key) = state.foreign_keys.pop_front() {
                 state.running += 1;
-                return Some(Task::ForeignKey(entry));
+                return Some(Task::ForeignKey(key));
             }
             if let Some(sql) = state.validations.pop_front() {
                 state.running += 1;
@@ -142,14 +140,14 @@ impl Work {
                 state.quoted.insert(table.clone(), quoted);
                 let (mut locking, mut indexes, mut attach) =
                     (String::new(), Vec::new(), String::new());
-                for entry in entries {
-                    if PostData::is_index(entry) {
-                        indexes.push(entry.clone());
-                    } else if let Some((index, constraint)) = PostData::unique_index_first(entry) {
-                        indexes.push(index);
-                        attach.push_str(&constraint);
-                    } else {
-                        locking.push_str(entry);
+                for key in entries {
+                    match &key.build {
+                        Build::Index => indexes.push(key.sql.clone()),
+                        Build::UniqueIndexFirst { index, constraint } => {
+                            indexes.push(index.clone());
+                            attach.push_str(constraint);
+                        }
+                        Build::Locking => locking.push_str(&key.sql),
                     }
                 }
                 let stages = [vec![locking], indexes, vec![attach]]
@@ -165,7 +163,7 @@ impl Work {
 
     /// Queues the next stage of `table`'s keys, one task each; once none
     /// is left, the table is complete.
-    fn build(state: &mut WorkState, table: String, mut stages: VecDeque<Vec<String>>) {
+    fn build(state: &mut WorkState, table: TableName, mut stages: VecDeque<Vec<String>>) {
         while let Some(tasks) = stages.pop_front() {
             if tasks.is_empty() {
                 continue;
@@ -181,7 +179,7 @@ impl Work {
 
     /// A keys task ended: once the last of its stage ends, the table's
     /// next stage follows.
-    pub(super) fn keys_done(&self, table: String) {
+    pub(super) fn keys_done(&self, table: TableName) {
         let mut state = self.lock();
         state.running -= 1;
         let left = state.building.get_mut(&table).map(|(left, _)| {
@@ -218,30 +216,27 @@ impl Work {
     /// or validation is left to hand out (for the replica's planner, and
     /// the plans of the foreign keys validated after it, those whose other
     /// table completes later).
-    fn complete(state: &mut WorkState, table: String) {
-        if let Some(quoted) = state.quoted.get(&table) {
+    fn complete(state: &mut WorkState, table: TableName) {
+        if let Some(quoted) = state.quoted.get(&table).filter(|_| state.analyzes) {
             state.analyze.push_back(quoted.clone());
         }
         state.complete.insert(table);
         let waiting = std::mem::take(&mut state.waiting);
-        for (tables, entry) in waiting {
-            if tables.iter().all(|t| state.complete.contains(t)) {
-                state.foreign_keys.push_back(entry);
+        for key in waiting {
+            if key.tables.iter().all(|t| state.complete.contains(t)) {
+                state.foreign_keys.push_back(key);
             } else {
-                state.waiting.push((tables, entry));
+                state.waiting.push(key);
             }
         }
     }
 
     /// Once the loaders are done: the tables complete (every table
-    /// loaded), and the foreign keys left: those still waiting (a table of
-    /// theirs got no rows, or is not a table the dump reads), and those
-    /// whose tables could not be read.
-    pub(super) fn finish(self) -> (BTreeSet<String>, Vec<String>) {
+    /// loaded), and the foreign keys left, still waiting (a table of
+    /// theirs got no rows, or is not a table the dump reads).
+    pub(super) fn finish(self) -> (BTreeSet<TableName>, Vec<ForeignKey>) {
         let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut left: Vec<String> = state.waiting.into_iter().map(|(_, entry)| entry).collect();
-        left.extend(state.unread);
-        (state.complete, left)
+        (state.complete, state.waiting)
     }
 
     pub(super) fn stop(&self) {
@@ -253,45 +248,82 @@ impl Work {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::postgres::post_data::recorded::{ConstraintFacts, Entry, TableFacts, UniqueIndex};
 
-    fn loaded<'a>(name: &str, entries: &'a [String]) -> Option<Loaded<'a>> {
+    fn name(table: &str) -> TableName {
+        TableName::new("public", table)
+    }
+
+    fn loaded<'a>(table: &str, entries: &'a [TableKey]) -> Option<Loaded<'a>> {
         Some(Loaded {
-            name: name.to_owned(),
-            quoted: format!("\"{}\"", name.replace('.', "\".\"")),
+            name: name(table),
+            quoted: format!("\"public\".\"{table}\""),
             entries,
         })
     }
 
-    fn entry(kind: &str, name: &str, body: &str) -> String {
-        format!("--\n-- Name: {name}; Type: {kind}; Schema: public; Owner: -\n--\n\n{body}\n")
+    fn facts(table: &str) -> TableFacts {
+        TableFacts {
+            schema: "public".into(),
+            name: table.into(),
+            quoted: format!("public.{table}"),
+            relkind: "r".into(),
+        }
+    }
+
+    fn constraint(table: &str, key: ConstraintFacts) -> Entry {
+        Entry {
+            table: Some(facts(table)),
+            constraint: Some(key),
+            ..Entry::default()
+        }
     }
 
     #[test]
     fn a_foreign_key_is_handed_out_once_both_its_tables_are_complete() {
-        let fk = entry(
-            "FK CONSTRAINT",
-            "d fk",
-            "ALTER TABLE ONLY public.d\n    ADD CONSTRAINT fk FOREIGN KEY (s) REFERENCES public.s(id);",
-        );
-        let work = Work::new(&[fk.clone(), "-- unreadable\n".to_owned()]);
+        let fk = ForeignKey::new(
+            "-- fk\n".into(),
+            &constraint(
+                "d",
+                ConstraintFacts {
+                    contype: "f".into(),
+                    name: "fk".into(),
+                    definition: "FOREIGN KEY (s) REFERENCES public.s(id)".into(),
+                    validated: true,
+                    references: Some(facts("s")),
+                    ..ConstraintFacts::default()
+                },
+            ),
+        )
+        .unwrap();
+        // One to a table never loaded waits for the end.
+        let unloaded = ForeignKey::new(
+            "-- to a partitioned table\n".into(),
+            &constraint(
+                "d",
+                ConstraintFacts {
+                    contype: "f".into(),
+                    references: Some(facts("p")),
+                    ..ConstraintFacts::default()
+                },
+            ),
+        )
+        .unwrap();
+        let work = Work::new(&[fk.clone(), unloaded.clone()], true);
         assert!(matches!(work.next(true), Some(Task::Table(0))));
-        let index = entry(
-            "INDEX",
-            "d_i",
-            "CREATE INDEX d_i ON public.d USING btree (s);",
-        );
-        work.table_done(loaded("public.d", std::slice::from_ref(&index)));
+        let index = TableKey::index("CREATE INDEX d_i ON public.d USING btree (s);".into());
+        work.table_done(loaded("d", std::slice::from_ref(&index)));
         // A builder takes the keys while the loader goes on loading.
         assert!(
-            matches!(work.next(false), Some(Task::Keys(t, sql)) if t == "public.d" && sql == index)
+            matches!(work.next(false), Some(Task::Keys(t, sql)) if t == name("d") && sql == index.sql)
         );
         assert!(matches!(work.next(true), Some(Task::Table(1))));
-        work.keys_done("public.d".into());
+        work.keys_done(name("d"));
         // public.d is complete, public.s not yet: no foreign key.
         assert!(work.lock().foreign_keys.is_empty());
-        work.table_done(loaded("public.s", &[]));
+        work.table_done(loaded("s", &[]));
         // The foreign key before any statistics, then its validation.
-        assert!(matches!(work.next(false), Some(Task::ForeignKey(e)) if e == fk));
+        assert!(matches!(work.next(false), Some(Task::ForeignKey(k)) if k == fk));
         work.foreign_key_added(Some("VALIDATE fk".into()));
         assert!(matches!(work.next(false), Some(Task::Validate(sql)) if sql == "VALIDATE fk"));
         work.task_done();
@@ -304,65 +336,87 @@ mod tests {
         }
         assert!(work.next(true).is_none());
         assert!(work.next(false).is_none());
-        // What could not be read waits for the end.
         let (complete, left_over) = work.finish();
         assert_eq!(
             complete.into_iter().collect::<Vec<_>>(),
-            ["public.d", "public.s"]
+            [name("d"), name("s")]
         );
-        assert_eq!(left_over, ["-- unreadable\n"]);
+        assert_eq!(left_over, [unloaded]);
     }
 
     #[test]
     fn a_tables_indexes_are_built_at_once_between_its_locking_keys() {
-        let pkey = entry(
-            "CONSTRAINT",
-            "t t_pkey",
-            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
-        );
-        let exclude = entry(
-            "CONSTRAINT",
-            "t t_r",
-            "ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_r EXCLUDE USING gist (r WITH &&);",
-        );
-        let a = entry(
-            "INDEX",
-            "t_a",
-            "CREATE INDEX t_a ON public.t USING btree (a);",
-        );
-        let b = entry(
-            "INDEX",
-            "t_b",
-            "CREATE INDEX t_b ON public.t USING btree (b);",
-        );
-        let work = Work::new(&[]);
+        let pkey = TableKey::constraint(
+            "-- t_pkey\n".into(),
+            &constraint(
+                "t",
+                ConstraintFacts {
+                    contype: "p".into(),
+                    name: "t_pkey".into(),
+                    unique_index: Some(UniqueIndex {
+                        definition: "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)"
+                            .into(),
+                        plain: true,
+                    }),
+                    ..ConstraintFacts::default()
+                },
+            ),
+        )
+        .unwrap();
+        let exclude = TableKey::constraint(
+            "-- t_r\n".into(),
+            &constraint(
+                "t",
+                ConstraintFacts {
+                    contype: "x".into(),
+                    ..ConstraintFacts::default()
+                },
+            ),
+        )
+        .unwrap();
+        let a = TableKey::index("CREATE INDEX t_a ON public.t USING btree (a);".into());
+        let b = TableKey::index("CREATE INDEX t_b ON public.t USING btree (b);".into());
+        let work = Work::new(&[], true);
         assert!(matches!(work.next(true), Some(Task::Table(0))));
         let entries = [pkey.clone(), exclude.clone(), a.clone(), b.clone()];
-        work.table_done(loaded("public.t", &entries));
+        work.table_done(loaded("t", &entries));
         // First what locks the table for itself, alone.
-        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == exclude));
+        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == exclude.sql));
         assert!(work.lock().keys.is_empty());
-        work.keys_done("public.t".into());
+        work.keys_done(name("t"));
         // Then every index at once, the primary key's among them.
-        let (unique, attach) = PostData::unique_index_first(&pkey).unwrap();
-        for expected in [&unique, &a, &b] {
+        let Build::UniqueIndexFirst { index, constraint } = pkey.build else {
+            panic!("the primary key is not built from its index");
+        };
+        for expected in [&index, &a.sql, &b.sql] {
             assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == *expected));
         }
-        work.keys_done("public.t".into());
-        work.keys_done("public.t".into());
+        work.keys_done(name("t"));
+        work.keys_done(name("t"));
         assert!(work.lock().keys.is_empty());
-        work.keys_done("public.t".into());
+        work.keys_done(name("t"));
         // Last, the primary key from its index.
-        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == attach));
+        assert!(matches!(work.next(false), Some(Task::Keys(_, sql)) if sql == constraint));
         assert!(work.lock().complete.is_empty());
-        work.keys_done("public.t".into());
+        work.keys_done(name("t"));
         assert!(matches!(work.next(true), Some(Task::Table(1))));
         work.table_done(None);
         assert!(matches!(work.next(false), Some(Task::Analyze(_))));
         work.task_done();
         assert!(work.next(false).is_none());
         let (complete, left_over) = work.finish();
-        assert_eq!(complete.into_iter().collect::<Vec<_>>(), ["public.t"]);
+        assert_eq!(complete.into_iter().collect::<Vec<_>>(), [name("t")]);
         assert!(left_over.is_empty());
+    }
+
+    #[test]
+    fn tables_complete_get_no_statistics_when_the_section_runs_whole_after() {
+        let work = Work::new(&[], false);
+        assert!(matches!(work.next(true), Some(Task::Table(0))));
+        work.table_done(loaded("t", &[]));
+        assert!(matches!(work.next(true), Some(Task::Table(1))));
+        work.table_done(None);
+        assert!(work.next(false).is_none());
+        assert_eq!(work.finish().0.into_iter().collect::<Vec<_>>(), [name("t")]);
     }
 }

@@ -15,13 +15,23 @@ impl Planner<'_> {
     pub(super) fn stream_dump(&self, artifact: &Artifact) -> Step {
         let m = self.manifest;
         let url = &m.source.database;
+        // The post-data section as an archive, whose table of contents
+        // lists its entries; printed into post-data.sql by pg_restore.
         let section = |name: &str| {
+            let format = if name == "post-data" {
+                "--format=custom"
+            } else {
+                "--format=plain"
+            };
             let mut args: Vec<Text> = vec![
                 "--no-password".into(),
                 Self::dbname(url),
-                "--format=plain".into(),
+                format.into(),
                 format!("--section={name}").into(),
             ];
+            if name == "post-data" {
+                args.push("--compress=0".into());
+            }
             if !m.include.owners {
                 args.push("--no-owner".into());
                 args.push("--no-privileges".into());

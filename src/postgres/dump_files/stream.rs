@@ -1,7 +1,9 @@
 //! The stream format's folder (`<db>.stream/`): the schema as `pg_dump`
-//! writes it (`pre-data.sql`, `post-data.sql`), the sequences' values
-//! (`sequences.sql`), and a file of `COPY` text per table, named with its
-//! row count and the statement that loads it in `tables.json`.
+//! writes it (`pre-data.sql`, `post-data.sql`), the entries of the
+//! post-data section and the catalog's facts about them
+//! (`post-data.json`), the sequences' values (`sequences.sql`), and a
+//! file of `COPY` text per table, named with its row count and the
+//! statement that loads it in `tables.json`.
 
 use std::io::{self};
 use std::path::Path;
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub const PRE_DATA: &str = "pre-data.sql";
 pub const POST_DATA: &str = "post-data.sql";
+pub const POST_DATA_ENTRIES: &str = "post-data.json";
 pub const SEQUENCES: &str = "sequences.sql";
 pub const LISTING: &str = "tables.json";
 
@@ -28,13 +31,6 @@ pub struct StreamTable {
     /// The sanitize rule its rows went through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-}
-
-impl StreamTable {
-    /// `schema.table`, as facts name tables.
-    pub fn name(&self) -> String {
-        format!("{}.{}", self.schema, self.table)
-    }
 }
 
 /// Reads the listing of the stream folder `folder`.

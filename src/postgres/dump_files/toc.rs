@@ -1,7 +1,8 @@
 //! The lines of `pg_restore --list`: `ID; TABLEOID OID DESC SCHEMA TAG OWNER`.
 //! Only the entries `check` needs are read: each table's data (to find its
-//! `ID.dat` file in a directory dump) and each sequence's value; and the
-//! restore is cut in passes around the partitions' index attachments.
+//! `ID.dat` file in a directory dump) and each sequence's value; the
+//! restore is cut in passes around the partitions' index attachments; and
+//! every entry's ids are read for the stream format's `post-data.json`.
 
 /// One entry of the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +23,27 @@ pub enum ListKind {
     SequenceSet,
 }
 
-/// The table data and sequence value entries of a `--list` output.
-pub fn entries(list: &str) -> Vec<ListEntry> {
-    list.lines().filter_map(entry).collect()
+/// One line of the list, by its ids: what follows them (`DESC SCHEMA TAG
+/// OWNER`, names unquoted, line breaks printed as spaces) is text whose
+/// fields cannot be told apart, since names may hold spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListLine {
+    pub dump_id: u32,
+    /// The catalog the object is in (`pg_class`'s oid for an index,
+    /// `pg_constraint`'s for a constraint), 0 for none.
+    pub tableoid: u32,
+    /// The object's oid in that catalog, 0 for none.
+    pub oid: u32,
+    /// `DESC SCHEMA TAG OWNER`, as printed.
+    pub rest: String,
 }
 
-fn entry(line: &str) -> Option<ListEntry> {
+/// Every entry of a `--list` output, in its order (the archive's).
+pub fn lines(list: &str) -> Vec<ListLine> {
+    list.lines().filter_map(line).collect()
+}
+
+fn line(line: &str) -> Option<ListLine> {
     if line.starts_with(';') {
         return None;
     }
@@ -35,8 +51,24 @@ fn entry(line: &str) -> Option<ListEntry> {
     let dump_id = id.trim().parse().ok()?;
     // The catalog ids: `TABLEOID OID`.
     let mut fields = rest.splitn(3, ' ');
-    let (_, oid, rest) = (fields.next()?, fields.next()?, fields.next()?);
-    let oid = oid.parse().ok()?;
+    let (tableoid, oid, rest) = (fields.next()?, fields.next()?, fields.next()?);
+    Some(ListLine {
+        dump_id,
+        tableoid: tableoid.parse().ok()?,
+        oid: oid.parse().ok()?,
+        rest: rest.to_owned(),
+    })
+}
+
+/// The table data and sequence value entries of a `--list` output.
+pub fn entries(list: &str) -> Vec<ListEntry> {
+    list.lines().filter_map(entry).collect()
+}
+
+fn entry(text: &str) -> Option<ListEntry> {
+    let ListLine {
+        dump_id, oid, rest, ..
+    } = line(text)?;
     let (kind, rest) = if let Some(rest) = rest.strip_prefix("TABLE DATA ") {
         (ListKind::TableData, rest)
     } else if let Some(rest) = rest.strip_prefix("SEQUENCE SET ") {
@@ -49,7 +81,7 @@ fn entry(line: &str) -> Option<ListEntry> {
         oid,
         kind,
         rest: rest.to_owned(),
-        line: line.to_owned(),
+        line: text.to_owned(),
     })
 }
 
@@ -108,6 +140,17 @@ mod tests {
         assert_eq!(found[0].rest, "public e o'brien \"x\"");
         assert_eq!(found[1].kind, ListKind::SequenceSet);
         assert!(found[1].line.starts_with("3353; "));
+        let all = lines(list);
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            all[0],
+            ListLine {
+                dump_id: 215,
+                tableoid: 1259,
+                oid: 16389,
+                rest: "TABLE public e postgres".into()
+            }
+        );
     }
 
     #[test]
