@@ -1,335 +1,22 @@
-//! `[sanitize]` against the source (the README's "Sanitized copies"): each rule resolved
-//! to a table and its columns, the preset adapted to the tables and columns
-//! this database has, every expression and condition checked by the source
-//! server (types, `NOT NULL`, unique indexes, foreign keys), and the rows
-//! each rule changes or leaves out counted.
+//! The source database, asked whether each rule can work: its tables and
+//! columns, the types of the rules' expressions, `NOT NULL`, unique
+//! indexes and foreign keys, and the rows each rule changes or leaves out.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::error::InspectError;
-use super::found::Inspection;
-use crate::display::units::{count, thousands};
-use crate::manifest::{Manifest, Preset};
-use crate::netbox;
-use crate::plan::step::SanitizedTable;
+use super::{Column, Counts, Draft, Table};
+use crate::display::units::count;
+use crate::manifest::Manifest;
+use crate::plan::inspect::error::InspectError;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::{sql_identifier, sql_literal, sql_qualified};
 use crate::postgres::{Secrets, query};
 
-/// A column of a source table.
-#[derive(Debug, Clone)]
-struct Column {
-    name: String,
-    type_oid: String,
-    type_name: String,
-    not_null: bool,
-    generated: bool,
-}
-
-/// A table of the source.
-#[derive(Debug, Clone)]
-struct Table {
-    schema: String,
-    name: String,
-    visible: bool,
-    columns: Vec<Column>,
-}
-
-impl Table {
-    fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
-    }
-
-    fn qualified(&self) -> String {
-        sql_qualified(&self.schema, &self.name)
-    }
-
-    fn label(&self) -> String {
-        format!("{}.{}", self.schema, self.name)
-    }
-}
-
-/// Where a rule comes from, for messages and for pointing at the manifest.
-#[derive(Debug, Clone)]
-struct Origin {
-    /// `preset netbox`, `rule 2`.
-    label: String,
-    /// The value to underline: the rule's table, or the preset's name.
-    span: Option<Range<usize>>,
-}
-
-/// A rule resolved to a table, before it is checked.
-#[derive(Debug, Clone)]
-struct Draft {
-    table: Table,
-    /// Column, expression, where it is written (manifest rules).
-    set: Vec<(String, String, Option<Range<usize>>)>,
-    keep: Option<(String, Option<Range<usize>>)>,
-    origin: Origin,
-}
-
-pub(super) fn inspect(
-    manifest: &Manifest,
-    secrets: &Secrets,
-    found: &mut Inspection,
-) -> Result<(), InspectError> {
-    let Some(sanitize) = &manifest.sanitize else {
-        return Ok(());
-    };
-    let cx = Source { manifest, secrets };
-    let tables = cx.tables()?;
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut skipped: Vec<String> = Vec::new();
-
-    if sanitize.preset == Some(Preset::Netbox) {
-        let origin = Origin {
-            label: "preset netbox".to_owned(),
-            span: sanitize.preset_span.clone(),
-        };
-        for rule in netbox::NETBOX_PRESET {
-            let Some(table) = rule
-                .tables
-                .iter()
-                .find_map(|name| tables.iter().find(|t| t.visible && t.name == *name))
-            else {
-                skipped.push(rule.tables.join(" or "));
-                continue;
-            };
-            let set: Vec<(String, String, Option<Range<usize>>)> = rule
-                .set
-                .iter()
-                .filter(|(column, _)| table.column(column).is_some())
-                .map(|(column, expr)| ((*column).to_owned(), (*expr).to_owned(), None))
-                .collect();
-            if set.is_empty() && rule.keep.is_none() {
-                skipped.push(format!("{} (none of its columns)", table.name));
-                continue;
-            }
-            drafts.push(Draft {
-                table: table.clone(),
-                set,
-                keep: rule.keep.map(|k| (k.to_owned(), None)),
-                origin: origin.clone(),
-            });
-        }
-    }
-
-    for rule in &sanitize.rules {
-        let at = |span: &Range<usize>, label: &str, error: InspectError| {
-            error.at(&manifest.file, Some(span.clone()), label)
-        };
-        let table = resolve(&tables, &rule.table).map_err(|message| {
-            at(
-                &rule.spans.table,
-                "no such table",
-                InspectError::new(
-                    format!("sanitize rule {}: {message}", rule.number),
-                    "name a table of the source, schema-qualified when its schema is not on the search path (`public.users_user`)",
-                ),
-            )
-        })?;
-        let mut set = Vec::new();
-        for (column, expr) in &rule.set {
-            let span = rule.spans.set.get(column).cloned();
-            match table.column(column) {
-                Some(c) if c.generated => {
-                    return Err(InspectError::new(
-                        format!(
-                            "sanitize rule {}: {}.{column} is a generated column; its value is computed, not copied",
-                            rule.number,
-                            table.label()
-                        ),
-                        "set the columns it is computed from instead",
-                    )
-                    .at(&manifest.file, span, "generated column"));
-                }
-                Some(_) => set.push((column.clone(), expr.clone(), span)),
-                None => {
-                    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-                    return Err(InspectError::new(
-                        format!(
-                            "sanitize rule {}: the table {} has no column `{column}`",
-                            rule.number,
-                            table.label()
-                        ),
-                        format!("its columns: {}", names.join(", ")),
-                    )
-                    .at(&manifest.file, span, "no such column"));
-                }
-            }
-        }
-        let keep = rule
-            .keep
-            .as_ref()
-            .map(|k| (k.clone(), rule.spans.keep.clone()));
-        let origin = Origin {
-            label: format!("rule {}", rule.number),
-            span: Some(rule.spans.table.clone()),
-        };
-        // A rule of the manifest's own for a table the preset covers
-        // replaces the preset's columns it names and its condition.
-        if let Some(existing) = drafts
-            .iter_mut()
-            .find(|d| d.table.schema == table.schema && d.table.name == table.name)
-        {
-            existing
-                .set
-                .retain(|(c, _, _)| !set.iter().any(|(s, _, _)| s == c));
-            existing.set.extend(set);
-            if keep.is_some() {
-                existing.keep = keep;
-            }
-            existing.origin = Origin {
-                label: format!("{} over {}", origin.label, existing.origin.label),
-                span: origin.span,
-            };
-        } else {
-            drafts.push(Draft {
-                table,
-                set,
-                keep,
-                origin,
-            });
-        }
-    }
-
-    let (drafts, excluded): (Vec<Draft>, Vec<Draft>) = drafts.into_iter().partition(|d| {
-        !manifest
-            .include
-            .exclude_table_data
-            .iter()
-            .any(|p| matches_pattern(p, &d.table.schema, &d.table.name))
-    });
-    for draft in &excluded {
-        found.notes.push(format!(
-            "sanitize {} ({}): skipped, exclude_table_data leaves out all its rows",
-            draft.table.label(),
-            draft.origin.label
-        ));
-    }
-    let keeps: BTreeMap<(String, String), Option<String>> = drafts
-        .iter()
-        .map(|d| {
-            (
-                (d.table.schema.clone(), d.table.name.clone()),
-                d.keep.as_ref().map(|(k, _)| k.clone()),
-            )
-        })
-        .collect();
-    let mut sanitized = Vec::new();
-    for draft in drafts {
-        cx.check_types(&draft)?;
-        let counts = cx.check_rows(&draft)?;
-        cx.check_unique(&draft)?;
-        cx.check_references(&draft, &keeps, manifest)?;
-        found.notes.push(describe(&draft, &counts));
-        let file = format!("{}.copy", sanitized.len() + 1);
-        sanitized.push(to_table(&draft, file));
-    }
-    if !skipped.is_empty() {
-        found.notes.push(format!(
-            "sanitize: preset netbox rules skipped, not in this database: {}",
-            skipped.join(", ")
-        ));
-    }
-    if let Some(facts) = &mut found.facts {
-        facts.sanitized = sanitized;
-    }
-    Ok(())
-}
-
-fn to_table(draft: &Draft, file: String) -> SanitizedTable {
-    let copied: Vec<&Column> = draft
-        .table
-        .columns
-        .iter()
-        .filter(|c| !c.generated)
-        .collect();
-    let select = copied
-        .iter()
-        .map(|c| {
-            draft
-                .set
-                .iter()
-                .find(|(name, _, _)| *name == c.name)
-                .map_or_else(|| sql_identifier(&c.name), |(_, expr, _)| expr.clone())
-        })
-        .collect();
-    SanitizedTable {
-        schema: draft.table.schema.clone(),
-        table: draft.table.name.clone(),
-        columns: copied.iter().map(|c| c.name.clone()).collect(),
-        select,
-        set: draft.set.iter().map(|(c, _, _)| c.clone()).collect(),
-        keep: draft.keep.as_ref().map(|(k, _)| k.clone()),
-        rule: draft.origin.label.clone(),
-        file,
-    }
-}
-
-/// Rows in the table, and rows the rule leaves out.
-struct Counts {
-    rows: u64,
-    left_out: u64,
-}
-
-/// `sanitize public.users_user (preset netbox): sets password, email on 6
-/// of 6 rows`.
-fn describe(draft: &Draft, counts: &Counts) -> String {
-    let kept = counts.rows - counts.left_out;
-    let rows = |n: u64| format!("{} {}", thousands(n), if n == 1 { "row" } else { "rows" });
-    let mut what = Vec::new();
-    if !draft.set.is_empty() {
-        let columns: Vec<&str> = draft.set.iter().map(|(c, _, _)| c.as_str()).collect();
-        what.push(format!("sets {} on {}", columns.join(", "), rows(kept)));
-    }
-    if draft.keep.is_some() {
-        what.push(format!(
-            "leaves out {} of {}",
-            thousands(counts.left_out),
-            rows(counts.rows)
-        ));
-    }
-    format!(
-        "sanitize {} ({}): {}",
-        draft.table.label(),
-        draft.origin.label,
-        what.join(", ")
-    )
-}
-
-/// Resolves a table as written: `schema.table`, or `table` as the search
-/// path finds it.
-fn resolve(tables: &[Table], written: &str) -> Result<Table, String> {
-    let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
-    let found: Vec<&Table> = match written.split_once('.') {
-        Some((schema, name)) => {
-            let (schema, name) = (unquote(schema), unquote(name));
-            tables
-                .iter()
-                .filter(|t| t.schema == schema && t.name == name)
-                .collect()
-        }
-        None => {
-            let name = unquote(written);
-            tables
-                .iter()
-                .filter(|t| t.visible && t.name == name)
-                .collect()
-        }
-    };
-    match found.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(format!("the source has no table `{written}`")),
-        _ => Err(format!("`{written}` names more than one table")),
-    }
-}
-
 /// The source database, for the queries that check the rules.
-struct Source<'a> {
-    manifest: &'a Manifest,
-    secrets: &'a Secrets,
+pub(super) struct Source<'a> {
+    pub(super) manifest: &'a Manifest,
+    pub(super) secrets: &'a Secrets,
 }
 
 impl Source<'_> {
@@ -344,7 +31,7 @@ impl Source<'_> {
     }
 
     /// Every table of the source with its columns.
-    fn tables(&self) -> Result<Vec<Table>, InspectError> {
+    pub(super) fn tables(&self) -> Result<Vec<Table>, InspectError> {
         let rows = self
             .query(
                 "SELECT n.nspname, c.relname, pg_table_is_visible(c.oid), a.attname, a.atttypid, \
@@ -423,7 +110,7 @@ impl Source<'_> {
     /// Every expression has a type its column accepts (as an `INSERT`
     /// would: the same type, an implicit or assignment cast, any type into
     /// a string column), and the condition is boolean.
-    fn check_types(&self, draft: &Draft) -> Result<(), InspectError> {
+    pub(super) fn check_types(&self, draft: &Draft) -> Result<(), InspectError> {
         for (column, expr, span) in &draft.set {
             let target = draft.table.column(column).map(|c| c.type_name.clone());
             let target = target.unwrap_or_default();
@@ -500,7 +187,7 @@ impl Source<'_> {
     }
 
     /// Counts the rows, and refuses a `NULL` for a `NOT NULL` column.
-    fn check_rows(&self, draft: &Draft) -> Result<Counts, InspectError> {
+    pub(super) fn check_rows(&self, draft: &Draft) -> Result<Counts, InspectError> {
         let keep = draft.keep.as_ref().map_or("true", |(k, _)| k.as_str());
         let not_null: Vec<&(String, String, Option<Range<usize>>)> = draft
             .set
@@ -555,7 +242,7 @@ impl Source<'_> {
     }
 
     /// A set column in a unique index must keep the copied rows unique.
-    fn check_unique(&self, draft: &Draft) -> Result<(), InspectError> {
+    pub(super) fn check_unique(&self, draft: &Draft) -> Result<(), InspectError> {
         if draft.set.is_empty() {
             return Ok(());
         }
@@ -633,7 +320,7 @@ impl Source<'_> {
 
     /// Rows the rule leaves out, or keys it changes, must not be referenced
     /// by copied rows of other tables (or of this one) through a foreign key.
-    fn check_references(
+    pub(super) fn check_references(
         &self,
         draft: &Draft,
         keeps: &BTreeMap<(String, String), Option<String>>,
