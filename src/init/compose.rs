@@ -353,10 +353,10 @@ fn manage(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     let shown = release.map_or("the target's NetBox".to_owned(), |v| format!("NetBox {v}"));
     writeln!(
         out,
-        "# After the copy, replicate runs through `manage` what {shown} needs to serve it:"
+        "# After the copy, replicate runs through `manage` (one `shell`) what {shown} needs to serve it:"
     )?;
     for action in netbox::after_copy(release, f.target_newer(), false, false) {
-        writeln!(out, "#   manage.py {}: {}", action.args()[0], action.what())?;
+        writeln!(out, "#   {}", action.what())?;
     }
     match f.target_install.and_then(Install::manage_argv) {
         Some(argv) => line(out, false, "manage", &array(&argv)),

@@ -9,7 +9,7 @@ mod preset;
 mod releases;
 mod schema;
 
-pub use self::after_copy::{AfterCopy, LOGINS_VARIABLE, after_copy};
+pub use self::after_copy::{AfterCopy, LOGINS_VARIABLE, after_copy, in_one_process};
 pub use self::changes::{
     CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, other_change_log,
     server_needs,

@@ -165,11 +165,28 @@ impl Planner<'_> {
                 .is_some_and(|s| !s.logins.is_empty());
             let unknown = [AfterCopy::ClearConfig, AfterCopy::SetPasswords];
             let actions = after_copy.unwrap_or(if logins { &unknown[..] } else { &unknown[..1] });
-            for &action in actions {
-                words.push(action.short());
+            words.extend(actions.iter().map(|a| a.short()));
+            // NetBox's own actions in one process (it takes seconds to
+            // start); the logins' passwords in one of their own, which
+            // alone gets them in its environment and is not run again
+            // after a rollback.
+            let (alone, together): (Vec<AfterCopy>, Vec<AfterCopy>) =
+                actions.iter().partition(|a| a.on_its_own());
+            let with_manage = |args: Vec<String>| {
                 let mut argv = manage.clone();
-                argv.extend(action.args().into_iter().map(Text::plain));
-                let mut exec = self.exec_of(&argv);
+                argv.extend(args.into_iter().map(Text::plain));
+                self.exec_of(&argv)
+            };
+            if !together.is_empty() {
+                let whats: Vec<&str> = together.iter().map(|a| a.what()).collect();
+                commands.push(Labeled {
+                    what: format!("in one NetBox process: {}", whats.join("; ")),
+                    exec: with_manage(crate::netbox::in_one_process(&together)),
+                    after_rollback: true,
+                });
+            }
+            for action in alone {
+                let mut exec = with_manage(action.args());
                 if action == AfterCopy::SetPasswords {
                     exec.env.push(EnvVar {
                         name: crate::netbox::LOGINS_VARIABLE.into(),
