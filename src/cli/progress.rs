@@ -5,18 +5,20 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::output::{emit, print, seconds};
 use super::report::{Warning, report};
 use super::style::{DANGER, DIM, paint};
-use crate::display::units::human_bytes;
 use crate::exec::{Meter, Observer, RunEnd, StepResult, step_status};
 use crate::plan::{Step, StepId};
 use crate::store::journal::now;
+use indicatif::DecimalBytes;
 
 /// How often the ticker looks at the meters.
 const TICK: Duration = Duration::from_millis(250);
@@ -107,12 +109,12 @@ impl Drop for Progress {
 pub fn progress_words(done: u64, total: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
-    let mut words = human_bytes(done);
+    let mut words = DecimalBytes(done).to_string();
     if total > 0 {
-        words.push_str(&format!(" of ~{}", human_bytes(total.max(done))));
+        words.push_str(&format!(" of ~{}", DecimalBytes(total.max(done))));
     }
     if rate > 0.0 {
-        words.push_str(&format!(", {}/s", human_bytes(rate as u64)));
+        words.push_str(&format!(", {}/s", DecimalBytes(rate as u64)));
         if total > done {
             let left = Duration::from_secs_f64((total - done) as f64 / rate);
             words.push_str(&format!(", about {} left", seconds(left)));
@@ -123,7 +125,7 @@ pub fn progress_words(done: u64, total: u64, elapsed: Duration) -> String {
 
 impl Shared {
     fn tick(&self) {
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = self.running.lock();
         for (id, step) in running.iter_mut() {
             let (done, total) = (step.meter.done.get(), step.meter.total());
             match self.mode {
@@ -241,28 +243,19 @@ impl Observer for Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        self.shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                step.id,
-                Running {
-                    meter,
-                    started: Instant::now(),
-                    last_shown: Instant::now(),
-                    bar,
-                },
-            );
+        self.shared.running.lock().insert(
+            step.id,
+            Running {
+                meter,
+                started: Instant::now(),
+                last_shown: Instant::now(),
+                bar,
+            },
+        );
     }
 
     fn finished(&self, step: &Step, elapsed: Duration, result: &StepResult) {
-        let running = self
-            .shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&step.id);
+        let running = self.shared.running.lock().remove(&step.id);
         if let Some(bar) = running.and_then(|r| r.bar) {
             bar.finish_and_clear();
         }
@@ -294,7 +287,7 @@ impl Observer for Progress {
             Ok(report) => {
                 let mut details = vec![seconds(elapsed)];
                 if report.bytes > 0 {
-                    details.push(human_bytes(report.bytes));
+                    details.push(DecimalBytes(report.bytes).to_string());
                 }
                 if let Some(note) = &report.note {
                     details.push(note.clone());
@@ -324,10 +317,10 @@ mod tests {
     #[test]
     fn progress_words_say_done_total_rate_and_time_left() {
         let words = progress_words(50_000_000, 100_000_000, Duration::from_secs(5));
-        assert_eq!(words, "50.0 MB of ~100.0 MB, 10.0 MB/s, about 5.0s left");
+        assert_eq!(words, "50.00 MB of ~100.00 MB, 10.00 MB/s, about 5.0s left");
         assert_eq!(
             progress_words(3_000_000, 0, Duration::from_secs(1)),
-            "3.0 MB, 3.0 MB/s"
+            "3.00 MB, 3.00 MB/s"
         );
     }
 }

@@ -3,8 +3,8 @@
 //! before they start, run them, and journal every step in `state.json`.
 //! What people see of it goes through an [`Observer`].
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::artifacts::open_artifacts;
@@ -191,10 +191,7 @@ pub fn apply(
     } else {
         RunStatus::Failed
     };
-    let downtime_ms = *journaling
-        .downtime_ms
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let downtime_ms = *journaling.downtime_ms.lock();
     let _ = journal.finish(status, downtime_ms);
     if let Err(e) = artifacts.push_state() {
         observer.warning(
@@ -225,7 +222,7 @@ pub fn apply(
     if let Some((id, failure)) = outcome.failed.first() {
         return Err(failed(manifest, plan, &outcome, *id, failure));
     }
-    let copied = *journaling.copied.lock().unwrap_or_else(|p| p.into_inner());
+    let copied = *journaling.copied.lock();
     // `keep = "none"`: a run that did the whole plan leaves no copy of the
     // source behind (`--steps` runs keep theirs for the next one, except
     // in an object store's cache: the store keeps them).
@@ -302,7 +299,7 @@ struct Journaling<'a> {
 impl Observer for Journaling<'_> {
     fn started(&self, step: &Step) {
         if step.id == StepId::Drop {
-            *self.dropped_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            *self.dropped_at.lock() = Some(Instant::now());
         }
         let _ = self.journal.update(step.id.as_str(), |s| {
             s.status = StepStatus::Running;
@@ -321,7 +318,7 @@ impl Observer for Journaling<'_> {
             s.status = step_status(result);
             match result {
                 Ok(report) => {
-                    let mut copied = self.copied.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut copied = self.copied.lock();
                     if let Some(check) = &report.check {
                         copied.tables = check.tables;
                         copied.rows = check.rows;
@@ -345,12 +342,11 @@ impl Observer for Journaling<'_> {
             (StepId::Restore, Ok(_)) => self
                 .dropped_at
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
                 .map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)),
             _ => None,
         };
         if let Some(ms) = downtime {
-            *self.downtime_ms.lock().unwrap_or_else(|p| p.into_inner()) = Some(ms);
+            *self.downtime_ms.lock() = Some(ms);
         }
         self.push_state();
         self.inner.finished(step, elapsed, result);
@@ -362,7 +358,7 @@ impl Journaling<'_> {
     /// so if that fails.
     fn push_state(&self) {
         if self.artifacts.remote().is_some() {
-            let _one_at_a_time = self.pushing.lock().unwrap_or_else(|p| p.into_inner());
+            let _one_at_a_time = self.pushing.lock();
             let _ = self.artifacts.push_state();
         }
     }

@@ -6,7 +6,9 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 /// What the dump has written so far, shared with the restore.
 #[derive(Debug, Default)]
@@ -58,7 +60,7 @@ pub enum Part {
 
 impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     fn change(&self, change: impl FnOnce(&mut State)) {
@@ -76,7 +78,7 @@ impl Hub {
             if let Some(why) = &state.failed {
                 return Err(why.clone());
             }
-            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            self.changed.wait(&mut state);
         }
     }
 

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::systems::{Database, Table};
-use crate::display::units::{human_bytes, thousands};
 use crate::netbox::{self, FolderSetting, Install, Origin, Release, Releases, Schema, Version};
+use indicatif::{DecimalBytes, HumanCount};
 
 /// Everything the manifest is written from.
 #[derive(Debug, Clone)]
@@ -436,8 +436,8 @@ fn include(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
             f.table(name).map_or(String::new(), |t| {
                 format!(
                     ", about {} rows, {}",
-                    thousands(t.rows),
-                    human_bytes(t.bytes)
+                    HumanCount(t.rows),
+                    DecimalBytes(t.bytes)
                 )
             })
         };

@@ -105,7 +105,7 @@ pub fn hash_files(paths: &[std::path::PathBuf]) -> Vec<HashResult> {
 
 /// [`hash_files`], adding the bytes read to `tally` as it goes.
 pub fn hash_files_tallied(paths: &[std::path::PathBuf], tally: &Tally) -> Vec<HashResult> {
-    use std::sync::Mutex;
+    use parking_lot::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -127,7 +127,7 @@ pub fn hash_files_tallied(paths: &[std::path::PathBuf], tally: &Tally) -> Vec<Ha
                     };
                     let hashed = File::open(path)
                         .and_then(|f| hash_reader(TallyReader::new(f, tally.clone())));
-                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(hashed);
+                    *slot.lock() = Some(hashed);
                 }
             });
         }
@@ -136,7 +136,6 @@ pub fn hash_files_tallied(paths: &[std::path::PathBuf], tally: &Tally) -> Vec<Ha
         .into_iter()
         .map(|slot| {
             slot.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
                 .unwrap_or_else(|| Err(io::Error::other("not hashed")))
         })
         .collect()

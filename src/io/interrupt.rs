@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Once};
+
+use parking_lot::Mutex;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -59,14 +61,14 @@ pub fn signal_name() -> Option<&'static str> {
 }
 
 fn terminate_children() {
-    let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+    let children = CHILDREN.lock();
     for &pid in children.iter() {
         super::sys::terminate(pid);
     }
 }
 
 fn run_hooks() {
-    let hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+    let hooks = HOOKS.lock();
     for hook in hooks.values() {
         hook();
     }
@@ -81,7 +83,7 @@ pub struct StopHook {
 impl StopHook {
     pub fn register(hook: Hook) -> Self {
         let id = NEXT_HOOK.fetch_add(1, Ordering::Relaxed);
-        let mut hooks = HOOKS.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hooks = HOOKS.lock();
         hooks.insert(id, Arc::clone(&hook));
         drop(hooks);
         if stop_requested() {
@@ -93,10 +95,7 @@ impl StopHook {
 
 impl Drop for StopHook {
     fn drop(&mut self) {
-        HOOKS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.id);
+        HOOKS.lock().remove(&self.id);
     }
 }
 
@@ -107,7 +106,7 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     pub fn register(pids: Vec<u32>) -> Self {
-        let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+        let mut children = CHILDREN.lock();
         children.extend(pids.iter().copied());
         drop(children);
         // A signal that came while the child started still reaches it.
@@ -120,7 +119,7 @@ impl ChildGuard {
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let mut children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner());
+        let mut children = CHILDREN.lock();
         for pid in &self.pids {
             children.remove(pid);
         }

@@ -395,7 +395,7 @@ impl Drop for PqResult {
 /// a statement waiting on a lock would otherwise wait as long as the lock.
 #[derive(Default)]
 pub struct CancelGroup {
-    members: std::sync::Mutex<Vec<Arc<Canceller>>>,
+    members: parking_lot::Mutex<Vec<Arc<Canceller>>>,
     cancelled: std::sync::atomic::AtomicBool,
 }
 
@@ -404,7 +404,7 @@ impl CancelGroup {
     pub fn join(&self, connection: &Connection) -> Result<(), PqError> {
         // Under the lock that `cancel` takes too: a member is either in
         // the list it cancels, or sees that it was cancelled.
-        let mut members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let mut members = self.members.lock();
         if self.cancelled.load(std::sync::atomic::Ordering::Acquire) {
             return Err(PqError("cancelled: the work it served failed".into()));
         }
@@ -416,7 +416,7 @@ impl CancelGroup {
 
     /// Cancels every member's running statement, and every later join.
     pub fn cancel(&self) {
-        let members = self.members.lock().unwrap_or_else(|p| p.into_inner());
+        let members = self.members.lock();
         self.cancelled
             .store(true, std::sync::atomic::Ordering::Release);
         for member in members.iter() {

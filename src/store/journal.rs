@@ -1,10 +1,10 @@
 //! `state.json`: the journal of a run. Rewritten atomically at every change,
 //! so it always says how far the run got, even after a crash.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -244,7 +244,7 @@ impl Journal {
     /// Applies `change` and writes the journal, both under the lock, so
     /// parallel steps never write an older state over a newer one.
     fn change(&self, change: impl FnOnce(&mut State)) -> io::Result<()> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock();
         change(&mut state);
         let text = serde_json::to_string_pretty(&*state).map_err(io::Error::other)?;
         write_atomically(&self.path, text.as_bytes())

@@ -34,7 +34,7 @@ impl ArtifactsDir {
     }
 
     fn set_tags(&self, change: impl FnOnce(&mut BTreeMap<String, String>)) -> io::Result<()> {
-        let _guard = self.tags_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.tags_lock.lock();
         let mut tags = self.tags();
         change(&mut tags);
         let text = serde_json::to_vec_pretty(&tags).map_err(io::Error::other)?;
@@ -132,7 +132,7 @@ impl ArtifactsDir {
         let Some(remote) = &self.remote else {
             return Ok(());
         };
-        let _one_at_a_time = self.fetch_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_at_a_time = self.fetch_lock.lock();
         let listed: Vec<(&String, &String)> = sums
             .iter()
             .filter(|(path, _)| belongs_to(path, artifact))

@@ -11,11 +11,11 @@ mod lock;
 mod mirror;
 pub mod remote;
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use walkdir::WalkDir;
 
@@ -210,7 +210,7 @@ impl ArtifactsDir {
 
     /// Writes `entries` into the sums, here and in the store.
     fn list(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
-        let _guard = self.sums_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.sums_lock.lock();
         let mut sums = self.read_sums()?;
         sums.retain(|path, _| !belongs_to(path, artifact));
         sums.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -278,7 +278,7 @@ impl ArtifactsDir {
         for artifact in artifacts {
             self.check_no_extra_files(artifact, sums)?;
         }
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let mut verified = self.verified.lock();
         for (path, stamp) in full.into_iter().zip(stamps) {
             if let Some(stamp) = stamp {
                 verified.insert(path, stamp);
@@ -291,7 +291,7 @@ impl ArtifactsDir {
     /// since (same file, size and modification time).
     pub fn verified_unchanged(&self, name: &str) -> bool {
         let path = self.join(name);
-        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let verified = self.verified.lock();
         match (verified.get(&path), stamp(&path)) {
             (Some(then), Some(now)) => *then == now,
             _ => false,

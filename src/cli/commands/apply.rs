@@ -9,7 +9,9 @@ use super::super::output::{emit, print, seconds};
 use super::super::progress::Progress;
 use super::super::style::{GOOD, paint};
 use super::super::{exit, plan_text};
-use crate::display::units::{count, human_bytes, thousands};
+use indicatif::{DecimalBytes, HumanCount};
+
+use crate::display::units::count;
 use crate::exec;
 use crate::io::files::size_of;
 use crate::io::paths;
@@ -119,14 +121,14 @@ fn summary(manifest: &Manifest, plan: &Plan, applied: &exec::Applied) -> String 
         copied.push(format!(
             "{}, {} rows (checked against the dump)",
             count(c.tables, "table", "tables"),
-            thousands(c.rows)
+            HumanCount(c.rows)
         ));
     }
     if c.files > 0 {
         copied.push(format!(
             "{}, {}",
             count(c.files, "file", "files"),
-            human_bytes(c.file_bytes)
+            DecimalBytes(c.file_bytes)
         ));
     }
     if !copied.is_empty() {
@@ -163,7 +165,7 @@ fn summary(manifest: &Manifest, plan: &Plan, applied: &exec::Applied) -> String 
     } else {
         format!(
             "Artifacts: {} in {} (`replicate clean` removes them).",
-            human_bytes(bytes),
+            DecimalBytes(bytes),
             paths::display(dir)
         )
     });

@@ -6,7 +6,9 @@ use super::super::error::Error;
 use super::super::exit;
 use super::super::load::load_manifest;
 use super::super::output::print;
-use crate::display::units::{count, human_bytes};
+use indicatif::DecimalBytes;
+
+use crate::display::units::count;
 use crate::exec;
 use crate::io::paths;
 use crate::plan;
@@ -22,7 +24,7 @@ pub fn run(path: &Path) -> Result<u8, Error> {
         print(&format!(
             "Removed {} ({}) from {dir}: {}\n",
             count(cleaned.removed.len() as u64, "item", "items"),
-            human_bytes(cleaned.bytes),
+            DecimalBytes(cleaned.bytes),
             cleaned.removed.join(", ")
         ));
     }

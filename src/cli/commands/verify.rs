@@ -6,7 +6,9 @@ use super::super::error::Error;
 use super::super::exit;
 use super::super::load::load_manifest_for;
 use super::super::output::print;
-use crate::display::units::{count, human_bytes, thousands};
+use indicatif::{DecimalBytes, HumanCount};
+
+use crate::display::units::count;
 use crate::exec::{self, ApplyError};
 use crate::io::sha256sum;
 use crate::manifest::Manifest;
@@ -43,7 +45,7 @@ pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
             Ok(bytes) => print(&format!(
                 "ok      {} ({})\n",
                 artifact.name,
-                human_bytes(bytes)
+                DecimalBytes(bytes)
             )),
             Err(mismatch) => {
                 print(&format!("FAILED  {mismatch}\n"));
@@ -137,7 +139,7 @@ fn check_target(manifest: &Manifest, plan: &plan::Plan) -> Result<Vec<String>, E
         print(&format!(
             "ok      {database} equals the dump ({}, {} rows, {})\n",
             count(expected.tables.len() as u64, "table", "tables"),
-            thousands(expected.rows()),
+            HumanCount(expected.rows()),
             count(expected.object_count(), "object", "objects"),
         ));
     }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::display::units::{count, thousands};
+use indicatif::HumanCount;
+
+use crate::display::units::count;
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::manifest::Strategy;
@@ -84,5 +86,5 @@ fn record(expected: &Catalog, differences: &[Difference]) -> CheckRecord {
 
 /// `21,345 rows`.
 fn plural_thousands(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+    format!("{} {}", HumanCount(n), if n == 1 { one } else { many })
 }

@@ -7,9 +7,9 @@
 //! the restore runs in the same process, each part is published as it is
 //! written.
 
+use parking_lot::Mutex;
 use std::fs::File;
 use std::io::{self, Write};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -276,8 +276,7 @@ impl StepRunner<'_> {
             let workers: Vec<_> = (0..plan.jobs.max(1))
                 .map(|_| {
                     scope.spawn(|| -> Result<(), StepFailure> {
-                        let mut reader: Option<Connection> =
-                            first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                        let mut reader: Option<Connection> = first.lock().take();
                         loop {
                             if stop.load(Ordering::Acquire) {
                                 return Ok(());
@@ -297,7 +296,7 @@ impl StepRunner<'_> {
                             });
                             match read_one {
                                 Ok(done) => {
-                                    read.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(done);
+                                    read.lock()[i] = Some(done);
                                 }
                                 Err(failure) => {
                                     stop.store(true, Ordering::Release);
@@ -313,7 +312,7 @@ impl StepRunner<'_> {
                     .unwrap_or_else(|_| Err(StepFailure::new("a table reader panicked")))
             })
         })?;
-        Ok(read.into_inner().unwrap_or_else(|p| p.into_inner()))
+        Ok(read.into_inner())
     }
 
     /// `pg_dump` of one section in the snapshot, as it writes it (SQL, or

@@ -3,8 +3,8 @@
 //! two tables are complete and their validations, and the statistics of
 //! the tables complete.
 
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::postgres::post_data::{Build, ForeignKey, TableKey, TableName};
 
@@ -77,7 +77,7 @@ impl Work {
     }
 
     fn lock(&self) -> MutexGuard<'_, WorkState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// The next task for a loader (`loads`): a table, then keys, then a
@@ -116,7 +116,7 @@ impl Work {
             if state.no_more_tables && state.running == 0 {
                 return None;
             }
-            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            self.changed.wait(&mut state);
         }
     }
 
@@ -235,7 +235,7 @@ impl Work {
     /// loaded), and the foreign keys left, still waiting (a table of
     /// theirs got no rows, or is not a table the dump reads).
     pub(super) fn finish(self) -> (BTreeSet<TableName>, Vec<ForeignKey>) {
-        let state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        let state = self.state.into_inner();
         (state.complete, state.waiting)
     }
 

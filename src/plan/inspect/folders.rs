@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use super::error::InspectError;
-use crate::display::units::{count, human_bytes};
+use indicatif::DecimalBytes;
+
+use crate::display::units::count;
 use crate::manifest::{Folder, Manifest};
 use crate::media;
 
@@ -36,7 +38,7 @@ pub(super) fn note(side: &str, name: Folder, folder: &Path) -> String {
         "{side} {name}: {} holds {}, {}",
         folder.display(),
         count(files, "file", "files"),
-        human_bytes(bytes)
+        DecimalBytes(bytes)
     )
 }
 
@@ -81,7 +83,7 @@ pub(super) fn companions(folder: &Path) -> Vec<String> {
                 "{} ({}, {}): {fate}",
                 path.display(),
                 count(files, "file", "files"),
-                human_bytes(bytes)
+                DecimalBytes(bytes)
             )
         })
     })

@@ -14,11 +14,11 @@ mod tools;
 pub use self::error::InspectError;
 pub use self::found::{Inspection, NetboxSchema, SOURCE_RECORD, Sizes, SourceFacts, SourceRecord};
 pub use self::netbox::{after_copy_on_target, read_netbox_schema};
-use crate::display::units::human_bytes;
 use crate::manifest::{Compression, Keep, Manifest};
 use crate::netbox::Schema;
 use crate::plan::Sides;
 use crate::postgres::Secrets;
+use indicatif::DecimalBytes;
 
 /// Where the source's facts come from.
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ fn artifacts_note(manifest: &Manifest, sizes: &Sizes) -> String {
     };
     format!(
         "artifacts: about {}{compressed} in {} (they hold the source's data); {fate}",
-        human_bytes(estimate),
+        DecimalBytes(estimate),
         crate::io::paths::display(&a.dir)
     )
 }

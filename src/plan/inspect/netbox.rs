@@ -4,7 +4,6 @@
 
 use super::error::InspectError;
 use super::found::{Inspection, NetboxSchema};
-use crate::display::units::{human_bytes, thousands};
 use crate::manifest::{DatabaseContent, Manifest};
 use crate::netbox::{self, Migration, Schema};
 use crate::plan::Sides;
@@ -12,6 +11,7 @@ use crate::postgres::pattern::matches_pattern;
 use crate::postgres::query::QueryError;
 use crate::postgres::quote::{sql_identifier, sql_literal};
 use crate::postgres::{DbUrl, Secrets, query};
+use indicatif::{DecimalBytes, HumanCount};
 
 /// A change log without a row estimate is counted when smaller than this.
 const COUNT_BELOW: u64 = 256 << 20;
@@ -292,8 +292,8 @@ fn change_log(
         Err(_) => None,
     };
     let size = match rows {
-        Some(n) => format!("about {} rows, {}", thousands(n), human_bytes(bytes)),
-        None => human_bytes(bytes),
+        Some(n) => format!("about {} rows, {}", HumanCount(n), DecimalBytes(bytes)),
+        None => DecimalBytes(bytes).to_string(),
     };
     let schema = schema.as_str();
     let patterns = &manifest.include.exclude_table_data;

@@ -5,10 +5,10 @@ use super::error::InspectError;
 use super::found::Inspection;
 use super::found::SourceFacts;
 use super::tools;
-use crate::display::units::human_bytes;
 use crate::manifest::{DatabaseContent, Manifest};
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::{Secrets, query};
+use indicatif::DecimalBytes;
 
 /// Returns the source server's `server_version_num` and the database's size.
 pub(super) fn inspect(
@@ -47,7 +47,7 @@ pub(super) fn inspect(
         "source: PostgreSQL {}, database {} is {}",
         field(1),
         source.database(),
-        human_bytes(size)
+        DecimalBytes(size)
     ));
     let provider = match field(6).as_str() {
         "i" => Some("icu".to_owned()),

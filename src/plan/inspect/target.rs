@@ -7,7 +7,9 @@
 
 use super::error::InspectError;
 use super::found::Inspection;
-use crate::display::units::{count, human_bytes};
+use indicatif::DecimalBytes;
+
+use crate::display::units::count;
 use crate::manifest::{Manifest, Strategy};
 use crate::postgres::names::companion;
 use crate::postgres::quote::sql_literal;
@@ -218,7 +220,7 @@ fn notes(manifest: &Manifest, found_target: &Target, source_size: u64, found: &m
         None => "does not exist yet".to_owned(),
         Some(size) => format!(
             "exists ({}, {}): {fate}",
-            human_bytes(size),
+            DecimalBytes(size),
             count(found_target.sessions, "open session", "open sessions")
         ),
     };
@@ -230,13 +232,13 @@ fn notes(manifest: &Manifest, found_target: &Target, source_size: u64, found: &m
         let mut room = format!(
             "swap: the new database is built beside the target as {}, which needs room for a second copy (the source is {})",
             companion(db, "__next"),
-            human_bytes(source_size)
+            DecimalBytes(source_size)
         );
         if let Some(size) = found_target.next_size {
             room.push_str(&format!(
                 "; a {} left by an earlier run ({}) is dropped first, or kept by `--resume` when it was checked",
                 companion(db, "__next"),
-                human_bytes(size)
+                DecimalBytes(size)
             ));
         }
         found.notes.push(room);
@@ -244,7 +246,7 @@ fn notes(manifest: &Manifest, found_target: &Target, source_size: u64, found: &m
             found.notes.push(format!(
                 "the previous copy {} ({}) {}",
                 companion(db, "__prev"),
-                human_bytes(size),
+                DecimalBytes(size),
                 if t.keep_previous {
                     "is replaced by the target's current copy"
                 } else {

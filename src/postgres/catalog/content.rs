@@ -3,8 +3,8 @@
 //! its rows counted in it; several sessions at once, the largest tables
 //! first. A table's name reaches SQL only as the server quoted it.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -80,7 +80,7 @@ pub fn count_tables(
             });
         }
     });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let results = results.into_inner();
     for (at, result) in results {
         let rows = result?;
         counts.tables[todo[at]].rows = Some(rows);
@@ -88,8 +88,8 @@ pub fn count_tables(
     Ok(())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
+    mutex.lock()
 }
 
 /// Sets each of `settings` in the session.

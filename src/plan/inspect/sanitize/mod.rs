@@ -14,12 +14,12 @@ use self::source::Source;
 
 use super::error::InspectError;
 use super::found::Inspection;
-use crate::display::units::thousands;
 use crate::manifest::Manifest;
 use crate::plan::step::SanitizedTable;
 use crate::postgres::Secrets;
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::{sql_identifier, sql_qualified};
+use indicatif::HumanCount;
 
 /// A column of a source table.
 #[derive(Debug, Clone)]
@@ -172,7 +172,7 @@ struct Counts {
 /// of 6 rows`.
 fn describe(draft: &Draft, counts: &Counts) -> String {
     let kept = counts.rows - counts.left_out;
-    let rows = |n: u64| format!("{} {}", thousands(n), if n == 1 { "row" } else { "rows" });
+    let rows = |n: u64| format!("{} {}", HumanCount(n), if n == 1 { "row" } else { "rows" });
     let mut what = Vec::new();
     if !draft.set.is_empty() {
         let columns: Vec<&str> = draft.set.iter().map(|(c, _, _)| c.as_str()).collect();
@@ -181,7 +181,7 @@ fn describe(draft: &Draft, counts: &Counts) -> String {
     if draft.keep.is_some() {
         what.push(format!(
             "leaves out {} of {}",
-            thousands(counts.left_out),
+            HumanCount(counts.left_out),
             rows(counts.rows)
         ));
     }
