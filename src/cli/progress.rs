@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use indicatif::DecimalBytes;
+use parking_lot::Mutex;
 
 use super::output::{emit, print, seconds};
 use super::report::{Warning, report};
@@ -18,7 +19,6 @@ use super::style::{DANGER, DIM, paint};
 use crate::exec::{Meter, Observer, RunEnd, StepResult, step_status};
 use crate::plan::{Step, StepId};
 use crate::store::journal::now;
-use indicatif::DecimalBytes;
 
 /// How often the ticker looks at the meters.
 const TICK: Duration = Duration::from_millis(250);

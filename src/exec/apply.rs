@@ -3,9 +3,10 @@
 //! before they start, run them, and journal every step in `state.json`.
 //! What people see of it goes through an [`Observer`].
 
-use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::artifacts::open_artifacts;
 use super::error::ApplyError;

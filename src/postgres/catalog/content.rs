@@ -58,7 +58,7 @@ pub fn count_tables(
                     Err(e) => {
                         let at = next.fetch_add(names.len(), Ordering::Relaxed);
                         if at < names.len() {
-                            lock(&results).push((at, Err(e)));
+                            results.lock().push((at, Err(e)));
                         }
                         return;
                     }
@@ -71,7 +71,7 @@ pub fn count_tables(
                     let table = [schema.as_str(), name.as_str(), columns.as_str()];
                     let result = rows_of(&mut connection, table, content.is_some());
                     let failed = result.is_err();
-                    lock(&results).push((at, result));
+                    results.lock().push((at, result));
                     if failed {
                         next.fetch_add(names.len(), Ordering::Relaxed);
                         return;
@@ -86,10 +86,6 @@ pub fn count_tables(
         counts.tables[todo[at]].rows = Some(rows);
     }
     Ok(())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
-    mutex.lock()
 }
 
 /// Sets each of `settings` in the session.
