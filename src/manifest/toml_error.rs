@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::diagnostic::ManifestDiagnostic;
+use super::raw::{RawArtifacts, RawInclude, RawSource, RawTarget, RawTools};
 use super::source_file::SourceFile;
 
 /// The keys each table allows, to name the table in messages and to suggest
@@ -21,60 +22,13 @@ pub const TABLE_KEYS: &[(&str, &[&str])] = &[
             "tools",
         ],
     ),
-    (
-        "[source]",
-        &[
-            "database",
-            "media",
-            "scripts",
-            "reports",
-            "invalidate",
-            "manage",
-        ],
-    ),
-    (
-        "[target]",
-        &[
-            "database",
-            "media",
-            "scripts",
-            "reports",
-            "invalidate",
-            "manage",
-            "strategy",
-            "keep_previous",
-            "terminate_connections",
-            "owner",
-            "maintenance_database",
-            "allow_older_netbox",
-        ],
-    ),
-    (
-        "[include]",
-        &[
-            "database",
-            "exclude_table_data",
-            "media",
-            "scripts",
-            "reports",
-            "owners",
-        ],
-    ),
+    ("[source]", RawSource::KEYS),
+    ("[target]", RawTarget::KEYS),
+    ("[include]", RawInclude::KEYS),
     ("[sanitize]", &["preset", "rules", "logins"]),
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
-    (
-        "[artifacts]",
-        &[
-            "dir",
-            "cache",
-            "format",
-            "compression",
-            "jobs",
-            "keep",
-            "check",
-        ],
-    ),
-    ("[tools]", &["bindir"]),
+    ("[artifacts]", RawArtifacts::KEYS),
+    ("[tools]", RawTools::KEYS),
 ];
 
 pub fn from_toml_error(src: &SourceFile, error: &toml::de::Error) -> ManifestDiagnostic {
