@@ -6,6 +6,8 @@
 //! These types are also the source of `replicate schema`: their doc comments
 //! are the descriptions editors show.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use toml::Spanned;
 
@@ -13,38 +15,29 @@ use super::choices::{
     CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Preset, Strategy,
 };
 
-/// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
-/// folders of files) source to a target.
-#[derive(Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "replicate manifest")]
-pub struct RawManifest {
-    /// The manifest format version. Only 1 exists.
-    #[schemars(with = "u32", range(min = 1, max = 1), required)]
-    pub version: Option<Spanned<i64>>,
-    /// Where the data comes from.
-    #[schemars(with = "RawSource", required)]
-    pub source: Option<Spanned<RawSource>>,
-    /// Where the data goes. Its database is dropped and recreated.
-    #[schemars(with = "RawTarget", required)]
-    pub target: Option<Spanned<RawTarget>>,
-    /// What is copied.
-    #[serde(default)]
-    #[schemars(with = "Option<RawInclude>")]
-    pub include: Option<Spanned<RawInclude>>,
-    /// Values that never leave the source: rules that replace columns or
-    /// leave rows out of the copy, evaluated by the source server.
-    #[serde(default)]
-    #[schemars(with = "Option<RawSanitize>")]
-    pub sanitize: Option<Spanned<RawSanitize>>,
-    /// Where and how the artifacts (dump, folder archives, checksums) are written.
-    #[serde(default)]
-    #[schemars(with = "Option<RawArtifacts>")]
-    pub artifacts: Option<Spanned<RawArtifacts>>,
-    /// Where the PostgreSQL client programs live.
-    #[serde(default)]
-    #[schemars(with = "Option<RawTools>")]
-    pub tools: Option<Spanned<RawTools>>,
+raw_table! {
+    /// A `replicate` manifest: what to copy from a NetBox (or any PostgreSQL plus
+    /// folders of files) source to a target.
+    #[schemars(title = "replicate manifest")]
+    pub struct RawManifest: read_by_hand {
+        @required {
+            /// The manifest format version. Only 1 exists.
+            version: "u32" [range(min = 1, max = 1)] => i64;
+            /// Where the data comes from.
+            source: "RawSource" => RawSource;
+            /// Where the data goes. Its database is dropped and recreated.
+            target: "RawTarget" => RawTarget;
+        }
+        /// What is copied.
+        include: "Option<RawInclude>" => RawInclude;
+        /// Values that never leave the source: rules that replace columns or
+        /// leave rows out of the copy, evaluated by the source server.
+        sanitize: "Option<RawSanitize>" => RawSanitize;
+        /// Where and how the artifacts (dump, folder archives, checksums) are written.
+        artifacts: "Option<RawArtifacts>" => RawArtifacts;
+        /// Where the PostgreSQL client programs live.
+        tools: "Option<RawTools>" => RawTools;
+    }
 }
 
 raw_table! {
@@ -102,31 +95,26 @@ raw_table! {
     }
 }
 
-/// Sanitizing: what never leaves the source server.
-#[derive(Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawSanitize {
-    /// `netbox`: the rules for what a NetBox database holds that must not
-    /// reach a development copy (tokens, sessions, password hashes, e-mail
-    /// addresses, webhook secrets, credentials, keys, pending jobs, enabled
-    /// event rules), adapted to the NetBox version found.
-    #[serde(default)]
-    #[schemars(with = "Option<Preset>")]
-    pub preset: Option<Spanned<String>>,
-    /// Rules of your own, one `[[sanitize.rules]]` each. A rule for a
-    /// table the preset also covers replaces the preset's `keep` and the
-    /// columns it sets.
-    #[serde(default)]
-    #[schemars(with = "Option<Vec<RawRule>>")]
-    pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
-    /// Users of the copy given a known password, `username =
-    /// "${VARIABLE}"`: after the copy, the target's NetBox (through
-    /// `[target] manage`) hashes the variable's value with its own hasher
-    /// and sets it, so a development copy can be logged into at once. The
-    /// password comes from the environment, never from the manifest.
-    #[serde(default)]
-    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
-    pub logins: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+raw_table! {
+    /// Sanitizing: what never leaves the source server.
+    #[derive(Default)]
+    pub struct RawSanitize: read_by_hand {
+        /// `netbox`: the rules for what a NetBox database holds that must not
+        /// reach a development copy (tokens, sessions, password hashes, e-mail
+        /// addresses, webhook secrets, credentials, keys, pending jobs, enabled
+        /// event rules), adapted to the NetBox version found.
+        preset: "Option<Preset>" => String;
+        /// Rules of your own, one `[[sanitize.rules]]` each. A rule for a
+        /// table the preset also covers replaces the preset's `keep` and the
+        /// columns it sets.
+        rules: "Option<Vec<RawRule>>" => Vec<Spanned<RawRule>>;
+        /// Users of the copy given a known password, `username =
+        /// "${VARIABLE}"`: after the copy, the target's NetBox (through
+        /// `[target] manage`) hashes the variable's value with its own hasher
+        /// and sets it, so a development copy can be logged into at once. The
+        /// password comes from the environment, never from the manifest.
+        logins: "Option<std::collections::BTreeMap<String, String>>" => BTreeMap<String, Spanned<String>>;
+    }
 }
 
 /// One sanitizing rule.
@@ -140,7 +128,7 @@ pub struct RawRule {
     /// `{ email = "'user' || id || '@example.invalid'" }`.
     #[serde(default)]
     #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
-    pub set: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    pub set: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// An SQL condition over the row: only the rows it holds for are
     /// copied; `"false"` copies none.
     #[serde(default)]

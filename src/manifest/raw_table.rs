@@ -4,8 +4,10 @@
 //! value is `Option<Spanned<_>>`: `None` when absent or of the wrong type.
 //!
 //! A field is written `name: "schema type" [more schemars settings] =>
-//! value type;`. `system` puts first the keys `[source]` and `[target]`
-//! share, `database` the one that must be given (`@required`).
+//! value type;`; the fields in `@required { ... }`, first, must be given.
+//! `system` puts first the keys `[source]` and `[target]` share;
+//! `read_by_hand` declares a table whose reading takes more than its values
+//! (the top level, `[sanitize]`).
 
 use serde::de::DeserializeOwned;
 
@@ -69,13 +71,44 @@ macro_rules! raw_table {
             $($(#[doc = $doc:tt])* $field:ident: $with:tt $([$($more:tt)*])? => $ty:ty;)*
         }
     ) => {
+        raw_table! {
+            $(#[doc = $sdoc])*
+            $(#[derive($($derive),*)])?
+            pub struct $name: read_by_hand {
+                $(@required { $($(#[doc = $rdoc])* $req: $rwith => $rty;)* })?
+                $($(#[doc = $doc])* $field: $with $([$($more)*])? => $ty;)*
+            }
+        }
+
+        impl $name {
+            /// The table, each key's value taken from `values`.
+            pub fn read(values: &mut impl $crate::manifest::raw_table::Values) -> Self {
+                Self {
+                    $($($req: values.required(stringify!($req)),)*)?
+                    $($field: values.value(stringify!($field)),)*
+                }
+            }
+        }
+    };
+    (
+        $(#[doc = $sdoc:tt])*
+        $(#[derive($($derive:ident),*)])?
+        $(#[schemars($($sattr:tt)*)])?
+        pub struct $name:ident: read_by_hand {
+            $(@required { $(
+                $(#[doc = $rdoc:tt])* $req:ident: $rwith:tt $([$($rmore:tt)*])? => $rty:ty;
+            )* })?
+            $($(#[doc = $doc:tt])* $field:ident: $with:tt $([$($more:tt)*])? => $ty:ty;)*
+        }
+    ) => {
         $(#[doc = $sdoc])*
         #[derive(Debug, JsonSchema $($(, $derive)*)?)]
         #[serde(deny_unknown_fields)]
+        $(#[schemars($($sattr)*)])?
         pub struct $name {
             $($(
                 $(#[doc = $rdoc])*
-                #[schemars(with = $rwith, required)]
+                #[schemars(with = $rwith, $($($rmore)*,)? required)]
                 pub $req: Option<Spanned<$rty>>,
             )*)?
             $(
@@ -89,14 +122,6 @@ macro_rules! raw_table {
         impl $name {
             /// Every key the table allows, in the order it is declared.
             pub const KEYS: &[&str] = &[$($(stringify!($req),)*)? $(stringify!($field)),*];
-
-            /// The table, each key's value taken from `values`.
-            pub fn read(values: &mut impl $crate::manifest::raw_table::Values) -> Self {
-                Self {
-                    $($($req: values.required(stringify!($req)),)*)?
-                    $($field: values.value(stringify!($field)),)*
-                }
-            }
         }
     };
 }

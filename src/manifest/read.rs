@@ -105,8 +105,7 @@ impl<'a> Reader<'a> {
         };
         let span = value.span();
         let Some(table) = value.get_ref().as_table() else {
-            self.problems
-                .push(wrong_type(self.src, key, span, "a table", value.get_ref()));
+            self.wrong_type(key, span, "a table", value.get_ref());
             return None;
         };
         self.known_keys(table, &format!("[{key}]"));
@@ -123,26 +122,15 @@ impl<'a> Reader<'a> {
         let value = table.get("rules")?;
         let span = value.span();
         let Some(items) = value.get_ref().as_array() else {
-            self.problems.push(wrong_type(
-                self.src,
-                "rules",
-                span,
-                "an array of tables (`[[sanitize.rules]]`)",
-                value.get_ref(),
-            ));
+            let expected = "an array of tables (`[[sanitize.rules]]`)";
+            self.wrong_type("rules", span, expected, value.get_ref());
             return None;
         };
         let mut rules = Vec::new();
         for item in items.iter() {
             let item_span = item.span();
             let Some(rule) = item.get_ref().as_table() else {
-                self.problems.push(wrong_type(
-                    self.src,
-                    "rules",
-                    item_span,
-                    "a table",
-                    item.get_ref(),
-                ));
+                self.wrong_type("rules", item_span, "a table", item.get_ref());
                 continue;
             };
             self.known_keys(rule, "[[sanitize.rules]]");
@@ -155,6 +143,15 @@ impl<'a> Reader<'a> {
             rules.push(Spanned::new(item_span, read));
         }
         Some(Spanned::new(span, rules))
+    }
+
+    /// Reports `key`'s value at `span` as not `expected`.
+    fn wrong_type(&mut self, key: &str, span: Range<usize>, expected: &str, found: &DeValue<'_>) {
+        let message = format!("`{key}` must be {expected}, not {}", found.type_str());
+        self.problems.push(
+            ManifestDiagnostic::error("manifest::wrong-type", self.src, message)
+                .with_label(span, format!("expected {expected}")),
+        );
     }
 
     /// A key that must be there.
@@ -211,19 +208,4 @@ impl Values for TableValues<'_, '_, '_, '_> {
     fn required<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
         self.reader.required(self.table, key, self.span)
     }
-}
-
-fn wrong_type(
-    src: &SourceFile,
-    key: &str,
-    span: Range<usize>,
-    expected: &str,
-    found: &DeValue<'_>,
-) -> ManifestDiagnostic {
-    ManifestDiagnostic::error(
-        "manifest::wrong-type",
-        src,
-        format!("`{key}` must be {expected}, not {}", found.type_str()),
-    )
-    .with_label(span, format!("expected {expected}"))
 }

@@ -4,28 +4,19 @@
 use std::ops::Range;
 
 use super::diagnostic::ManifestDiagnostic;
-use super::raw::{RawArtifacts, RawInclude, RawSource, RawTarget, RawTools};
+use super::raw::{
+    RawArtifacts, RawInclude, RawManifest, RawSanitize, RawSource, RawTarget, RawTools,
+};
 use super::source_file::SourceFile;
 
 /// The keys each table allows, to name the table in messages and to suggest
 /// the key that was probably meant.
 pub const TABLE_KEYS: &[(&str, &[&str])] = &[
-    (
-        "the top level",
-        &[
-            "version",
-            "source",
-            "target",
-            "include",
-            "sanitize",
-            "artifacts",
-            "tools",
-        ],
-    ),
+    ("the top level", RawManifest::KEYS),
     ("[source]", RawSource::KEYS),
     ("[target]", RawTarget::KEYS),
     ("[include]", RawInclude::KEYS),
-    ("[sanitize]", &["preset", "rules", "logins"]),
+    ("[sanitize]", RawSanitize::KEYS),
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
     ("[artifacts]", RawArtifacts::KEYS),
     ("[tools]", RawTools::KEYS),
