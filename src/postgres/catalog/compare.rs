@@ -325,6 +325,14 @@ mod tests {
         c
     }
 
+    /// The differences `compare` finds, in words.
+    fn shown(expected: &Catalog, found: &Catalog, how: Comparison) -> Vec<String> {
+        compare(expected, found, how)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     #[test]
     fn equal_catalogs_have_no_difference() {
         let how = Comparison {
@@ -357,12 +365,8 @@ mod tests {
             },
             vec![Object::default()],
         );
-        let shown: Vec<String> = compare(&expected, &found, Comparison::default())
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         assert_eq!(
-            shown,
+            shown(&expected, &found, Comparison::default()),
             vec![
                 "the encoding: expected UTF8, found LATIN1",
                 "index dcim_device_name on public.dcim_device: expected present, found none",
@@ -386,12 +390,8 @@ mod tests {
             owners: false,
             content: true,
         };
-        let shown: Vec<String> = compare(&expected, &found, how)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         assert_eq!(
-            shown,
+            shown(&expected, &found, how),
             vec![
                 "table public.dcim_device: content: expected SHA-256 aaaaaaaaaaaa, found SHA-256 bbbbbbbbbbbb (the same rows, other values)"
             ]

@@ -10,6 +10,7 @@ use pq_sys as pq;
 use super::result::PqResult;
 use super::{CHUNK, Connection, CopyError, PqError};
 use crate::io::interrupt;
+use crate::io::retry::read_retrying;
 
 impl Connection {
     /// Runs `COPY ... TO STDOUT` and gives `sink` its rows, about
@@ -56,10 +57,9 @@ impl Connection {
             .map_err(CopyError::Server)?;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let n = match rows.read(&mut buf) {
+            let n = match read_retrying(rows, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.abort_copy_in("replicate could not read the rows");
                     return Err(CopyError::Local(e));
