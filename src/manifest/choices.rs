@@ -42,11 +42,15 @@ pub trait Choice: Copy + Sized + 'static {
     }
 }
 
+/// `Display` as the word the manifest writes (`word`, or the method named).
 macro_rules! display_as_word {
     ($t:ty) => {
+        display_as_word!($t, word);
+    };
+    ($t:ty, $word:ident) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.word())
+                f.write_str(self.$word())
             }
         }
     };
@@ -133,11 +137,7 @@ impl Folder {
     }
 }
 
-impl fmt::Display for Folder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_word!(Folder, as_str);
 
 /// A set of sanitizing rules replicate knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
