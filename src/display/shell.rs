@@ -30,9 +30,13 @@ mod tests {
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("--format=directory"), "--format=directory");
-        assert_eq!(shell_word("DROP DATABASE x"), "'DROP DATABASE x'");
-        assert_eq!(shell_word("it's"), "'it'\\''s'");
-        assert_eq!(shell_word(""), "''");
+        for (word, shown) in [
+            ("--format=directory", "--format=directory"),
+            ("DROP DATABASE x", "'DROP DATABASE x'"),
+            ("it's", "'it'\\''s'"),
+            ("", "''"),
+        ] {
+            assert_eq!(shell_word(word), shown);
+        }
     }
 }

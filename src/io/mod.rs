@@ -8,6 +8,7 @@ pub(crate) mod files;
 pub mod hashing;
 pub(crate) mod interrupt;
 pub(crate) mod paths;
+pub(crate) mod retry;
 pub mod sha256sum;
 pub(crate) mod sys;
 pub mod tally;

@@ -42,53 +42,66 @@ pub trait Choice: Copy + Sized + 'static {
     }
 }
 
+/// `Display` as the word the manifest writes (`word`, or the method named).
 macro_rules! display_as_word {
     ($t:ty) => {
+        display_as_word!($t, word);
+    };
+    ($t:ty, $word:ident) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.word())
+                f.write_str(self.$word())
             }
         }
     };
 }
 
-/// How much of the database is copied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseContent {
-    /// Schema and data.
-    Full,
-    /// Schema only (`pg_dump --schema-only`).
-    Schema,
-    /// No database steps at all: folders only.
-    None,
+/// A manifest's choice of words: the enum (its words serde's and the
+/// schema's too), its `Choice` list and its `Display`.
+macro_rules! choice {
+    (
+        $(#[doc = $doc:tt])*
+        pub enum $name:ident {
+            $($(#[doc = $vdoc:tt])* $variant:ident = $word:literal,)*
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[doc = $vdoc])* $variant,)*
+        }
+
+        impl Choice for $name {
+            const ALL: &'static [(&'static str, Self)] = &[$(($word, Self::$variant)),*];
+        }
+
+        display_as_word!($name);
+    };
 }
 
-impl Choice for DatabaseContent {
-    const ALL: &'static [(&'static str, Self)] = &[
-        ("full", Self::Full),
-        ("schema", Self::Schema),
-        ("none", Self::None),
-    ];
-}
-display_as_word!(DatabaseContent);
-
-/// How the target is replaced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Build the new database and folders beside the live ones, prove them,
-    /// swap them in at once, keep the previous ones for `rollback`.
-    Swap,
-    /// Drop the target first and rebuild it in place: less room, no way back.
-    Replace,
+choice! {
+    /// How much of the database is copied.
+    pub enum DatabaseContent {
+        /// Schema and data.
+        Full = "full",
+        /// Schema only (`pg_dump --schema-only`).
+        Schema = "schema",
+        /// No database steps at all: folders only.
+        None = "none",
+    }
 }
 
-impl Choice for Strategy {
-    const ALL: &'static [(&'static str, Self)] =
-        &[("swap", Self::Swap), ("replace", Self::Replace)];
+choice! {
+    /// How the target is replaced.
+    pub enum Strategy {
+        /// Build the new database and folders beside the live ones, prove them,
+        /// swap them in at once, keep the previous ones for `rollback`.
+        Swap = "swap",
+        /// Drop the target first and rebuild it in place: less room, no way back.
+        Replace = "replace",
+    }
 }
-display_as_word!(Strategy);
 
 impl Choice for DumpFormat {
     const ALL: &'static [(&'static str, Self)] = &[
@@ -133,52 +146,32 @@ impl Folder {
     }
 }
 
-impl fmt::Display for Folder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+display_as_word!(Folder, as_str);
+
+choice! {
+    /// A set of sanitizing rules replicate knows.
+    pub enum Preset {
+        /// NetBox's secrets, tokens, sessions and actions (README, "Sanitized copies").
+        Netbox = "netbox",
     }
 }
 
-/// A set of sanitizing rules replicate knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    /// NetBox's secrets, tokens, sessions and actions (README, "Sanitized copies").
-    Netbox,
+choice! {
+    /// What becomes of the artifacts after a run.
+    pub enum Keep {
+        /// Every artifact stays (for `--steps`, `--resume`, another target).
+        All = "all",
+        /// A run that completed the whole plan removes the dump and archives.
+        None = "none",
+    }
 }
 
-impl Choice for Preset {
-    const ALL: &'static [(&'static str, Self)] = &[("netbox", Self::Netbox)];
+choice! {
+    /// How much `check` proves of each table.
+    pub enum CheckDepth {
+        /// Every object, and every table's row count.
+        Rows = "rows",
+        /// Also every table's content: the SHA-256 of its `COPY` text.
+        Content = "content",
+    }
 }
-display_as_word!(Preset);
-
-/// What becomes of the artifacts after a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Keep {
-    /// Every artifact stays (for `--steps`, `--resume`, another target).
-    All,
-    /// A run that completed the whole plan removes the dump and archives.
-    None,
-}
-
-impl Choice for Keep {
-    const ALL: &'static [(&'static str, Self)] = &[("all", Self::All), ("none", Self::None)];
-}
-display_as_word!(Keep);
-
-/// How much `check` proves of each table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckDepth {
-    /// Every object, and every table's row count.
-    Rows,
-    /// Also every table's content: the SHA-256 of its `COPY` text.
-    Content,
-}
-
-impl Choice for CheckDepth {
-    const ALL: &'static [(&'static str, Self)] =
-        &[("rows", Self::Rows), ("content", Self::Content)];
-}
-display_as_word!(CheckDepth);

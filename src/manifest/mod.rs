@@ -9,6 +9,8 @@ mod interpolate;
 mod load;
 mod mask;
 mod model;
+#[macro_use]
+mod raw_table;
 mod raw;
 mod read;
 mod source_file;

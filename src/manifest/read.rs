@@ -13,6 +13,7 @@ use super::diagnostic::ManifestDiagnostic;
 use super::raw::{
     RawArtifacts, RawInclude, RawManifest, RawRule, RawSanitize, RawSource, RawTarget, RawTools,
 };
+use super::raw_table::Values;
 use super::source_file::SourceFile;
 use super::toml_error::{TABLE_KEYS, did_you_mean, from_toml_error, missing_key, unknown_key};
 
@@ -40,53 +41,16 @@ pub fn read(
     reader.known_keys(table, "the top level");
     let whole = 0..0;
     let version = reader.required(table, "version", &whole);
-    let source = reader.table(table, "source", &whole, true, |r, t, span| RawSource {
-        database: r.required(t, "database", span),
-        media: r.value(t, "media"),
-        scripts: r.value(t, "scripts"),
-        reports: r.value(t, "reports"),
-        invalidate: r.value(t, "invalidate"),
-        manage: r.value(t, "manage"),
+    let source = reader.table(table, "source", &whole, true, |v| RawSource::read(v));
+    let target = reader.table(table, "target", &whole, true, |v| RawTarget::read(v));
+    let include = reader.table(table, "include", &whole, false, |v| RawInclude::read(v));
+    let sanitize = reader.table(table, "sanitize", &whole, false, |v| RawSanitize {
+        preset: v.value("preset"),
+        rules: v.reader.rules(v.table),
+        logins: v.value("logins"),
     });
-    let target = reader.table(table, "target", &whole, true, |r, t, span| RawTarget {
-        database: r.required(t, "database", span),
-        media: r.value(t, "media"),
-        scripts: r.value(t, "scripts"),
-        reports: r.value(t, "reports"),
-        invalidate: r.value(t, "invalidate"),
-        manage: r.value(t, "manage"),
-        strategy: r.value(t, "strategy"),
-        keep_previous: r.value(t, "keep_previous"),
-        terminate_connections: r.value(t, "terminate_connections"),
-        owner: r.value(t, "owner"),
-        maintenance_database: r.value(t, "maintenance_database"),
-        allow_older_netbox: r.value(t, "allow_older_netbox"),
-    });
-    let include = reader.table(table, "include", &whole, false, |r, t, _| RawInclude {
-        database: r.value(t, "database"),
-        exclude_table_data: r.value(t, "exclude_table_data"),
-        media: r.value(t, "media"),
-        scripts: r.value(t, "scripts"),
-        reports: r.value(t, "reports"),
-        owners: r.value(t, "owners"),
-    });
-    let sanitize = reader.table(table, "sanitize", &whole, false, |r, t, _| RawSanitize {
-        preset: r.value(t, "preset"),
-        rules: r.rules(t),
-        logins: r.value(t, "logins"),
-    });
-    let artifacts = reader.table(table, "artifacts", &whole, false, |r, t, _| RawArtifacts {
-        dir: r.value(t, "dir"),
-        cache: r.value(t, "cache"),
-        format: r.value(t, "format"),
-        compression: r.value(t, "compression"),
-        jobs: r.value(t, "jobs"),
-        keep: r.value(t, "keep"),
-        check: r.value(t, "check"),
-    });
-    let tools = reader.table(table, "tools", &whole, false, |r, t, _| RawTools {
-        bindir: r.value(t, "bindir"),
-    });
+    let artifacts = reader.table(table, "artifacts", &whole, false, |v| RawArtifacts::read(v));
+    let tools = reader.table(table, "tools", &whole, false, |v| RawTools::read(v));
     let raw = RawManifest {
         version,
         source,
@@ -104,7 +68,7 @@ struct Reader<'a> {
     problems: Vec<ManifestDiagnostic>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// Reports every key of `table` that its format does not know, in the
     /// order they are written.
     fn known_keys(&mut self, table: &DeTable<'_>, name: &str) {
@@ -125,13 +89,13 @@ impl Reader<'_> {
     }
 
     /// A sub-table, read by `read` when it is present and is a table.
-    fn table<T>(
-        &mut self,
+    fn table<'r, T>(
+        &'r mut self,
         parent: &DeTable<'_>,
         key: &str,
         parent_span: &Range<usize>,
         required: bool,
-        read: impl FnOnce(&mut Self, &DeTable<'_>, &Range<usize>) -> T,
+        read: impl FnOnce(&mut TableValues<'r, 'a, '_, '_>) -> T,
     ) -> Option<Spanned<T>> {
         let Some(value) = parent.get(key) else {
             if required {
@@ -141,12 +105,15 @@ impl Reader<'_> {
         };
         let span = value.span();
         let Some(table) = value.get_ref().as_table() else {
-            self.problems
-                .push(wrong_type(self.src, key, span, "a table", value.get_ref()));
+            self.wrong_type(key, span, "a table", value.get_ref());
             return None;
         };
         self.known_keys(table, &format!("[{key}]"));
-        let read = read(self, table, &span);
+        let read = read(&mut TableValues {
+            reader: self,
+            table,
+            span: &span,
+        });
         Some(Spanned::new(span, read))
     }
 
@@ -155,26 +122,15 @@ impl Reader<'_> {
         let value = table.get("rules")?;
         let span = value.span();
         let Some(items) = value.get_ref().as_array() else {
-            self.problems.push(wrong_type(
-                self.src,
-                "rules",
-                span,
-                "an array of tables (`[[sanitize.rules]]`)",
-                value.get_ref(),
-            ));
+            let expected = "an array of tables (`[[sanitize.rules]]`)";
+            self.wrong_type("rules", span, expected, value.get_ref());
             return None;
         };
         let mut rules = Vec::new();
         for item in items.iter() {
             let item_span = item.span();
             let Some(rule) = item.get_ref().as_table() else {
-                self.problems.push(wrong_type(
-                    self.src,
-                    "rules",
-                    item_span,
-                    "a table",
-                    item.get_ref(),
-                ));
+                self.wrong_type("rules", item_span, "a table", item.get_ref());
                 continue;
             };
             self.known_keys(rule, "[[sanitize.rules]]");
@@ -187,6 +143,15 @@ impl Reader<'_> {
             rules.push(Spanned::new(item_span, read));
         }
         Some(Spanned::new(span, rules))
+    }
+
+    /// Reports `key`'s value at `span` as not `expected`.
+    fn wrong_type(&mut self, key: &str, span: Range<usize>, expected: &str, found: &DeValue<'_>) {
+        let message = format!("`{key}` must be {expected}, not {}", found.type_str());
+        self.problems.push(
+            ManifestDiagnostic::error("manifest::wrong-type", self.src, message)
+                .with_label(span, format!("expected {expected}")),
+        );
     }
 
     /// A key that must be there.
@@ -228,17 +193,19 @@ impl Reader<'_> {
     }
 }
 
-fn wrong_type(
-    src: &SourceFile,
-    key: &str,
-    span: Range<usize>,
-    expected: &str,
-    found: &DeValue<'_>,
-) -> ManifestDiagnostic {
-    ManifestDiagnostic::error(
-        "manifest::wrong-type",
-        src,
-        format!("`{key}` must be {expected}, not {}", found.type_str()),
-    )
-    .with_label(span, format!("expected {expected}"))
+/// One table being read: its values for [`Values`].
+struct TableValues<'r, 'a, 't, 's> {
+    reader: &'r mut Reader<'a>,
+    table: &'t DeTable<'t>,
+    span: &'s Range<usize>,
+}
+
+impl Values for TableValues<'_, '_, '_, '_> {
+    fn value<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        self.reader.value(self.table, key)
+    }
+
+    fn required<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        self.reader.required(self.table, key, self.span)
+    }
 }

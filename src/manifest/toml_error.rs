@@ -4,77 +4,22 @@
 use std::ops::Range;
 
 use super::diagnostic::ManifestDiagnostic;
+use super::raw::{
+    RawArtifacts, RawInclude, RawManifest, RawSanitize, RawSource, RawTarget, RawTools,
+};
 use super::source_file::SourceFile;
 
 /// The keys each table allows, to name the table in messages and to suggest
 /// the key that was probably meant.
 pub const TABLE_KEYS: &[(&str, &[&str])] = &[
-    (
-        "the top level",
-        &[
-            "version",
-            "source",
-            "target",
-            "include",
-            "sanitize",
-            "artifacts",
-            "tools",
-        ],
-    ),
-    (
-        "[source]",
-        &[
-            "database",
-            "media",
-            "scripts",
-            "reports",
-            "invalidate",
-            "manage",
-        ],
-    ),
-    (
-        "[target]",
-        &[
-            "database",
-            "media",
-            "scripts",
-            "reports",
-            "invalidate",
-            "manage",
-            "strategy",
-            "keep_previous",
-            "terminate_connections",
-            "owner",
-            "maintenance_database",
-            "allow_older_netbox",
-        ],
-    ),
-    (
-        "[include]",
-        &[
-            "database",
-            "exclude_table_data",
-            "media",
-            "scripts",
-            "reports",
-            "owners",
-        ],
-    ),
-    ("[sanitize]", &["preset", "rules", "logins"]),
+    ("the top level", RawManifest::KEYS),
+    ("[source]", RawSource::KEYS),
+    ("[target]", RawTarget::KEYS),
+    ("[include]", RawInclude::KEYS),
+    ("[sanitize]", RawSanitize::KEYS),
     ("[[sanitize.rules]]", &["table", "set", "keep"]),
-    (
-        "[artifacts]",
-        &[
-            "dir",
-            "cache",
-            "format",
-            "compression",
-            "jobs",
-            "keep",
-            "check",
-        ],
-    ),
-    ("[tools]", &["bindir"]),
+    ("[artifacts]", RawArtifacts::KEYS),
+    ("[tools]", RawTools::KEYS),
 ];
 
 pub fn from_toml_error(src: &SourceFile, error: &toml::de::Error) -> ManifestDiagnostic {

@@ -34,58 +34,62 @@ macro_rules! credential_paths {
     };
 }
 
+/// A rule that copies none of the table's rows.
+const fn left_out(tables: &'static [&'static str], why: &'static str) -> PresetRule {
+    PresetRule {
+        tables,
+        set: &[],
+        keep: Some("false"),
+        why,
+    }
+}
+
+/// A rule that copies every row, with the columns of `set` replaced.
+const fn replaced(
+    tables: &'static [&'static str],
+    set: &'static [(&'static str, &'static str)],
+    why: &'static str,
+) -> PresetRule {
+    PresetRule {
+        tables,
+        set,
+        keep: None,
+        why,
+    }
+}
+
+/// The rule for wireless LANs' and links' pre-shared keys.
+const fn wireless_keys(tables: &'static [&'static str]) -> PresetRule {
+    replaced(tables, &[("auth_psk", "''")], "wireless pre-shared keys")
+}
+
 pub const NETBOX: &[PresetRule] = &[
-    PresetRule {
-        tables: &["users_token"],
-        set: &[],
-        keep: Some("false"),
-        why: "API tokens act as their users; none is copied",
-    },
-    PresetRule {
-        tables: &["django_session"],
-        set: &[],
-        keep: Some("false"),
-        why: "login sessions",
-    },
-    PresetRule {
-        tables: &["users_user", "auth_user"],
-        set: &[
+    left_out(
+        &["users_token"],
+        "API tokens act as their users; none is copied",
+    ),
+    left_out(&["django_session"], "login sessions"),
+    replaced(
+        &["users_user", "auth_user"],
+        &[
             ("password", UNUSABLE_PASSWORD),
             (
                 "email",
                 "CASE WHEN email = '' THEN '' ELSE 'user' || id || '@example.invalid' END",
             ),
         ],
-        keep: None,
-        why: "password hashes become unusable (nobody logs in with production credentials; `[sanitize] logins` gives named users a password), e-mail addresses become user<id>@example.invalid",
-    },
-    PresetRule {
-        tables: &["social_auth_usersocialauth"],
-        set: &[],
-        keep: Some("false"),
-        why: "single sign-on access and refresh tokens",
-    },
-    PresetRule {
-        tables: &["social_auth_partial"],
-        set: &[],
-        keep: Some("false"),
-        why: "single sign-on pipeline state",
-    },
-    PresetRule {
-        tables: &["social_auth_association"],
-        set: &[],
-        keep: Some("false"),
-        why: "OpenID association secrets",
-    },
-    PresetRule {
-        tables: &["social_auth_code"],
-        set: &[],
-        keep: Some("false"),
-        why: "e-mail validation codes",
-    },
-    PresetRule {
-        tables: &["extras_webhook"],
-        set: &[
+        "password hashes become unusable (nobody logs in with production credentials; `[sanitize] logins` gives named users a password), e-mail addresses become user<id>@example.invalid",
+    ),
+    left_out(
+        &["social_auth_usersocialauth"],
+        "single sign-on access and refresh tokens",
+    ),
+    left_out(&["social_auth_partial"], "single sign-on pipeline state"),
+    left_out(&["social_auth_association"], "OpenID association secrets"),
+    left_out(&["social_auth_code"], "e-mail validation codes"),
+    replaced(
+        &["extras_webhook"],
+        &[
             ("secret", "''"),
             ("additional_headers", "''"),
             (
@@ -94,18 +98,16 @@ pub const NETBOX: &[PresetRule] = &[
             ),
             ("enabled", "false"),
         ],
-        keep: None,
-        why: "webhook signing secrets, headers (often `Authorization`) and URLs (which may carry tokens); on 3.x the webhook is disabled too",
-    },
-    PresetRule {
-        tables: &["extras_eventrule"],
-        set: &[("enabled", "false")],
-        keep: None,
-        why: "enabled event rules would run webhooks and scripts against production systems from the copy",
-    },
-    PresetRule {
-        tables: &["core_datasource"],
-        set: &[
+        "webhook signing secrets, headers (often `Authorization`) and URLs (which may carry tokens); on 3.x the webhook is disabled too",
+    ),
+    replaced(
+        &["extras_eventrule"],
+        &[("enabled", "false")],
+        "enabled event rules would run webhooks and scripts against production systems from the copy",
+    ),
+    replaced(
+        &["core_datasource"],
+        &[
             ("enabled", "false"),
             (
                 "parameters",
@@ -117,75 +119,55 @@ pub const NETBOX: &[PresetRule] = &[
             ),
             ("sync_interval", "NULL"),
         ],
-        keep: None,
-        why: "data source credentials (git passwords, S3 keys, user:password@ in URLs); sources are disabled and not synced",
-    },
-    PresetRule {
-        tables: &["vpn_ikepolicy"],
-        set: &[("preshared_key", "''")],
-        keep: None,
-        why: "IKE pre-shared keys",
-    },
-    PresetRule {
-        tables: &["ipam_fhrpgroup"],
-        set: &[("auth_key", "''")],
-        keep: None,
-        why: "FHRP (VRRP, HSRP) authentication keys",
-    },
-    PresetRule {
-        tables: &["wireless_wirelesslan"],
-        set: &[("auth_psk", "''")],
-        keep: None,
-        why: "wireless pre-shared keys",
-    },
-    PresetRule {
-        tables: &["wireless_wirelesslink"],
-        set: &[("auth_psk", "''")],
-        keep: None,
-        why: "wireless pre-shared keys",
-    },
+        "data source credentials (git passwords, S3 keys, user:password@ in URLs); sources are disabled and not synced",
+    ),
+    replaced(
+        &["vpn_ikepolicy"],
+        &[("preshared_key", "''")],
+        "IKE pre-shared keys",
+    ),
+    replaced(
+        &["ipam_fhrpgroup"],
+        &[("auth_key", "''")],
+        "FHRP (VRRP, HSRP) authentication keys",
+    ),
+    wireless_keys(&["wireless_wirelesslan"]),
+    wireless_keys(&["wireless_wirelesslink"]),
     PresetRule {
         tables: &["core_job", "extras_jobresult"],
         set: &[],
         keep: Some("status NOT IN ('pending', 'scheduled', 'running')"),
         why: "pending and scheduled jobs would run, or block their schedule, on the copy",
     },
-    PresetRule {
-        tables: &["extras_cachedvalue"],
-        set: &[],
-        keep: Some("false"),
-        why: "the search cache holds copies of searchable secrets (wireless keys, e-mail addresses); `manage.py reindex` rebuilds it",
-    },
-    PresetRule {
-        tables: &["core_configrevision", "extras_configrevision"],
-        set: &[(
+    left_out(
+        &["extras_cachedvalue"],
+        "the search cache holds copies of searchable secrets (wireless keys, e-mail addresses); `manage.py reindex` rebuilds it",
+    ),
+    replaced(
+        &["core_configrevision", "extras_configrevision"],
+        &[(
             "data",
             "CASE WHEN jsonb_typeof(data) = 'object' THEN data - ARRAY['NAPALM_USERNAME', 'NAPALM_PASSWORD', 'NAPALM_ARGS'] ELSE data END",
         )],
-        keep: None,
-        why: "NAPALM credentials kept in configuration revisions (3.1 to 3.6)",
-    },
-    PresetRule {
-        tables: &["dcim_platform"],
-        set: &[("napalm_args", "NULL")],
-        keep: None,
-        why: "NAPALM arguments (3.x before 3.6), which may hold credentials",
-    },
-    PresetRule {
-        tables: &["core_objectchange", "extras_objectchange"],
-        set: &[
+        "NAPALM credentials kept in configuration revisions (3.1 to 3.6)",
+    ),
+    replaced(
+        &["dcim_platform"],
+        &[("napalm_args", "NULL")],
+        "NAPALM arguments (3.x before 3.6), which may hold credentials",
+    ),
+    replaced(
+        &["core_objectchange", "extras_objectchange"],
+        &[
             ("prechange_data", CHANGE_DATA_PRE),
             ("postchange_data", CHANGE_DATA_POST),
         ],
-        keep: None,
-        why: "the change log keeps full copies of changed objects: their secret fields are removed",
-    },
-    PresetRule {
-        tables: &["django_admin_log"],
-        set: &[],
-        keep: Some("false"),
-        why: "the old admin site's log (3.x), which names users and objects",
-    },
+        "the change log keeps full copies of changed objects: their secret fields are removed",
+    ),
+    left_out(
+        &["django_admin_log"],
+        "the old admin site's log (3.x), which names users and objects",
+    ),
 ];
 
 /// The change log's object copies without their secret fields.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::io::files::write_atomically;
 use crate::io::sys;
@@ -37,28 +38,22 @@ pub enum StepStatus {
     Skipped,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepState {
     pub status: StepStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// SHA-256 of every file the step produced, by path in the artifacts folder.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checksums: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `check`: what was compared with the dump, and what differed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckRecord>,
     /// How long the target's name could not be reached, in milliseconds
     /// (`swap`; `restore` under `replace` counts from `drop`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downtime_ms: Option<u64>,
     /// `dump`: the tables whose rows went through a sanitize rule, each
     /// with its rule: the dump is sanitized.
@@ -95,6 +90,7 @@ impl StepState {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub format_version: u32,
@@ -102,15 +98,12 @@ pub struct State {
     pub manifest_sha256: String,
     pub status: RunStatus,
     pub started_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
     /// Each step's state, by its id (`dump`, `restore`).
     pub steps: BTreeMap<String, StepState>,
     /// How long the target's name could not be reached during the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downtime_ms: Option<u64>,
     /// What replicate itself and its children used, written at the end.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
 }
 

@@ -10,45 +10,27 @@ pub mod journal;
 mod lock;
 mod mirror;
 pub mod remote;
+mod sums;
+#[cfg(test)]
+mod tests;
+mod verify;
 
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
-
 pub use self::error::StoreError;
+pub use self::sums::SUMS_FILE;
+pub use self::verify::Mismatch;
+#[cfg(test)]
+pub use self::verify::hash_tree;
 
-use crate::io::files::{create_private_dir, partial_path, remove_any, write_atomically};
-use crate::io::hashing::hash_files_tallied;
-use crate::io::sha256sum;
-use crate::io::tally::Tally;
-
-pub const SUMS_FILE: &str = "SHA256SUMS";
+use self::verify::Stamp;
+use crate::io::files::create_private_dir;
 
 /// One line of `SHA256SUMS`: a file's path inside the folder and its hash.
 pub type Sums = BTreeMap<String, String>;
-
-/// Why an artifact does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Mismatch {
-    #[error("{0} is not listed in SHA256SUMS (it was never completed)")]
-    NotListed(String),
-    #[error("{0} is missing")]
-    Missing(String),
-    #[error("{path} does not match SHA256SUMS (expected {expected}, found {found})")]
-    Changed {
-        path: String,
-        expected: String,
-        found: String,
-    },
-    #[error("{0} is not listed in SHA256SUMS (a file was added to the artifact)")]
-    Unexpected(String),
-    #[error("cannot read {path}: {error}")]
-    Unreadable { path: String, error: String },
-}
 
 /// The artifacts folder of one manifest.
 #[derive(Debug)]
@@ -65,27 +47,6 @@ pub struct ArtifactsDir {
     /// One fetch at a time: two steps needing the same object wait for
     /// one download.
     fetch_lock: Mutex<()>,
-}
-
-/// Identity and size of a file: if none changed, neither did the file
-/// (short of someone forging its modification time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime_ns: i128,
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = fs::symlink_metadata(path).ok()?;
-    Some(Stamp {
-        dev: meta.dev(),
-        ino: meta.ino(),
-        len: meta.len(),
-        mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-    })
 }
 
 impl ArtifactsDir {
@@ -170,217 +131,6 @@ impl ArtifactsDir {
     pub fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
-
-    /// The sums as recorded; an absent file lists nothing.
-    pub fn read_sums(&self) -> io::Result<Sums> {
-        let listing = match fs::read(self.join(SUMS_FILE)) {
-            Ok(listing) => listing,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Sums::new()),
-            Err(e) => return Err(e),
-        };
-        let entries = sha256sum::parse(&listing)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{SUMS_FILE}: {e}")))?;
-        Ok(entries
-            .into_iter()
-            .map(|(name, hash)| (String::from_utf8_lossy(&name).into_owned(), hash))
-            .collect())
-    }
-
-    /// Replaces the entries of `artifact` (the file `artifact`, or every file
-    /// below the folder `artifact`) with `entries`.
-    /// In an object store, the artifact's files are uploaded, then the sums.
-    pub fn record(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
-        // The objects first: the sums never list one that is incomplete.
-        self.upload_files(entries)?;
-        self.list(artifact, entries)
-    }
-
-    /// [`ArtifactsDir::record`] for an artifact whose one file went up
-    /// while it was written ([`ArtifactsDir::upload_while_writing`]),
-    /// completed as the object tagged `tag`.
-    pub fn record_uploaded(
-        &self,
-        artifact: &str,
-        entries: &Sums,
-        tag: Option<String>,
-    ) -> io::Result<()> {
-        self.remember_tag(artifact, tag)?;
-        self.list(artifact, entries)
-    }
-
-    /// Writes `entries` into the sums, here and in the store.
-    fn list(&self, artifact: &str, entries: &Sums) -> io::Result<()> {
-        let _guard = self.sums_lock.lock();
-        let mut sums = self.read_sums()?;
-        sums.retain(|path, _| !belongs_to(path, artifact));
-        sums.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.write_sums(&sums)?;
-        self.push_sums()
-    }
-
-    /// Drops `artifact` from the sums and removes it from disk, with any
-    /// partial copy: it is about to be produced again.
-    pub fn forget(&self, artifact: &str) -> io::Result<()> {
-        self.record(artifact, &Sums::new())?;
-        for path in [self.join(artifact), partial_path(&self.join(artifact))] {
-            remove_any(&path)?;
-        }
-        self.delete_remote(artifact)
-    }
-
-    /// Drops `artifact` from this folder only (the cache), leaving an
-    /// object store's copy for others.
-    pub fn forget_locally(&self, artifact: &str) -> io::Result<()> {
-        if self.remote.is_none() {
-            return self.forget(artifact);
-        }
-        for path in [self.join(artifact), partial_path(&self.join(artifact))] {
-            remove_any(&path)?;
-        }
-        Ok(())
-    }
-
-    fn write_sums(&self, sums: &Sums) -> io::Result<()> {
-        let listing = sha256sum::render(
-            sums.iter()
-                .map(|(name, hash)| (name.as_bytes(), hash.as_str())),
-        );
-        write_atomically(&self.join(SUMS_FILE), &listing)
-    }
-
-    /// Checks several artifacts, hashing all their files in one parallel pass.
-    pub fn verify_artifacts(&self, artifacts: &[&str], sums: &Sums) -> Result<u64, Mismatch> {
-        self.verify_artifacts_tallied(artifacts, sums, &Tally::default())
-    }
-
-    /// [`Self::verify_artifacts`], adding the bytes hashed to `tally`.
-    pub fn verify_artifacts_tallied(
-        &self,
-        artifacts: &[&str],
-        sums: &Sums,
-        tally: &Tally,
-    ) -> Result<u64, Mismatch> {
-        let mut listed: Vec<(&String, &String)> = Vec::new();
-        for artifact in artifacts {
-            let before = listed.len();
-            listed.extend(sums.iter().filter(|(p, _)| belongs_to(p, artifact)));
-            if listed.len() == before {
-                return Err(Mismatch::NotListed((*artifact).to_owned()));
-            }
-        }
-        let full: Vec<PathBuf> = listed.iter().map(|(path, _)| self.join(path)).collect();
-        // Stamped before hashing: a change made while hashing shows later.
-        let stamps: Vec<Option<Stamp>> = full.iter().map(|p| stamp(p)).collect();
-        let mut bytes = 0;
-        for ((path, expected), result) in listed.iter().zip(hash_files_tallied(&full, tally)) {
-            bytes += check_one(path, expected, result)?;
-        }
-        for artifact in artifacts {
-            self.check_no_extra_files(artifact, sums)?;
-        }
-        let mut verified = self.verified.lock();
-        for (path, stamp) in full.into_iter().zip(stamps) {
-            if let Some(stamp) = stamp {
-                verified.insert(path, stamp);
-            }
-        }
-        Ok(bytes)
-    }
-
-    /// Whether this process verified the file `name` and it has not changed
-    /// since (same file, size and modification time).
-    pub fn verified_unchanged(&self, name: &str) -> bool {
-        let path = self.join(name);
-        let verified = self.verified.lock();
-        match (verified.get(&path), stamp(&path)) {
-            (Some(then), Some(now)) => *then == now,
-            _ => false,
-        }
-    }
-
-    /// Checks one artifact against the recorded sums: every listed file is
-    /// there with its hash, and a folder holds no file that is not listed.
-    pub fn verify_artifact(&self, artifact: &str, sums: &Sums) -> Result<u64, Mismatch> {
-        self.verify_artifacts(&[artifact], sums)
-    }
-
-    /// A folder artifact must hold no file that is not listed.
-    fn check_no_extra_files(&self, artifact: &str, sums: &Sums) -> Result<(), Mismatch> {
-        let root = self.join(artifact);
-        if root.is_dir() {
-            for entry in WalkDir::new(&root)
-                .sort_by_file_name()
-                .into_iter()
-                .flatten()
-            {
-                if !entry.file_type().is_dir() {
-                    let rel = entry
-                        .path()
-                        .strip_prefix(&self.path)
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    if !sums.contains_key(&rel) {
-                        return Err(Mismatch::Unexpected(rel));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Compares one file's hashing result with its recorded hash.
-fn check_one(
-    path: &str,
-    expected: &str,
-    result: io::Result<(String, u64)>,
-) -> Result<u64, Mismatch> {
-    match result {
-        Ok((found, size)) if found == expected => Ok(size),
-        Ok((found, _)) => Err(Mismatch::Changed {
-            path: path.to_owned(),
-            expected: expected.to_owned(),
-            found,
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Mismatch::Missing(path.to_owned())),
-        Err(e) => Err(Mismatch::Unreadable {
-            path: path.to_owned(),
-            error: e.to_string(),
-        }),
-    }
-}
-
-/// Hashes the file `root`, or every file below the folder `root`, naming
-/// the entries as if `root` were called `name`. Returns the sums and the
-/// bytes. (The dump step follows its folder instead; tests compare with this.)
-#[cfg(test)]
-pub fn hash_tree(root: &Path, name: &str) -> io::Result<(Sums, u64)> {
-    let mut names = Vec::new();
-    let mut paths = Vec::new();
-    if root.is_dir() {
-        for entry in WalkDir::new(root).sort_by_file_name() {
-            let entry = entry.map_err(io::Error::other)?;
-            if entry.file_type().is_file() {
-                let rel = entry.path().strip_prefix(root).map_err(io::Error::other)?;
-                names.push(format!("{name}/{}", rel.to_string_lossy()));
-                paths.push(entry.into_path());
-            }
-        }
-    } else {
-        names.push(name.to_owned());
-        paths.push(root.to_path_buf());
-    }
-    let mut sums = Sums::new();
-    let mut bytes = 0;
-    for (name, result) in names
-        .into_iter()
-        .zip(hash_files_tallied(&paths, &Tally::default()))
-    {
-        let (hash, size) = result?;
-        sums.insert(name, hash);
-        bytes += size;
-    }
-    Ok((sums, bytes))
 }
 
 /// Whether the sums entry `path` is (part of) `artifact`.
@@ -389,60 +139,4 @@ pub fn belongs_to(path: &str, artifact: &str) -> bool {
         || path
             .strip_prefix(artifact)
             .is_some_and(|rest| rest.starts_with('/'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_verifies_and_names_the_changed_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let artifacts = ArtifactsDir::new(dir.path());
-        fs::create_dir(dir.path().join("db.dir")).unwrap();
-        fs::write(dir.path().join("db.dir/toc.dat"), b"toc").unwrap();
-        fs::write(dir.path().join("db.dir/1.dat"), b"rows").unwrap();
-        fs::write(dir.path().join("db_media.tar"), b"tar").unwrap();
-        for name in ["db.dir", "db_media.tar"] {
-            let (sums, _) = hash_tree(&artifacts.join(name), name).unwrap();
-            artifacts.record(name, &sums).unwrap();
-        }
-        let sums = artifacts.read_sums().unwrap();
-        assert_eq!(sums.len(), 3);
-        assert_eq!(artifacts.verify_artifact("db.dir", &sums), Ok(7));
-
-        fs::write(dir.path().join("db.dir/1.dat"), b"rowz").unwrap();
-        assert!(matches!(
-            artifacts.verify_artifact("db.dir", &sums),
-            Err(Mismatch::Changed { path, .. }) if path == "db.dir/1.dat"
-        ));
-        fs::write(dir.path().join("db.dir/1.dat"), b"rows").unwrap();
-        fs::write(dir.path().join("db.dir/extra.dat"), b"x").unwrap();
-        assert_eq!(
-            artifacts.verify_artifact("db.dir", &sums),
-            Err(Mismatch::Unexpected("db.dir/extra.dat".into()))
-        );
-        fs::remove_file(dir.path().join("db_media.tar")).unwrap();
-        assert_eq!(
-            artifacts.verify_artifact("db_media.tar", &sums),
-            Err(Mismatch::Missing("db_media.tar".into()))
-        );
-
-        artifacts.forget("db.dir").unwrap();
-        let sums = artifacts.read_sums().unwrap();
-        assert_eq!(sums.keys().collect::<Vec<_>>(), vec!["db_media.tar"]);
-        assert!(!dir.path().join("db.dir").exists());
-        assert_eq!(
-            artifacts.verify_artifact("db.dir", &sums),
-            Err(Mismatch::NotListed("db.dir".into()))
-        );
-    }
-
-    #[test]
-    fn prefix_of_another_artifact_does_not_belong() {
-        assert!(belongs_to("db.dir/1.dat", "db.dir"));
-        assert!(belongs_to("db.sql", "db.sql"));
-        assert!(!belongs_to("db.sql.gz", "db.sql"));
-        assert!(!belongs_to("db.dir2/x", "db.dir"));
-    }
 }

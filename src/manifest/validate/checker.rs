@@ -186,14 +186,11 @@ impl Checker<'_> {
     ) -> Option<Vec<Text>> {
         let items = value.get_ref();
         if items.is_empty() {
+            let message = format!("{what} is an empty command");
             self.push(
-                ManifestDiagnostic::error(
-                    "manifest::empty-command",
-                    &self.file,
-                    format!("{what} is an empty command"),
-                )
-                .with_label(value.span(), "no program to run")
-                .with_help("write the program and its arguments, e.g. [\"/opt/netbox/venv/bin/python3\", \"/opt/netbox/netbox/manage.py\", \"invalidate\", \"all\"], or remove the key"),
+                ManifestDiagnostic::error("manifest::empty-command", &self.file, message)
+                    .with_label(value.span(), "no program to run")
+                    .with_help("write the program and its arguments, e.g. [\"/opt/netbox/venv/bin/python3\", \"/opt/netbox/netbox/manage.py\", \"invalidate\", \"all\"], or remove the key"),
             );
             return None;
         }

@@ -102,36 +102,26 @@ pub(super) fn check(cx: &mut Checker<'_>, raw: &RawManifest, values: &Values) ->
     }
 
     if database == Some(DatabaseContent::None) && included.is_empty() {
-        let span = include
-            .and_then(|i| i.database.as_ref())
-            .map_or(0..0, Spanned::span);
+        let span = include.map_or(0..0, |i| span_of(&i.database));
+        let message = "nothing to replicate: the database is left out and no folder is copied";
         cx.push(
-            ManifestDiagnostic::error(
-                "manifest::nothing-to-do",
-                &cx.file,
-                "nothing to replicate: the database is left out and no folder is copied",
-            )
-            .with_label(span, "no database")
-            .with_help("include the database (`database = \"full\"`) or copy a folder (set both paths of media, scripts or reports)"),
+            ManifestDiagnostic::error("manifest::nothing-to-do", &cx.file, message)
+                .with_label(span, "no database")
+                .with_help("include the database (`database = \"full\"`) or copy a folder (set both paths of media, scripts or reports)"),
         );
     }
 
     if !exclude.is_empty()
         && let Some(content @ (DatabaseContent::Schema | DatabaseContent::None)) = database
     {
-        let span = include
-            .and_then(|i| i.exclude_table_data.as_ref())
-            .map_or(0..0, Spanned::span);
+        let span = include.map_or(0..0, |i| span_of(&i.exclude_table_data));
+        let message = format!("`exclude_table_data` has no effect with `database = \"{content}\"`");
         cx.push(
-            ManifestDiagnostic::warning(
-                "manifest::exclude-ignored",
-                &cx.file,
-                format!("`exclude_table_data` has no effect with `database = \"{content}\"`"),
-            )
-            .with_label(span, "ignored: no table data is copied")
-            .with_help(
-                "remove `exclude_table_data`, or include the data with `database = \"full\"`",
-            ),
+            ManifestDiagnostic::warning("manifest::exclude-ignored", &cx.file, message)
+                .with_label(span, "ignored: no table data is copied")
+                .with_help(
+                    "remove `exclude_table_data`, or include the data with `database = \"full\"`",
+                ),
         );
     }
 

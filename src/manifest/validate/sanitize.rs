@@ -104,14 +104,11 @@ fn rule(cx: &mut Checker<'_>, raw: &Spanned<RawRule>, number: usize) -> Option<R
     // Only a rule written with nothing but its table does nothing; a `set`
     // or `keep` of the wrong type, or a misspelt key, was reported already.
     if written.iter().all(|k| k == "table") {
+        let message = format!("the sanitize rule for `{name}` does nothing");
         cx.push(
-            ManifestDiagnostic::error(
-                "manifest::sanitize-empty",
-                &cx.file,
-                format!("the sanitize rule for `{name}` does nothing"),
-            )
-            .with_label(raw.span(), "no `set`, no `keep`")
-            .with_help("add `set = { column = \"SQL expression\" }` to replace values, or `keep = \"SQL condition\"` to leave rows out (`\"false\"`: all)"),
+            ManifestDiagnostic::error("manifest::sanitize-empty", &cx.file, message)
+                .with_label(raw.span(), "no `set`, no `keep`")
+                .with_help("add `set = { column = \"SQL expression\" }` to replace values, or `keep = \"SQL condition\"` to leave rows out (`\"false\"`: all)"),
         );
         return None;
     }

@@ -29,17 +29,12 @@ pub(super) fn inspect(
         &[],
     )
     .map_err(|e| {
-        InspectError::new(
-            format!("cannot connect to the source database {source}: {e}"),
-            "check source.database, the server, and the password (~/.pgpass, PGPASSWORD or ${NAME} in the URL)",
-        )
-        .at(
-            &manifest.file,
-            Some(manifest.spans.source_database.clone()),
-            "connecting here failed",
-        )
+        let message = format!("cannot connect to the source database {source}: {e}");
+        let help = "check source.database, the server, and the password (~/.pgpass, PGPASSWORD or ${NAME} in the URL)";
+        let at = Some(manifest.spans.source_database.clone());
+        InspectError::new(message, help).at(&manifest.file, at, "connecting here failed")
     })?;
-    let row = rows.first().cloned().unwrap_or_default();
+    let row = rows.into_iter().next().unwrap_or_default();
     let field = |i: usize| row.get(i).cloned().unwrap_or_default();
     let source_version: u32 = field(0).parse().unwrap_or(0);
     let size: u64 = field(2).parse().unwrap_or(0);

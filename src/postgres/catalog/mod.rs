@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 pub use self::compare::{Comparison, Difference, compare};
 pub use self::content::{CopyText, TableCounts, count_tables};
@@ -115,6 +116,7 @@ impl Kind {
 
 /// An object's identity: the same object has the same key in a source
 /// and in its copy, whatever their object ids.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Key {
     pub kind: Kind,
@@ -123,15 +125,14 @@ pub struct Key {
     pub schema: String,
     /// The table (or domain) it belongs to, for indexes, constraints,
     /// triggers, rules and policies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     pub name: String,
     /// A function's argument types, an operator's operands.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
 }
 
 /// What an object is besides its identity.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Object {
     /// Its definition as the server prints it (`pg_get_indexdef`,
@@ -139,29 +140,27 @@ pub struct Object {
     /// a copy must keep (valid, enabled, populated...).
     pub definition: String,
     /// Its comment, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Its owner: compared only when the copy keeps owners.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// Its grants (and its columns'): compared only when the copy keeps
     /// them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<String>,
 }
 
 /// A table's rows: how many, and (under `check = "content"`) the SHA-256
 /// of their `COPY ... TO STDOUT` text.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rows {
     pub rows: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
 }
 
 /// A table whose rows the catalog counts: its identity, its object id on
 /// the server it was read from (a dump's table of contents names tables
 /// by that id), and its rows.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     pub schema: String,
@@ -172,20 +171,17 @@ pub struct Table {
     #[serde(default)]
     pub columns: Vec<String>,
     /// `None` until counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<Rows>,
 }
 
 /// A large object: its size and SHA-256, its owner and grants.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LargeObject {
     pub size: u64,
     pub sha256: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<String>,
 }
 

@@ -265,22 +265,20 @@ pub(super) fn objects_sql() -> String {
             own("pg_operator", "o.oid")
         ),
         // Text search configurations and dictionaries.
-        format!(
-            "SELECT 'text-search', n.nspname, NULL, c.cfgname, 'configuration', \
-             'parser ' || (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser) \
+        text_search(
+            "configuration",
+            "pg_ts_config",
+            "cfg",
+            "'parser ' || (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = t.cfgparser) \
              || coalesce(' ' || (SELECT string_agg(m.maptokentype || ':' || m.mapdict::regdictionary::text, ' ' ORDER BY m.maptokentype, m.mapseqno) \
-                FROM pg_ts_config_map m WHERE m.mapcfg = c.oid), ''), \
-             obj_description(c.oid, 'pg_ts_config'), pg_get_userbyid(c.cfgowner), NULL \
-             FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE {USER} AND {}",
-            own("pg_ts_config", "c.oid")
+                FROM pg_ts_config_map m WHERE m.mapcfg = t.oid), '')",
         ),
-        format!(
-            "SELECT 'text-search', n.nspname, NULL, d.dictname, 'dictionary', \
-             'template ' || (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate) \
-             || coalesce(' options ' || d.dictinitoption, ''), \
-             obj_description(d.oid, 'pg_ts_dict'), pg_get_userbyid(d.dictowner), NULL \
-             FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace WHERE {USER} AND {}",
-            own("pg_ts_dict", "d.oid")
+        text_search(
+            "dictionary",
+            "pg_ts_dict",
+            "dict",
+            "'template ' || (SELECT quote_ident(tn.nspname) || '.' || quote_ident(tm.tmplname) FROM pg_ts_template tm JOIN pg_namespace tn ON tn.oid = tm.tmplnamespace WHERE tm.oid = t.dicttemplate) \
+             || coalesce(' options ' || t.dictinitoption, '')",
         ),
         // Default privileges: grants, compared only when a copy keeps them.
         "SELECT 'default-privileges', coalesce(n.nspname, ''), NULL, pg_get_userbyid(d.defaclrole), \
@@ -294,6 +292,18 @@ pub(super) fn objects_sql() -> String {
 /// A relation's grants, its columns' included. Grants equal to the
 /// defaults read as the defaults, written or not (a grant taken back
 /// leaves them written on the source; a dump writes nothing for them).
+/// A text search configuration's or dictionary's row: `kind`, read from
+/// `catalog` (as `t`, whose columns start with `prefix`), described by
+/// `detail`.
+fn text_search(kind: &str, catalog: &str, prefix: &str, detail: &str) -> String {
+    format!(
+        "SELECT 'text-search', n.nspname, NULL, t.{prefix}name, '{kind}', {detail}, \
+         obj_description(t.oid, '{catalog}'), pg_get_userbyid(t.{prefix}owner), NULL \
+         FROM {catalog} t JOIN pg_namespace n ON n.oid = t.{prefix}namespace WHERE {USER} AND {}",
+        own(catalog, "t.oid")
+    )
+}
+
 fn relation_grants() -> &'static str {
     "concat_ws(' ', coalesce(c.relacl, acldefault('r', c.relowner))::text, \
      (SELECT string_agg(quote_ident(a.attname) || ' ' || a.attacl::text, ' ' ORDER BY a.attnum) \

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::toc::{self};
 use crate::io::compression::Compression;
+use crate::io::retry::read_retrying;
 use crate::io::sys;
 use crate::postgres::tools::Tools;
 
@@ -53,24 +54,14 @@ pub fn count_copy_rows(mut reader: impl Read) -> io::Result<u64> {
     let mut line_len = 0usize;
     let mut head = [0u8; 2];
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_retrying(&mut reader, &mut buf)?;
+        if n == 0 {
+            break;
+        }
         let chunk = &buf[..n];
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', chunk) {
-            let part = &chunk[start..end];
-            for (i, &b) in part
-                .iter()
-                .take(2usize.saturating_sub(line_len))
-                .enumerate()
-            {
-                head[line_len + i] = b;
-            }
-            line_len += part.len();
+            line_len = note_head(&mut head, line_len, &chunk[start..end]);
             if line_len == 2 && &head == b"\\." {
                 return Ok(rows);
             }
@@ -78,17 +69,22 @@ pub fn count_copy_rows(mut reader: impl Read) -> io::Result<u64> {
             line_len = 0;
             start = end + 1;
         }
-        let part = &chunk[start..];
-        for (i, &b) in part
-            .iter()
-            .take(2usize.saturating_sub(line_len))
-            .enumerate()
-        {
-            head[line_len + i] = b;
-        }
-        line_len += part.len();
+        line_len = note_head(&mut head, line_len, &chunk[start..]);
     }
     Ok(rows + u64::from(line_len > 0))
+}
+
+/// Keeps in `head` the first two bytes of a line `line_len` bytes long so
+/// far, of which `part` comes next; the line's new length.
+fn note_head(head: &mut [u8; 2], line_len: usize, part: &[u8]) -> usize {
+    for (i, &b) in part
+        .iter()
+        .take(2usize.saturating_sub(line_len))
+        .enumerate()
+    {
+        head[line_len + i] = b;
+    }
+    line_len + part.len()
 }
 
 /// The table data and sequence entries of the archive at `path` (`pg_restore

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::postgres::dump_files::toc::ListLine;
 
@@ -15,6 +16,7 @@ use crate::postgres::dump_files::toc::ListLine;
 pub const VERSION: u32 = 1;
 
 /// `post-data.json`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recorded {
     /// The layout's version: a restore that does not know it runs the
@@ -23,13 +25,13 @@ pub struct Recorded {
     /// Why the dump could not tie the SQL's headers to the table of
     /// contents (no entries then): the restore runs the section whole, in
     /// one session, in the dump's order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsorted: Option<String>,
     /// The section's entries, in the dump's order.
     pub entries: Vec<Entry>,
 }
 
 /// One entry of the section.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Its id in the archive.
@@ -45,10 +47,8 @@ pub struct Entry {
     /// The object's oid in it, 0 for none.
     pub oid: u32,
     /// An index's table, or a constraint's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<TableFacts>,
     /// A constraint's facts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constraint: Option<ConstraintFacts>,
 }
 
@@ -64,6 +64,7 @@ pub struct TableFacts {
 }
 
 /// A constraint, as the catalog has it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConstraintFacts {
     /// `pg_constraint.contype`: `p`, `u`, `x`, `f`...
@@ -77,13 +78,10 @@ pub struct ConstraintFacts {
     pub deferrable: bool,
     pub deferred: bool,
     /// `conenforced` (PostgreSQL 18); `None` before, where every key is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforced: Option<bool>,
     /// A foreign key's referenced table.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<TableFacts>,
     /// A primary key's or unique constraint's index.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_index: Option<UniqueIndex>,
 }
 

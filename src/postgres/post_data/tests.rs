@@ -220,13 +220,18 @@ fn the_sql_is_cut_only_where_its_headers_are_those_recorded() {
     assert!(PostData::cut(POST, &mixed).is_err());
 }
 
-fn fk_entry(own: TableFacts, key: ConstraintFacts) -> ForeignKey {
-    let entry = Entry {
-        desc: "FK CONSTRAINT".into(),
+/// An entry of the kind `desc` for the constraint `key` of `own`.
+fn keyed_entry(desc: &str, own: TableFacts, key: ConstraintFacts) -> Entry {
+    Entry {
+        desc: desc.into(),
         table: Some(own),
         constraint: Some(key),
         ..Entry::default()
-    };
+    }
+}
+
+fn fk_entry(own: TableFacts, key: ConstraintFacts) -> ForeignKey {
+    let entry = keyed_entry("FK CONSTRAINT", own, key);
     ForeignKey::new("-- the entry\n".into(), &entry).unwrap()
 }
 
@@ -327,12 +332,7 @@ fn keys_not_valid_not_enforced_or_on_partitioned_tables_are_added_as_they_are() 
 }
 
 fn constraint_entry(own: TableFacts, key: ConstraintFacts) -> Build {
-    let entry = Entry {
-        desc: "CONSTRAINT".into(),
-        table: Some(own),
-        constraint: Some(key),
-        ..Entry::default()
-    };
+    let entry = keyed_entry("CONSTRAINT", own, key);
     TableKey::constraint("-- the entry\n".into(), &entry)
         .unwrap()
         .build
