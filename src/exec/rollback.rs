@@ -5,63 +5,41 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::apply::step_runner;
 use super::error::ApplyError;
-use super::runner::StepRunner;
+use super::target_server;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
 use crate::media;
 use crate::plan::{Action, Labeled, StepId};
 use crate::postgres::names::companion;
 use crate::postgres::rename::renames_sql;
-use crate::postgres::{Secrets, query};
 
 /// What a rollback will exchange.
 #[derive(Debug, Clone)]
 pub struct Rollback {
     /// The target database and its previous copy.
     pub database: Option<(String, String)>,
-    /// Each target folder (the previous content beside it).
-    pub folders: Vec<PathBuf>,
+    /// Each target folder, and the previous content beside it.
+    pub folders: Vec<(PathBuf, PathBuf)>,
     /// `invalidate-target`'s commands (NetBox's own actions through
     /// `target.manage`, then `target.invalidate`), run at the end.
     pub invalidate: Vec<Labeled>,
-    terminate: bool,
+    /// Whether the target database's open sessions are ended first.
+    pub terminate: bool,
 }
 
-impl Rollback {
-    /// What will happen, a line each.
-    pub fn describe(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if let Some((target, previous)) = &self.database {
-            lines.push(format!(
-                "database {previous} becomes {target} again, and {target} becomes {previous}{}",
-                if self.terminate {
-                    ", its open sessions ended"
-                } else {
-                    ""
-                }
-            ));
-        }
-        for folder in &self.folders {
-            lines.push(format!(
-                "folder {} exchanged with {}",
-                folder.display(),
-                media::companion(folder, "prev").display()
-            ));
-        }
-        for command in &self.invalidate {
-            lines.push(format!(
-                "then, {}: $ {}",
-                command.what,
-                command.exec.display()
-            ));
-        }
-        lines
-    }
+/// A rollback done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolledBack {
+    /// How long the target's name could not be reached, when a database
+    /// was exchanged.
+    pub downtime: Option<Duration>,
 }
 
 /// Finds the previous target, or says why there is none to roll back to.
-pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback, ApplyError> {
+pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
+    let (plan, _) = crate::plan::offline(manifest)?;
     let t = &manifest.target;
     let refuse = |message: String| {
         ApplyError::NoPrevious {
@@ -78,7 +56,14 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     let database = if manifest.has_database() {
         let target = t.database.database().to_owned();
         let previous = companion(&target, "__prev");
-        if !database_exists(manifest, &secrets, &previous)? {
+        let exists =
+            target_server::has_database(manifest, &secrets, &previous).map_err(|source| {
+                ApplyError::Query {
+                    context: "cannot reach the target server".to_owned(),
+                    source,
+                }
+            })?;
+        if !exists {
             return Err(refuse(format!(
                 "there is no previous target: the database {previous} does not exist"
             )));
@@ -96,7 +81,7 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
                 previous.display()
             )));
         }
-        folders.push(folder.clone());
+        folders.push((folder.clone(), media::companion(folder, "prev")));
     }
     let invalidate = plan
         .step(StepId::InvalidateTarget)
@@ -117,27 +102,21 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     })
 }
 
-/// Runs the rollback; how long the target's name could not be reached.
-pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyError> {
+/// Runs the rollback.
+pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, ApplyError> {
     let artifacts = super::artifacts::open_artifacts(manifest)?;
     artifacts.create()?;
     let _lock = artifacts.lock()?;
     interrupt::install();
     let secrets = manifest.secrets();
     let meters = super::meter::Meters::default();
-    let runner = StepRunner {
-        manifest,
-        artifacts: &artifacts,
-        secrets: &secrets,
-        meters: &meters,
-        live: None,
-    };
+    let runner = step_runner(manifest, &artifacts, &secrets, &meters, false);
     let failed = |message: String, help: &str| ApplyError::StepFailed {
         step: "rollback".to_owned(),
         details: message,
         help: Some(help.to_owned()),
     };
-    let mut downtime = Duration::ZERO;
+    let mut downtime = None;
     let exchange_databases = |target: &str, previous: &str| {
         let aside = companion(target, "__rollback");
         runner.drop_database(&aside).and_then(|()| {
@@ -148,15 +127,16 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
         })
     };
     if let Some((target, previous)) = &rollback.database {
-        downtime = exchange_databases(target, previous).map_err(|e| {
+        let took = exchange_databases(target, previous).map_err(|e| {
             failed(
                 format!("cannot swap {previous} back in: {e}"),
                 "nothing was renamed: the target is as it was",
             )
         })?;
+        downtime = Some(took);
     }
     let mut done: Vec<&PathBuf> = Vec::new();
-    for folder in &rollback.folders {
+    for (folder, _) in &rollback.folders {
         if let Err(e) = media::roll_back_folder(folder) {
             // Back to where the rollback started.
             let mut undone = done
@@ -195,18 +175,5 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
             ),
         )
     })?;
-    Ok(downtime)
-}
-
-fn database_exists(manifest: &Manifest, secrets: &Secrets, name: &str) -> Result<bool, ApplyError> {
-    let t = &manifest.target;
-    query::texts(
-        &t.database.with_database(&t.maintenance_database),
-        "target.database",
-        secrets,
-        "SELECT 1 FROM pg_database WHERE datname = $1",
-        &[name],
-    )
-    .map(|rows| !rows.is_empty())
-    .map_err(|e| ApplyError::Io(format!("cannot reach the target server: {e}")))
+    Ok(RolledBack { downtime })
 }
