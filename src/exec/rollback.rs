@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use super::apply::step_runner;
 use super::error::ApplyError;
+use super::runner::StepRunner;
 use super::target_server;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
 use crate::media;
 use crate::plan::{Action, Labeled, StepId};
 use crate::postgres::names::companion;
+use crate::postgres::query::QueryError;
 use crate::postgres::rename::renames_sql;
 
 /// What a rollback will exchange.
@@ -41,34 +43,13 @@ pub struct RolledBack {
 pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
     let (plan, _) = crate::plan::offline(manifest)?;
     let t = &manifest.target;
-    let refuse = |message: String| {
-        ApplyError::NoPrevious {
-        message,
-        help: "a previous copy exists after a `replicate apply` with `strategy = \"swap\"` and `keep_previous = true`".to_owned(),
-    }
-    };
     if t.strategy == Strategy::Replace {
         return Err(refuse(
             "there is no previous target: `strategy = \"replace\"` keeps none".to_owned(),
         ));
     }
-    let secrets = manifest.secrets();
     let database = if manifest.has_database() {
-        let target = t.database.database().to_owned();
-        let previous = companion(&target, "__prev");
-        let exists =
-            target_server::has_database(manifest, &secrets, &previous).map_err(|source| {
-                ApplyError::Query {
-                    context: "cannot reach the target server".to_owned(),
-                    source,
-                }
-            })?;
-        if !exists {
-            return Err(refuse(format!(
-                "there is no previous target: the database {previous} does not exist"
-            )));
-        }
-        Some((target, previous))
+        Some(previous_database(manifest)?)
     } else {
         None
     };
@@ -102,6 +83,32 @@ pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
     })
 }
 
+/// Why there is nothing to roll back to.
+fn refuse(message: String) -> ApplyError {
+    ApplyError::NoPrevious {
+        message,
+        help: "a previous copy exists after a `replicate apply` with `strategy = \"swap\"` and `keep_previous = true`".to_owned(),
+    }
+}
+
+/// The target database and its previous copy, which must be there.
+fn previous_database(manifest: &Manifest) -> Result<(String, String), ApplyError> {
+    let target = manifest.target.database.database().to_owned();
+    let previous = companion(&target, "__prev");
+    let exists = target_server::has_database(manifest, &manifest.secrets(), &previous).map_err(
+        |source| ApplyError::Query {
+            context: "cannot reach the target server".to_owned(),
+            source,
+        },
+    )?;
+    if !exists {
+        return Err(refuse(format!(
+            "there is no previous target: the database {previous} does not exist"
+        )));
+    }
+    Ok((target, previous))
+}
+
 /// Runs the rollback.
 pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, ApplyError> {
     let artifacts = super::artifacts::open_artifacts(manifest)?;
@@ -111,23 +118,9 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
     let secrets = manifest.secrets();
     let meters = super::meter::Meters::default();
     let runner = step_runner(manifest, &artifacts, &secrets, &meters, false);
-    let failed = |message: String, help: &str| ApplyError::StepFailed {
-        step: "rollback".to_owned(),
-        details: message,
-        help: Some(help.to_owned()),
-    };
     let mut downtime = None;
-    let exchange_databases = |target: &str, previous: &str| {
-        let aside = companion(target, "__rollback");
-        runner.drop_database(&aside).and_then(|()| {
-            runner.renames(&renames_sql(
-                &[(target, &aside), (previous, target), (&aside, previous)],
-                rollback.terminate.then_some(target),
-            ))
-        })
-    };
     if let Some((target, previous)) = &rollback.database {
-        let took = exchange_databases(target, previous).map_err(|e| {
+        let took = exchange_databases(&runner, rollback, target, previous).map_err(|e| {
             failed(
                 format!("cannot swap {previous} back in: {e}"),
                 "nothing was renamed: the target is as it was",
@@ -135,30 +128,7 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
         })?;
         downtime = Some(took);
     }
-    let mut done: Vec<&PathBuf> = Vec::new();
-    for (folder, _) in &rollback.folders {
-        if let Err(e) = media::roll_back_folder(folder) {
-            // Back to where the rollback started.
-            let mut undone = done
-                .iter()
-                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
-            if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
-                undone = exchange_databases(target, previous)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-            }
-            return Err(failed(
-                format!("cannot swap the folder {} back: {e}", folder.display()),
-                &match undone {
-                    Ok(()) => "the target was put back as it was before the rollback".to_owned(),
-                    Err(why) => format!(
-                        "putting the target back failed too ({why}); run `replicate rollback` again"
-                    ),
-                },
-            ));
-        }
-        done.push(folder);
-    }
+    exchange_folders(&runner, rollback)?;
     super::steps::run_labeled(
         &rollback.invalidate,
         &secrets,
@@ -176,4 +146,60 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
         )
     })?;
     Ok(RolledBack { downtime })
+}
+
+/// The error of a rollback that failed.
+fn failed(message: String, help: &str) -> ApplyError {
+    ApplyError::StepFailed {
+        step: "rollback".to_owned(),
+        details: message,
+        help: Some(help.to_owned()),
+    }
+}
+
+/// Exchanges the target database and its previous copy (through a name
+/// aside); how long the target's name could not be reached.
+fn exchange_databases(
+    runner: &StepRunner<'_>,
+    rollback: &Rollback,
+    target: &str,
+    previous: &str,
+) -> Result<Duration, QueryError> {
+    let aside = companion(target, "__rollback");
+    runner.drop_database(&aside).and_then(|()| {
+        runner.renames(&renames_sql(
+            &[(target, &aside), (previous, target), (&aside, previous)],
+            rollback.terminate.then_some(target),
+        ))
+    })
+}
+
+/// Exchanges each target folder with its previous content; when one
+/// fails, what was exchanged (the database too) is exchanged back.
+fn exchange_folders(runner: &StepRunner<'_>, rollback: &Rollback) -> Result<(), ApplyError> {
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for (folder, _) in &rollback.folders {
+        if let Err(e) = media::roll_back_folder(folder) {
+            // Back to where the rollback started.
+            let mut undone = done
+                .iter()
+                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
+            if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
+                undone = exchange_databases(runner, rollback, target, previous)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
+            return Err(failed(
+                format!("cannot swap the folder {} back: {e}", folder.display()),
+                &match undone {
+                    Ok(()) => "the target was put back as it was before the rollback".to_owned(),
+                    Err(why) => format!(
+                        "putting the target back failed too ({why}); run `replicate rollback` again"
+                    ),
+                },
+            ));
+        }
+        done.push(folder);
+    }
+    Ok(())
 }
