@@ -140,6 +140,27 @@ pub enum ApplyError {
         help: Option<String>,
     },
 
+    #[error("step `rollback` failed: cannot swap {previous} back in: {source}")]
+    #[diagnostic(
+        code(replicate::step_failed),
+        help("nothing was renamed: the target is as it was")
+    )]
+    RollbackDatabase {
+        previous: String,
+        #[source]
+        source: QueryError,
+    },
+
+    #[error("step `rollback` failed: cannot swap the folder {} back: {source}", folder.display())]
+    #[diagnostic(code(replicate::step_failed), help("{help}"))]
+    RollbackFolder {
+        folder: std::path::PathBuf,
+        #[source]
+        source: MediaError,
+        /// Whether the target could be put back as it was.
+        help: String,
+    },
+
     #[error("{message}")]
     #[diagnostic(code(replicate::no_previous), help("{help}"))]
     NoPrevious { message: String, help: String },

@@ -120,11 +120,11 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
     let runner = step_runner(manifest, &artifacts, &secrets, &meters, false);
     let mut downtime = None;
     if let Some((target, previous)) = &rollback.database {
-        let took = exchange_databases(&runner, rollback, target, previous).map_err(|e| {
-            failed(
-                format!("cannot swap {previous} back in: {e}"),
-                "nothing was renamed: the target is as it was",
-            )
+        let took = exchange_databases(&runner, rollback, target, previous).map_err(|source| {
+            ApplyError::RollbackDatabase {
+                previous: previous.clone(),
+                source,
+            }
         })?;
         downtime = Some(took);
     }
@@ -189,15 +189,16 @@ fn exchange_folders(runner: &StepRunner<'_>, rollback: &Rollback) -> Result<(), 
                     .map(|_| ())
                     .map_err(|e| e.to_string());
             }
-            return Err(failed(
-                format!("cannot swap the folder {} back: {e}", folder.display()),
-                &match undone {
+            return Err(ApplyError::RollbackFolder {
+                folder: folder.clone(),
+                source: e,
+                help: match undone {
                     Ok(()) => "the target was put back as it was before the rollback".to_owned(),
                     Err(why) => format!(
                         "putting the target back failed too ({why}); run `replicate rollback` again"
                     ),
                 },
-            ));
+            });
         }
         done.push(folder);
     }
