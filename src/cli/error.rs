@@ -1,5 +1,6 @@
-//! Every error the command line reports: each layer's own, and those of
-//! the command line itself.
+//! Every error the command line reports: those of the layers below (the
+//! manifest's and the plan's through [`ApplyError`], which holds them),
+//! and those of the command line itself.
 
 use miette::Diagnostic;
 
@@ -7,29 +8,13 @@ use crate::exec::ApplyError;
 use crate::init::InitError;
 use crate::manifest::ManifestError;
 use crate::plan::PlanError;
-use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Manifest(#[from] ManifestError),
-
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Plan(#[from] PlanError),
-
+    /// From an operation, the manifest or the plan.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Apply(#[from] ApplyError),
-
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Store(#[from] StoreError),
-
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Init(#[from] InitError),
 
     #[error("refusing to {command} without approval: no terminal to ask on")]
     #[diagnostic(code(replicate::not_approved), help("{help}"))]
@@ -42,26 +27,26 @@ pub enum Error {
     #[diagnostic(code(replicate::cancelled))]
     Cancelled { command: &'static str },
 
-    #[error("the plan {path} was made for {planned}, not {given}")]
-    #[diagnostic(
-        code(replicate::plan_manifest),
-        help("leave out -m to apply the plan with its own manifest, or plan again with this one")
-    )]
-    PlanForAnotherManifest {
-        path: String,
-        planned: String,
-        given: String,
-    },
-
-    #[error("{message}")]
-    #[diagnostic(code(replicate::steps))]
-    NothingToCheck {
-        message: String,
-        #[help]
-        help: Option<String>,
-    },
-
-    #[error("{0}")]
+    #[error("cannot write the manual page: {source}")]
     #[diagnostic(code(replicate::io))]
-    Io(String),
+    ManualPage {
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] InitError),
+}
+
+impl From<ManifestError> for Error {
+    fn from(error: ManifestError) -> Self {
+        Self::Apply(error.into())
+    }
+}
+
+impl From<PlanError> for Error {
+    fn from(error: PlanError) -> Self {
+        Self::Apply(error.into())
+    }
 }

@@ -1,9 +1,10 @@
-//! The command line: arguments in, exit code out. Each command loads what
-//! it needs (manifest, saved plan), calls the layer below, and prints the
-//! result; errors are rendered as diagnostics.
+//! The command line: arguments in, exit code out. Each command parses,
+//! calls one operation of the layer below, and renders its report; errors
+//! are rendered as diagnostics.
 
 mod arguments;
 mod commands;
+mod confirm;
 mod error;
 mod exit;
 mod load;

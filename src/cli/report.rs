@@ -28,14 +28,35 @@ pub fn report(diagnostic: &dyn Diagnostic) {
         GraphicalTheme::unicode_nocolor()
     };
     let width = terminal_width().unwrap_or(100);
-    let handler = GraphicalReportHandler::new_themed(theme)
+    let mut handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false);
+    if !causes_add_to(diagnostic) {
+        handler = handler.without_cause_chain();
+    }
     let mut text = String::new();
     if handler.render_report(&mut text, diagnostic).is_err() {
         text = format!("Error: {diagnostic}\n");
     }
     let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Whether the errors that caused `diagnostic` say more than its message:
+/// replicate's messages end with their cause's text, which is then not
+/// repeated on a line of its own.
+fn causes_add_to(diagnostic: &dyn Diagnostic) -> bool {
+    if diagnostic.diagnostic_source().is_some() {
+        return true;
+    }
+    let message = diagnostic.to_string();
+    let mut cause = diagnostic.source();
+    while let Some(error) = cause {
+        if !message.contains(&error.to_string()) {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn terminal_width() -> Option<usize> {

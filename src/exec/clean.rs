@@ -1,15 +1,19 @@
 //! `clean`: a run's artifacts removed, never while a run holds them.
 
+use std::path::PathBuf;
+
 use super::error::ApplyError;
 use crate::io::files::{partial_path, remove_any, size_of};
 use crate::manifest::Manifest;
-use crate::plan::{Plan, SOURCE_RECORD, every_artifact_name};
+use crate::plan::{SOURCE_RECORD, every_artifact_name};
 use crate::store::SUMS_FILE;
 use crate::store::journal::STATE_FILE;
 
 /// What `clean` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cleaned {
+    /// The artifacts folder (with an object store, its local cache).
+    pub dir: PathBuf,
     /// Each file or folder removed, by name in the artifacts folder.
     pub removed: Vec<String>,
     pub bytes: u64,
@@ -22,9 +26,13 @@ pub struct Cleaned {
 /// object store, from the store: they hold production data. Only what
 /// replicate writes is touched: the folder, its lock and anything else in
 /// it stay.
-pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
+pub fn clean(manifest: &Manifest) -> Result<Cleaned, ApplyError> {
+    let (plan, _) = crate::plan::offline(manifest)?;
     let artifacts = super::artifacts::open_artifacts(manifest)?;
-    let mut cleaned = Cleaned::default();
+    let mut cleaned = Cleaned {
+        dir: manifest.artifacts.dir.clone(),
+        ..Cleaned::default()
+    };
     if !artifacts.path().is_dir() {
         return Ok(cleaned);
     }
@@ -55,12 +63,12 @@ pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
     names.dedup();
     // The store's copies, then the local ones.
     for name in &names {
-        artifacts.delete_remote(name).map_err(|e| {
-            ApplyError::Io(format!(
-                "cannot remove {name} from {}: {e}",
+        artifacts
+            .delete_remote(name)
+            .map_err(ApplyError::io(format!(
+                "cannot remove {name} from {}",
                 artifacts.location()
-            ))
-        })?;
+            )))?;
     }
     for name in names {
         let path = artifacts.join(&name);
@@ -70,7 +78,7 @@ pub fn clean(manifest: &Manifest, plan: &Plan) -> Result<Cleaned, ApplyError> {
             }
             cleaned.bytes += size_of(&path).unwrap_or(0);
             remove_any(&path)
-                .map_err(|e| ApplyError::Io(format!("cannot remove {}: {e}", path.display())))?;
+                .map_err(ApplyError::io(format!("cannot remove {}", path.display())))?;
             cleaned.removed.push(
                 path.file_name()
                     .map(|n| n.to_string_lossy().into_owned())

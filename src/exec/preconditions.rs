@@ -41,7 +41,7 @@ pub fn check_inputs(
     }
     let sums = artifacts
         .read_sums()
-        .map_err(|e| ApplyError::Io(format!("cannot read SHA256SUMS: {e}")))?;
+        .map_err(ApplyError::io("cannot read SHA256SUMS"))?;
     for name in needed.difference(&produced_now) {
         artifacts
             .fetch(name, &sums)

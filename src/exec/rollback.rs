@@ -5,85 +5,51 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::apply::step_runner;
 use super::error::ApplyError;
 use super::runner::StepRunner;
+use super::target_server;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
 use crate::media;
 use crate::plan::{Action, Labeled, StepId};
 use crate::postgres::names::companion;
+use crate::postgres::query::QueryError;
 use crate::postgres::rename::renames_sql;
-use crate::postgres::{Secrets, query};
 
 /// What a rollback will exchange.
 #[derive(Debug, Clone)]
 pub struct Rollback {
     /// The target database and its previous copy.
     pub database: Option<(String, String)>,
-    /// Each target folder (the previous content beside it).
-    pub folders: Vec<PathBuf>,
+    /// Each target folder, and the previous content beside it.
+    pub folders: Vec<(PathBuf, PathBuf)>,
     /// `invalidate-target`'s commands (NetBox's own actions through
     /// `target.manage`, then `target.invalidate`), run at the end.
     pub invalidate: Vec<Labeled>,
-    terminate: bool,
+    /// Whether the target database's open sessions are ended first.
+    pub terminate: bool,
 }
 
-impl Rollback {
-    /// What will happen, a line each.
-    pub fn describe(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if let Some((target, previous)) = &self.database {
-            lines.push(format!(
-                "database {previous} becomes {target} again, and {target} becomes {previous}{}",
-                if self.terminate {
-                    ", its open sessions ended"
-                } else {
-                    ""
-                }
-            ));
-        }
-        for folder in &self.folders {
-            lines.push(format!(
-                "folder {} exchanged with {}",
-                folder.display(),
-                media::companion(folder, "prev").display()
-            ));
-        }
-        for command in &self.invalidate {
-            lines.push(format!(
-                "then, {}: $ {}",
-                command.what,
-                command.exec.display()
-            ));
-        }
-        lines
-    }
+/// A rollback done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolledBack {
+    /// How long the target's name could not be reached, when a database
+    /// was exchanged.
+    pub downtime: Option<Duration>,
 }
 
 /// Finds the previous target, or says why there is none to roll back to.
-pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback, ApplyError> {
+pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
+    let (plan, _) = crate::plan::offline(manifest)?;
     let t = &manifest.target;
-    let refuse = |message: String| {
-        ApplyError::NoPrevious {
-        message,
-        help: "a previous copy exists after a `replicate apply` with `strategy = \"swap\"` and `keep_previous = true`".to_owned(),
-    }
-    };
     if t.strategy == Strategy::Replace {
         return Err(refuse(
             "there is no previous target: `strategy = \"replace\"` keeps none".to_owned(),
         ));
     }
-    let secrets = manifest.secrets();
     let database = if manifest.has_database() {
-        let target = t.database.database().to_owned();
-        let previous = companion(&target, "__prev");
-        if !database_exists(manifest, &secrets, &previous)? {
-            return Err(refuse(format!(
-                "there is no previous target: the database {previous} does not exist"
-            )));
-        }
-        Some((target, previous))
+        Some(previous_database(manifest)?)
     } else {
         None
     };
@@ -96,7 +62,7 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
                 previous.display()
             )));
         }
-        folders.push(folder.clone());
+        folders.push((folder.clone(), media::companion(folder, "prev")));
     }
     let invalidate = plan
         .step(StepId::InvalidateTarget)
@@ -117,68 +83,52 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     })
 }
 
-/// Runs the rollback; how long the target's name could not be reached.
-pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyError> {
+/// Why there is nothing to roll back to.
+fn refuse(message: String) -> ApplyError {
+    ApplyError::NoPrevious {
+        message,
+        help: "a previous copy exists after a `replicate apply` with `strategy = \"swap\"` and `keep_previous = true`".to_owned(),
+    }
+}
+
+/// The target database and its previous copy, which must be there.
+fn previous_database(manifest: &Manifest) -> Result<(String, String), ApplyError> {
+    let target = manifest.target.database.database().to_owned();
+    let previous = companion(&target, "__prev");
+    let exists = target_server::has_database(manifest, &manifest.secrets(), &previous).map_err(
+        |source| ApplyError::Query {
+            context: "cannot reach the target server".to_owned(),
+            source,
+        },
+    )?;
+    if !exists {
+        return Err(refuse(format!(
+            "there is no previous target: the database {previous} does not exist"
+        )));
+    }
+    Ok((target, previous))
+}
+
+/// Runs the rollback.
+pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, ApplyError> {
     let artifacts = super::artifacts::open_artifacts(manifest)?;
     artifacts.create()?;
     let _lock = artifacts.lock()?;
     interrupt::install();
     let secrets = manifest.secrets();
     let meters = super::meter::Meters::default();
-    let runner = StepRunner {
-        manifest,
-        artifacts: &artifacts,
-        secrets: &secrets,
-        meters: &meters,
-        live: None,
-    };
-    let failed = |message: String, help: &str| ApplyError::StepFailed {
-        step: "rollback".to_owned(),
-        details: message,
-        help: Some(help.to_owned()),
-    };
-    let mut downtime = Duration::ZERO;
-    let exchange_databases = |target: &str, previous: &str| {
-        let aside = companion(target, "__rollback");
-        runner.drop_database(&aside).and_then(|()| {
-            runner.renames(&renames_sql(
-                &[(target, &aside), (previous, target), (&aside, previous)],
-                rollback.terminate.then_some(target),
-            ))
-        })
-    };
+    let runner = step_runner(manifest, &artifacts, &secrets, &meters, false);
+    let mut downtime = None;
     if let Some((target, previous)) = &rollback.database {
-        downtime = exchange_databases(target, previous).map_err(|e| {
-            failed(
-                format!("cannot swap {previous} back in: {e}"),
-                "nothing was renamed: the target is as it was",
-            )
-        })?;
-    }
-    let mut done: Vec<&PathBuf> = Vec::new();
-    for folder in &rollback.folders {
-        if let Err(e) = media::roll_back_folder(folder) {
-            // Back to where the rollback started.
-            let mut undone = done
-                .iter()
-                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
-            if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
-                undone = exchange_databases(target, previous)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
+        let took = exchange_databases(&runner, rollback, target, previous).map_err(|source| {
+            ApplyError::RollbackDatabase {
+                previous: previous.clone(),
+                source,
             }
-            return Err(failed(
-                format!("cannot swap the folder {} back: {e}", folder.display()),
-                &match undone {
-                    Ok(()) => "the target was put back as it was before the rollback".to_owned(),
-                    Err(why) => format!(
-                        "putting the target back failed too ({why}); run `replicate rollback` again"
-                    ),
-                },
-            ));
-        }
-        done.push(folder);
+        })?;
+        downtime = Some(took);
     }
+    exchange_folders(&runner, rollback)?;
     super::steps::run_labeled(
         &rollback.invalidate,
         &secrets,
@@ -195,18 +145,62 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
             ),
         )
     })?;
-    Ok(downtime)
+    Ok(RolledBack { downtime })
 }
 
-fn database_exists(manifest: &Manifest, secrets: &Secrets, name: &str) -> Result<bool, ApplyError> {
-    let t = &manifest.target;
-    query::texts(
-        &t.database.with_database(&t.maintenance_database),
-        "target.database",
-        secrets,
-        "SELECT 1 FROM pg_database WHERE datname = $1",
-        &[name],
-    )
-    .map(|rows| !rows.is_empty())
-    .map_err(|e| ApplyError::Io(format!("cannot reach the target server: {e}")))
+/// The error of a rollback that failed.
+fn failed(message: String, help: &str) -> ApplyError {
+    ApplyError::StepFailed {
+        step: "rollback".to_owned(),
+        details: message,
+        help: Some(help.to_owned()),
+    }
+}
+
+/// Exchanges the target database and its previous copy (through a name
+/// aside); how long the target's name could not be reached.
+fn exchange_databases(
+    runner: &StepRunner<'_>,
+    rollback: &Rollback,
+    target: &str,
+    previous: &str,
+) -> Result<Duration, QueryError> {
+    let aside = companion(target, "__rollback");
+    runner.drop_database(&aside).and_then(|()| {
+        runner.renames(&renames_sql(
+            &[(target, &aside), (previous, target), (&aside, previous)],
+            rollback.terminate.then_some(target),
+        ))
+    })
+}
+
+/// Exchanges each target folder with its previous content; when one
+/// fails, what was exchanged (the database too) is exchanged back.
+fn exchange_folders(runner: &StepRunner<'_>, rollback: &Rollback) -> Result<(), ApplyError> {
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for (folder, _) in &rollback.folders {
+        if let Err(e) = media::roll_back_folder(folder) {
+            // Back to where the rollback started.
+            let mut undone = done
+                .iter()
+                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
+            if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
+                undone = exchange_databases(runner, rollback, target, previous)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
+            return Err(ApplyError::RollbackFolder {
+                folder: folder.clone(),
+                source: e,
+                help: match undone {
+                    Ok(()) => "the target was put back as it was before the rollback".to_owned(),
+                    Err(why) => format!(
+                        "putting the target back failed too ({why}); run `replicate rollback` again"
+                    ),
+                },
+            });
+        }
+        done.push(folder);
+    }
+    Ok(())
 }

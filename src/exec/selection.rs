@@ -1,15 +1,70 @@
 //! Which steps a run executes: all of them, those named with `--steps`, or
-//! what `--resume` finds left to do.
+//! what `--resume` finds left to do; and why each other step does not run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::ApplyError;
-use crate::plan::{Plan, StepId};
+use super::target_server;
+use crate::manifest::Manifest;
+use crate::plan::{Action, Plan, Sides, StepId};
 use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, StepStatus};
 
+/// The steps a run will execute, and why each other step will not.
+pub struct Chosen {
+    pub selected: BTreeSet<StepId>,
+    pub skipped: BTreeMap<StepId, String>,
+}
+
+/// The steps a run of `plan` (saved as `digest`) executes with `--steps`
+/// and `--resume` as given (reads the artifacts folder, writes nothing
+/// there; with an object store, its journal must have been pulled).
+pub fn choose(
+    manifest: &Manifest,
+    plan: &Plan,
+    digest: &str,
+    steps: Option<&[StepId]>,
+    resume: bool,
+    artifacts: &ArtifactsDir,
+) -> Result<Chosen, ApplyError> {
+    let next_exists =
+        resume && Sides::for_steps(steps).target && next_database_exists(manifest, plan);
+    let how = Selection {
+        steps,
+        resume,
+        digest,
+        next_exists,
+    };
+    let selected = select(plan, &how, artifacts)?;
+    let skipped = plan
+        .steps()
+        .filter(|s| !selected.contains(&s.id))
+        .map(|s| (s.id, skip_reason(steps, resume, s.id)))
+        .collect();
+    Ok(Chosen { selected, skipped })
+}
+
+/// Why a step of the plan does not run.
+fn skip_reason(steps: Option<&[StepId]>, resume: bool, id: StepId) -> String {
+    match steps {
+        Some(steps) if !steps.contains(&id) => "not among --steps".to_owned(),
+        _ if resume => "done in the earlier run, and still valid".to_owned(),
+        _ => "not needed".to_owned(),
+    }
+}
+
+/// Whether the new database the plan's `check` looks at is on the target
+/// server now (under `swap`; `false` when it cannot be told).
+fn next_database_exists(manifest: &Manifest, plan: &Plan) -> bool {
+    let Some(Action::Check { database, .. }) = plan.step(StepId::Check).map(|s| &s.action) else {
+        return false;
+    };
+    plan.contains(StepId::Swap)
+        && target_server::has_database(manifest, &manifest.secrets(), database).unwrap_or(false)
+}
+
 /// How to pick the steps of a run.
-pub struct Selection<'a> {
+struct Selection<'a> {
     /// `--steps`.
     pub steps: Option<&'a [StepId]>,
     /// `--resume`.
@@ -23,7 +78,7 @@ pub struct Selection<'a> {
 }
 
 /// The steps to run.
-pub fn select(
+fn select(
     plan: &Plan,
     how: &Selection<'_>,
     artifacts: &ArtifactsDir,
@@ -68,10 +123,8 @@ fn resumed(
     digest: &str,
     next_exists: bool,
 ) -> Result<Vec<StepId>, ApplyError> {
-    let previous = Journal::read(artifacts.path()).map_err(|e| ApplyError::BadSteps {
-        message: format!("cannot resume: {e}"),
-        help: Some("run `replicate apply` without --resume to start over".to_owned()),
-    })?;
+    let previous =
+        Journal::read(artifacts.path()).map_err(|source| ApplyError::CannotResume { source })?;
     let Some(previous) = previous else {
         return Err(ApplyError::BadSteps {
             message: "cannot resume: no earlier run left a state.json".to_owned(),

@@ -11,13 +11,11 @@ use indicatif::DecimalBytes;
 use crate::display::units::count;
 use crate::exec;
 use crate::io::paths;
-use crate::plan;
 
 pub fn run(path: &Path) -> Result<u8, Error> {
     let manifest = load_manifest(path)?;
-    let (plan, _) = plan::offline(&manifest)?;
-    let cleaned = exec::clean(&manifest, &plan)?;
-    let dir = paths::display(&manifest.artifacts.dir);
+    let cleaned = exec::clean(&manifest)?;
+    let dir = paths::display(&cleaned.dir);
     if cleaned.removed.is_empty() {
         print(&format!("Nothing to remove in {dir}.\n"));
     } else {

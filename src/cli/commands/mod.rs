@@ -1,6 +1,7 @@
-//! One module per subcommand. Each takes plain values, loads what it needs,
-//! calls the layer below, prints, and returns the exit code or an error for
-//! [`crate::cli`] to report.
+//! One module per subcommand. Each takes plain values, loads the manifest
+//! (showing its warnings), calls one operation of the layer below, renders
+//! its report, and returns the exit code or an error for [`crate::cli`] to
+//! report.
 
 pub(super) mod apply;
 pub(super) mod clean;

@@ -2,24 +2,22 @@
 
 use std::path::Path;
 
+use super::super::confirm::{Asking, confirm};
 use super::super::error::Error;
 use super::super::exit;
 use super::super::load::load_manifest;
 use super::super::output::print;
 use super::super::style::{GOOD, HEADING, paint};
-use super::apply::{Asking, confirm};
-use crate::exec::rollback;
-use crate::plan;
+use crate::exec::rollback::{self, Rollback};
 
 pub fn run(path: &Path, auto_approve: bool) -> Result<u8, Error> {
     let manifest = load_manifest(path)?;
-    let (plan, _) = plan::offline(&manifest)?;
-    let rollback = rollback::prepare(&manifest, &plan)?;
+    let rollback = rollback::prepare(&manifest)?;
     print(&format!(
         "{}\n",
         paint(HEADING, "replicate will roll back:")
     ));
-    for line in rollback.describe() {
+    for line in describe(&rollback) {
         print(&format!("  {line}\n"));
     }
     confirm(
@@ -30,16 +28,46 @@ pub fn run(path: &Path, auto_approve: bool) -> Result<u8, Error> {
             help: "review what it will do, then run `replicate rollback --auto-approve`",
         },
     )?;
-    let downtime = rollback::run(&manifest, &rollback)?;
+    let done = rollback::run(&manifest, &rollback)?;
     print(&format!(
         "\n{} the previous target is back; the one it replaced is now the previous copy (`replicate rollback` again swaps them back)\n",
         paint(GOOD, "Rollback complete:")
     ));
-    if rollback.database.is_some() {
+    if let Some(downtime) = done.downtime {
         print(&format!(
             "The target could not be reached for {} ms.\n",
             downtime.as_millis()
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// What the rollback will do, a line each.
+fn describe(rollback: &Rollback) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some((target, previous)) = &rollback.database {
+        lines.push(format!(
+            "database {previous} becomes {target} again, and {target} becomes {previous}{}",
+            if rollback.terminate {
+                ", its open sessions ended"
+            } else {
+                ""
+            }
+        ));
+    }
+    for (folder, previous) in &rollback.folders {
+        lines.push(format!(
+            "folder {} exchanged with {}",
+            folder.display(),
+            previous.display()
+        ));
+    }
+    for command in &rollback.invalidate {
+        lines.push(format!(
+            "then, {}: $ {}",
+            command.what,
+            command.exec.display()
+        ));
+    }
+    lines
 }

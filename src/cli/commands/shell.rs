@@ -17,7 +17,7 @@ pub fn man() -> Result<u8, Error> {
     let page = clap_mangen::Man::new(Arguments::command());
     let mut out = Vec::new();
     page.render(&mut out)
-        .map_err(|e| Error::Io(format!("cannot write the manual page: {e}")))?;
+        .map_err(|source| Error::ManualPage { source })?;
     super::super::output::print(&String::from_utf8_lossy(&out));
     Ok(exit::SUCCESS)
 }

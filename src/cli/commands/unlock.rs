@@ -11,11 +11,10 @@ use crate::exec;
 
 pub fn run(path: &Path, id: &str) -> Result<u8, Error> {
     let manifest = load_manifest(path)?;
-    let artifacts = exec::open_artifacts(&manifest)?;
-    let holder = artifacts.force_unlock(id)?;
+    let unlocked = exec::force_unlock(&manifest, id)?;
     print(&format!(
-        "Removed the lock {id} from {} (it was held by {holder}).\n",
-        artifacts.location()
+        "Removed the lock {id} from {} (it was held by {}).\n",
+        unlocked.location, unlocked.holder
     ));
     Ok(exit::SUCCESS)
 }
