@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use super::artifacts::open_artifacts;
 use super::error::ApplyError;
-use super::live::Hub;
 use super::meter::{Expected, Meters};
 use super::runner::StepRunner;
 use super::scheduler::{self, Observer, RunEnd, StepResult};
 use super::selection::Selection;
+use super::stream::Hub;
 use super::target_state::{failed, target_state};
 use super::{preconditions, selection};
 use crate::io::interrupt;

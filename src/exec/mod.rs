@@ -8,7 +8,6 @@ mod clean;
 mod connection;
 mod error;
 mod follow;
-mod live;
 mod meter;
 mod preconditions;
 mod process;
@@ -19,6 +18,7 @@ mod selection;
 mod session;
 pub mod source_record;
 mod steps;
+mod stream;
 mod target_state;
 
 pub use self::apply::{Applied, ApplyOptions, apply, select_steps, step_status};

@@ -14,110 +14,23 @@
 //! the dump's files as they grow when the dump runs in the same process,
 //! the complete files otherwise.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::hub::Part;
+use super::input::Input;
 use crate::exec::connection;
-use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
-use crate::postgres::dump_files::stream::{
-    self, POST_DATA, POST_DATA_ENTRIES, PRE_DATA, SEQUENCES, StreamTable,
-};
+use crate::postgres::dump_files::stream;
 use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::recorded::Recorded;
 use crate::postgres::post_data::{PostData, TableName, Unsorted};
 use crate::postgres::quote::sql_qualified;
 
-use super::stream_work::{Loaded, Task, Work};
-
-/// Where the restore reads from.
-enum Input<'a> {
-    /// The dump running beside it.
-    Live(&'a Arc<Hub>),
-    /// The complete folder.
-    Files {
-        folder: &'a Path,
-        listing: Vec<StreamTable>,
-    },
-}
-
-/// A table to load: its name, quoted, its statement, its rows.
-struct Table {
-    name: TableName,
-    qualified: String,
-    copy_in: String,
-    rows: Box<dyn Read + Send>,
-}
-
-impl Input<'_> {
-    fn part(&self, part: Part) -> Result<Vec<u8>, StepFailure> {
-        match self {
-            Input::Live(hub) => hub
-                .part(part)
-                .map(|bytes| bytes.as_ref().clone())
-                .map_err(StepFailure::new),
-            Input::Files { folder, .. } => {
-                let name = match part {
-                    Part::PreData => PRE_DATA,
-                    Part::PostData => POST_DATA,
-                    Part::PostDataEntries => POST_DATA_ENTRIES,
-                    Part::Sequences => SEQUENCES,
-                };
-                let path = folder.join(name);
-                std::fs::read(&path)
-                    .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", path.display())))
-            }
-        }
-    }
-
-    /// `post-data.json`, `None` in a folder without one (written by an
-    /// older replicate).
-    fn recorded(&self) -> Result<Option<Vec<u8>>, StepFailure> {
-        match self {
-            Input::Files { folder, .. } if !folder.join(POST_DATA_ENTRIES).exists() => Ok(None),
-            _ => self.part(Part::PostDataEntries).map(Some),
-        }
-    }
-
-    /// The `index`th table, once the dump started it; `None` past the last.
-    fn table(&self, index: usize) -> Result<Option<Table>, StepFailure> {
-        match self {
-            Input::Live(hub) => {
-                Ok(hub
-                    .next_table(index)
-                    .map_err(StepFailure::new)?
-                    .map(|started| Table {
-                        name: TableName::new(&started.schema, &started.table),
-                        qualified: sql_qualified(&started.schema, &started.table),
-                        copy_in: started.copy_in,
-                        rows: Box::new(hub.reader(started.index)),
-                    }))
-            }
-            Input::Files { folder, listing } => listing
-                .get(index)
-                .map(|t| {
-                    let path = folder.join(&t.file);
-                    let file = File::open(&path).map_err(|e| {
-                        StepFailure::new(format!("cannot read {}: {e}", path.display()))
-                    })?;
-                    Ok(Table {
-                        name: TableName::new(&t.schema, &t.table),
-                        qualified: sql_qualified(&t.schema, &t.table),
-                        copy_in: t.copy_in.clone(),
-                        rows: Box::new(file),
-                    })
-                })
-                .transpose(),
-        }
-    }
-}
+use super::work::{Loaded, Task, Work};
 
 impl StepRunner<'_> {
     /// One loader (`loads`) or key builder: its own connection, opened for
