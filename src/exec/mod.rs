@@ -11,6 +11,7 @@ mod follow;
 mod meter;
 mod preconditions;
 mod process;
+mod ready;
 pub mod rollback;
 mod runner;
 pub mod scheduler;

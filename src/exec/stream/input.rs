@@ -63,6 +63,14 @@ impl Input<'_> {
         }
     }
 
+    /// How many tables the dump reads, once it knows.
+    pub(super) fn count(&self) -> Result<usize, StepFailure> {
+        match self {
+            Input::Live(hub) => hub.count().map_err(StepFailure::new),
+            Input::Files { listing, .. } => Ok(listing.len()),
+        }
+    }
+
     /// The `index`th table, once the dump started it; `None` past the last.
     pub(super) fn table(&self, index: usize) -> Result<Option<Table>, StepFailure> {
         match self {
