@@ -152,10 +152,9 @@ pub fn apply(
         folders: s.folders,
     });
     let meters = Meters::new(plan, expected);
-    // The stream format's restore follows the dump when both run now.
-    let follows = plan
-        .steps()
-        .any(|s| matches!(&s.action, Action::StreamRestore(r) if r.follows_dump))
+    // The stream format's restore follows the dump (an edge of the
+    // graph) when both run now: the hub carries what the dump writes.
+    let follows = plan.followed(StepId::Restore).contains(&StepId::Dump)
         && selected.contains(&StepId::Dump)
         && selected.contains(&StepId::Restore);
     let runner = StepRunner {
