@@ -19,4 +19,5 @@ mod progress;
 mod sanitize;
 mod store;
 mod stream;
+mod stream_graph;
 mod swap;

@@ -118,13 +118,16 @@ fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::R
         )?;
         if let Some(why) = how.skipped.get(&step.id) {
             write!(out, "{}", paint(DIM, format!("  skipped: {why}")))?;
-        } else if !planned.depends_on.is_empty() {
-            let after: Vec<&str> = planned.depends_on.iter().map(|d| d.as_str()).collect();
-            write!(
-                out,
-                "{}",
-                paint(DIM, format!("  after {}", after.join(", ")))
-            )?;
+        } else if !planned.depends_on.is_empty() || !planned.follows.is_empty() {
+            let names = |ids: &[StepId]| ids.iter().map(|d| d.as_str()).collect::<Vec<_>>();
+            let mut waits = Vec::new();
+            if !planned.depends_on.is_empty() {
+                waits.push(format!("after {}", names(&planned.depends_on).join(", ")));
+            }
+            if !planned.follows.is_empty() {
+                waits.push(format!("follows {}", names(&planned.follows).join(", ")));
+            }
+            write!(out, "{}", paint(DIM, format!("  {}", waits.join("; "))))?;
         }
         if let Some(destroys) = &step.destroys {
             write!(

@@ -9,16 +9,16 @@ use std::time::Instant;
 use super::apply_report::{self, ApplyReport, Ran};
 use super::error::ApplyError;
 use super::journaling::Journaling;
-use super::live::Hub;
 use super::meter::{Expected, Meters};
 use super::prepare::Prepared;
 use super::runner::StepRunner;
 use super::scheduler::{self, Observer, Outcome, RunEnd};
 use super::start::{ready_folder, start_journal};
+use super::stream::Hub;
 use super::target_state::{failed, target_state};
 use crate::io::interrupt;
 use crate::manifest::Manifest;
-use crate::plan::{Action, StepId};
+use crate::plan::StepId;
 use crate::postgres::Secrets;
 use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, RunStatus};
@@ -85,10 +85,8 @@ fn expected_sizes(prepared: &Prepared) -> Expected {
 /// Whether the stream format's restore follows the dump: both run now.
 fn restore_follows_dump(prepared: &Prepared) -> bool {
     let selected = &prepared.selected;
-    prepared
-        .plan
-        .steps()
-        .any(|s| matches!(&s.action, Action::StreamRestore(r) if r.follows_dump))
+    // An edge of the graph: the hub carries what the dump writes.
+    prepared.plan.followed(StepId::Restore).contains(&StepId::Dump)
         && selected.contains(&StepId::Dump)
         && selected.contains(&StepId::Restore)
 }

@@ -2,10 +2,10 @@
 //! step is, and which server its errors name. The steps themselves are in
 //! [`super::steps`].
 
-use super::live::Hub;
 use super::meter::Meters;
 use super::process::{self, Output};
 use super::scheduler::{Runner, StepReport, StepResult};
+use super::stream::Hub;
 use crate::io::sys;
 use crate::manifest::Manifest;
 use crate::plan::{Action, Step, StepId};

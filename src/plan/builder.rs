@@ -8,13 +8,13 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::error::PlanError;
-use super::graph::Plan;
+use super::graph::{Edge, Plan};
 use super::step::{Step, StepId};
 
 /// A step graph under construction.
 #[derive(Debug, Default)]
 pub struct PlanBuilder {
-    graph: DiGraph<Step, ()>,
+    graph: DiGraph<Step, Edge>,
     index: BTreeMap<StepId, NodeIndex>,
 }
 
@@ -43,13 +43,30 @@ impl PlanBuilder {
     /// `after` waits for `before`. Edges to steps that are not in the plan
     /// are ignored, so the planner can state the full graph once.
     pub fn edge(&mut self, before: StepId, after: StepId) -> &mut Self {
-        if let (Some(&a), Some(&b)) = (self.index.get(&before), self.index.get(&after)) {
-            self.graph.update_edge(a, b, ());
+        self.add(before, after, Edge::After)
+    }
+
+    /// `follower` starts once `followed` has started, and runs beside it
+    /// (ignored, like [`Self::edge`], when either is not in the plan). An
+    /// "after" edge between the two stays: it is the stronger.
+    pub fn follow(&mut self, followed: StepId, follower: StepId) -> &mut Self {
+        self.add(followed, follower, Edge::Follows)
+    }
+
+    fn add(&mut self, from: StepId, to: StepId, kind: Edge) -> &mut Self {
+        if let (Some(&a), Some(&b)) = (self.index.get(&from), self.index.get(&to)) {
+            match self.graph.find_edge(a, b) {
+                Some(e) => self.graph[e] = self.graph[e].min(kind),
+                None => {
+                    self.graph.add_edge(a, b, kind);
+                }
+            }
         }
         self
     }
 
-    /// Checks that the graph has no cycle and freezes it.
+    /// Checks that the graph has no cycle, through edges of either kind (a
+    /// step cannot start before itself has started), and freezes it.
     pub fn build(self) -> Result<Plan, PlanError> {
         if let Some(cycle) = tarjan_scc(&self.graph)
             .into_iter()
@@ -79,8 +96,9 @@ impl PlanBuilder {
         })
     }
 
-    /// Kahn's algorithm, always taking the ready step that comes first in
-    /// the canonical order, so the order is stable.
+    /// Kahn's algorithm over edges of both kinds (a followed step comes
+    /// before its follower), always taking the ready step that comes first
+    /// in the canonical order, so the order is stable.
     fn run_order(&self) -> Vec<NodeIndex> {
         let mut waiting: BTreeMap<NodeIndex, usize> = self
             .graph
@@ -151,6 +169,35 @@ mod tests {
         let plan = b.build().unwrap();
         let ids: Vec<StepId> = plan.steps().map(|s| s.id).collect();
         assert_eq!(ids, vec![StepId::Archive, StepId::Dump]);
+    }
+
+    #[test]
+    fn a_follows_edge_orders_and_is_listed_apart() {
+        let mut b = PlanBuilder::new();
+        b.step(Step::fake(StepId::Restore))
+            .step(Step::fake(StepId::Dump))
+            .step(Step::fake(StepId::Create));
+        b.edge(StepId::Create, StepId::Restore)
+            .follow(StepId::Dump, StepId::Restore);
+        let plan = b.build().unwrap();
+        assert_eq!(plan.edges(), [(StepId::Create, StepId::Restore)]);
+        assert_eq!(plan.follows(), [(StepId::Dump, StepId::Restore)]);
+        assert!(plan.dependencies(StepId::Restore).contains(&StepId::Create));
+        assert!(!plan.ancestors(StepId::Restore).contains(&StepId::Dump));
+        assert_eq!(plan.followed(StepId::Restore), [StepId::Dump].into());
+        let ids: Vec<StepId> = plan.steps().map(|s| s.id).collect();
+        assert_eq!(ids, [StepId::Dump, StepId::Create, StepId::Restore]);
+    }
+
+    #[test]
+    fn a_cycle_through_a_follows_edge_is_refused() {
+        let mut b = PlanBuilder::new();
+        for id in [StepId::Dump, StepId::Restore] {
+            b.step(Step::fake(id));
+        }
+        b.follow(StepId::Dump, StepId::Restore)
+            .edge(StepId::Restore, StepId::Dump);
+        assert!(b.build().is_err());
     }
 
     #[test]

@@ -102,17 +102,13 @@ impl PlanDocument {
                 b.destroys.clone().unwrap_or_else(|| "nothing".into()),
             )
         } else {
-            let list = |deps: &[StepId]| {
-                deps.iter()
-                    .map(|id| id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            // The steps it waits for, then those it follows.
+            let list = |step: &super::document::PlannedStep| {
+                let after = step.depends_on.iter().map(|id| id.as_str().to_owned());
+                let follows = step.follows.iter().map(|id| format!("{id} (follows)"));
+                after.chain(follows).collect::<Vec<_>>().join(", ")
             };
-            change(
-                "the steps it waits for",
-                list(&saved.depends_on),
-                list(&current.depends_on),
-            )
+            change("the steps it waits for", list(saved), list(current))
         })
     }
 }

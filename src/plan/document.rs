@@ -92,6 +92,10 @@ pub struct PlannedStep {
     pub step: Step,
     /// The steps that must finish first.
     pub depends_on: Vec<StepId>,
+    /// The steps that must have started first: this one runs beside them,
+    /// reading what they write (the stream restore beside its dump).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<StepId>,
     pub destructive: bool,
 }
 
@@ -103,6 +107,7 @@ impl PlanDocument {
             .steps()
             .map(|step| PlannedStep {
                 depends_on: plan.dependencies(step.id).into_iter().collect(),
+                follows: plan.followed(step.id).into_iter().collect(),
                 destructive: step.is_destructive(),
                 step: step.clone(),
             })
@@ -180,8 +185,19 @@ impl PlanDocument {
     }
 
     /// SHA-256 of the steps: two plans with the same digest do the same work.
+    /// The steps' `follows` is left out: the restore's own action says
+    /// whether it follows the dump, and a plan saved (or a run begun)
+    /// before the graph showed it keeps its digest.
     pub fn digest(&self) -> String {
-        let steps = serde_json::to_vec(&self.steps).unwrap_or_default();
+        let steps: Vec<PlannedStep> = self
+            .steps
+            .iter()
+            .map(|s| PlannedStep {
+                follows: Vec::new(),
+                ..s.clone()
+            })
+            .collect();
+        let steps = serde_json::to_vec(&steps).unwrap_or_default();
         hex::encode(Sha256::digest(steps))
     }
 

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use super::graph::Plan;
 use super::step::StepId;
 
-/// `digraph replicate { ... }`: every step, then every edge, sorted.
+/// `digraph replicate { ... }`: every step, then every edge, sorted, the
+/// "follows" edges last, dashed.
 pub fn dot(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph replicate {{");
@@ -33,11 +34,18 @@ pub fn dot(plan: &Plan) -> String {
     for (before, after) in plan.edges() {
         let _ = writeln!(out, "    \"{before}\" -> \"{after}\";");
     }
+    for (followed, follower) in plan.follows() {
+        let _ = writeln!(
+            out,
+            "    \"{followed}\" -> \"{follower}\" [style=dashed, label=\"follows\"];"
+        );
+    }
     let _ = writeln!(out, "}}");
     out
 }
 
-/// A Mermaid flowchart, as GitHub renders it in a ```mermaid block.
+/// A Mermaid flowchart, as GitHub renders it in a ```mermaid block; the
+/// "follows" edges dotted.
 pub fn mermaid(plan: &Plan) -> String {
     let node = |id: StepId| id.as_str().replace('-', "_");
     let mut out = String::new();
@@ -62,6 +70,14 @@ pub fn mermaid(plan: &Plan) -> String {
     }
     for (before, after) in plan.edges() {
         let _ = writeln!(out, "    {} --> {}", node(before), node(after));
+    }
+    for (followed, follower) in plan.follows() {
+        let _ = writeln!(
+            out,
+            "    {} -.->|follows| {}",
+            node(followed),
+            node(follower)
+        );
     }
     let _ = writeln!(
         out,

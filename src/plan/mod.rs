@@ -19,7 +19,7 @@ mod step;
 pub use self::builder::PlanBuilder;
 use self::document::PlanDocument;
 pub use self::error::PlanError;
-pub use self::graph::Plan;
+pub use self::graph::{Edge, Plan};
 pub use self::inspect::{
     Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, after_copy_on_target,
     read_netbox_schema,

@@ -87,7 +87,7 @@ impl StepRunner<'_> {
 
     /// Sets `tally` to the size of the database being restored, every
     /// second, until `done`.
-    pub(super) fn watch_size(&self, tally: &Tally, done: &AtomicBool) {
+    pub(in crate::exec) fn watch_size(&self, tally: &Tally, done: &AtomicBool) {
         let t = &self.manifest.target;
         let name = match t.strategy {
             Strategy::Swap => companion(t.database.database(), "__next"),
@@ -266,7 +266,7 @@ impl StepRunner<'_> {
     /// write-ahead log up to it (the log is the server's, so any of its
     /// databases will do), so every commit before it is durable before
     /// the step says it is done.
-    pub(super) fn flush_commits(&self) -> Result<(), StepFailure> {
+    pub(in crate::exec) fn flush_commits(&self) -> Result<(), StepFailure> {
         query::texts(
             &self.maintenance_url(),
             "target.database",

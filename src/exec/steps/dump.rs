@@ -28,15 +28,15 @@ use crate::store::remote::Upload;
 
 /// An artifact being written: `NAME.partial`, renamed to `NAME` when
 /// complete and removed on any failure.
-pub(super) struct Partial {
+pub(in crate::exec) struct Partial {
     pub(super) name: String,
-    pub(super) path: PathBuf,
+    pub(in crate::exec) path: PathBuf,
     final_path: PathBuf,
 }
 
 impl Partial {
     /// Clears the previous `name` (from disk and `SHA256SUMS`) first.
-    pub(super) fn start(runner: &StepRunner<'_>, name: &str) -> Result<Self, StepFailure> {
+    pub(in crate::exec) fn start(runner: &StepRunner<'_>, name: &str) -> Result<Self, StepFailure> {
         let final_path = runner.artifacts.join(name);
         let partial = Self {
             name: name.to_owned(),
@@ -51,7 +51,7 @@ impl Partial {
     }
 
     /// A failure to `what` the partial artifact, which is removed.
-    pub(super) fn failure(&self, what: &str, e: &io::Error) -> StepFailure {
+    pub(in crate::exec) fn failure(&self, what: &str, e: &io::Error) -> StepFailure {
         self.abandon();
         StepFailure::new(format!(
             "cannot {what} {}: {}",
@@ -60,12 +60,16 @@ impl Partial {
         ))
     }
 
-    pub(super) fn abandon(&self) {
+    pub(in crate::exec) fn abandon(&self) {
         let _ = remove_any(&self.path);
     }
 
     /// Renames the complete artifact and records its sums.
-    pub(super) fn finish(self, runner: &StepRunner<'_>, sums: &Sums) -> Result<(), StepFailure> {
+    pub(in crate::exec) fn finish(
+        self,
+        runner: &StepRunner<'_>,
+        sums: &Sums,
+    ) -> Result<(), StepFailure> {
         fs::rename(&self.path, &self.final_path).map_err(|e| self.failure("rename", &e))?;
         runner
             .artifacts

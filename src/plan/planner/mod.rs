@@ -150,6 +150,9 @@ pub fn plan(
     for &(before, after) in edges(strategy, manifest.artifacts.format) {
         builder.edge(before, after);
     }
+    if stream && planner.restore_follows_dump() {
+        builder.follow(StepId::Dump, StepId::Restore);
+    }
     // Without a dump, the source's cache is still invalidated before anything
     // is checked or touched.
     if !builder.contains(StepId::Dump) {

@@ -2,7 +2,8 @@
 //! table's rows itself, in one snapshot; `restore` loads them table by
 //! table, each table's indexes built as soon as its rows are in. Under
 //! `swap` the restore follows the dump as it writes (the new database is
-//! not the live one), and `swap` still waits for `verify` and `check`.
+//! not the live one): the graph's "follows" edge from `dump` to
+//! `restore`; `swap` still waits for `verify` and `check`.
 
 use super::context::Planner;
 use super::database::RESTORE_OPTIONS;
@@ -12,6 +13,12 @@ use crate::plan::step::{
 };
 
 impl Planner<'_> {
+    /// Whether the restore follows the dump as it writes: under `swap`,
+    /// where it builds a new database beside the live one.
+    pub(super) fn restore_follows_dump(&self) -> bool {
+        self.manifest.target.strategy == Strategy::Swap
+    }
+
     pub(super) fn stream_dump(&self, artifact: &Artifact) -> Step {
         let m = self.manifest;
         let url = &m.source.database;
@@ -116,7 +123,7 @@ impl Planner<'_> {
             name: "PGOPTIONS".into(),
             value: EnvValue::Value(options),
         });
-        let follows_dump = m.target.strategy == Strategy::Swap;
+        let follows_dump = self.restore_follows_dump();
         Step {
             id: StepId::Restore,
             kind: StepId::Restore.kind(),

@@ -14,121 +14,33 @@
 //! the dump's files as they grow when the dump runs in the same process,
 //! the complete files otherwise.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::hub::Part;
+use super::input::Input;
 use crate::exec::connection;
-use crate::exec::live::{Hub, Part};
 use crate::exec::process::{self, Output};
 use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
-use crate::postgres::dump_files::stream::{
-    self, POST_DATA, POST_DATA_ENTRIES, PRE_DATA, SEQUENCES, StreamTable,
-};
+use crate::postgres::dump_files::stream;
 use crate::postgres::libpq::{Connection, without_psql_commands};
 use crate::postgres::post_data::recorded::Recorded;
 use crate::postgres::post_data::{PostData, TableName, Unsorted};
 use crate::postgres::quote::sql_qualified;
 
-use super::stream_work::{Loaded, Task, Work};
-
-/// Where the restore reads from.
-enum Input<'a> {
-    /// The dump running beside it.
-    Live(&'a Arc<Hub>),
-    /// The complete folder.
-    Files {
-        folder: &'a Path,
-        listing: Vec<StreamTable>,
-    },
-}
-
-/// A table to load: its name, quoted, its statement, its rows.
-struct Table {
-    name: TableName,
-    qualified: String,
-    copy_in: String,
-    rows: Box<dyn Read + Send>,
-}
-
-impl Input<'_> {
-    fn part(&self, part: Part) -> Result<Vec<u8>, StepFailure> {
-        match self {
-            Input::Live(hub) => hub
-                .part(part)
-                .map(|bytes| bytes.as_ref().clone())
-                .map_err(StepFailure::new),
-            Input::Files { folder, .. } => {
-                let name = match part {
-                    Part::PreData => PRE_DATA,
-                    Part::PostData => POST_DATA,
-                    Part::PostDataEntries => POST_DATA_ENTRIES,
-                    Part::Sequences => SEQUENCES,
-                };
-                let path = folder.join(name);
-                std::fs::read(&path)
-                    .map_err(|e| StepFailure::new(format!("cannot read {}: {e}", path.display())))
-            }
-        }
-    }
-
-    /// `post-data.json`, `None` in a folder without one (written by an
-    /// older replicate).
-    fn recorded(&self) -> Result<Option<Vec<u8>>, StepFailure> {
-        match self {
-            Input::Files { folder, .. } if !folder.join(POST_DATA_ENTRIES).exists() => Ok(None),
-            _ => self.part(Part::PostDataEntries).map(Some),
-        }
-    }
-
-    /// The `index`th table, once the dump started it; `None` past the last.
-    fn table(&self, index: usize) -> Result<Option<Table>, StepFailure> {
-        match self {
-            Input::Live(hub) => {
-                Ok(hub
-                    .next_table(index)
-                    .map_err(StepFailure::new)?
-                    .map(|started| Table {
-                        name: TableName::new(&started.schema, &started.table),
-                        qualified: sql_qualified(&started.schema, &started.table),
-                        copy_in: started.copy_in,
-                        rows: Box::new(hub.reader(started.index)),
-                    }))
-            }
-            Input::Files { folder, listing } => listing
-                .get(index)
-                .map(|t| {
-                    let path = folder.join(&t.file);
-                    let file = File::open(&path).map_err(|e| {
-                        StepFailure::new(format!("cannot read {}: {e}", path.display()))
-                    })?;
-                    Ok(Table {
-                        name: TableName::new(&t.schema, &t.table),
-                        qualified: sql_qualified(&t.schema, &t.table),
-                        copy_in: t.copy_in.clone(),
-                        rows: Box::new(file),
-                    })
-                })
-                .transpose(),
-        }
-    }
-}
+use super::work::{Loaded, Task, Work};
 
 impl StepRunner<'_> {
-    /// One loader (`loads`) or key builder: its own connection, opened for
-    /// its first task, tasks until none is left.
-    fn work(
+    /// One task of the restore's work, on `session`, the worker's own,
+    /// opened for its first task.
+    fn restore_task(
         &self,
         plan: &StreamRestore,
-        input: &Input<'_>,
-        post: &PostData,
-        work: &Work,
-        loads: bool,
+        (input, post, work): (&Input<'_>, &PostData, &Work),
+        session: &mut Option<Connection>,
+        task: Task,
     ) -> Result<(), StepFailure> {
         // A statement on the session, its failure named.
         let run = |session: &mut Connection, sql: &str, what: &str| {
@@ -136,94 +48,77 @@ impl StepRunner<'_> {
                 .execute(sql)
                 .map_err(|e| connection::failed(&plan.psql, self.secrets, what, &e))
         };
-        let mut loader: Option<Connection> = None;
-        while let Some(task) = work.next(loads) {
-            let loader = match &mut loader {
-                Some(loader) => loader,
-                None => {
-                    let mut opened = connection::connect(&plan.psql, self.secrets)?;
-                    run(
-                        &mut opened,
-                        &without_psql_commands(&post.prelude),
-                        "cannot set up a loading session",
-                    )?;
-                    loader.insert(opened)
+        let loader = match session {
+            Some(loader) => loader,
+            None => {
+                let mut opened = connection::connect(&plan.psql, self.secrets)?;
+                run(
+                    &mut opened,
+                    &without_psql_commands(&post.prelude),
+                    "cannot set up a loading session",
+                )?;
+                session.insert(opened)
+            }
+        };
+        match task {
+            Task::Keys(table, sql) => run(
+                loader,
+                &without_psql_commands(&sql),
+                &format!("building the indexes and keys of {table} failed"),
+            ),
+            Task::ForeignKey(key) => {
+                let (add, validate) = key.validated_apart();
+                run(
+                    loader,
+                    &without_psql_commands(&add),
+                    "adding a foreign key failed",
+                )?;
+                if let Some(sql) = validate {
+                    work.validate(sql);
                 }
-            };
-            match task {
-                Task::Keys(table, sql) => {
-                    run(
-                        loader,
-                        &without_psql_commands(&sql),
-                        &format!("building the indexes and keys of {table} failed"),
-                    )?;
-                    work.keys_done(table);
-                }
-                Task::ForeignKey(key) => {
-                    let (add, validate) = key.validated_apart();
-                    run(
-                        loader,
-                        &without_psql_commands(&add),
-                        "adding a foreign key failed",
-                    )?;
-                    work.foreign_key_added(validate);
-                }
-                Task::Validate(sql) => {
-                    run(loader, &sql, "validating a foreign key failed")?;
-                    work.task_done();
-                }
-                Task::Analyze(table) => {
-                    run(
-                        loader,
-                        &format!("ANALYZE {table}"),
-                        &format!("gathering the statistics of {table} failed"),
-                    )?;
-                    work.task_done();
-                }
-                Task::Table(index) => {
-                    let Some(mut table) = input.table(index).inspect_err(|_| work.stop())? else {
-                        work.table_done(None);
-                        continue;
-                    };
-                    let failed = |what: &str| format!("{what} {} failed", table.name);
-                    // Emptied in the transaction that loads it, the table
-                    // takes its rows frozen: no later scan (the keys, the
-                    // check) has to set their hint bits and write every
-                    // page a second time.
-                    loader
-                        .execute("BEGIN")
-                        .and_then(|()| {
-                            loader.execute(&format!("TRUNCATE ONLY {}", table.qualified))
-                        })
-                        .map_err(|e| {
-                            connection::failed(&plan.psql, self.secrets, &failed("emptying"), &e)
-                        })?;
-                    loader
-                        .copy_in(&format!("{} WITH (FREEZE)", table.copy_in), &mut table.rows)
-                        .map_err(|e| {
-                            connection::copy_failed(
-                                &plan.psql,
-                                self.secrets,
-                                &failed("loading"),
-                                &e,
-                            )
-                        })?;
-                    loader.execute("COMMIT").map_err(|e| {
-                        connection::failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                Ok(())
+            }
+            Task::Validate(sql) => run(loader, &sql, "validating a foreign key failed"),
+            Task::Analyze(table) => run(
+                loader,
+                &format!("ANALYZE {table}"),
+                &format!("gathering the statistics of {table} failed"),
+            ),
+            Task::Table(index) => {
+                let Some(mut table) = input.table(index)? else {
+                    return Ok(());
+                };
+                let failed = |what: &str| format!("{what} {} failed", table.name);
+                // Emptied in the transaction that loads it, the table
+                // takes its rows frozen: no later scan (the keys, the
+                // check) has to set their hint bits and write every
+                // page a second time.
+                loader
+                    .execute("BEGIN")
+                    .and_then(|()| loader.execute(&format!("TRUNCATE ONLY {}", table.qualified)))
+                    .map_err(|e| {
+                        connection::failed(&plan.psql, self.secrets, &failed("emptying"), &e)
                     })?;
-                    let entries = post
-                        .by_table
-                        .get(&table.name)
-                        .map_or(&[][..], Vec::as_slice);
-                    work.table_done(Some(Loaded {
-                        name: table.name,
-                        quoted: table.qualified,
-                        entries,
-                    }));
-                }
+                loader
+                    .copy_in(&format!("{} WITH (FREEZE)", table.copy_in), &mut table.rows)
+                    .map_err(|e| {
+                        connection::copy_failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                    })?;
+                loader.execute("COMMIT").map_err(|e| {
+                    connection::failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                })?;
+                let entries = post
+                    .by_table
+                    .get(&table.name)
+                    .map_or(&[][..], Vec::as_slice);
+                work.loaded(Loaded {
+                    name: table.name,
+                    quoted: table.qualified,
+                    entries,
+                });
+                Ok(())
             }
         }
-        Ok(())
     }
 
     pub(in crate::exec) fn stream_restore(&self, step: &Step, plan: &StreamRestore) -> StepResult {
@@ -289,26 +184,13 @@ impl StepRunner<'_> {
         // `jobs` loaders, each with one session, taking the tables in
         // turn, and `jobs` builders beside them for the keys of the tables
         // loaded (as pgcopydb's `--table-jobs` and `--index-jobs`); loaders
-        // with no table left build keys too.
-        let work = Work::new(&post.foreign_keys, whole.is_none());
+        // with no table left build keys too. The dump lists its tables
+        // before it reads a row: their number is known first.
+        let tables = input.count()?;
+        let work = Work::new(tables, &post.foreign_keys, whole.is_none());
         let jobs = plan.jobs.max(1) as usize;
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..2 * jobs)
-                .map(|n| {
-                    let (work, post) = (&work, &post);
-                    scope.spawn(move || -> Result<(), StepFailure> {
-                        let result = self.work(plan, input, post, work, n < jobs);
-                        if result.is_err() {
-                            work.stop();
-                        }
-                        result
-                    })
-                })
-                .collect();
-            workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(StepFailure::new("a table loader panicked")))
-            })
+        work.run(jobs, |session, task| {
+            self.restore_task(plan, (input, &post, &work), session, task)
         })?;
 
         let (loaded, left_over) = work.finish();

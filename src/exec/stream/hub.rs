@@ -157,6 +157,11 @@ impl Hub {
         })
     }
 
+    /// How many tables the dump reads, once it has listed them.
+    pub fn count(&self) -> Result<usize, String> {
+        self.wait_for(|s| s.count)
+    }
+
     /// The table after `next - 1` in the order the dump started them, once
     /// it has; `None` when every table was handed out.
     pub fn next_table(&self, next: usize) -> Result<Option<Started>, String> {
