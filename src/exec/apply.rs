@@ -11,7 +11,7 @@ use super::artifacts::open_artifacts;
 use super::error::ApplyError;
 use super::live::Hub;
 use super::meter::{Expected, Meters};
-use super::runner::StepRunner;
+use super::runner::PlanRunner;
 use super::scheduler::{self, Observer, RunEnd, StepResult};
 use super::selection::Selection;
 use super::target_state::{failed, target_state};
@@ -158,7 +158,7 @@ pub fn apply(
         .any(|s| matches!(&s.action, Action::StreamRestore(r) if r.follows_dump))
         && selected.contains(&StepId::Dump)
         && selected.contains(&StepId::Restore);
-    let runner = StepRunner {
+    let runner = PlanRunner {
         manifest,
         artifacts: &artifacts,
         secrets: &secrets,

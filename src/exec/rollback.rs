@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ApplyError;
-use super::runner::StepRunner;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
 use crate::media;
@@ -101,7 +100,7 @@ pub fn prepare(manifest: &Manifest, plan: &crate::plan::Plan) -> Result<Rollback
     let invalidate = plan
         .step(StepId::InvalidateTarget)
         .map(|s| match &s.action {
-            Action::AfterCopy { commands } => commands
+            Action::AfterCopy { commands, .. } => commands
                 .iter()
                 .filter(|c| c.after_rollback)
                 .cloned()
@@ -124,14 +123,12 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
     let _lock = artifacts.lock()?;
     interrupt::install();
     let secrets = manifest.secrets();
-    let meters = super::meter::Meters::default();
-    let runner = StepRunner {
-        manifest,
-        artifacts: &artifacts,
-        secrets: &secrets,
-        meters: &meters,
-        live: None,
-    };
+    let t = &manifest.target;
+    let maintenance = super::steps::Maintenance::at(
+        t.database.with_database(&t.maintenance_database),
+        "target.database",
+        &secrets,
+    );
     let failed = |message: String, help: &str| ApplyError::StepFailed {
         step: "rollback".to_owned(),
         details: message,
@@ -140,8 +137,8 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<Duration, ApplyEr
     let mut downtime = Duration::ZERO;
     let exchange_databases = |target: &str, previous: &str| {
         let aside = companion(target, "__rollback");
-        runner.drop_database(&aside).and_then(|()| {
-            runner.renames(&renames_sql(
+        maintenance.drop_database(&aside).and_then(|()| {
+            maintenance.renames(&renames_sql(
                 &[(target, &aside), (previous, target), (&aside, previous)],
                 rollback.terminate.then_some(target),
             ))

@@ -96,6 +96,7 @@ impl Planner<'_> {
             produces: vec![artifact.clone()],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
@@ -147,6 +148,7 @@ impl Planner<'_> {
             produces: vec![],
             consumes: vec![dump.clone()],
             destroys: None,
+            server: None,
         }
     }
 }

@@ -6,17 +6,26 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Exec, FolderArchive, FolderExtract, FolderSwap, Labeled, SanitizedDump, StreamDump,
-    StreamRestore,
+    CreateDatabase, DatabaseRef, DatabaseSwap, DropDatabase, Dump, Exec, FolderArchive,
+    FolderExtract, FolderSwap, Labeled, Restore, SanitizedDump, StreamDump, StreamRestore,
 };
-use crate::manifest::Compression;
+use crate::manifest::{Compression, Strategy};
 
-/// How a step does its work: a child program, or work done by replicate itself.
+/// How a step does its work: each kind of work with what it needs to know,
+/// so that the step reads nothing else.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Action {
-    /// Runs a program (no shell).
-    Exec(Exec),
+    /// Runs a program as it is (no shell): `invalidate-source`.
+    Run(Exec),
+    /// `pg_dump` in a snapshot of the source, and the dump's catalog.
+    Dump(Box<Dump>),
+    /// `pg_dump` without the sanitized tables' rows, and those rows read
+    /// through their rules, all in one snapshot of the source.
+    SanitizedDump(Box<SanitizedDump>),
+    /// The stream format's dump: the schema from `pg_dump`, every table's
+    /// rows read by replicate in one snapshot into a file of their own.
+    StreamDump(Box<StreamDump>),
     /// Packs each folder into a tar archive and lists every file's SHA-256.
     Archive {
         compression: Compression,
@@ -24,21 +33,12 @@ pub enum Action {
     },
     /// Re-hashes every artifact against the sums file.
     Verify { sums: PathBuf },
-    /// Unpacks each archive beside its target folder, checking every file;
-    /// then swaps it in (`replace`), or leaves it at `next` for `swap`.
-    Extract {
-        compression: Compression,
-        folders: Vec<FolderExtract>,
-    },
-    /// `pg_dump` without the sanitized tables' rows, and those rows read
-    /// through their rules, all in one snapshot of the source.
-    SanitizedDump(Box<SanitizedDump>),
-    /// Programs run one after the other (a restore in sections, with the
-    /// sanitized rows loaded between data and indexes).
-    Commands { commands: Vec<Exec> },
-    /// The stream format's dump: the schema from `pg_dump`, every table's
-    /// rows read by replicate in one snapshot into a file of their own.
-    StreamDump(Box<StreamDump>),
+    /// Drops the target database.
+    DropDatabase(DropDatabase),
+    /// Creates the database the dump is restored into.
+    CreateDatabase(CreateDatabase),
+    /// Restores the dump with PostgreSQL's programs.
+    Restore(Restore),
     /// The stream format's restore: the schema, every table loaded in
     /// parallel with its indexes built as soon as its rows are in, then
     /// the rest; following the dump as it writes when both run together.
@@ -53,11 +53,21 @@ pub enum Action {
         owners: bool,
         /// Every table's content is compared (`check = "content"`).
         content: bool,
+        /// The restored database, read by replicate.
+        url: DatabaseRef,
+        /// Sessions reading it.
+        jobs: u32,
+        /// Under `swap`: the live target, which a failed check leaves
+        /// untouched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        untouched: Option<String>,
     },
-    /// `invalidate-target`: commands run in turn, each saying what it does
-    /// (NetBox's own actions through `manage`, then the manifest's
-    /// `invalidate`).
-    AfterCopy { commands: Vec<Labeled> },
+    /// Unpacks each archive beside its target folder, checking every file;
+    /// then swaps it in (`replace`), or leaves it at `next` for `swap`.
+    Extract {
+        compression: Compression,
+        folders: Vec<FolderExtract>,
+    },
     /// Puts the new database and folders in the place of the live ones at
     /// once, keeping the replaced ones (or not).
     Swap {
@@ -68,17 +78,26 @@ pub enum Action {
         /// Keep the replaced database and folders for `rollback`.
         keep_previous: bool,
     },
+    /// `invalidate-target`: commands run in turn, each saying what it does
+    /// (NetBox's own actions through `manage`, then the manifest's
+    /// `invalidate`).
+    AfterCopy {
+        commands: Vec<Labeled>,
+        /// What a failure leaves: under `swap`, the copy already swapped in.
+        strategy: Strategy,
+    },
 }
 
-/// The renames of the database swap, all in one transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct DatabaseSwap {
-    /// The target's name, which clients connect to.
-    pub target: String,
-    /// The new database, restored and checked.
-    pub next: String,
-    /// Where the replaced target goes.
-    pub previous: String,
-    /// End the target's client sessions first.
-    pub terminate_connections: bool,
+impl Action {
+    /// The one program the action runs, when it runs exactly one.
+    pub fn single_command(&self) -> Option<&Exec> {
+        match self {
+            Action::Run(exec) => Some(exec),
+            Action::Dump(dump) => Some(&dump.dump),
+            Action::DropDatabase(drop) => Some(&drop.psql),
+            Action::CreateDatabase(create) => Some(&create.psql),
+            Action::Restore(Restore { commands, .. }) if commands.len() == 1 => commands.first(),
+            _ => None,
+        }
+    }
 }

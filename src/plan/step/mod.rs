@@ -1,6 +1,8 @@
 //! A step of the plan and the work it does, as plain data.
 
 mod action;
+mod database;
+mod dump;
 mod exec;
 mod folders;
 mod id;
@@ -10,7 +12,11 @@ mod stream;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use self::action::{Action, DatabaseSwap};
+pub use self::action::Action;
+pub use self::database::{
+    CreateDatabase, DatabaseRef, DatabaseSwap, DropDatabase, Restore, RestoreInto, Server,
+};
+pub use self::dump::{Dump, DumpContents};
 pub use self::exec::{EnvValue, EnvVar, Exec, Labeled, Stream};
 pub use self::folders::{FolderArchive, FolderExtract, FolderSwap};
 pub use self::id::{StepId, StepKind};
@@ -34,6 +40,9 @@ pub struct Step {
     /// What the step destroys, in a few words (`drop netbox`), if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroys: Option<String>,
+    /// The database server the step talks to, which its errors name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Server>,
 }
 
 impl Step {
@@ -54,6 +63,7 @@ impl Step {
             produces: vec![],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Exec;
+use super::{DumpContents, Exec};
 use crate::postgres::quote::{sql_identifier, sql_qualified};
 
 /// A sanitized dump's programs and tables.
@@ -27,6 +27,7 @@ pub struct SanitizedDump {
     /// (`<db>.sanitized`); plain: `None`, the rows are in the dump.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<PathBuf>,
+    pub contents: DumpContents,
 }
 
 /// A table whose rows are copied through a sanitize rule: read by the
