@@ -230,7 +230,10 @@ fn wrap(items: &[String], width: usize) -> Vec<String> {
 /// What runs, as lines a person could type or read.
 fn action_lines(action: &Action) -> Vec<String> {
     match action {
-        Action::Exec(exec) => exec_lines(exec),
+        Action::Run(exec) => exec_lines(exec),
+        Action::Dump(dump) => exec_lines(&dump.dump),
+        Action::DropDatabase(drop) => exec_lines(&drop.psql),
+        Action::CreateDatabase(create) => exec_lines(&create.psql),
         Action::Archive {
             compression,
             folders,
@@ -314,8 +317,8 @@ fn action_lines(action: &Action) -> Vec<String> {
             }
             lines
         }
-        Action::Commands { commands } => commands.iter().flat_map(exec_lines).collect(),
-        Action::AfterCopy { commands } => commands
+        Action::Restore(restore) => restore.commands.iter().flat_map(exec_lines).collect(),
+        Action::AfterCopy { commands, .. } => commands
             .iter()
             .flat_map(|c| {
                 let mut lines = vec![format!("# {}", c.what)];

@@ -11,7 +11,7 @@ use super::error::ApplyError;
 use super::journaling::Journaling;
 use super::meter::{Expected, Meters};
 use super::prepare::Prepared;
-use super::runner::StepRunner;
+use super::runner::PlanRunner;
 use super::scheduler::{self, Observer, Outcome, RunEnd};
 use super::start::{ready_folder, start_journal};
 use super::stream::Hub;
@@ -86,7 +86,10 @@ fn expected_sizes(prepared: &Prepared) -> Expected {
 fn restore_follows_dump(prepared: &Prepared) -> bool {
     let selected = &prepared.selected;
     // An edge of the graph: the hub carries what the dump writes.
-    prepared.plan.followed(StepId::Restore).contains(&StepId::Dump)
+    prepared
+        .plan
+        .followed(StepId::Restore)
+        .contains(&StepId::Dump)
         && selected.contains(&StepId::Dump)
         && selected.contains(&StepId::Restore)
 }
@@ -99,8 +102,8 @@ pub(super) fn step_runner<'a>(
     secrets: &'a Secrets,
     meters: &'a Meters,
     follows: bool,
-) -> StepRunner<'a> {
-    StepRunner {
+) -> PlanRunner<'a> {
+    PlanRunner {
         manifest,
         artifacts,
         secrets,

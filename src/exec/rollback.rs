@@ -5,9 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::apply::step_runner;
 use super::error::ApplyError;
-use super::runner::StepRunner;
+use super::steps::Maintenance;
 use super::target_server;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
@@ -67,7 +66,7 @@ pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
     let invalidate = plan
         .step(StepId::InvalidateTarget)
         .map(|s| match &s.action {
-            Action::AfterCopy { commands } => commands
+            Action::AfterCopy { commands, .. } => commands
                 .iter()
                 .filter(|c| c.after_rollback)
                 .cloned()
@@ -116,19 +115,24 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
     let _lock = artifacts.lock()?;
     interrupt::install();
     let secrets = manifest.secrets();
-    let meters = super::meter::Meters::default();
-    let runner = step_runner(manifest, &artifacts, &secrets, &meters, false);
+    let t = &manifest.target;
+    let maintenance = Maintenance::at(
+        t.database.with_database(&t.maintenance_database),
+        "target.database",
+        &secrets,
+    );
     let mut downtime = None;
     if let Some((target, previous)) = &rollback.database {
-        let took = exchange_databases(&runner, rollback, target, previous).map_err(|source| {
-            ApplyError::RollbackDatabase {
-                previous: previous.clone(),
-                source,
-            }
-        })?;
+        let took =
+            exchange_databases(&maintenance, rollback, target, previous).map_err(|source| {
+                ApplyError::RollbackDatabase {
+                    previous: previous.clone(),
+                    source,
+                }
+            })?;
         downtime = Some(took);
     }
-    exchange_folders(&runner, rollback)?;
+    exchange_folders(&maintenance, rollback)?;
     super::steps::run_labeled(
         &rollback.invalidate,
         &secrets,
@@ -160,14 +164,14 @@ fn failed(message: String, help: &str) -> ApplyError {
 /// Exchanges the target database and its previous copy (through a name
 /// aside); how long the target's name could not be reached.
 fn exchange_databases(
-    runner: &StepRunner<'_>,
+    maintenance: &Maintenance<'_>,
     rollback: &Rollback,
     target: &str,
     previous: &str,
 ) -> Result<Duration, QueryError> {
     let aside = companion(target, "__rollback");
-    runner.drop_database(&aside).and_then(|()| {
-        runner.renames(&renames_sql(
+    maintenance.drop_database(&aside).and_then(|()| {
+        maintenance.renames(&renames_sql(
             &[(target, &aside), (previous, target), (&aside, previous)],
             rollback.terminate.then_some(target),
         ))
@@ -176,7 +180,7 @@ fn exchange_databases(
 
 /// Exchanges each target folder with its previous content; when one
 /// fails, what was exchanged (the database too) is exchanged back.
-fn exchange_folders(runner: &StepRunner<'_>, rollback: &Rollback) -> Result<(), ApplyError> {
+fn exchange_folders(maintenance: &Maintenance<'_>, rollback: &Rollback) -> Result<(), ApplyError> {
     let mut done: Vec<&PathBuf> = Vec::new();
     for (folder, _) in &rollback.folders {
         if let Err(e) = media::roll_back_folder(folder) {
@@ -185,7 +189,7 @@ fn exchange_folders(runner: &StepRunner<'_>, rollback: &Rollback) -> Result<(), 
                 .iter()
                 .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
             if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
-                undone = exchange_databases(runner, rollback, target, previous)
+                undone = exchange_databases(maintenance, rollback, target, previous)
                     .map(|_| ())
                     .map_err(|e| e.to_string());
             }

@@ -1,19 +1,27 @@
-//! The real work of each step, behind the [`Runner`] trait: which work a
-//! step is, and which server its errors name. The steps themselves are in
-//! [`super::steps`].
+//! The real work of each step, behind the [`Runner`] trait: which step
+//! type an action is, the context it runs with, and which server its
+//! errors name. The steps themselves are in [`super::steps`].
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use super::meter::Meters;
-use super::process::{self, Output};
-use super::scheduler::{Runner, StepReport, StepResult};
+use super::scheduler::{Runner, StepFailure, StepResult};
+use super::steps::{self, DumpCatalog, Snapshot, StepContext, StepWork};
 use super::stream::Hub;
 use crate::io::sys;
 use crate::manifest::Manifest;
-use crate::plan::{Action, Step, StepId};
-use crate::postgres::{DbUrl, Secrets};
-use crate::store::ArtifactsDir;
+use crate::plan::{self, Action, DumpContents, Exec, RestoreInto, Step};
+use crate::postgres::Secrets;
+use crate::postgres::catalog::{Catalog, Comparison};
+use crate::postgres::libpq::{CancelGroup, Connection};
+use crate::store::{ArtifactsDir, Sums};
 
-/// Runs steps for real: child programs, files, checksums.
-pub struct StepRunner<'a> {
+/// Runs a plan's steps for real: child programs, files, checksums.
+pub struct PlanRunner<'a> {
+    /// Read only by the stream format's steps, which are still to carry
+    /// what they need in their actions.
     pub manifest: &'a Manifest,
     pub artifacts: &'a ArtifactsDir,
     pub secrets: &'a Secrets,
@@ -21,52 +29,52 @@ pub struct StepRunner<'a> {
     pub meters: &'a Meters,
     /// The stream format's dump and restore running together: what the
     /// dump has written so far.
-    pub live: Option<std::sync::Arc<Hub>>,
+    pub live: Option<Arc<Hub>>,
 }
 
-impl Runner for StepRunner<'_> {
+impl Runner for PlanRunner<'_> {
     fn run(&self, step: &Step) -> StepResult {
-        self.run_step(step).map_err(|mut failure| {
-            if let Some(side) = self.server_of(step.id) {
-                failure.message.push_str(&format!(" [{side}]"));
-            }
-            failure
-        })
+        let streams = matches!(
+            step.action,
+            Action::StreamDump(_) | Action::StreamRestore(_)
+        );
+        let cx = StepContext {
+            artifacts: self.artifacts,
+            secrets: self.secrets,
+            meter: self.meters.get(step.id),
+            live: self.live.clone().filter(|_| streams),
+        };
+        self.run_step(step, &cx)
+            .map_err(|failure| naming_the_server(step, failure))
     }
 }
 
-impl StepRunner<'_> {
-    /// Which server a step talks to, for its error message.
-    fn server_of(&self, id: StepId) -> Option<String> {
-        let (side, url) = match id {
-            StepId::Dump => ("source", &self.manifest.source.database),
-            StepId::Drop | StepId::Create | StepId::Restore | StepId::Check | StepId::Swap => {
-                ("target", &self.manifest.target.database)
-            }
-            _ => return None,
-        };
-        Some(format!(
-            "{side} server {}, database {}",
+/// A failure that names the server the step talks to.
+fn naming_the_server(step: &Step, mut failure: StepFailure) -> StepFailure {
+    if let Some(server) = &step.server
+        && let Ok(url) = server.database.parse()
+    {
+        failure.message.push_str(&format!(
+            " [{} server {}, database {}]",
+            server.side,
             url.server_label(),
             url.database()
-        ))
+        ));
     }
+    failure
+}
 
-    fn run_step(&self, step: &Step) -> StepResult {
+impl PlanRunner<'_> {
+    fn run_step(&self, step: &Step, cx: &StepContext<'_>) -> StepResult {
         match &step.action {
-            Action::Exec(exec) => match step.id {
-                StepId::Dump => self.dump(step, exec),
-                StepId::Drop => self.drop(exec),
-                StepId::Create => self.create(exec),
-                StepId::Restore => self.restore(step, exec),
-                _ => {
-                    process::run(exec, self.secrets, Output::Discard)?;
-                    Ok(StepReport::default())
-                }
-            },
+            Action::Run(exec) => steps::Program(exec).run(cx),
+            Action::Dump(action) => steps::Dump { step, action }.run(cx),
+            Action::SanitizedDump(action) => steps::SanitizedDump { step, action }.run(cx),
+            Action::StreamDump(action) => self.stream(cx).stream_dump(step, action),
             Action::Verify { .. } => {
                 self.off_the_critical_path();
-                self.verify(step)
+                let consumes = &step.consumes;
+                steps::Verify { consumes }.run(cx)
             }
             // The archive runs at the normal priority when `verify` waits
             // for both it and the dump, so that neither lags behind.
@@ -75,8 +83,38 @@ impl StepRunner<'_> {
                 folders,
             } => {
                 self.off_the_critical_path();
-                self.archive(step, folders, *compression)
+                let compression = *compression;
+                steps::Archive {
+                    produces: &step.produces,
+                    folders,
+                    compression,
+                }
+                .run(cx)
             }
+            Action::DropDatabase(action) => steps::DropTarget(action).run(cx),
+            Action::CreateDatabase(action) => steps::Create(action).run(cx),
+            Action::Restore(action) => steps::Restore { step, action }.run(cx),
+            Action::StreamRestore(action) => self.stream(cx).stream_restore(step, action),
+            Action::Check {
+                catalog,
+                database,
+                owners,
+                content,
+                url,
+                jobs,
+                untouched,
+            } => steps::Check {
+                catalog,
+                database,
+                url,
+                how: Comparison {
+                    owners: *owners,
+                    content: *content,
+                },
+                jobs: *jobs,
+                untouched: untouched.as_deref(),
+            }
+            .run(cx),
             Action::Extract {
                 compression,
                 folders,
@@ -84,31 +122,29 @@ impl StepRunner<'_> {
                 // `extract` runs beside `restore`, the critical path, and
                 // takes the CPU it leaves idle.
                 sys::lower_thread_priority();
-                self.extract(step, folders, *compression)
+                let compression = *compression;
+                steps::Extract {
+                    folders,
+                    compression,
+                    consumes: &step.consumes,
+                }
+                .run(cx)
             }
-            Action::SanitizedDump(sanitized) => self.sanitized_dump(step, sanitized),
-            Action::Commands { commands } => self.restore_commands(step, commands),
-            Action::StreamDump(stream) => self.stream_dump(step, stream),
-            Action::StreamRestore(stream) => self.stream_restore(step, stream),
-            Action::Check {
-                catalog,
-                database,
-                owners,
-                content,
-            } => self.check(
-                catalog,
-                database,
-                crate::postgres::catalog::Comparison {
-                    owners: *owners,
-                    content: *content,
-                },
-            ),
-            Action::AfterCopy { commands } => self.after_copy(commands),
             Action::Swap {
                 database,
                 folders,
                 keep_previous,
-            } => self.swap(database.as_ref(), folders, *keep_previous),
+            } => steps::Swap {
+                database: database.as_ref(),
+                folders,
+                keep_previous: *keep_previous,
+            }
+            .run(cx),
+            Action::AfterCopy { commands, strategy } => steps::AfterCopy {
+                commands,
+                strategy: *strategy,
+            }
+            .run(cx),
         }
     }
 
@@ -122,10 +158,96 @@ impl StepRunner<'_> {
         }
     }
 
-    /// The target server's maintenance database, where databases are
-    /// created, renamed and dropped.
-    pub(in crate::exec) fn maintenance_url(&self) -> DbUrl {
-        let t = &self.manifest.target;
-        t.database.with_database(&t.maintenance_database)
+    /// The stream format's steps, on their adapter.
+    fn stream<'a>(&'a self, cx: &'a StepContext<'a>) -> StepRunner<'a> {
+        StepRunner {
+            cx,
+            manifest: self.manifest,
+            meters: self.meters,
+            contents: plan::dump_contents(self.manifest),
+            into: plan::restore_into(self.manifest),
+        }
+    }
+}
+
+/// What the stream format's steps (`stream_*.rs`) run with until they are
+/// step types of their own: the [`StepContext`] (through `Deref`), the
+/// manifest and every meter, and the facts the other formats' actions
+/// carry.
+pub(in crate::exec) struct StepRunner<'a> {
+    cx: &'a StepContext<'a>,
+    pub manifest: &'a Manifest,
+    pub meters: &'a Meters,
+    contents: DumpContents,
+    into: RestoreInto,
+}
+
+impl<'a> Deref for StepRunner<'a> {
+    type Target = StepContext<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        self.cx
+    }
+}
+
+impl StepRunner<'_> {
+    fn catalog(&self) -> DumpCatalog<'_> {
+        DumpCatalog {
+            secrets: self.cx.secrets,
+            contents: &self.contents,
+        }
+    }
+
+    /// Whether `check` compares content, so the dump hashes it.
+    pub(in crate::exec) fn content_checked(&self) -> bool {
+        self.contents.hashed
+    }
+
+    pub(in crate::exec) fn source_in_snapshot(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+        group: &CancelGroup,
+    ) -> Result<Connection, StepFailure> {
+        self.catalog().source_in_snapshot(Snapshot {
+            exec,
+            name: snapshot,
+            readers: group,
+        })
+    }
+
+    pub(in crate::exec) fn source_catalog(
+        &self,
+        exec: &Exec,
+        snapshot: &str,
+        settings: Option<BTreeMap<String, String>>,
+        group: &CancelGroup,
+    ) -> Result<Catalog, StepFailure> {
+        let at = Snapshot {
+            exec,
+            name: snapshot,
+            readers: group,
+        };
+        self.catalog().source_catalog(at, settings)
+    }
+
+    pub(in crate::exec) fn write_catalog(
+        &self,
+        step: &Step,
+        catalog: &Catalog,
+    ) -> Result<Sums, StepFailure> {
+        steps::write_catalog(self.cx, step, catalog)
+    }
+
+    pub(in crate::exec) fn watch_size(
+        &self,
+        tally: &crate::io::tally::Tally,
+        done: &std::sync::atomic::AtomicBool,
+    ) {
+        steps::watch_size(self.cx.secrets, &self.into, tally, done);
+    }
+
+    pub(in crate::exec) fn flush_commits(&self) -> Result<(), StepFailure> {
+        steps::flush_commits(self.cx.secrets, &self.into)
     }
 }

@@ -116,7 +116,9 @@ impl PlanDocument {
 /// How two actions differ, for messages: the words of a command that
 /// differ, or both actions in full.
 fn action_difference(saved: &Action, now: &Action) -> String {
-    if let (Action::Exec(a), Action::Exec(b)) = (saved, now)
+    if let (Some(a), Some(b)) = (saved.single_command(), now.single_command())
+        && std::mem::discriminant(saved) == std::mem::discriminant(now)
+        && a != b
         && a.program == b.program
         && a.env == b.env
     {
@@ -140,7 +142,7 @@ fn action_difference(saved: &Action, now: &Action) -> String {
         );
     }
     let text = |action: &Action| match action {
-        Action::Exec(exec) => exec.display(),
+        Action::Run(exec) => exec.display(),
         other => serde_json::to_string(other).unwrap_or_default(),
     };
     format!("its work was `{}` and is now `{}`", text(saved), text(now))

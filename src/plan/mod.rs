@@ -24,12 +24,13 @@ pub use self::inspect::{
     Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, after_copy_on_target,
     read_netbox_schema,
 };
-pub use self::planner::{edges, every_artifact_name, plan};
+pub use self::planner::{dump_contents, edges, every_artifact_name, plan, restore_into};
 pub use self::sides::Sides;
 pub use self::step::{
-    Action, Artifact, ArtifactKind, DatabaseSwap, EnvValue, EnvVar, Exec, FolderArchive,
-    FolderExtract, FolderSwap, Labeled, SanitizedDump, SanitizedTable, Step, StepId, StepKind,
-    Stream, StreamDump, StreamRestore,
+    Action, Artifact, ArtifactKind, CreateDatabase, DatabaseRef, DatabaseSwap, DropDatabase, Dump,
+    DumpContents, EnvValue, EnvVar, Exec, FolderArchive, FolderExtract, FolderSwap, Labeled,
+    Restore, RestoreInto, SanitizedDump, SanitizedTable, Server, Step, StepId, StepKind, Stream,
+    StreamDump, StreamRestore,
 };
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;

@@ -3,20 +3,28 @@
 //! and the state the target is in.
 
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepReport, StepResult};
 use crate::manifest::Strategy;
 use crate::plan::Labeled;
 
-impl StepRunner<'_> {
-    pub(in crate::exec) fn after_copy(&self, commands: &[Labeled]) -> StepResult {
-        let state = match self.manifest.target.strategy {
+use super::context::{StepContext, StepWork};
+
+/// `invalidate-target`: its commands, and the strategy that says what a
+/// failure leaves.
+pub(in crate::exec) struct AfterCopy<'a> {
+    pub(in crate::exec) commands: &'a [Labeled],
+    pub(in crate::exec) strategy: Strategy,
+}
+
+impl StepWork for AfterCopy<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        let state = match self.strategy {
             Strategy::Swap => {
                 "the new database and folders are already swapped in: `replicate rollback` puts the previous copy back"
             }
             Strategy::Replace => "the target already holds the new copy",
         };
-        run_labeled(commands, self.secrets, state)?;
+        run_labeled(self.commands, cx.secrets, state)?;
         Ok(StepReport::default())
     }
 }

@@ -6,7 +6,6 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 
 use crate::display::units::count;
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::{CompressingWriter, Compression};
 use crate::io::files::{create_private, describe_io, partial_path, remove_any, write_atomically};
@@ -16,22 +15,26 @@ use crate::io::tally::TallyWriter;
 use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
 use crate::media;
-use crate::plan::{FolderArchive, Step};
+use crate::plan::{Artifact, FolderArchive};
 use crate::store::Sums;
 use crate::store::remote::Upload;
 
-impl StepRunner<'_> {
-    /// Archives every folder in turn; the step's notes name each one.
-    pub(in crate::exec) fn archive(
-        &self,
-        step: &Step,
-        folders: &[FolderArchive],
-        compression: Compression,
-    ) -> StepResult {
+use super::context::{StepContext, StepWork};
+
+/// `archive`: every folder in turn; the step's notes name each one.
+pub(in crate::exec) struct Archive<'a> {
+    /// The artifacts the step writes: each folder's archive and sums.
+    pub(in crate::exec) produces: &'a [Artifact],
+    pub(in crate::exec) folders: &'a [FolderArchive],
+    pub(in crate::exec) compression: Compression,
+}
+
+impl StepWork for Archive<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
         let mut total = StepReport::default();
         let mut notes = Vec::new();
-        for folder in folders {
-            let report = self.archive_folder(step, folder, compression)?;
+        for folder in self.folders {
+            let report = self.archive_folder(cx, folder)?;
             total.bytes += report.bytes;
             total.checksums.extend(report.checksums);
             notes.extend(report.note.map(|n| format!("{}: {n}", folder.name)));
@@ -39,18 +42,15 @@ impl StepRunner<'_> {
         total.note = Some(notes.join("; "));
         Ok(total)
     }
+}
 
+impl Archive<'_> {
     /// Packs one source folder into `NAME.partial` (compressed and hashed
     /// on the way), writes the per-file sums beside it, then renames both
     /// and records them.
-    fn archive_folder(
-        &self,
-        step: &Step,
-        folder: &FolderArchive,
-        compression: Compression,
-    ) -> StepResult {
+    fn archive_folder(&self, cx: &StepContext<'_>, folder: &FolderArchive) -> StepResult {
         let named = |path: &Path| {
-            step.produces
+            self.produces
                 .iter()
                 .find(|a| path.file_name().is_some_and(|n| n == a.name.as_str()))
                 .map(|a| a.name.clone())
@@ -62,8 +62,8 @@ impl StepRunner<'_> {
                 folder.name
             )));
         };
-        let archive_path = self.artifacts.join(&archive_name);
-        let sums_path = self.artifacts.join(&sums_name);
+        let archive_path = cx.artifacts.join(&archive_name);
+        let sums_path = cx.artifacts.join(&sums_name);
         let partials = [partial_path(&archive_path), partial_path(&sums_path)];
         let fail = |message: String| {
             for p in &partials {
@@ -79,12 +79,12 @@ impl StepRunner<'_> {
             ))
         };
         for name in [&archive_name, &sums_name] {
-            self.artifacts
+            cx.artifacts
                 .forget(name)
                 .map_err(|e| fail(format!("cannot clear the previous {name}: {e}")))?;
         }
         let file = create_private(&partials[0]).map_err(|e| io_fail("create", &partials[0], e))?;
-        let upload = self
+        let upload = cx
             .artifacts
             .upload_while_writing(&archive_name)
             .map_err(|e| io_fail("upload", &archive_path, e))?;
@@ -93,18 +93,20 @@ impl StepRunner<'_> {
                 1 << 20,
                 Tee::new(WritebackFile::new(file), upload),
             )),
-            compression,
+            self.compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
-        let meter = self.meters.get(step.id);
-        let report = media::archive(&folder.from, &mut TallyWriter::new(&mut sink, &meter.done))
-            .map_err(|e| {
-                fail(format!(
-                    "archiving the {} folder {} failed: {e}",
-                    folder.name,
-                    folder.from.display()
-                ))
-            })?;
+        let report = media::archive(
+            &folder.from,
+            &mut TallyWriter::new(&mut sink, &cx.meter.done),
+        )
+        .map_err(|e| {
+            fail(format!(
+                "archiving the {} folder {} failed: {e}",
+                folder.name,
+                folder.from.display()
+            ))
+        })?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
             .map_err(|e| io_fail("write", &partials[0], e))?
@@ -131,9 +133,9 @@ impl StepRunner<'_> {
         let mut recorded = Sums::new();
         let archive_entry = Sums::from([(archive_name.clone(), archive_sha)]);
         let sums_entry = Sums::from([(sums_name.clone(), sums_sha)]);
-        self.artifacts
+        cx.artifacts
             .record_uploaded(&archive_name, &archive_entry, archive_tag)
-            .and_then(|()| self.artifacts.record(&sums_name, &sums_entry))
+            .and_then(|()| cx.artifacts.record(&sums_name, &sums_entry))
             .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))?;
         recorded.extend(archive_entry);
         recorded.extend(sums_entry);

@@ -9,19 +9,20 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::exec::connection;
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::StepFailure;
 use crate::io::compression::Compression;
-use crate::manifest::{CheckDepth, DatabaseContent};
-use crate::plan::{ArtifactKind, Exec, Step};
+use crate::manifest::DumpFormat;
+use crate::plan::{ArtifactKind, DumpContents, Exec, Step};
 use crate::postgres::catalog::{self, Catalog, CopyText, Rows, TableCounts};
 use crate::postgres::dump_files::data::{data_file, list};
 use crate::postgres::dump_files::toc::ListKind;
 use crate::postgres::libpq::{CancelGroup, Connection};
 use crate::postgres::pattern::matches_pattern;
 use crate::postgres::quote::sql_literal;
+use crate::postgres::{Secrets, Tools};
 use crate::store::Sums;
 
+use super::context::StepContext;
 use super::dump::Partial;
 
 /// The settings `pg_dump` sets in its sessions: the text of the rows it
@@ -32,20 +33,42 @@ pub(in crate::exec) const PG_DUMP_SETTINGS: &str = "SET DateStyle = ISO; SET Int
 /// What `pg_dump` also sets, in every session that reads the source.
 pub(in crate::exec) use crate::postgres::catalog::READER_SETTINGS;
 
-impl StepRunner<'_> {
-    /// Whether `check` compares content, so the dump hashes it.
-    pub(in crate::exec) fn content_checked(&self) -> bool {
-        self.manifest.artifacts.check == CheckDepth::Content
+/// The dump's snapshot of the source: where `exec` (a `pg_dump` or
+/// `psql`) connects, the snapshot's name, and the readers that a failure
+/// of the dump cancels.
+#[derive(Clone, Copy)]
+pub(in crate::exec) struct Snapshot<'a> {
+    pub(in crate::exec) exec: &'a Exec,
+    pub(in crate::exec) name: &'a str,
+    pub(in crate::exec) readers: &'a CancelGroup,
+}
+
+/// The source's catalog read for a dump, as its contents say: what it
+/// leaves out, whether rows are hashed, how many sessions count them.
+pub(in crate::exec) struct DumpCatalog<'a> {
+    pub(in crate::exec) secrets: &'a Secrets,
+    pub(in crate::exec) contents: &'a DumpContents,
+}
+
+impl DumpCatalog<'_> {
+    /// Where `pg_restore` lists the dump.
+    fn tools(&self) -> Tools {
+        Tools {
+            bindir: self.contents.bindir.clone(),
+        }
     }
 
-    /// A connection on the source (where `exec`, a `pg_dump` or `psql`,
-    /// connects) in a read-only transaction that sees `snapshot`.
+    /// A connection on the source in a read-only transaction that sees
+    /// the snapshot.
     pub(in crate::exec) fn source_in_snapshot(
         &self,
-        exec: &Exec,
-        snapshot: &str,
-        group: &CancelGroup,
+        at: Snapshot<'_>,
     ) -> Result<Connection, StepFailure> {
+        let Snapshot {
+            exec,
+            name: snapshot,
+            readers: group,
+        } = at;
         let mut reader = connection::connect(exec, self.secrets)?;
         group
             .join(&reader)
@@ -64,19 +87,18 @@ impl StepRunner<'_> {
         Ok(reader)
     }
 
-    /// The source's catalog in `snapshot`, its tables not counted yet.
+    /// The source's catalog in the snapshot, its tables not counted yet.
     /// `settings` are those the rows' text is written with; `None`:
     /// `pg_dump`'s.
     pub(in crate::exec) fn source_catalog(
         &self,
-        exec: &Exec,
-        snapshot: &str,
+        at: Snapshot<'_>,
         settings: Option<BTreeMap<String, String>>,
-        group: &CancelGroup,
     ) -> Result<Catalog, StepFailure> {
+        let exec = at.exec;
         let failed =
             |e| connection::failed(exec, self.secrets, "cannot read the source's catalog", &e);
-        let mut reader = self.source_in_snapshot(exec, snapshot, group)?;
+        let mut reader = self.source_in_snapshot(at)?;
         let settings = match settings {
             Some(settings) => settings,
             None => {
@@ -84,7 +106,7 @@ impl StepRunner<'_> {
                 catalog::settings(&mut reader).map_err(failed)?
             }
         };
-        let contents = self.manifest.include.database != DatabaseContent::Schema;
+        let contents = !self.contents.schema_only;
         let mut catalog = catalog::read(&mut reader, settings, contents).map_err(failed)?;
         self.leave_out(&mut catalog);
         Ok(catalog)
@@ -95,19 +117,19 @@ impl StepRunner<'_> {
     /// of the tables `exclude_table_data` names (for the directory format,
     /// its table of contents says so instead: see [`Self::rows_from_files`]).
     fn leave_out(&self, catalog: &mut Catalog) {
-        let include = &self.manifest.include;
+        let include = self.contents;
         let empty = Rows {
             rows: 0,
-            sha256: self.content_checked().then(catalog::empty_sha256),
+            sha256: include.hashed.then(catalog::empty_sha256),
         };
-        if include.database == DatabaseContent::Schema {
+        if include.schema_only {
             for table in &mut catalog.tables {
                 table.rows = Some(empty.clone());
             }
             catalog.schema_only();
             return;
         }
-        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Directory {
+        if include.format == DumpFormat::Directory {
             return;
         }
         for table in &mut catalog.tables {
@@ -121,18 +143,16 @@ impl StepRunner<'_> {
         }
     }
 
-    /// Counts (or hashes) in `snapshot` the rows of every table not
+    /// Counts (or hashes) in the snapshot the rows of every table not
     /// counted yet, as the dump wrote them in the same snapshot.
     pub(in crate::exec) fn count_in_snapshot(
         &self,
-        exec: &Exec,
-        snapshot: &str,
+        at: Snapshot<'_>,
         catalog: &mut Catalog,
-        group: &CancelGroup,
     ) -> Result<(), StepFailure> {
         let settings = catalog.settings.clone();
         let open = || {
-            self.source_in_snapshot(exec, snapshot, group)
+            self.source_in_snapshot(at)
                 .map_err(|f| crate::postgres::libpq::PqError(f.message))
         };
         // The tables counted are locked as pg_dump locks them, for as long
@@ -145,7 +165,8 @@ impl StepRunner<'_> {
             .filter(|t| t.rows.is_none())
             .map(|t| [t.schema.as_str(), t.name.as_str()])
             .collect();
-        let mut locker = self.source_in_snapshot(exec, snapshot, group)?;
+        let exec = at.exec;
+        let mut locker = self.source_in_snapshot(at)?;
         if !names.is_empty() {
             let json = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
             let lock = locker
@@ -166,8 +187,8 @@ impl StepRunner<'_> {
         catalog::count_tables(
             TableCounts {
                 tables: &mut catalog.tables,
-                content: self.content_checked().then_some(&settings),
-                sessions: usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1),
+                content: self.contents.hashed.then_some(&settings),
+                sessions: usize::try_from(self.contents.jobs).unwrap_or(1),
             },
             &open,
         )
@@ -183,9 +204,9 @@ impl StepRunner<'_> {
         dir: &Path,
         catalog: &mut Catalog,
     ) -> Result<(), StepFailure> {
-        let entries = list(&self.manifest.tools, dir)
+        let entries = list(&self.tools(), dir)
             .map_err(|e| StepFailure::new(format!("cannot list the dump: {e}")))?;
-        let hash = self.content_checked();
+        let hash = self.contents.hashed;
         let mut files = BTreeMap::new();
         for entry in entries.iter().filter(|e| e.kind == ListKind::TableData) {
             let file = data_file(dir, entry.dump_id)
@@ -236,7 +257,7 @@ impl StepRunner<'_> {
         path: &Path,
         catalog: &mut Catalog,
     ) -> Result<(), StepFailure> {
-        let listed: std::collections::BTreeSet<u32> = list(&self.manifest.tools, path)
+        let listed: std::collections::BTreeSet<u32> = list(&self.tools(), path)
             .map_err(|e| StepFailure::new(format!("cannot list the dump: {e}")))?
             .into_iter()
             .filter(|e| e.kind == ListKind::TableData)
@@ -244,9 +265,9 @@ impl StepRunner<'_> {
             .collect();
         let empty = Rows {
             rows: 0,
-            sha256: self.content_checked().then(catalog::empty_sha256),
+            sha256: self.contents.hashed.then(catalog::empty_sha256),
         };
-        let patterns = &self.manifest.include.exclude_table_data;
+        let patterns = &self.contents.exclude_table_data;
         for table in &mut catalog.tables {
             if !listed.contains(&table.oid) {
                 table.rows = Some(empty.clone());
@@ -262,33 +283,33 @@ impl StepRunner<'_> {
 
     /// The sequence values a directory or custom dump carries.
     pub(in crate::exec) fn sequence_values(&self, path: &Path) -> Result<String, StepFailure> {
-        crate::postgres::dump_files::data::sequence_values(&self.manifest.tools, path)
+        crate::postgres::dump_files::data::sequence_values(&self.tools(), path)
             .map_err(|e| StepFailure::new(format!("cannot read the dump's sequence values: {e}")))
     }
+}
 
-    /// Writes the catalog artifact the step `step` produces; its sums.
-    pub(in crate::exec) fn write_catalog(
-        &self,
-        step: &Step,
-        catalog: &Catalog,
-    ) -> Result<Sums, StepFailure> {
-        let name = step
-            .produces
-            .iter()
-            .find(|a| a.kind == ArtifactKind::Catalog)
-            .map(|a| a.name.clone())
-            .ok_or_else(|| StepFailure::new("the dump step names no catalog"))?;
-        let partial = Partial::start(self, &name)?;
-        let text = catalog.to_json();
-        crate::io::files::write_atomically(&partial.path, &text)
-            .map_err(|e| partial.failure("write", &e))?;
-        let sums = Sums::from([(
-            name,
-            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
-        )]);
-        partial.finish(self, &sums)?;
-        Ok(sums)
-    }
+/// Writes the catalog artifact the step `step` produces; its sums.
+pub(in crate::exec) fn write_catalog(
+    cx: &StepContext<'_>,
+    step: &Step,
+    catalog: &Catalog,
+) -> Result<Sums, StepFailure> {
+    let name = step
+        .produces
+        .iter()
+        .find(|a| a.kind == ArtifactKind::Catalog)
+        .map(|a| a.name.clone())
+        .ok_or_else(|| StepFailure::new("the dump step names no catalog"))?;
+    let partial = Partial::start(cx, &name)?;
+    let text = catalog.to_json();
+    crate::io::files::write_atomically(&partial.path, &text)
+        .map_err(|e| partial.failure("write", &e))?;
+    let sums = Sums::from([(
+        name,
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
+    )]);
+    partial.finish(cx, &sums)?;
+    Ok(sums)
 }
 
 /// The rows of a file of `COPY` text (and their SHA-256 with `hash`).

@@ -6,34 +6,52 @@ use std::path::Path;
 use indicatif::HumanCount;
 
 use crate::display::units::count;
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::manifest::Strategy;
+use crate::plan::DatabaseRef;
 use crate::postgres::catalog::{self, Catalog, Comparison, Difference};
 use crate::store::journal::CheckRecord;
+
+use super::context::{StepContext, StepWork};
+use super::maintenance::parsed;
 
 /// How many differences an error lists before it counts the rest.
 const SHOWN: usize = 20;
 
-impl StepRunner<'_> {
-    pub(in crate::exec) fn check(
-        &self,
-        catalog_file: &Path,
-        database: &str,
-        how: Comparison,
-    ) -> StepResult {
+/// `check`: the restored database read and compared with the catalog.
+pub(in crate::exec) struct Check<'a> {
+    /// The dump's catalog.
+    pub(in crate::exec) catalog: &'a Path,
+    /// The restored database's name, and how to reach it.
+    pub(in crate::exec) database: &'a str,
+    pub(in crate::exec) url: &'a DatabaseRef,
+    pub(in crate::exec) how: Comparison,
+    /// Sessions reading it.
+    pub(in crate::exec) jobs: u32,
+    /// Under `swap`: the live target, untouched when the check fails.
+    pub(in crate::exec) untouched: Option<&'a str>,
+}
+
+impl StepWork for Check<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        let Check {
+            catalog: catalog_file,
+            database,
+            url,
+            how,
+            jobs,
+            untouched,
+        } = *self;
         let expected = Catalog::load(catalog_file).map_err(|e| {
             StepFailure::new(format!(
                 "cannot read what the dump holds from {}: {e}",
                 catalog_file.display()
             ))
         })?;
-        let url = self.manifest.target.database.with_database(database);
-        let sessions = usize::try_from(self.manifest.artifacts.jobs).unwrap_or(1);
+        let (url, secret) = (parsed(url)?, &url.secret);
+        let sessions = usize::try_from(jobs).unwrap_or(1);
         let content = how.content.then_some(&expected);
-        let found =
-            catalog::read_database(&url, "target.database", self.secrets, content, sessions)
-                .map_err(|e| StepFailure::new(format!("cannot read {database}: {e}")))?;
+        let found = catalog::read_database(&url, secret, cx.secrets, content, sessions)
+            .map_err(|e| StepFailure::new(format!("cannot read {database}: {e}")))?;
         let differences = catalog::compare(&expected, &found, how);
         let record = record(&expected, &differences);
         if differences.is_empty() {
@@ -63,12 +81,11 @@ impl StepRunner<'_> {
         if differences.len() > SHOWN {
             message.push_str(&format!("\n  and {} more", differences.len() - SHOWN));
         }
-        let help = match self.manifest.target.strategy {
-            Strategy::Swap => format!(
-                "the target {} was not touched; {database} is left for a look (the next run drops it)",
-                self.manifest.target.database.database()
+        let help = match untouched {
+            Some(target) => format!(
+                "the target {target} was not touched; {database} is left for a look (the next run drops it)"
             ),
-            Strategy::Replace => "the restored target does not hold what was dumped: replicate again, or restore a backup".to_owned(),
+            None => "the restored target does not hold what was dumped: replicate again, or restore a backup".to_owned(),
         };
         Err(StepFailure::new(message).with_help(help))
     }

@@ -9,7 +9,6 @@ use super::catalog::READER_SETTINGS;
 use crate::exec::connection;
 use crate::exec::follow::TreeFollower;
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::{CompressingWriter, Compression};
 use crate::io::files::{
@@ -20,11 +19,14 @@ use crate::io::tally::{Tally, TallyWriter};
 use crate::io::tee::Tee;
 use crate::io::writeback::WritebackFile;
 use crate::manifest::DumpFormat;
-use crate::plan::{Exec, Step};
+use crate::plan::{self, Exec, Step};
 use crate::postgres::dump_files::data::SetvalLines;
 use crate::postgres::libpq::CancelGroup;
 use crate::store::Sums;
 use crate::store::remote::Upload;
+
+use super::catalog::{DumpCatalog, Snapshot, write_catalog};
+use super::context::{StepContext, StepWork};
 
 /// An artifact being written: `NAME.partial`, renamed to `NAME` when
 /// complete and removed on any failure.
@@ -36,15 +38,14 @@ pub(in crate::exec) struct Partial {
 
 impl Partial {
     /// Clears the previous `name` (from disk and `SHA256SUMS`) first.
-    pub(in crate::exec) fn start(runner: &StepRunner<'_>, name: &str) -> Result<Self, StepFailure> {
-        let final_path = runner.artifacts.join(name);
+    pub(in crate::exec) fn start(cx: &StepContext<'_>, name: &str) -> Result<Self, StepFailure> {
+        let final_path = cx.artifacts.join(name);
         let partial = Self {
             name: name.to_owned(),
             path: partial_path(&final_path),
             final_path,
         };
-        runner
-            .artifacts
+        cx.artifacts
             .forget(name)
             .map_err(|e| partial.failure("clear the previous artifact at", &e))?;
         Ok(partial)
@@ -67,12 +68,11 @@ impl Partial {
     /// Renames the complete artifact and records its sums.
     pub(in crate::exec) fn finish(
         self,
-        runner: &StepRunner<'_>,
+        cx: &StepContext<'_>,
         sums: &Sums,
     ) -> Result<(), StepFailure> {
         fs::rename(&self.path, &self.final_path).map_err(|e| self.failure("rename", &e))?;
-        runner
-            .artifacts
+        cx.artifacts
             .record(&self.name, sums)
             .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))
     }
@@ -80,26 +80,35 @@ impl Partial {
     /// [`Partial::finish`] for an artifact uploaded as it was written.
     pub(super) fn finish_uploaded(
         self,
-        runner: &StepRunner<'_>,
+        cx: &StepContext<'_>,
         sums: &Sums,
         tag: Option<String>,
     ) -> Result<(), StepFailure> {
         fs::rename(&self.path, &self.final_path).map_err(|e| self.failure("rename", &e))?;
-        runner
-            .artifacts
+        cx.artifacts
             .record_uploaded(&self.name, sums, tag)
             .map_err(|e| StepFailure::new(format!("cannot write SHA256SUMS: {e}")))
     }
 }
 
-impl StepRunner<'_> {
-    /// `pg_dump` in a snapshot of the source exported for it, and the
-    /// dump's catalog read in the same snapshot (its tables' rows counted
-    /// there while `pg_dump` runs, or, for the directory format, read from
-    /// the dump's files).
-    pub(in crate::exec) fn dump(&self, step: &Step, exec: &Exec) -> StepResult {
-        let failed = |e| connection::failed(exec, self.secrets, "cannot export a snapshot", &e);
-        let mut exporter = connection::connect(exec, self.secrets)?;
+/// `dump`: `pg_dump` in a snapshot of the source exported for it, and the
+/// dump's catalog read in the same snapshot (its tables' rows counted there
+/// while `pg_dump` runs, or, for the directory format, read from the dump's
+/// files).
+pub(in crate::exec) struct Dump<'a> {
+    pub(in crate::exec) step: &'a Step,
+    pub(in crate::exec) action: &'a plan::Dump,
+}
+
+impl StepWork for Dump<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        let (step, exec) = (self.step, &self.action.dump);
+        let reading = DumpCatalog {
+            secrets: cx.secrets,
+            contents: &self.action.contents,
+        };
+        let failed = |e| connection::failed(exec, cx.secrets, "cannot export a snapshot", &e);
+        let mut exporter = connection::connect(exec, cx.secrets)?;
         exporter
             .execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .map_err(failed)?;
@@ -113,19 +122,24 @@ impl StepRunner<'_> {
         let mut exec = exec.clone();
         exec.args.push(format!("--snapshot={snapshot}").into());
         exporter.execute(READER_SETTINGS).map_err(failed)?;
-        let format = self.manifest.artifacts.format;
+        let format = self.action.contents.format;
         let directory = format == DumpFormat::Directory;
         let readers = CancelGroup::default();
         let mut setvals = SetvalLines::default();
+        let at = Snapshot {
+            exec: &exec,
+            name: &snapshot,
+            readers: &readers,
+        };
         let (written, catalog) = std::thread::scope(|scope| {
             let catalog = scope.spawn(|| {
-                let mut catalog = self.source_catalog(&exec, &snapshot, None, &readers)?;
+                let mut catalog = reading.source_catalog(at, None)?;
                 if !directory {
-                    self.count_in_snapshot(&exec, &snapshot, &mut catalog, &readers)?;
+                    reading.count_in_snapshot(at, &mut catalog)?;
                 }
                 Ok::<_, StepFailure>(catalog)
             });
-            let written = self.dump_files(step, &exec, Some(&mut setvals));
+            let written = dump_files(cx, step, &exec, format, Some(&mut setvals));
             if written.is_err() {
                 readers.cancel();
             }
@@ -139,158 +153,163 @@ impl StepRunner<'_> {
         let dumped = step
             .produces
             .first()
-            .map(|a| self.artifacts.join(&a.name))
+            .map(|a| cx.artifacts.join(&a.name))
             .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
         match format {
-            DumpFormat::Directory => self.rows_from_files(&dumped, &mut catalog)?,
+            DumpFormat::Directory => reading.rows_from_files(&dumped, &mut catalog)?,
             DumpFormat::Custom => {
-                self.rows_as_listed(&dumped, &mut catalog)?;
-                self.count_in_snapshot(&exec, &snapshot, &mut catalog, &readers)?;
+                reading.rows_as_listed(&dumped, &mut catalog)?;
+                reading.count_in_snapshot(at, &mut catalog)?;
             }
             _ => {}
         }
         drop(exporter);
         let values = match format {
-            DumpFormat::Directory | DumpFormat::Custom => self.sequence_values(&dumped)?,
+            DumpFormat::Directory | DumpFormat::Custom => reading.sequence_values(&dumped)?,
             _ => setvals.finish(),
         };
         catalog.sequences_from_dump(&values);
-        report.checksums.extend(self.write_catalog(step, &catalog)?);
+        report.checksums.extend(write_catalog(cx, step, &catalog)?);
         Ok(report)
     }
+}
 
-    /// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
-    /// format, each file followed as `pg_dump` writes it), then renamed.
-    /// A plain dump's `setval` lines are kept in `setvals` as they pass.
-    pub(in crate::exec) fn dump_files(
-        &self,
-        step: &Step,
-        exec: &Exec,
-        setvals: Option<&mut SetvalLines>,
-    ) -> StepResult {
-        let artifact = step
-            .produces
-            .first()
-            .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
-        let meter = self.meters.get(step.id);
-        if let Some(stream) = &exec.stdout {
-            return self.stream_artifact(&artifact.name, stream.compression, &meter.done, |sink| {
-                match setvals {
-                    Some(setvals) => {
-                        let mut see = |bytes: &[u8]| setvals.update(bytes);
-                        let mut seen = Seen {
-                            sink,
-                            see: &mut see,
-                        };
-                        process::run(exec, self.secrets, Output::Into(&mut seen))
-                    }
-                    None => process::run(exec, self.secrets, Output::Into(sink)),
+/// `pg_dump` into `NAME.partial`, hashed on the way (for the directory
+/// format, each file followed as `pg_dump` writes it), then renamed.
+/// A plain dump's `setval` lines are kept in `setvals` as they pass.
+pub(super) fn dump_files(
+    cx: &StepContext<'_>,
+    step: &Step,
+    exec: &Exec,
+    format: DumpFormat,
+    setvals: Option<&mut SetvalLines>,
+) -> StepResult {
+    let artifact = step
+        .produces
+        .first()
+        .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
+    let meter = &cx.meter;
+    if let Some(stream) = &exec.stdout {
+        return stream_artifact(
+            cx,
+            &artifact.name,
+            stream.compression,
+            &meter.done,
+            |sink| match setvals {
+                Some(setvals) => {
+                    let mut see = |bytes: &[u8]| setvals.update(bytes);
+                    let mut seen = Seen {
+                        sink,
+                        see: &mut see,
+                    };
+                    process::run(exec, cx.secrets, Output::Into(&mut seen))
                 }
-            });
-        }
-        let partial = Partial::start(self, &artifact.name)?;
-        if self.manifest.artifacts.format == crate::manifest::DumpFormat::Custom {
-            return self.dump_file(exec, partial, &meter.done);
-        }
-        // pg_dump accepts an empty folder; creating it first lets the files
-        // be followed (and keeps the folder private).
-        create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
-        let follower = TreeFollower::start(
-            partial.path.clone(),
-            artifact.name.clone(),
-            meter.done.clone(),
+                None => process::run(exec, cx.secrets, Output::Into(sink)),
+            },
         );
-        let ran = process::run(exec, self.secrets, Output::Discard);
-        let followed = follower.finish();
-        if let Err(failure) = ran {
-            partial.abandon();
-            return Err(failure);
-        }
-        make_private(&partial.path).map_err(|e| partial.failure("protect", &e))?;
-        let (sums, bytes) = followed.map_err(|e| partial.failure("hash", &e))?;
-        partial.finish(self, &sums)?;
-        Ok(StepReport {
-            bytes,
-            checksums: sums,
-            ..StepReport::default()
-        })
     }
+    let partial = Partial::start(cx, &artifact.name)?;
+    if format == DumpFormat::Custom {
+        return dump_file(cx, exec, partial, &meter.done);
+    }
+    // pg_dump accepts an empty folder; creating it first lets the files
+    // be followed (and keeps the folder private).
+    create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
+    let follower = TreeFollower::start(
+        partial.path.clone(),
+        artifact.name.clone(),
+        meter.done.clone(),
+    );
+    let ran = process::run(exec, cx.secrets, Output::Discard);
+    let followed = follower.finish();
+    if let Err(failure) = ran {
+        partial.abandon();
+        return Err(failure);
+    }
+    make_private(&partial.path).map_err(|e| partial.failure("protect", &e))?;
+    let (sums, bytes) = followed.map_err(|e| partial.failure("hash", &e))?;
+    partial.finish(cx, &sums)?;
+    Ok(StepReport {
+        bytes,
+        checksums: sums,
+        ..StepReport::default()
+    })
+}
 
-    /// A custom-format dump: `pg_dump` writes the file itself (it goes back
-    /// to write each table's data offset), then the file is hashed, with
-    /// the meter counting its bytes.
-    fn dump_file(&self, exec: &Exec, partial: Partial, tally: &Tally) -> StepResult {
-        // Created first so that it is private from the start.
-        create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
-        if let Err(failure) = process::run(exec, self.secrets, Output::Discard) {
-            partial.abandon();
-            return Err(failure);
-        }
-        let file = fs::File::open(&partial.path).map_err(|e| partial.failure("read", &e))?;
-        file.sync_all().map_err(|e| partial.failure("flush", &e))?;
-        let reader = crate::io::tally::TallyReader::new(file, tally.clone());
-        let (sha, bytes) =
-            crate::io::hashing::hash_reader(reader).map_err(|e| partial.failure("hash", &e))?;
-        let sums = Sums::from([(partial.name.clone(), sha)]);
-        partial.finish(self, &sums)?;
-        Ok(StepReport {
-            bytes,
-            checksums: sums,
-            ..StepReport::default()
-        })
+/// A custom-format dump: `pg_dump` writes the file itself (it goes back
+/// to write each table's data offset), then the file is hashed, with
+/// the meter counting its bytes.
+fn dump_file(cx: &StepContext<'_>, exec: &Exec, partial: Partial, tally: &Tally) -> StepResult {
+    // Created first so that it is private from the start.
+    create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
+    if let Err(failure) = process::run(exec, cx.secrets, Output::Discard) {
+        partial.abandon();
+        return Err(failure);
     }
+    let file = fs::File::open(&partial.path).map_err(|e| partial.failure("read", &e))?;
+    file.sync_all().map_err(|e| partial.failure("flush", &e))?;
+    let reader = crate::io::tally::TallyReader::new(file, tally.clone());
+    let (sha, bytes) =
+        crate::io::hashing::hash_reader(reader).map_err(|e| partial.failure("hash", &e))?;
+    let sums = Sums::from([(partial.name.clone(), sha)]);
+    partial.finish(cx, &sums)?;
+    Ok(StepReport {
+        bytes,
+        checksums: sums,
+        ..StepReport::default()
+    })
+}
 
-    /// Writes the artifact `name` from a stream: `fill` writes into a sink
-    /// that compresses and hashes on the way into `NAME.partial`, which is
-    /// flushed, renamed and recorded when `fill` succeeds, removed when it
-    /// fails. `tally` counts the bytes written, before compression.
-    pub(in crate::exec) fn stream_artifact(
-        &self,
-        name: &str,
-        compression: Compression,
-        tally: &Tally,
-        fill: impl FnOnce(&mut dyn Write) -> Result<(), StepFailure>,
-    ) -> StepResult {
-        let partial = Partial::start(self, name)?;
-        let file = create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
-        let upload = self
-            .artifacts
-            .upload_while_writing(name)
-            .map_err(|e| partial.failure("upload", &e))?;
-        let mut sink = CompressingWriter::new(
-            HashingWriter::new(BufWriter::with_capacity(
-                1 << 20,
-                Tee::new(WritebackFile::new(file), upload),
-            )),
-            compression,
-        )
-        .map_err(|e| partial.failure("write", &e))?;
-        if let Err(failure) = fill(&mut TallyWriter::new(&mut sink, tally)) {
-            partial.abandon();
-            return Err(failure);
-        }
-        let (buffered, sha, bytes) = sink
-            .finish()
-            .map_err(|e| partial.failure("write", &e))?
-            .finish();
-        let (file, upload) = buffered
-            .into_inner()
-            .map_err(|e| partial.failure("write", e.error()))?
-            .into_parts();
-        file.sync().map_err(|e| partial.failure("flush", &e))?;
-        let tag = upload
-            .map(Upload::finish)
-            .transpose()
-            .map_err(|e| partial.failure("upload", &e))?
-            .flatten();
-        let sums = Sums::from([(name.to_owned(), sha)]);
-        partial.finish_uploaded(self, &sums, tag)?;
-        Ok(StepReport {
-            bytes,
-            checksums: sums,
-            ..StepReport::default()
-        })
+/// Writes the artifact `name` from a stream: `fill` writes into a sink
+/// that compresses and hashes on the way into `NAME.partial`, which is
+/// flushed, renamed and recorded when `fill` succeeds, removed when it
+/// fails. `tally` counts the bytes written, before compression.
+pub(super) fn stream_artifact(
+    cx: &StepContext<'_>,
+    name: &str,
+    compression: Compression,
+    tally: &Tally,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), StepFailure>,
+) -> StepResult {
+    let partial = Partial::start(cx, name)?;
+    let file = create_private(&partial.path).map_err(|e| partial.failure("create", &e))?;
+    let upload = cx
+        .artifacts
+        .upload_while_writing(name)
+        .map_err(|e| partial.failure("upload", &e))?;
+    let mut sink = CompressingWriter::new(
+        HashingWriter::new(BufWriter::with_capacity(
+            1 << 20,
+            Tee::new(WritebackFile::new(file), upload),
+        )),
+        compression,
+    )
+    .map_err(|e| partial.failure("write", &e))?;
+    if let Err(failure) = fill(&mut TallyWriter::new(&mut sink, tally)) {
+        partial.abandon();
+        return Err(failure);
     }
+    let (buffered, sha, bytes) = sink
+        .finish()
+        .map_err(|e| partial.failure("write", &e))?
+        .finish();
+    let (file, upload) = buffered
+        .into_inner()
+        .map_err(|e| partial.failure("write", e.error()))?
+        .into_parts();
+    file.sync().map_err(|e| partial.failure("flush", &e))?;
+    let tag = upload
+        .map(Upload::finish)
+        .transpose()
+        .map_err(|e| partial.failure("upload", &e))?
+        .flatten();
+    let sums = Sums::from([(name.to_owned(), sha)]);
+    partial.finish_uploaded(cx, &sums, tag)?;
+    Ok(StepReport {
+        bytes,
+        checksums: sums,
+        ..StepReport::default()
+    })
 }
 
 /// A sink that also shows `see` every byte written through it.

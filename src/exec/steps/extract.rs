@@ -3,34 +3,36 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::Compression;
 use crate::io::files::remove_any;
 use crate::io::sha256sum;
-use crate::io::tally::Tally;
 use crate::media::{self, Placement};
-use crate::plan::{FolderExtract, Step};
+use crate::plan::{Artifact, FolderExtract};
 use crate::store::Sums;
 
 use super::archive::tree_note;
+use super::context::{StepContext, StepWork};
 
-impl StepRunner<'_> {
-    /// Extracts every folder: each unpacked and checked beside its target
-    /// (`<folder>.replicate-next`), then, under `replace`, all swapped in.
-    pub(in crate::exec) fn extract(
-        &self,
-        step: &Step,
-        folders: &[FolderExtract],
-        compression: Compression,
-    ) -> StepResult {
-        let recorded = self
+/// `extract`: every folder unpacked and checked beside its target
+/// (`<folder>.replicate-next`), then, under `replace`, all swapped in.
+pub(in crate::exec) struct Extract<'a> {
+    pub(in crate::exec) folders: &'a [FolderExtract],
+    pub(in crate::exec) compression: Compression,
+    /// The archives and sums files it reads.
+    pub(in crate::exec) consumes: &'a [Artifact],
+}
+
+impl StepWork for Extract<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        let folders = self.folders;
+        let recorded = cx
             .artifacts
             .read_sums()
             .map_err(|e| StepFailure::new(format!("cannot read SHA256SUMS: {e}")))?;
         // Every archive and sums file is checked before any folder is
         // touched.
-        for artifact in &step.consumes {
+        for artifact in self.consumes {
             if !recorded.contains_key(&artifact.name) {
                 return Err(StepFailure::new(format!(
                     "extract refused: {} is not listed in SHA256SUMS",
@@ -38,7 +40,7 @@ impl StepRunner<'_> {
                 )));
             }
         }
-        let meter = self.meters.get(step.id);
+        let meter = &cx.meter;
         meter.set_total(
             folders
                 .iter()
@@ -51,7 +53,7 @@ impl StepRunner<'_> {
         let mut notes = Vec::new();
         let mut unpacked: Vec<&FolderExtract> = Vec::new();
         for folder in folders {
-            match self.extract_folder(folder, compression, &recorded, &meter.done) {
+            match extract_folder(cx, folder, self.compression, &recorded) {
                 Ok(report) => {
                     total.bytes += report.bytes;
                     total.files += report.files;
@@ -100,59 +102,57 @@ impl StepRunner<'_> {
         total.note = Some(notes.join("; "));
         Ok(total)
     }
+}
 
-    /// Checks one folder's sums file against `SHA256SUMS`, then unpacks,
-    /// checks and places the folder.
-    fn extract_folder(
-        &self,
-        folder: &FolderExtract,
-        compression: Compression,
-        recorded: &Sums,
-        tally: &Tally,
-    ) -> StepResult {
-        let name_of = |path: &Path| {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        let (archive_name, sums_name) = (name_of(&folder.archive), name_of(&folder.file_sums));
-        self.artifacts
-            .verify_artifact(&sums_name, recorded)
-            .map_err(|m| StepFailure::new(format!("extract refused: {m}")))?;
-        let expected = recorded.get(&archive_name).cloned().ok_or_else(|| {
-            StepFailure::new(format!(
-                "extract refused: {archive_name} is not listed in SHA256SUMS"
-            ))
-        })?;
-        let sums = sha256sum::read_files(&folder.file_sums)
-            .map_err(|e| StepFailure::new(e.to_string()))?;
-        // `verify` re-hashed the archive moments ago in this process: unless
-        // the file changed since, extract need not hash it a third time.
-        let check = if self.artifacts.verified_unchanged(&archive_name) {
-            media::ArchiveCheck::VerifiedUnchanged
-        } else {
-            media::ArchiveCheck::Hash(expected)
-        };
-        let report = media::extract_tallied(
-            &folder.archive,
-            compression,
-            &check,
-            &sums,
-            &folder.into,
-            Placement::Beside,
-            tally,
-        )
-        .map_err(|e| {
-            StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name))
-        })?;
-        Ok(StepReport {
-            bytes: report.bytes,
-            checksums: Sums::new(),
-            note: Some(tree_note(report.files, report.folders, report.links)),
-            files: report.files,
-            ..StepReport::default()
-        })
-    }
+/// Checks one folder's sums file against `SHA256SUMS`, then unpacks,
+/// checks and places the folder.
+fn extract_folder(
+    cx: &StepContext<'_>,
+    folder: &FolderExtract,
+    compression: Compression,
+    recorded: &Sums,
+) -> StepResult {
+    let tally = &cx.meter.done;
+    let name_of = |path: &Path| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (archive_name, sums_name) = (name_of(&folder.archive), name_of(&folder.file_sums));
+    cx.artifacts
+        .verify_artifact(&sums_name, recorded)
+        .map_err(|m| StepFailure::new(format!("extract refused: {m}")))?;
+    let expected = recorded.get(&archive_name).cloned().ok_or_else(|| {
+        StepFailure::new(format!(
+            "extract refused: {archive_name} is not listed in SHA256SUMS"
+        ))
+    })?;
+    let sums =
+        sha256sum::read_files(&folder.file_sums).map_err(|e| StepFailure::new(e.to_string()))?;
+    // `verify` re-hashed the archive moments ago in this process: unless
+    // the file changed since, extract need not hash it a third time.
+    let check = if cx.artifacts.verified_unchanged(&archive_name) {
+        media::ArchiveCheck::VerifiedUnchanged
+    } else {
+        media::ArchiveCheck::Hash(expected)
+    };
+    let report = media::extract_tallied(
+        &folder.archive,
+        compression,
+        &check,
+        &sums,
+        &folder.into,
+        Placement::Beside,
+        tally,
+    )
+    .map_err(|e| StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name)))?;
+    Ok(StepReport {
+        bytes: report.bytes,
+        checksums: Sums::new(),
+        note: Some(tree_note(report.files, report.folders, report.links)),
+        files: report.files,
+        ..StepReport::default()
+    })
 }
 
 /// Where a folder's new content is unpacked: beside the folder it replaces.

@@ -6,34 +6,45 @@
 use std::io::{self, BufWriter, Write};
 
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::exec::session::{Session, in_snapshot};
 use crate::io::files::{create_private, create_private_dir, write_atomically};
 use crate::io::hashing::HashingWriter;
 use crate::io::writeback::WritebackFile;
-use crate::plan::{Exec, SanitizedDump, SanitizedTable, Step};
+use crate::plan::{self, Exec, SanitizedTable, Step};
 use crate::postgres::dump_files::sanitized::{LISTING, Listed};
 use crate::store::Sums;
 
-use super::catalog::read_copy_file;
-use super::dump::{Partial, Seen};
+use super::catalog::{DumpCatalog, Snapshot, read_copy_file, write_catalog};
+use super::context::{StepContext, StepWork};
+use super::dump::{Partial, Seen, dump_files, stream_artifact};
 use crate::io::compression::Compression;
 use crate::manifest::DumpFormat;
 use crate::postgres::catalog::{CopyText, Rows};
 use crate::postgres::dump_files::data::SetvalLines;
 use crate::postgres::libpq::CancelGroup;
 
-impl StepRunner<'_> {
-    pub(in crate::exec) fn sanitized_dump(&self, step: &Step, plan: &SanitizedDump) -> StepResult {
-        let SanitizedDump {
+/// `dump` with `[sanitize]`.
+pub(in crate::exec) struct SanitizedDump<'a> {
+    pub(in crate::exec) step: &'a Step,
+    pub(in crate::exec) action: &'a plan::SanitizedDump,
+}
+
+impl StepWork for SanitizedDump<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        let (step, plan) = (self.step, self.action);
+        let plan::SanitizedDump {
             dump,
-            post_data: _,
             psql,
             tables,
-            folder: _,
+            contents,
+            ..
         } = plan;
-        let mut session = Session::open(psql, self.secrets)?;
+        let reading = DumpCatalog {
+            secrets: cx.secrets,
+            contents,
+        };
+        let mut session = Session::open(psql, cx.secrets)?;
         let snapshot = session.export_snapshot()?;
         let with_snapshot = |exec: &Exec| {
             let mut exec = exec.clone();
@@ -42,9 +53,14 @@ impl StepRunner<'_> {
         };
         let dump = with_snapshot(dump);
         let readers = CancelGroup::default();
+        let at = Snapshot {
+            exec: psql,
+            name: &snapshot,
+            readers: &readers,
+        };
         let (report, catalog) = std::thread::scope(|scope| {
-            let catalog = scope.spawn(|| self.source_catalog(psql, &snapshot, None, &readers));
-            let report = self.sanitized_files(step, plan, &dump, &snapshot);
+            let catalog = scope.spawn(|| reading.source_catalog(at, None));
+            let report = self.sanitized_files(cx, &dump, &snapshot);
             if report.is_err() {
                 readers.cancel();
             }
@@ -68,26 +84,26 @@ impl StepRunner<'_> {
         let dumped = step
             .produces
             .first()
-            .map(|a| self.artifacts.join(&a.name))
+            .map(|a| cx.artifacts.join(&a.name))
             .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
-        let values = match self.manifest.artifacts.format {
+        let values = match contents.format {
             DumpFormat::Directory => {
-                self.rows_from_files(&dumped, &mut catalog)?;
-                self.sequence_values(&dumped)?
+                reading.rows_from_files(&dumped, &mut catalog)?;
+                reading.sequence_values(&dumped)?
             }
             DumpFormat::Custom => {
-                self.rows_as_listed(&dumped, &mut catalog)?;
+                reading.rows_as_listed(&dumped, &mut catalog)?;
                 sanitized(&mut catalog);
-                self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
-                self.sequence_values(&dumped)?
+                reading.count_in_snapshot(at, &mut catalog)?;
+                reading.sequence_values(&dumped)?
             }
             _ => {
-                self.count_in_snapshot(psql, &snapshot, &mut catalog, &readers)?;
+                reading.count_in_snapshot(at, &mut catalog)?;
                 setvals
             }
         };
         catalog.sequences_from_dump(&values);
-        report.checksums.extend(self.write_catalog(step, &catalog)?);
+        report.checksums.extend(write_catalog(cx, step, &catalog)?);
         session
             .close()
             .map_err(|e| StepFailure::new(format!("cannot end the snapshot's session: {e}")))?;
@@ -101,30 +117,33 @@ impl StepRunner<'_> {
         ));
         Ok(report)
     }
+}
 
+impl SanitizedDump<'_> {
     /// The sanitized dump's files, and the rows (and content) each
     /// sanitized table was given, in the order of `plan.tables`.
     fn sanitized_files(
         &self,
-        step: &Step,
-        plan: &SanitizedDump,
+        cx: &StepContext<'_>,
         dump: &Exec,
         snapshot: &str,
     ) -> Result<(StepReport, Vec<Rows>, String), StepFailure> {
-        let SanitizedDump {
+        let step = self.step;
+        let plan::SanitizedDump {
             post_data,
             psql,
             tables,
             folder,
+            contents,
             ..
-        } = plan;
+        } = self.action;
         let (post_data, folder) = (post_data.as_ref(), folder.as_ref());
         let with_snapshot = |exec: &Exec| {
             let mut exec = exec.clone();
             exec.args.push(format!("--snapshot={snapshot}").into());
             exec
         };
-        let hash = self.content_checked();
+        let hash = contents.hashed;
         let mut rows = Vec::new();
         let mut setvals = SetvalLines::default();
         let report = match post_data {
@@ -141,14 +160,13 @@ impl StepRunner<'_> {
                     .stdout
                     .as_ref()
                     .map_or(crate::io::compression::Compression::None, |s| s.compression);
-                let meter = self.meters.get(step.id);
-                self.stream_artifact(&name, compression, &meter.done, |sink| {
+                stream_artifact(cx, &name, compression, &cx.meter.done, |sink| {
                     let mut see = |bytes: &[u8]| setvals.update(bytes);
                     let mut seen = Seen {
                         sink: &mut *sink,
                         see: &mut see,
                     };
-                    process::run(dump, self.secrets, Output::Into(&mut seen))?;
+                    process::run(dump, cx.secrets, Output::Into(&mut seen))?;
                     for table in tables {
                         write_block_start(sink, table)
                             .map_err(|e| StepFailure::new(format!("cannot write the dump: {e}")))?;
@@ -158,7 +176,7 @@ impl StepRunner<'_> {
                             sink: &mut *sink,
                             see: &mut see,
                         };
-                        self.copy_out(psql, table, snapshot, &mut counted)?;
+                        copy_out(cx, psql, table, snapshot, &mut counted)?;
                         let mut table_rows = text.finish();
                         if !hash {
                             table_rows.sha256 = None;
@@ -172,11 +190,11 @@ impl StepRunner<'_> {
                         sink,
                         see: &mut see,
                     };
-                    process::run(&post, self.secrets, Output::Into(&mut seen))
+                    process::run(&post, cx.secrets, Output::Into(&mut seen))
                 })?
             }
             None => {
-                let mut report = self.dump_files(step, dump, None)?;
+                let mut report = dump_files(cx, step, dump, contents.format, None)?;
                 if let Some(folder) = folder {
                     let name = step
                         .produces
@@ -185,7 +203,7 @@ impl StepRunner<'_> {
                         .ok_or_else(|| {
                             StepFailure::new("the dump step names no sanitized folder")
                         })?;
-                    let written = self.write_folder(&name, psql, tables, snapshot)?;
+                    let written = write_folder(cx, &name, psql, tables, snapshot)?;
                     report.bytes += written.bytes;
                     report.checksums.extend(written.checksums);
                     for table in tables {
@@ -202,82 +220,82 @@ impl StepRunner<'_> {
         };
         Ok((report, rows, setvals.finish()))
     }
+}
 
-    /// `COPY (SELECT ...) TO STDOUT` of one table, in the shared snapshot,
-    /// into `sink`.
-    fn copy_out(
-        &self,
-        psql: &Exec,
-        table: &SanitizedTable,
-        snapshot: &str,
-        sink: &mut dyn Write,
-    ) -> Result<(), StepFailure> {
-        let exec = in_snapshot(psql, snapshot, &table.copy_out());
-        process::run(&exec, self.secrets, Output::Into(sink)).map_err(|mut failure| {
-            failure.message = format!(
-                "reading {} through its rule ({}) failed: {}",
-                table.qualified(),
-                table.rule,
-                failure.message
-            );
-            failure
-        })
-    }
-
-    /// The folder of sanitized rows: a file a table and `tables.json`,
-    /// written as `NAME.partial` and renamed when complete.
-    fn write_folder(
-        &self,
-        name: &str,
-        psql: &Exec,
-        tables: &[SanitizedTable],
-        snapshot: &str,
-    ) -> StepResult {
-        let partial = Partial::start(self, name)?;
-        create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
-        let mut sums = Sums::new();
-        let mut bytes = 0;
-        for table in tables {
-            let path = partial.path.join(&table.file);
-            let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
-            let mut sink =
-                HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file)));
-            if let Err(failure) = self.copy_out(psql, table, snapshot, &mut sink) {
-                partial.abandon();
-                return Err(failure);
-            }
-            let (buffered, sha, n) = sink.finish();
-            buffered
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(WritebackFile::sync)
-                .map_err(|e| partial.failure("write", &e))?;
-            sums.insert(format!("{name}/{}", table.file), sha);
-            bytes += n;
-        }
-        let listing: Vec<Listed> = tables
-            .iter()
-            .map(|t| Listed {
-                schema: t.schema.clone(),
-                table: t.table.clone(),
-                file: t.file.clone(),
-                rule: t.rule.clone(),
-            })
-            .collect();
-        let text = serde_json::to_vec_pretty(&listing).unwrap_or_default();
-        write_atomically(&partial.path.join(LISTING), &text)
-            .map_err(|e| partial.failure("write", &e))?;
-        sums.insert(
-            format!("{name}/{LISTING}"),
-            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
+/// `COPY (SELECT ...) TO STDOUT` of one table, in the shared snapshot,
+/// into `sink`.
+fn copy_out(
+    cx: &StepContext<'_>,
+    psql: &Exec,
+    table: &SanitizedTable,
+    snapshot: &str,
+    sink: &mut dyn Write,
+) -> Result<(), StepFailure> {
+    let exec = in_snapshot(psql, snapshot, &table.copy_out());
+    process::run(&exec, cx.secrets, Output::Into(sink)).map_err(|mut failure| {
+        failure.message = format!(
+            "reading {} through its rule ({}) failed: {}",
+            table.qualified(),
+            table.rule,
+            failure.message
         );
-        partial.finish(self, &sums)?;
-        Ok(StepReport {
-            bytes,
-            checksums: sums,
-            ..StepReport::default()
-        })
+        failure
+    })
+}
+
+/// The folder of sanitized rows: a file a table and `tables.json`,
+/// written as `NAME.partial` and renamed when complete.
+fn write_folder(
+    cx: &StepContext<'_>,
+    name: &str,
+    psql: &Exec,
+    tables: &[SanitizedTable],
+    snapshot: &str,
+) -> StepResult {
+    let partial = Partial::start(cx, name)?;
+    create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
+    let mut sums = Sums::new();
+    let mut bytes = 0;
+    for table in tables {
+        let path = partial.path.join(&table.file);
+        let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
+        let mut sink =
+            HashingWriter::new(BufWriter::with_capacity(1 << 20, WritebackFile::new(file)));
+        if let Err(failure) = copy_out(cx, psql, table, snapshot, &mut sink) {
+            partial.abandon();
+            return Err(failure);
+        }
+        let (buffered, sha, n) = sink.finish();
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(WritebackFile::sync)
+            .map_err(|e| partial.failure("write", &e))?;
+        sums.insert(format!("{name}/{}", table.file), sha);
+        bytes += n;
     }
+    let listing: Vec<Listed> = tables
+        .iter()
+        .map(|t| Listed {
+            schema: t.schema.clone(),
+            table: t.table.clone(),
+            file: t.file.clone(),
+            rule: t.rule.clone(),
+        })
+        .collect();
+    let text = serde_json::to_vec_pretty(&listing).unwrap_or_default();
+    write_atomically(&partial.path.join(LISTING), &text)
+        .map_err(|e| partial.failure("write", &e))?;
+    sums.insert(
+        format!("{name}/{LISTING}"),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)),
+    );
+    partial.finish(cx, &sums)?;
+    Ok(StepReport {
+        bytes,
+        checksums: sums,
+        ..StepReport::default()
+    })
 }
 
 /// The lines before a table's rows in a plain dump, as `pg_dump` writes

@@ -139,10 +139,11 @@ impl Planner<'_> {
             id,
             kind: id.kind(),
             description: format!("invalidate the {side}'s cache"),
-            action: Action::Exec(self.exec_of(argv)),
+            action: Action::Run(self.exec_of(argv)),
             produces: vec![],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
@@ -223,10 +224,14 @@ impl Planner<'_> {
             } else {
                 "invalidate the target's cache".to_owned()
             },
-            action: Action::AfterCopy { commands },
+            action: Action::AfterCopy {
+                commands,
+                strategy: t.strategy,
+            },
             produces: vec![],
             consumes: vec![],
             destroys: None,
+            server: None,
         })
     }
 
@@ -258,6 +263,7 @@ impl Planner<'_> {
             produces: vec![],
             consumes: artifacts,
             destroys: None,
+            server: None,
         }
     }
 }

@@ -4,8 +4,11 @@
 use super::context::Planner;
 use crate::io::compression::Compression;
 use crate::io::files::partial_path;
-use crate::manifest::{DatabaseContent, DumpFormat, Strategy};
-use crate::plan::step::{Action, Artifact, EnvValue, EnvVar, Exec, Step, StepId, Stream};
+use crate::manifest::{CheckDepth, DatabaseContent, DumpFormat, Strategy};
+use crate::plan::step::{
+    Action, Artifact, CreateDatabase, DatabaseRef, DropDatabase, Dump, DumpContents, EnvValue,
+    EnvVar, Exec, Restore, RestoreInto, Step, StepId, Stream,
+};
 use crate::postgres::names::companion;
 use crate::postgres::quote::{sql_identifier, sql_literal};
 
@@ -86,39 +89,75 @@ impl Planner<'_> {
             id: StepId::Dump,
             kind: StepId::Dump.kind(),
             description: format!("dump {} ({})", url.database(), details.join(", ")),
-            action: Action::Exec(Exec {
-                program: self.program("pg_dump"),
-                args,
-                env: Self::pg_env(url, "source.database"),
-                cwd: None,
-                stdin: None,
-                stdout,
-            }),
+            action: Action::Dump(Box::new(Dump {
+                dump: Exec {
+                    program: self.program("pg_dump"),
+                    args,
+                    env: Self::pg_env(url, "source.database"),
+                    cwd: None,
+                    stdin: None,
+                    stdout,
+                },
+                contents: self.dump_contents(),
+            })),
             produces: vec![artifact.clone()],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
     /// `psql` on the target's maintenance database running `statements`,
     /// each on its own (`CREATE DATABASE` and `DROP DATABASE` cannot share
     /// a transaction).
-    pub(super) fn maintenance_exec(&self, statements: Vec<String>) -> Action {
-        let t = &self.manifest.target;
-        let url = t.database.with_database(&t.maintenance_database);
+    pub(super) fn maintenance_exec(&self, statements: Vec<String>) -> Exec {
+        let url = self.maintenance_url();
         let mut args = vec![Self::dbname(&url)];
         for sql in statements {
             args.push("--command".into());
             args.push(sql.into());
         }
-        Action::Exec(Exec {
+        Exec {
             program: self.program("psql"),
             args: Self::psql_args(args),
             env: Self::pg_env(&url, "target.database"),
             cwd: None,
             stdin: None,
             stdout: None,
-        })
+        }
+    }
+
+    /// The target server's maintenance database, where databases are
+    /// created, renamed and dropped.
+    fn maintenance_url(&self) -> crate::postgres::DbUrl {
+        let t = &self.manifest.target;
+        t.database.with_database(&t.maintenance_database)
+    }
+
+    /// [`Self::maintenance_url`], for replicate's own queries.
+    pub(in crate::plan) fn maintenance(&self) -> DatabaseRef {
+        DatabaseRef::new(&self.maintenance_url(), "target.database")
+    }
+
+    /// What the dump holds, and how its catalog is read.
+    pub(in crate::plan) fn dump_contents(&self) -> DumpContents {
+        let m = self.manifest;
+        DumpContents {
+            format: m.artifacts.format,
+            schema_only: m.include.database == DatabaseContent::Schema,
+            exclude_table_data: m.include.exclude_table_data.clone(),
+            hashed: m.artifacts.check == CheckDepth::Content,
+            jobs: m.artifacts.jobs,
+            bindir: m.tools.bindir.clone(),
+        }
+    }
+
+    /// The database the restore fills, and where its size is read.
+    pub(in crate::plan) fn restore_into(&self) -> RestoreInto {
+        RestoreInto {
+            database: self.new_database(),
+            maintenance: self.maintenance(),
+        }
     }
 
     /// The database `create` makes and `restore` fills: the target itself
@@ -153,10 +192,15 @@ impl Planner<'_> {
                     ""
                 }
             ),
-            action: self.maintenance_exec(statements),
+            action: Action::DropDatabase(DropDatabase {
+                psql: self.maintenance_exec(statements),
+                database: name.to_owned(),
+                maintenance: self.maintenance(),
+            }),
             produces: vec![],
             consumes: vec![],
             destroys: Some(format!("drop {name}")),
+            server: None,
         }
     }
 
@@ -204,7 +248,8 @@ impl Planner<'_> {
             description.push_str(&format!(", owned by {owner}"));
         }
         let mut statements = Vec::new();
-        if t.strategy == Strategy::Swap {
+        let swap = t.strategy == Strategy::Swap;
+        if swap {
             // A leftover of a failed run goes first.
             statements.push(format!("DROP DATABASE IF EXISTS {}", sql_identifier(&name)));
             description.push_str(&format!(
@@ -217,10 +262,15 @@ impl Planner<'_> {
             id: StepId::Create,
             kind: StepId::Create.kind(),
             description,
-            action: self.maintenance_exec(statements),
+            action: Action::CreateDatabase(CreateDatabase {
+                psql: self.maintenance_exec(statements),
+                leftover: swap.then_some(name),
+                maintenance: self.maintenance(),
+            }),
             produces: vec![],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
@@ -244,10 +294,10 @@ impl Planner<'_> {
             name: "PGOPTIONS".into(),
             value: EnvValue::Value(options),
         });
-        let (action, how) = match a.format {
+        let (exec, how) = match a.format {
             // The stream format plans its own restore (stream.rs).
             DumpFormat::Plain | DumpFormat::Stream => (
-                Action::Exec(Exec {
+                Exec {
                     program: self.program("psql"),
                     args: Self::psql_args([
                         "--single-transaction".into(),
@@ -261,7 +311,7 @@ impl Planner<'_> {
                         compression: a.compression,
                     }),
                     stdout: None,
-                }),
+                },
                 "psql, in one transaction".to_owned(),
             ),
             DumpFormat::Custom | DumpFormat::Directory => {
@@ -280,14 +330,14 @@ impl Planner<'_> {
                 }
                 args.push(self.path(dump).display().to_string().into());
                 (
-                    Action::Exec(Exec {
+                    Exec {
                         program: self.program("pg_restore"),
                         args,
                         env,
                         cwd: None,
                         stdin: None,
                         stdout: None,
-                    }),
+                    },
                     format!("pg_restore, {} jobs", a.jobs),
                 )
             }
@@ -301,10 +351,15 @@ impl Planner<'_> {
                 url.database(),
                 role.map(|r| format!(", as {r}")).unwrap_or_default()
             ),
-            action,
+            action: Action::Restore(Restore {
+                commands: vec![exec],
+                into: self.restore_into(),
+                bindir: m.tools.bindir.clone(),
+            }),
             produces: vec![],
             consumes: vec![dump.clone()],
             destroys: None,
+            server: None,
         }
     }
 }

@@ -47,6 +47,7 @@ impl Planner<'_> {
                 .collect(),
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
@@ -108,6 +109,7 @@ impl Planner<'_> {
                 .flat_map(|(_, a, s)| [a.clone(), s.clone()])
                 .collect(),
             destroys,
+            server: None,
         }
     }
 

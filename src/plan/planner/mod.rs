@@ -15,7 +15,7 @@ use super::builder::PlanBuilder;
 use super::error::PlanError;
 use super::graph::Plan;
 use super::inspect::SourceFacts;
-use super::step::{Artifact, StepId};
+use super::step::{Artifact, DatabaseRef, DumpContents, RestoreInto, Server, Step, StepId};
 use crate::manifest::{DumpFormat, Manifest, Strategy};
 
 /// The edges of the README's step graph for `strategy = "swap"`: the new
@@ -91,9 +91,16 @@ pub fn plan(
     let planner = Planner { manifest, facts };
     let strategy = manifest.target.strategy;
     let mut builder = PlanBuilder::new();
+    let add = |builder: &mut PlanBuilder, mut step: Step| {
+        step.server = server(manifest, step.id);
+        builder.step(step);
+    };
 
     if let Some(argv) = &manifest.source.invalidate {
-        builder.step(planner.invalidate(StepId::InvalidateSource, argv, "source"));
+        add(
+            &mut builder,
+            planner.invalidate(StepId::InvalidateSource, argv, "source"),
+        );
     }
     let dump = manifest.has_database().then(|| planner.dump_artifact());
     let sanitized = dump.as_ref().and_then(|_| planner.sanitized_artifact());
@@ -109,10 +116,10 @@ pub fn plan(
             planner.dump(dump)
         };
         step.produces.push(catalog.clone());
-        builder.step(step);
+        add(&mut builder, step);
     }
     if !folders.is_empty() {
-        builder.step(planner.archive(&folders));
+        add(&mut builder, planner.archive(&folders));
     }
     let mut all_artifacts: Vec<Artifact> = dump
         .iter()
@@ -124,27 +131,30 @@ pub fn plan(
         all_artifacts.push(archive.clone());
         all_artifacts.push(sums.clone());
     }
-    builder.step(planner.verify(all_artifacts));
+    add(&mut builder, planner.verify(all_artifacts));
     if let (Some(dump), Some(catalog)) = (&dump, &catalog) {
         if strategy == Strategy::Replace {
-            builder.step(planner.drop());
+            add(&mut builder, planner.drop());
         }
-        builder.step(planner.create());
-        builder.step(match &sanitized {
-            _ if stream => planner.stream_restore(dump),
-            Some(folder) => planner.sanitize_restore(planner.restore(dump), folder),
-            None => planner.restore(dump),
-        });
-        builder.step(planner.check(catalog));
+        add(&mut builder, planner.create());
+        add(
+            &mut builder,
+            match &sanitized {
+                _ if stream => planner.stream_restore(dump),
+                Some(folder) => planner.sanitize_restore(planner.restore(dump), folder),
+                None => planner.restore(dump),
+            },
+        );
+        add(&mut builder, planner.check(catalog));
     }
     if !folders.is_empty() {
-        builder.step(planner.extract(&folders));
+        add(&mut builder, planner.extract(&folders));
     }
     if strategy == Strategy::Swap {
-        builder.step(planner.swap(&folders));
+        add(&mut builder, planner.swap(&folders));
     }
     if let Some(step) = planner.invalidate_target(after_copy) {
-        builder.step(step);
+        add(&mut builder, step);
     }
 
     for &(before, after) in edges(strategy, manifest.artifacts.format) {
@@ -159,4 +169,44 @@ pub fn plan(
         builder.edge(StepId::InvalidateSource, StepId::Verify);
     }
     builder.build()
+}
+
+/// The database server step `id` talks to, which its errors name (a swap
+/// of folders alone talks to none).
+fn server(manifest: &Manifest, id: StepId) -> Option<Server> {
+    if !manifest.has_database() {
+        return None;
+    }
+    let (side, url) = match id {
+        StepId::Dump => ("source", &manifest.source.database),
+        StepId::Drop | StepId::Create | StepId::Restore | StepId::Check | StepId::Swap => {
+            ("target", &manifest.target.database)
+        }
+        _ => return None,
+    };
+    Some(Server {
+        side: side.to_owned(),
+        database: DatabaseRef::new(url, &format!("{side}.database")),
+    })
+}
+
+/// What the stream format's dump holds, as [`plan`] gives the other
+/// formats' dumps: for its steps, which read it from the manifest still.
+pub fn dump_contents(manifest: &Manifest) -> DumpContents {
+    Planner {
+        manifest,
+        facts: None,
+    }
+    .dump_contents()
+}
+
+/// The database a restore fills, as [`plan`] gives the other formats'
+/// restores: for the stream format's steps, which read it from the
+/// manifest still.
+pub fn restore_into(manifest: &Manifest) -> RestoreInto {
+    Planner {
+        manifest,
+        facts: None,
+    }
+    .restore_into()
 }

@@ -6,7 +6,8 @@
 use super::context::Planner;
 use crate::manifest::DumpFormat;
 use crate::plan::step::{
-    Action, Artifact, ArtifactKind, Exec, SanitizedDump, SanitizedTable, Step, Stream,
+    Action, Artifact, ArtifactKind, Dump, Exec, Restore, SanitizedDump, SanitizedTable, Step,
+    Stream,
 };
 use crate::postgres::quote::sql_identifier;
 
@@ -32,9 +33,10 @@ impl Planner<'_> {
 
     /// Turns the dump step into a sanitized one.
     pub(super) fn sanitize_dump(&self, mut step: Step, folder: Option<&Artifact>) -> Step {
-        let Action::Exec(mut dump) = step.action else {
+        let Action::Dump(planned) = step.action else {
             return step;
         };
+        let Dump { mut dump, contents } = *planned;
         let tables = self.sanitized_tables().to_vec();
         for table in &tables {
             dump.args
@@ -72,6 +74,7 @@ impl Planner<'_> {
             psql,
             tables,
             folder: folder.map(|f| self.path(f)),
+            contents,
         }));
         step
     }
@@ -80,7 +83,10 @@ impl Planner<'_> {
     /// sanitized rows loaded after the data and before the indexes and
     /// constraints, so that those are built over them like over any row.
     pub(super) fn sanitize_restore(&self, mut step: Step, folder: &Artifact) -> Step {
-        let Action::Exec(restore) = &step.action else {
+        let Action::Restore(Restore { commands, .. }) = &mut step.action else {
+            return step;
+        };
+        let Some(restore) = commands.first().cloned() else {
             return step;
         };
         let section = |name: &str, parallel: bool| {
@@ -97,7 +103,7 @@ impl Planner<'_> {
             .iter()
             .find(|a| a.value().starts_with("--dbname="))
             .cloned();
-        let mut commands = vec![section("pre-data", false), section("data", true)];
+        let mut sections = vec![section("pre-data", false), section("data", true)];
         let role = self
             .manifest
             .target
@@ -113,7 +119,7 @@ impl Planner<'_> {
             }
             args.push("--command".into());
             args.push(table.copy_in().into());
-            commands.push(Exec {
+            sections.push(Exec {
                 program: self.program("psql"),
                 args: Self::psql_args(args),
                 env: restore.env.clone(),
@@ -125,11 +131,11 @@ impl Planner<'_> {
                 stdout: None,
             });
         }
-        commands.push(section("post-data", true));
+        sections.push(section("post-data", true));
+        *commands = sections;
         step.description
             .push_str(", in sections with the sanitized rows loaded before the indexes");
         step.consumes.push(folder.clone());
-        step.action = Action::Commands { commands };
         step
     }
 }

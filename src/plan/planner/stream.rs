@@ -103,6 +103,7 @@ impl Planner<'_> {
             produces: vec![artifact.clone()],
             consumes: vec![],
             destroys: None,
+            server: None,
         }
     }
 
@@ -154,6 +155,7 @@ impl Planner<'_> {
             produces: vec![],
             consumes: vec![dump.clone()],
             destroys: None,
+            server: None,
         }
     }
 }

@@ -19,6 +19,7 @@ impl Planner<'_> {
                 previous: companion(&target, PREVIOUS),
                 target,
                 terminate_connections: t.terminate_connections,
+                maintenance: self.maintenance(),
             }
         });
         let folders: Vec<FolderSwap> = copied
@@ -75,6 +76,7 @@ impl Planner<'_> {
             produces: vec![],
             consumes: vec![],
             destroys: Some(destroys.join(", ")),
+            server: None,
         }
     }
 }

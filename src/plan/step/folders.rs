@@ -1,0 +1,45 @@
+//! The copied folders' parts of `archive`, `extract` and `swap`.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Folder;
+
+/// One folder packed by `archive`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderArchive {
+    pub name: Folder,
+    /// The source folder.
+    pub from: PathBuf,
+    /// The archive.
+    pub to: PathBuf,
+    /// Every file's SHA-256, `sha256sum` format.
+    pub file_sums: PathBuf,
+}
+
+/// One folder unpacked by `extract`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderExtract {
+    pub name: Folder,
+    pub archive: PathBuf,
+    pub file_sums: PathBuf,
+    /// The target folder.
+    pub into: PathBuf,
+    /// `swap`: the folder the new content is left in, beside `into`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<PathBuf>,
+}
+
+/// One folder's exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FolderSwap {
+    pub name: Folder,
+    /// The target folder.
+    pub folder: PathBuf,
+    /// The new content, unpacked by `extract`.
+    pub next: PathBuf,
+    /// Where the replaced content goes.
+    pub previous: PathBuf,
+}
