@@ -21,6 +21,21 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Every step a plan may hold but `drop` (of the replace strategy), in the
+/// order a plan lists them: what `tests/manifests/every-step.toml` plans.
+pub const EVERY_STEP: [&str; 10] = [
+    "invalidate-source",
+    "dump",
+    "archive",
+    "verify",
+    "create",
+    "restore",
+    "check",
+    "extract",
+    "swap",
+    "invalidate-target",
+];
+
 /// The repository root: tests name files relative to it.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
