@@ -159,13 +159,18 @@ fn detailed_exitcode_is_2_when_there_is_work() {
         .code(2);
 }
 
+/// `replicate graph --format FORMAT` of the every-step manifest.
+fn graph(format: &str) -> String {
+    Replicate::new()
+        .args(["graph", "--format", format, "-m", NETBOX])
+        .run()
+        .success()
+        .stdout()
+}
+
 #[test]
 fn graph_dot_has_every_edge_of_the_design() {
-    let run = Replicate::new()
-        .args(["graph", "--format", "dot", "-m", NETBOX])
-        .run()
-        .success();
-    let dot = run.stdout();
+    let dot = graph("dot");
     for edge in [
         ("invalidate-source", "dump"),
         ("dump", "verify"),
@@ -191,11 +196,7 @@ fn graph_dot_has_every_edge_of_the_design() {
 
 #[test]
 fn graph_mermaid_is_a_flowchart() {
-    let run = Replicate::new()
-        .args(["graph", "--format", "mermaid", "-m", NETBOX])
-        .run()
-        .success();
-    let text = run.stdout();
+    let text = graph("mermaid");
     assert!(text.starts_with("flowchart LR\n"));
     assert_eq!(text.matches(" --> ").count(), 10);
     insta::assert_snapshot!(text);
