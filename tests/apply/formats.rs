@@ -1,5 +1,6 @@
-//! Successful runs: every artifact format, the NetBox demo database, what
-//! the run reports as it goes, and what it leaves behind.
+//! Successful runs: every artifact format, a socket address, the NetBox
+//! demo database, what the run reports as it goes, and what it leaves
+//! behind.
 
 use std::path::Path;
 

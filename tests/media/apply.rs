@@ -1,6 +1,6 @@
-//! `apply` with a media folder: the folder replaced (the old one kept for
-//! rollback, dump and archive at once), kept when extracting fails, a
-//! media-only copy, and the owner of what is extracted.
+//! `apply` with a media folder: the folder replaced while dump and archive
+//! run at once, the old one kept for rollback, or left as it was when
+//! extracting fails; a media-only copy; the owner of what is extracted.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
