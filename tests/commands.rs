@@ -1,6 +1,6 @@
 //! The offline commands: plan, show, graph, schema, and the exit codes.
 
-use crate::support::{Replicate, redact_root, root};
+use crate::support::{EVERY_STEP, Replicate, manifest_folder, redact_root, root};
 
 /// A manifest with every step of the swap strategy.
 const NETBOX: &str = "tests/manifests/every-step.toml";
@@ -13,21 +13,7 @@ fn plan_prints_every_step_in_order_with_a_summary() {
         .success();
     let stdout = run.stdout();
     let mut last = 0;
-    for (number, id) in [
-        "invalidate-source",
-        "dump",
-        "archive",
-        "verify",
-        "create",
-        "restore",
-        "check",
-        "extract",
-        "swap",
-        "invalidate-target",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (number, id) in EVERY_STEP.iter().enumerate() {
         let heading = format!("{:>2}. {id}", number + 1);
         let at = stdout
             .find(&heading)
@@ -146,22 +132,15 @@ fn two_plans_of_one_manifest_differ_only_in_their_time() {
 #[test]
 fn show_refuses_what_is_not_a_plan() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\"format_version\": 2, \"steps\": 3}\n").unwrap();
-    Replicate::new()
-        .args(["show"])
-        .args([&bad])
-        .run()
-        .code(1)
+    // `replicate show` of a file holding `text`, which must fail.
+    let show = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        Replicate::new().args(["show"]).args([&path]).run().code(1)
+    };
+    show("bad.json", "{\"format_version\": 2, \"steps\": 3}\n")
         .stderr_has("is not a replicate plan file");
-
-    let newer = dir.path().join("newer.json");
-    std::fs::write(&newer, "{\"format_version\": 7}\n").unwrap();
-    Replicate::new()
-        .args(["show"])
-        .args([&newer])
-        .run()
-        .code(1)
+    show("newer.json", "{\"format_version\": 7}\n")
         .stderr_has("has plan format version 7; this replicate reads version 2")
         .stderr_has("newer replicate");
 
@@ -180,13 +159,18 @@ fn detailed_exitcode_is_2_when_there_is_work() {
         .code(2);
 }
 
+/// `replicate graph --format FORMAT` of the every-step manifest.
+fn graph(format: &str) -> String {
+    Replicate::new()
+        .args(["graph", "--format", format, "-m", NETBOX])
+        .run()
+        .success()
+        .stdout()
+}
+
 #[test]
 fn graph_dot_has_every_edge_of_the_design() {
-    let run = Replicate::new()
-        .args(["graph", "--format", "dot", "-m", NETBOX])
-        .run()
-        .success();
-    let dot = run.stdout();
+    let dot = graph("dot");
     for edge in [
         ("invalidate-source", "dump"),
         ("dump", "verify"),
@@ -212,11 +196,7 @@ fn graph_dot_has_every_edge_of_the_design() {
 
 #[test]
 fn graph_mermaid_is_a_flowchart() {
-    let run = Replicate::new()
-        .args(["graph", "--format", "mermaid", "-m", NETBOX])
-        .run()
-        .success();
-    let text = run.stdout();
+    let text = graph("mermaid");
     assert!(text.starts_with("flowchart LR\n"));
     assert_eq!(text.matches(" --> ").count(), 10);
     insta::assert_snapshot!(text);
@@ -294,13 +274,9 @@ fn help_and_version_exit_0() {
 
 #[test]
 fn warnings_do_not_fail_validation() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("replicate.toml");
-    std::fs::write(
-        &manifest,
+    let dir = manifest_folder(
         "version = 1\n[source]\ndatabase = \"postgresql://u:literal@prod/netbox\"\nmedia = \"m\"\n[target]\ndatabase = \"postgresql://u@staging/netbox\"\n",
-    )
-    .unwrap();
+    );
     Replicate::new()
         .current_dir(dir.path())
         .args(["validate"])
@@ -313,13 +289,9 @@ fn warnings_do_not_fail_validation() {
 
 #[test]
 fn passwords_never_show_in_plans() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("replicate.toml");
-    std::fs::write(
-        &manifest,
+    let dir = manifest_folder(
         "version = 1\n[source]\ndatabase = \"postgresql://u:${SRC_PW}@prod/netbox\"\n[target]\ndatabase = \"postgresql://u:${DST_PW}@staging/netbox?password=${DST_PW}\"\n[artifacts]\nformat = \"plain\"\n",
-    )
-    .unwrap();
+    );
     let secret_src = "correct-horse-battery";
     let secret_dst = "tr0ub4dor-and-3";
     let out = dir.path().join("plan.json");
@@ -357,23 +329,19 @@ fn passwords_never_show_in_plans() {
 
 #[test]
 fn a_bindir_pointing_nowhere_is_named_not_blamed_on_the_password() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("replicate.toml"),
+    let dir = manifest_folder(
         "version = 1\n[source]\ndatabase = \"postgresql://u@127.0.0.1:1/netbox\"\n[target]\ndatabase = \"postgresql://u@127.0.0.1:2/netbox\"\n[tools]\nbindir = \"/nonexistent/pg/bin\"\n",
-    )
-    .unwrap();
-    Replicate::new()
-        .current_dir(dir.path())
-        .args(["validate"])
-        .run()
+    );
+    let replicate = |command: &str| {
+        Replicate::new()
+            .current_dir(dir.path())
+            .args([command])
+            .run()
+    };
+    replicate("validate")
         .success()
         .stderr_has("tools.bindir /nonexistent/pg/bin does not exist on this machine");
-    let run = Replicate::new()
-        .current_dir(dir.path())
-        .args(["plan"])
-        .run()
-        .code(1);
+    let run = replicate("plan").code(1);
     let stderr = run.stderr_flat();
     assert!(
         stderr.contains("tools.bindir /nonexistent/pg/bin does not exist")
@@ -393,10 +361,5 @@ fn a_bindir_pointing_nowhere_is_named_not_blamed_on_the_password() {
         text.replace("/nonexistent/pg/bin", "bin"),
     )
     .unwrap();
-    Replicate::new()
-        .current_dir(dir.path())
-        .args(["plan"])
-        .run()
-        .code(1)
-        .stderr_has("has no pg_dump");
+    replicate("plan").code(1).stderr_has("has no pg_dump");
 }

@@ -5,15 +5,19 @@
 use std::fs;
 use std::path::Path;
 
-use crate::support::netbox::load_release;
+use crate::support::netbox::{init_args, load_release};
 use crate::support::pg::{Cluster, Pair, netbox_demo_sql};
-use crate::support::scenario::assert_replica_matches;
+use crate::support::scenario::{assert_marker, assert_replica_matches, place_marker};
 use crate::support::{Replicate, Run};
 
 /// The release the older layout is made as: the last 3.x.
 const OLDER: &str = "v3.7.8";
 /// What the plan calls the demo fixture (a 4.2 pre-release's migrations).
 const DEMO_RELEASE: &str = "NetBox 4.2-beta1";
+/// `[include]` leaving out the rows of NetBox's change log from 4.1 on.
+const CORE_LOG: &str = "exclude_table_data = [\"core_objectchange\"]";
+/// The same for the change log before 4.1.
+const EXTRAS_LOG: &str = "exclude_table_data = [\"extras_objectchange\"]";
 
 fn load_demo(cluster: &Cluster, db: &str) {
     cluster.sql("postgres", "CREATE ROLE netbox LOGIN");
@@ -21,32 +25,41 @@ fn load_demo(cluster: &Cluster, db: &str) {
     cluster.sql_file(db, netbox_demo_sql());
 }
 
-fn marker(cluster: &Cluster, db: &str) {
-    cluster.sql(
-        db,
-        "CREATE TABLE replicate_marker (note text); INSERT INTO replicate_marker VALUES ('before')",
-    );
+/// A folder whose manifest copies the `netbox` database of a pair's
+/// source to its target.
+struct Copy<'a> {
+    pair: &'a Pair,
+    dir: tempfile::TempDir,
 }
 
-#[track_caller]
-fn assert_marker(cluster: &Cluster, db: &str) {
-    assert_eq!(
-        cluster.sql(db, "SELECT note FROM replicate_marker"),
-        "before",
-        "the target database was changed"
-    );
-}
+impl<'a> Copy<'a> {
+    fn new(pair: &'a Pair) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self { pair, dir }
+    }
 
-fn write_manifest(dir: &Path, pair: &Pair, include: &str, target_extra: &str) {
-    fs::write(
-        dir.join("replicate.toml"),
-        format!(
-            "version = 1\n[source]\ndatabase = \"{}\"\n[target]\ndatabase = \"{}\"\n{target_extra}\n[include]\n{include}\n",
-            pair.source.url("netbox"),
-            pair.target.url("netbox"),
-        ),
-    )
-    .unwrap();
+    /// Writes the manifest: `include` in `[include]`, `target_extra` in
+    /// `[target]`.
+    fn manifest(&self, include: &str, target_extra: &str) -> &Self {
+        fs::write(
+            self.dir.path().join("replicate.toml"),
+            format!(
+                "version = 1\n[source]\ndatabase = \"{}\"\n[target]\ndatabase = \"{}\"\n{target_extra}\n[include]\n{include}\n",
+                self.pair.source.url("netbox"),
+                self.pair.target.url("netbox"),
+            ),
+        )
+        .unwrap();
+        self
+    }
+
+    /// `replicate plan ARGS`, which must succeed; its output flattened.
+    #[track_caller]
+    fn plan(&self, args: &[&str]) -> String {
+        replicate(self.dir.path(), "plan", args)
+            .success()
+            .stdout_flat()
+    }
 }
 
 /// `replicate COMMAND ARGS...` in `dir`.
@@ -58,30 +71,19 @@ fn replicate(dir: &Path, command: &str, args: &[&str]) -> Run {
         .run()
 }
 
-fn plan(dir: &Path, args: &[&str]) -> Run {
-    replicate(dir, "plan", args)
-}
-
 #[test]
 fn the_plan_names_each_sides_netbox_release_and_latest_migrations() {
     let pair = Pair::start();
     load_demo(&pair.source, "netbox");
     load_release(&pair.target, "netbox", "v4.2.8");
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"core_objectchange\"]",
-        "allow_older_netbox = true",
-    );
-    let run = plan(dir.path(), &[]).success();
-    let out = run.stdout_flat();
+    let copy = Copy::new(&pair);
+    copy.manifest(CORE_LOG, "allow_older_netbox = true");
+    let out = copy.plan(&[]);
     assert!(out.contains(DEMO_RELEASE), "{out}");
     assert!(out.contains("circuits 0050_virtual_circuits"), "{out}");
     assert!(out.contains("NetBox 4.2.6 to 4.2.8"), "{out}");
 
-    let json: serde_json::Value =
-        serde_json::from_str(&plan(dir.path(), &["--json"]).success().stdout()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&copy.plan(&["--json"])).unwrap();
     assert_eq!(json["source"]["netbox"]["release"], DEMO_RELEASE);
     assert_eq!(
         json["source"]["netbox"]["latest"]["extras"],
@@ -95,49 +97,29 @@ fn a_target_older_than_the_data_is_refused_at_plan_time_and_left_as_it_was() {
     let pair = Pair::start();
     load_demo(&pair.source, "netbox");
     load_release(&pair.target, "netbox", OLDER);
-    marker(&pair.target, "netbox");
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"core_objectchange\"]",
-        "",
-    );
+    place_marker(&pair.target, "netbox");
+    let copy = Copy::new(&pair);
+    copy.manifest(CORE_LOG, "");
     for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-        let run = Replicate::new()
-            .current_dir(dir.path())
+        Replicate::new()
+            .current_dir(copy.dir.path())
             .args(args)
             .run()
-            .code(1);
-        let stderr = run.stderr_flat();
-        assert!(
-            stderr.contains("the target's NetBox looks older than the source's data"),
-            "{stderr}"
-        );
-        assert!(stderr.contains(DEMO_RELEASE), "{stderr}");
-        assert!(stderr.contains("(NetBox 3.7.3 to 3.7.8) lacks"), "{stderr}");
-        assert!(
-            stderr.contains("the newest of each app: circuits 0050_virtual_circuits"),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains("extras 0122_charfield_null_choices"),
-            "{stderr}"
-        );
-        assert!(stderr.contains("allow_older_netbox = true"), "{stderr}");
+            .code(1)
+            .stderr_has("the target's NetBox looks older than the source's data")
+            .stderr_has(DEMO_RELEASE)
+            .stderr_has("(NetBox 3.7.3 to 3.7.8) lacks")
+            .stderr_has("the newest of each app: circuits 0050_virtual_circuits")
+            .stderr_has("extras 0122_charfield_null_choices")
+            .stderr_has("allow_older_netbox = true");
     }
     assert_marker(&pair.target, "netbox");
-    assert!(!dir.path().join(".replicate/netbox.dir").exists());
+    assert!(!copy.dir.path().join(".replicate/netbox.dir").exists());
 
     // Allowed: a warning, repeated in the summary line.
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"core_objectchange\"]",
-        "allow_older_netbox = true",
-    );
-    let run = plan(dir.path(), &[]).success();
-    let flat = run.stdout_flat();
+    let flat = copy
+        .manifest(CORE_LOG, "allow_older_netbox = true")
+        .plan(&[]);
     let summary = flat[flat.rfind("Plan: ").unwrap_or(0)..].to_owned();
     assert!(summary.starts_with("Plan: "), "{summary}");
     assert!(
@@ -151,15 +133,8 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
     let pair = Pair::start();
     load_release(&pair.source, "netbox", OLDER);
     load_demo(&pair.target, "netbox");
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"extras_objectchange\"]",
-        "",
-    );
-    let run = plan(dir.path(), &[]).success();
-    let out = run.stdout_flat();
+    let copy = Copy::new(&pair);
+    let out = copy.manifest(EXTRAS_LOG, "").plan(&[]);
     assert!(
         out.contains("the target's NetBox is newer than the source's data"),
         "{out}"
@@ -172,13 +147,8 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
     assert!(summary.contains("1 warning: "), "{summary}");
 
     // An invalidate that runs `migrate` answers it: a note, no warning.
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"extras_objectchange\"]",
-        "invalidate = [\"true\", \"manage.py\", \"migrate\"]",
-    );
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let migrates = "invalidate = [\"true\", \"manage.py\", \"migrate\"]";
+    let out = copy.manifest(EXTRAS_LOG, migrates).plan(&[]);
     assert!(
         out.contains("invalidate-target runs `migrate` after the copy"),
         "{out}"
@@ -187,13 +157,8 @@ fn a_target_newer_than_the_data_is_told_to_migrate() {
 
     // So does `manage`, and the plan lists `migrate` first among what
     // invalidate-target runs through it.
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"extras_objectchange\"]",
-        "manage = [\"/srv/nb/venv/bin/python3\", \"/srv/nb/netbox/manage.py\"]",
-    );
-    let out = plan(dir.path(), &["--verbose"]).success().stdout_flat();
+    let manage = "manage = [\"/srv/nb/venv/bin/python3\", \"/srv/nb/netbox/manage.py\"]";
+    let out = copy.manifest(EXTRAS_LOG, manage).plan(&["--verbose"]);
     assert!(
         out.contains(
             "make the target's NetBox serve the copy: migrate, then clear its cached configuration"
@@ -220,18 +185,12 @@ fn a_new_or_empty_target_passes() {
     let pair = Pair::start();
     load_demo(&pair.source, "netbox");
     pair.target.create_database("netbox");
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"core_objectchange\"]",
-        "",
-    );
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let copy = Copy::new(&pair);
+    let out = copy.manifest(CORE_LOG, "").plan(&[]);
     assert!(out.contains(DEMO_RELEASE), "{out}");
     assert!(!out.contains("Warning:"), "{out}");
     pair.target.sql("postgres", "DROP DATABASE netbox");
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let out = copy.plan(&[]);
     assert!(!out.contains("Warning:"), "{out}");
 }
 
@@ -239,14 +198,8 @@ fn a_new_or_empty_target_passes() {
 fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
     let pair = Pair::start();
     load_demo(&pair.source, "netbox");
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
-        &pair,
-        "exclude_table_data = [\"extras_objectchange\"]",
-        "",
-    );
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let copy = Copy::new(&pair);
+    let out = copy.manifest(EXTRAS_LOG, "").plan(&[]);
     let expected = "exclude_table_data names `extras_objectchange`, NetBox's change log before 4.1; this source (NetBox 4.2-beta1) keeps its change log in `core_objectchange`, which is copied in full (about";
     assert!(out.contains(expected), "{out}");
     assert!(!out.contains("matches no table"), "{out}");
@@ -254,8 +207,7 @@ fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
     assert!(summary.contains(expected), "{summary}");
 
     // Nothing excluded: a note with the change log's size.
-    write_manifest(dir.path(), &pair, "", "");
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let out = copy.manifest("", "").plan(&[]);
     assert!(
         out.contains("the change log core_objectchange (about"),
         "{out}"
@@ -264,13 +216,7 @@ fn an_exclusion_naming_the_other_layouts_change_log_says_so() {
     // The older layout, with the newer name.
     let older = Pair::start();
     load_release(&older.source, "netbox", OLDER);
-    write_manifest(
-        dir.path(),
-        &older,
-        "exclude_table_data = [\"core_objectchange\"]",
-        "",
-    );
-    let out = plan(dir.path(), &[]).success().stdout_flat();
+    let out = Copy::new(&older).manifest(CORE_LOG, "").plan(&[]);
     assert!(
         out.contains("exclude_table_data names `core_objectchange`, NetBox's change log 4.1 and later; this source (NetBox 3.7"),
         "{out}"
@@ -336,20 +282,18 @@ fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
     fake_install(&source_root, true);
     fake_install(&target_root, false);
     let source_url = pair.source.password_url("netbox", "s3cret-init");
-    let run = init(
-        dir.path(),
-        &[
-            "--source",
-            &source_url,
-            "--target",
-            &pair.target.url("netbox"),
-            "--netbox-root",
-            source_root.to_str().unwrap(),
-            "--netbox-root",
-            target_root.to_str().unwrap(),
-        ],
-    )
-    .success();
+    let args = init_args(
+        &source_url,
+        &pair.target.url("netbox"),
+        &source_root,
+        &target_root,
+    );
+    let run = Replicate::new()
+        .current_dir(dir.path())
+        .args(["init"])
+        .args(args)
+        .run()
+        .success();
     assert!(run.stdout().contains(DEMO_RELEASE), "{}", run.stdout());
     assert!(run.stdout().contains("export SOURCE_DB_PASSWORD=..."));
     let manifest = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();

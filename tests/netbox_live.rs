@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::support::Replicate;
 use crate::support::media_tree::tree;
+use crate::support::netbox::init_args;
 use crate::support::netbox_live::{NetBox, ROLE, ROLE_PASSWORD, Redis, migrated_database};
 use crate::support::pg::{Cluster, Pair};
 use crate::support::root;
@@ -79,27 +80,24 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
     assert_eq!(status, 200);
     assert!(page.contains(TARGET_BANNER), "{page}");
 
+    // `replicate init ARGS` for the pair, the target's NetBox in `target_root`.
+    let init = |args: &[&str], target_root: &Path| {
+        let netbox = init_args(
+            &pair.source.url("netbox"),
+            &pair.target.url("netbox"),
+            &source_root,
+            target_root,
+        );
+        Replicate::new()
+            .current_dir(dir.path())
+            .args(["init"])
+            .args(args)
+            .args(netbox)
+            .run()
+    };
     for (i, format) in ["directory", "stream", "custom"].into_iter().enumerate() {
         let manifest = format!("replicate-{format}.toml");
-        replicate(
-            dir.path(),
-            &[
-                "init",
-                "-m",
-                &manifest,
-                "--source",
-                &pair.source.url("netbox"),
-                "--target",
-                &pair.target.url("netbox"),
-                "--netbox-root",
-                source_root.to_str().unwrap(),
-                "--netbox-root",
-                target_root.to_str().unwrap(),
-                "--format",
-                format,
-            ],
-        )
-        .success();
+        init(&["-m", &manifest, "--format", format], &target_root).success();
         let written = fs::read_to_string(dir.path().join(&manifest)).unwrap();
         assert!(
             written.contains(&format!("owner = \"{ROLE}\"")),
@@ -192,23 +190,7 @@ fn init_then_apply_gives_a_target_netbox_serving_the_source_in_every_format() {
     // command.
     let package_root = dir.path().join("staging-package");
     let _package = NetBox::install(&package_root, pair.target.port, "netbox", &redis, 4);
-    replicate(
-        dir.path(),
-        &[
-            "init",
-            "-m",
-            "replicate-sanitized.toml",
-            "--source",
-            &pair.source.url("netbox"),
-            "--target",
-            &pair.target.url("netbox"),
-            "--netbox-root",
-            source_root.to_str().unwrap(),
-            "--netbox-root",
-            package_root.to_str().unwrap(),
-        ],
-    )
-    .success();
+    init(&["-m", "replicate-sanitized.toml"], &package_root).success();
     let written = fs::read_to_string(dir.path().join("replicate-sanitized.toml")).unwrap();
     assert!(
         written.contains("NETBOX_ROOT=") && written.contains("venv/bin/netbox"),

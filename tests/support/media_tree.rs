@@ -141,3 +141,20 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
         })
         .collect()
 }
+
+/// The files below `root` and their bytes, in name order: what a reader
+/// of the folder gets, leaving modes and times aside.
+pub fn contents(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(root).unwrap().to_path_buf(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}

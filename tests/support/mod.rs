@@ -4,9 +4,12 @@
 //! The builder:
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
+pub mod artifacts;
 pub mod fidelity;
 pub mod fidelity_copy;
 pub mod fidelity_diff;
+pub mod hostile_tar;
+pub mod interrupt;
 pub mod media_tree;
 pub mod netbox;
 pub mod netbox_live;
@@ -17,6 +20,21 @@ pub mod scenario;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Every step a plan may hold but `drop` (of the replace strategy), in the
+/// order a plan lists them: what `tests/manifests/every-step.toml` plans.
+pub const EVERY_STEP: [&str; 10] = [
+    "invalidate-source",
+    "dump",
+    "archive",
+    "verify",
+    "create",
+    "restore",
+    "check",
+    "extract",
+    "swap",
+    "invalidate-target",
+];
 
 /// The repository root: tests name files relative to it.
 pub fn root() -> PathBuf {
@@ -124,6 +142,12 @@ impl Running {
         printed
     }
 
+    /// Kills the run (SIGKILL) and waits for it, whatever it printed.
+    pub fn kill(self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.finish();
+    }
+
     pub fn finish(self) -> Run {
         Run {
             output: self.child.wait_with_output().expect("replicate ends"),
@@ -167,19 +191,48 @@ impl Run {
     /// and their indentation too) as one space, for finding a sentence
     /// wherever the plan's text broke it.
     pub fn stdout_flat(&self) -> String {
-        self.stdout()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        words(&self.stdout())
     }
 
-    /// Whether stdout holds `text`, wherever it was wrapped.
+    /// Whether stdout holds `text`, wherever it was wrapped and however
+    /// its columns were padded.
     #[track_caller]
     pub fn stdout_has(self, text: &str) -> Self {
-        let needle = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            self.stdout_flat().contains(&needle),
+            self.stdout_flat().contains(&words(text)),
             "stdout lacks {text:?}:\n{}",
+            self.stdout()
+        );
+        self
+    }
+
+    /// Whether a progress line of stdout says `status` (`started`, `done`)
+    /// of `step`: the step's name and that word, however the column
+    /// between them is padded.
+    pub fn step_said(&self, step: &str, status: &str) -> bool {
+        self.stdout().lines().any(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some(step) && words.next() == Some(status)
+        })
+    }
+
+    /// Asserts that stdout has the progress line `STEP STATUS`.
+    #[track_caller]
+    pub fn step_shows(self, step: &str, status: &str) -> Self {
+        assert!(
+            self.step_said(step, status),
+            "no `{step} {status}` line:\n{}",
+            self.stdout()
+        );
+        self
+    }
+
+    /// Asserts that stdout has no progress line `STEP STATUS`.
+    #[track_caller]
+    pub fn step_never_shows(self, step: &str, status: &str) -> Self {
+        assert!(
+            !self.step_said(step, status),
+            "a `{step} {status}` line:\n{}",
             self.stdout()
         );
         self
@@ -215,6 +268,39 @@ impl Run {
         );
         self
     }
+}
+
+/// `text` with every run of white space as one space: what a reader sees,
+/// whatever the padding of columns or the wrapping of lines.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Asserts that `text` holds every one of `parts`, showing it when one
+/// is missing.
+#[track_caller]
+pub fn assert_holds(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "lacks {part:?}:\n{text}");
+    }
+}
+
+/// Waits until `done` says yes, checking every `every` milliseconds; past
+/// `seconds`, fails the test saying `what` never happened.
+#[track_caller]
+pub fn wait_until(seconds: u64, every: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(every));
+    }
+}
+
+/// A fresh folder holding `replicate.toml` with `text`.
+pub fn manifest_folder(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(dir.path().join("replicate.toml"), text).expect("manifest written");
+    dir
 }
 
 /// Replaces the repository's absolute path, which differs between machines.

@@ -3,6 +3,9 @@
 //! records (from the release table replicate ships) and the change log
 //! table of that release's layout.
 
+use std::ffi::OsString;
+use std::path::Path;
+
 use super::pg::Cluster;
 use super::root;
 
@@ -68,4 +71,25 @@ pub fn load_release(cluster: &Cluster, db: &str, release: &str) {
             migrations_sql(release)
         ),
     );
+}
+
+/// What `replicate init` is given for a copy from `source` to `target`
+/// (database addresses), each with the root folder of its NetBox install.
+pub fn init_args(
+    source: &str,
+    target: &str,
+    source_root: &Path,
+    target_root: &Path,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "--source".into(),
+        source.into(),
+        "--target".into(),
+        target.into(),
+    ];
+    for folder in [source_root, target_root] {
+        args.push("--netbox-root".into());
+        args.push(folder.into());
+    }
+    args
 }

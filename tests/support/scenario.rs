@@ -4,10 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::pg::{Cluster, DbFacts, Pair, psql};
-use super::{Replicate, Run, root};
+use super::{Replicate, Run, root, wait_until};
 
 /// Tables whose rows the test manifests leave out.
 const EXCLUDED: [&str; 3] = ["extras_objectchange", "core_objectchange", "django_session"];
@@ -27,10 +26,7 @@ impl Scenario {
         pair.source
             .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
         pair.target.create_database("netbox");
-        pair.target.sql(
-            "netbox",
-            &format!("CREATE TABLE {MARKER} (note text); INSERT INTO {MARKER} VALUES ('before')"),
-        );
+        place_marker(&pair.target, "netbox");
         let scenario = Self {
             pair,
             dir: tempfile::tempdir().expect("temporary folder"),
@@ -78,8 +74,34 @@ impl Scenario {
         (source, target)
     }
 
+    /// [`Scenario::add_media`], then `apply --steps dump,archive`: the
+    /// artifacts made, the target not touched yet. Returns both folders.
+    pub fn add_archived_media(&self, extra_megabytes: usize) -> (PathBuf, PathBuf) {
+        let folders = self.add_media(extra_megabytes);
+        self.apply(&["--steps", "dump,archive"]).success();
+        folders
+    }
+
+    /// Adds to the source a table large enough that its `COPY` is seen
+    /// running: `rows` rows of `width` times 32 characters.
+    pub fn add_big_table(&self, name: &str, rows: u32, width: u32) {
+        self.pair.source.sql(
+            "netbox",
+            &format!(
+                "CREATE TABLE public.{name} AS SELECT i AS id, repeat(md5(i::text), {width}) AS body \
+                 FROM generate_series(1, {rows}) i"
+            ),
+        );
+    }
+
     pub fn write_manifest(&self, text: &str) {
         std::fs::write(self.manifest(), text).expect("manifest written");
+    }
+
+    /// Rewrites the manifest with what `edit` makes of its text.
+    pub fn edit_manifest(&self, edit: impl FnOnce(&str) -> String) {
+        let text = std::fs::read_to_string(self.manifest()).expect("the manifest");
+        self.write_manifest(&edit(&text));
     }
 
     pub fn manifest(&self) -> PathBuf {
@@ -88,6 +110,13 @@ impl Scenario {
 
     pub fn artifacts(&self) -> PathBuf {
         self.dir.path().join(".replicate")
+    }
+
+    /// The run's journal, `state.json` in the artifacts folder.
+    pub fn state(&self) -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(self.artifacts().join("state.json")).expect("state.json");
+        serde_json::from_str(&text).expect("state.json is JSON")
     }
 
     pub fn replicate(&self) -> Replicate {
@@ -101,15 +130,50 @@ impl Scenario {
             .run()
     }
 
+    /// `apply --steps dump`, which must succeed and leave the target as it
+    /// was.
+    #[track_caller]
+    pub fn dump_only(&self) {
+        self.apply(&["--steps", "dump"]).success();
+        self.assert_target_untouched();
+    }
+
     /// The marker row placed in the target before the run is still there.
     #[track_caller]
     pub fn assert_target_untouched(&self) {
+        assert_marker(&self.pair.target, "netbox");
+    }
+
+    /// Makes the target's `netbox` database belong to `role`, made here and
+    /// allowed to create databases and end sessions, and points the
+    /// manifest's target at it.
+    pub fn as_owner_role(&self, role: &str) {
+        let target = &self.pair.target;
+        target.sql(
+            "postgres",
+            &format!("CREATE ROLE {role} LOGIN CREATEDB; GRANT pg_signal_backend TO {role}"),
+        );
+        target.sql(
+            "postgres",
+            &format!("ALTER DATABASE netbox OWNER TO {role}"),
+        );
+        target.sql("netbox", &format!("ALTER TABLE {MARKER} OWNER TO {role}"));
+        let url = target.url("netbox");
+        self.edit_manifest(|text| {
+            text.replace(&url, &url.replace("postgres@", &format!("{role}@")))
+        });
+    }
+
+    /// The replica matches the source, and the target media folder of
+    /// [`Scenario::add_media`] the source's, file for file, mode for mode.
+    #[track_caller]
+    pub fn assert_copy_matches(&self) {
+        self.assert_replica_matches();
+        let media = |name: &str| super::media_tree::tree(&self.dir.path().join(name));
         assert_eq!(
-            self.pair
-                .target
-                .sql("netbox", &format!("SELECT note FROM {MARKER}")),
-            "before",
-            "the target database was changed"
+            media("target-media"),
+            media("source-media"),
+            "the media folders differ"
         );
     }
 
@@ -128,6 +192,29 @@ impl Scenario {
             "the target still has the marker table: it was not replaced"
         );
     }
+}
+
+/// Places the marker table, holding one row `before`, in the database `db`.
+pub fn place_marker(cluster: &Cluster, db: &str) {
+    cluster.sql(
+        db,
+        &format!("CREATE TABLE {MARKER} (note text); INSERT INTO {MARKER} VALUES ('before')"),
+    );
+}
+
+/// The note of the marker row in the database `db`.
+pub fn marker(cluster: &Cluster, db: &str) -> String {
+    cluster.sql(db, &format!("SELECT note FROM {MARKER}"))
+}
+
+/// The marker row is still in the database `db`: it was not replaced.
+#[track_caller]
+pub fn assert_marker(cluster: &Cluster, db: &str) {
+    assert_eq!(
+        marker(cluster, db),
+        "before",
+        "the target database was changed"
+    );
 }
 
 #[track_caller]
@@ -185,11 +272,9 @@ impl TableLock {
             .stderr(Stdio::null())
             .spawn()
             .expect("psql runs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while cluster.sql("postgres", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND locktype = 'relation'") == "0" {
-            assert!(Instant::now() < deadline, "the lock was not taken");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(20, 20, "the lock was not taken", || {
+            cluster.sql("postgres", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND locktype = 'relation'") != "0"
+        });
         Self {
             child,
             url: cluster.url("postgres"),
@@ -211,21 +296,34 @@ impl Drop for TableLock {
     }
 }
 
+/// A session in the database `db` of `cluster`, named `app`, that sleeps
+/// until it is ended; there once this returns.
+pub fn session_in(cluster: &Cluster, db: &str, app: &str) -> std::process::Child {
+    let child = psql(&cluster.url(db))
+        .env("PGAPPNAME", app)
+        .args(["-c", "SELECT pg_sleep(120)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    let sessions = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{app}'"
+    );
+    wait_until(20, 20, "the session did not open", || {
+        cluster.sql("postgres", &sessions) != "0"
+    });
+    child
+}
+
 /// Waits until a `replicate` session on `cluster` waits for a lock.
 pub fn wait_for_blocked_dump(cluster: &Cluster) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let pid = cluster.sql(
+    let mut pid = String::new();
+    wait_until(30, 20, "pg_dump never waited on the lock", || {
+        pid = cluster.sql(
             "postgres",
             "SELECT pid FROM pg_stat_activity WHERE application_name = 'replicate' AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE %' LIMIT 1",
         );
-        if !pid.is_empty() {
-            return pid;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pg_dump never waited on the lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        !pid.is_empty()
+    });
+    pid
 }
