@@ -89,7 +89,7 @@ fn json_and_out_write_the_same_plan_and_show_reads_it_back() {
     assert_eq!(run.stdout(), written);
 
     let doc: serde_json::Value = serde_json::from_str(&written).unwrap();
-    assert_eq!(doc["format_version"], 2);
+    assert_eq!(doc["format_version"], 3);
     assert_eq!(doc["replicate_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(doc["steps"].as_array().unwrap().len(), 10);
     assert_eq!(doc["manifest"]["sha256"].as_str().unwrap().len(), 64);
@@ -138,11 +138,15 @@ fn show_refuses_what_is_not_a_plan() {
         std::fs::write(&path, text).unwrap();
         Replicate::new().args(["show"]).args([&path]).run().code(1)
     };
-    show("bad.json", "{\"format_version\": 2, \"steps\": 3}\n")
+    show("bad.json", "{\"format_version\": 3, \"steps\": 3}\n")
         .stderr_has("is not a replicate plan file");
     show("newer.json", "{\"format_version\": 7}\n")
-        .stderr_has("has plan format version 7; this replicate reads version 2")
+        .stderr_has("has plan format version 7; this replicate reads version 3")
         .stderr_has("newer replicate");
+    // A plan saved by a replicate before the actions carried their facts.
+    show("older.json", "{\"format_version\": 2, \"steps\": []}\n")
+        .stderr_has("has plan format version 2; this replicate reads version 3")
+        .stderr_has("plan again with this replicate");
 
     Replicate::new()
         .args(["show", "does-not-exist.json"])

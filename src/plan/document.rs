@@ -16,7 +16,7 @@ use crate::io::files::write_atomically;
 use crate::manifest::{Folder, Manifest, SourceFile};
 
 /// The plan file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A saved plan. It holds no secret: passwords appear as `***` in URLs and as
 /// a reference to their origin in environments.
@@ -24,7 +24,8 @@ pub const FORMAT_VERSION: u32 = 2;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "replicate plan")]
 pub struct PlanDocument {
-    /// The plan file format; this replicate writes and reads 1.
+    /// The plan file format; this replicate writes and reads 3 (a plan
+    /// of an earlier format is refused: plan again).
     pub format_version: u32,
     /// The version of replicate that made the plan.
     pub replicate_version: String,

@@ -50,8 +50,9 @@ fn hand_edited_newer_and_foreign_plans_are_refused() {
             "step `restore`: its command has `--single-transaction` where the manifest now plans `--exit-on-error`",
         );
 
-    let newer = plan.replace("\"format_version\": 2", "\"format_version\": 3");
-    refused("newer.json", &newer).stderr_has("has plan format version 3");
+    let newer = plan.replace("\"format_version\": 3", "\"format_version\": 4");
+    assert_ne!(newer, plan);
+    refused("newer.json", &newer).stderr_has("has plan format version 4");
 
     refused("broken.json", &plan[..plan.len() / 2]).stderr_has("is not a replicate plan file");
 

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::exec::stream::Hub;
 use crate::exec::meter::Meter;
 use crate::exec::scheduler::StepResult;
+use crate::exec::stream::Hub;
 use crate::postgres::Secrets;
 use crate::store::ArtifactsDir;
 
