@@ -334,7 +334,7 @@ fn action_lines(action: &Action) -> Vec<String> {
             lines.push("  (with --snapshot=<that snapshot>, into pre-data.sql)".to_owned());
             lines.push(format!(
                 "replicate: {} tables at once, the longest to restore first (rows plus largest index): COPY <table> TO STDOUT into <n>.copy, through SHA-256; sequences into sequences.sql; tables.json",
-                stream.jobs
+                stream.contents.jobs
             ));
             for table in &stream.sanitized {
                 lines.push(format!(

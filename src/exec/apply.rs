@@ -17,9 +17,7 @@ use super::start::{ready_folder, start_journal};
 use super::stream::Hub;
 use super::target_state::{failed, target_state};
 use crate::io::interrupt;
-use crate::manifest::Manifest;
 use crate::plan::StepId;
-use crate::postgres::Secrets;
 use crate::store::ArtifactsDir;
 use crate::store::journal::{Journal, RunStatus};
 
@@ -34,13 +32,13 @@ pub fn apply(
     let journal = start_journal(&prepared, observer)?;
     let meters = Meters::new(&prepared.plan, expected_sizes(&prepared));
     let secrets = prepared.manifest.secrets();
-    let runner = step_runner(
-        &prepared.manifest,
-        &prepared.artifacts,
-        &secrets,
-        &meters,
-        restore_follows_dump(&prepared),
-    );
+    // The stream format's restore reads what its dump writes in this run.
+    let runner = PlanRunner {
+        artifacts: &prepared.artifacts,
+        secrets: &secrets,
+        meters: &meters,
+        live: restore_follows_dump(&prepared).then(|| Arc::new(Hub::default())),
+    };
     let journaling = Journaling::new(&journal, &prepared.artifacts, observer, &meters);
     let started = Instant::now();
     let outcome = scheduler::run(
@@ -92,24 +90,6 @@ fn restore_follows_dump(prepared: &Prepared) -> bool {
         .contains(&StepId::Dump)
         && selected.contains(&StepId::Dump)
         && selected.contains(&StepId::Restore)
-}
-
-/// What runs the steps; `follows`: the stream format's restore reads what
-/// its dump writes in this run.
-pub(super) fn step_runner<'a>(
-    manifest: &'a Manifest,
-    artifacts: &'a ArtifactsDir,
-    secrets: &'a Secrets,
-    meters: &'a Meters,
-    follows: bool,
-) -> PlanRunner<'a> {
-    PlanRunner {
-        manifest,
-        artifacts,
-        secrets,
-        meters,
-        live: follows.then(|| Arc::new(Hub::default())),
-    }
 }
 
 /// How the run ended, as the journal records it.

@@ -2,27 +2,20 @@
 //! type an action is, the context it runs with, and which server its
 //! errors name. The steps themselves are in [`super::steps`].
 
-use std::collections::BTreeMap;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use super::meter::Meters;
 use super::scheduler::{Runner, StepFailure, StepResult};
-use super::steps::{self, DumpCatalog, Snapshot, StepContext, StepWork};
-use super::stream::Hub;
+use super::steps::{self, StepContext, StepWork};
+use super::stream::{self, Hub};
 use crate::io::sys;
-use crate::manifest::Manifest;
-use crate::plan::{self, Action, DumpContents, Exec, RestoreInto, Step};
+use crate::plan::{Action, Step};
 use crate::postgres::Secrets;
-use crate::postgres::catalog::{Catalog, Comparison};
-use crate::postgres::libpq::{CancelGroup, Connection};
-use crate::store::{ArtifactsDir, Sums};
+use crate::postgres::catalog::Comparison;
+use crate::store::ArtifactsDir;
 
 /// Runs a plan's steps for real: child programs, files, checksums.
 pub struct PlanRunner<'a> {
-    /// Read only by the stream format's steps, which are still to carry
-    /// what they need in their actions.
-    pub manifest: &'a Manifest,
     pub artifacts: &'a ArtifactsDir,
     pub secrets: &'a Secrets,
     /// Each step's progress.
@@ -70,7 +63,7 @@ impl PlanRunner<'_> {
             Action::Run(exec) => steps::Program(exec).run(cx),
             Action::Dump(action) => steps::Dump { step, action }.run(cx),
             Action::SanitizedDump(action) => steps::SanitizedDump { step, action }.run(cx),
-            Action::StreamDump(action) => self.stream(cx).stream_dump(step, action),
+            Action::StreamDump(action) => stream::StreamDumpStep { step, action }.run(cx),
             Action::Verify { .. } => {
                 self.off_the_critical_path();
                 let consumes = &step.consumes;
@@ -94,7 +87,7 @@ impl PlanRunner<'_> {
             Action::DropDatabase(action) => steps::DropTarget(action).run(cx),
             Action::CreateDatabase(action) => steps::Create(action).run(cx),
             Action::Restore(action) => steps::Restore { step, action }.run(cx),
-            Action::StreamRestore(action) => self.stream(cx).stream_restore(step, action),
+            Action::StreamRestore(action) => stream::StreamRestoreStep { step, action }.run(cx),
             Action::Check {
                 catalog,
                 database,
@@ -156,98 +149,5 @@ impl PlanRunner<'_> {
         if self.live.is_some() {
             sys::lower_thread_priority();
         }
-    }
-
-    /// The stream format's steps, on their adapter.
-    fn stream<'a>(&'a self, cx: &'a StepContext<'a>) -> StepRunner<'a> {
-        StepRunner {
-            cx,
-            manifest: self.manifest,
-            meters: self.meters,
-            contents: plan::dump_contents(self.manifest),
-            into: plan::restore_into(self.manifest),
-        }
-    }
-}
-
-/// What the stream format's steps (`stream_*.rs`) run with until they are
-/// step types of their own: the [`StepContext`] (through `Deref`), the
-/// manifest and every meter, and the facts the other formats' actions
-/// carry.
-pub(in crate::exec) struct StepRunner<'a> {
-    cx: &'a StepContext<'a>,
-    pub manifest: &'a Manifest,
-    pub meters: &'a Meters,
-    contents: DumpContents,
-    into: RestoreInto,
-}
-
-impl<'a> Deref for StepRunner<'a> {
-    type Target = StepContext<'a>;
-
-    fn deref(&self) -> &Self::Target {
-        self.cx
-    }
-}
-
-impl StepRunner<'_> {
-    fn catalog(&self) -> DumpCatalog<'_> {
-        DumpCatalog {
-            secrets: self.cx.secrets,
-            contents: &self.contents,
-        }
-    }
-
-    /// Whether `check` compares content, so the dump hashes it.
-    pub(in crate::exec) fn content_checked(&self) -> bool {
-        self.contents.hashed
-    }
-
-    pub(in crate::exec) fn source_in_snapshot(
-        &self,
-        exec: &Exec,
-        snapshot: &str,
-        group: &CancelGroup,
-    ) -> Result<Connection, StepFailure> {
-        self.catalog().source_in_snapshot(Snapshot {
-            exec,
-            name: snapshot,
-            readers: group,
-        })
-    }
-
-    pub(in crate::exec) fn source_catalog(
-        &self,
-        exec: &Exec,
-        snapshot: &str,
-        settings: Option<BTreeMap<String, String>>,
-        group: &CancelGroup,
-    ) -> Result<Catalog, StepFailure> {
-        let at = Snapshot {
-            exec,
-            name: snapshot,
-            readers: group,
-        };
-        self.catalog().source_catalog(at, settings)
-    }
-
-    pub(in crate::exec) fn write_catalog(
-        &self,
-        step: &Step,
-        catalog: &Catalog,
-    ) -> Result<Sums, StepFailure> {
-        steps::write_catalog(self.cx, step, catalog)
-    }
-
-    pub(in crate::exec) fn watch_size(
-        &self,
-        tally: &crate::io::tally::Tally,
-        done: &std::sync::atomic::AtomicBool,
-    ) {
-        steps::watch_size(self.cx.secrets, &self.into, tally, done);
-    }
-
-    pub(in crate::exec) fn flush_commits(&self) -> Result<(), StepFailure> {
-        steps::flush_commits(self.cx.secrets, &self.into)
     }
 }

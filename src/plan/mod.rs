@@ -24,7 +24,7 @@ pub use self::inspect::{
     Inspection, SOURCE_RECORD, Sizes, SourceFacts, SourceInput, SourceRecord, after_copy_on_target,
     read_netbox_schema,
 };
-pub use self::planner::{dump_contents, edges, every_artifact_name, plan, restore_into};
+pub use self::planner::{edges, every_artifact_name, plan};
 pub use self::sides::Sides;
 pub use self::step::{
     Action, Artifact, ArtifactKind, CreateDatabase, DatabaseRef, DatabaseSwap, DropDatabase, Dump,

@@ -43,6 +43,34 @@ pub(in crate::exec) struct Snapshot<'a> {
     pub(in crate::exec) readers: &'a CancelGroup,
 }
 
+impl Snapshot<'_> {
+    /// A connection on the source in a read-only transaction that sees
+    /// the snapshot.
+    pub(in crate::exec) fn connect(self, secrets: &Secrets) -> Result<Connection, StepFailure> {
+        let Snapshot {
+            exec,
+            name: snapshot,
+            readers: group,
+        } = self;
+        let mut reader = connection::connect(exec, secrets)?;
+        group
+            .join(&reader)
+            .map_err(|e| connection::failed(exec, secrets, "stopped", &e))?;
+        reader
+            .execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                sql_literal(snapshot)
+            ))
+            .map_err(|e| {
+                connection::failed(exec, secrets, "cannot share the dump's snapshot", &e)
+            })?;
+        reader
+            .execute(READER_SETTINGS)
+            .map_err(|e| connection::failed(exec, secrets, "cannot set the session up", &e))?;
+        Ok(reader)
+    }
+}
+
 /// The source's catalog read for a dump, as its contents say: what it
 /// leaves out, whether rows are hashed, how many sessions count them.
 pub(in crate::exec) struct DumpCatalog<'a> {
@@ -58,35 +86,6 @@ impl DumpCatalog<'_> {
         }
     }
 
-    /// A connection on the source in a read-only transaction that sees
-    /// the snapshot.
-    pub(in crate::exec) fn source_in_snapshot(
-        &self,
-        at: Snapshot<'_>,
-    ) -> Result<Connection, StepFailure> {
-        let Snapshot {
-            exec,
-            name: snapshot,
-            readers: group,
-        } = at;
-        let mut reader = connection::connect(exec, self.secrets)?;
-        group
-            .join(&reader)
-            .map_err(|e| connection::failed(exec, self.secrets, "stopped", &e))?;
-        reader
-            .execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
-                sql_literal(snapshot)
-            ))
-            .map_err(|e| {
-                connection::failed(exec, self.secrets, "cannot share the dump's snapshot", &e)
-            })?;
-        reader
-            .execute(READER_SETTINGS)
-            .map_err(|e| connection::failed(exec, self.secrets, "cannot set the session up", &e))?;
-        Ok(reader)
-    }
-
     /// The source's catalog in the snapshot, its tables not counted yet.
     /// `settings` are those the rows' text is written with; `None`:
     /// `pg_dump`'s.
@@ -98,7 +97,7 @@ impl DumpCatalog<'_> {
         let exec = at.exec;
         let failed =
             |e| connection::failed(exec, self.secrets, "cannot read the source's catalog", &e);
-        let mut reader = self.source_in_snapshot(at)?;
+        let mut reader = at.connect(self.secrets)?;
         let settings = match settings {
             Some(settings) => settings,
             None => {
@@ -152,7 +151,7 @@ impl DumpCatalog<'_> {
     ) -> Result<(), StepFailure> {
         let settings = catalog.settings.clone();
         let open = || {
-            self.source_in_snapshot(at)
+            at.connect(self.secrets)
                 .map_err(|f| crate::postgres::libpq::PqError(f.message))
         };
         // The tables counted are locked as pg_dump locks them, for as long
@@ -166,7 +165,7 @@ impl DumpCatalog<'_> {
             .map(|t| [t.schema.as_str(), t.name.as_str()])
             .collect();
         let exec = at.exec;
-        let mut locker = self.source_in_snapshot(at)?;
+        let mut locker = at.connect(self.secrets)?;
         if !names.is_empty() {
             let json = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
             let lock = locker

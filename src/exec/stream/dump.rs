@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::Stream;
 use super::hub::Part;
 use super::tables::Reading;
 use crate::exec::connection;
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::exec::session::Session;
+use crate::exec::steps;
 use crate::exec::steps::{PG_DUMP_SETTINGS, Partial};
 use crate::io::files::create_private_dir;
 use crate::plan::{Exec, Step, StreamDump};
@@ -26,10 +27,10 @@ use crate::postgres::dump_files::stream::{
 use crate::postgres::libpq::{CancelGroup, Connection};
 use crate::store::Sums;
 
-impl StepRunner<'_> {
+impl Stream<'_> {
     pub(in crate::exec) fn stream_dump(&self, step: &Step, plan: &StreamDump) -> StepResult {
         let result = self.stream_dump_in(step, plan);
-        if let (Err(failure), Some(hub)) = (&result, self.live.as_deref()) {
+        if let (Err(failure), Some(hub)) = (&result, self.cx.live.as_deref()) {
             hub.fail(&format!("the dump failed: {}", failure.message));
         }
         result
@@ -41,13 +42,15 @@ impl StepRunner<'_> {
             .first()
             .map(|a| a.name.clone())
             .ok_or_else(|| StepFailure::new("the dump step names no artifact"))?;
-        let partial = Partial::start(self, &name)?;
+        let partial = Partial::start(self.cx, &name)?;
         create_private_dir(&partial.path).map_err(|e| partial.failure("create", &e))?;
         let outcome = self.stream_into(&partial, &name, plan);
         match outcome {
             Ok((sums, mut report, catalog)) => {
-                partial.finish(self, &sums)?;
-                report.checksums.extend(self.write_catalog(step, &catalog)?);
+                partial.finish(self.cx, &sums)?;
+                report
+                    .checksums
+                    .extend(steps::write_catalog(self.cx, step, &catalog)?);
                 Ok(report)
             }
             Err(failure) => {
@@ -63,8 +66,8 @@ impl StepRunner<'_> {
         name: &str,
         plan: &StreamDump,
     ) -> Result<(Sums, StepReport, crate::postgres::catalog::Catalog), StepFailure> {
-        let hub = self.live.as_deref();
-        let mut session = Session::open(&plan.psql, self.secrets)?;
+        let hub = self.cx.live.as_deref();
+        let mut session = Session::open(&plan.psql, self.cx.secrets)?;
         let snapshot = session.export_snapshot()?;
         // The first reader lists the tables and reads the sequences, then
         // reads rows like the others.
@@ -74,7 +77,7 @@ impl StepRunner<'_> {
         let settings = crate::postgres::catalog::settings(&mut first).map_err(|e| {
             connection::failed(
                 &plan.psql,
-                self.secrets,
+                self.cx.secrets,
                 "cannot read the session's settings",
                 &e,
             )
@@ -84,7 +87,7 @@ impl StepRunner<'_> {
         // each is published as soon as it is whole (the restore cuts the
         // post-data section into each table's keys before it loads a row,
         // by the entries described beside it).
-        let meter = self.meters.get(crate::plan::StepId::Dump);
+        let meter = &self.cx.meter;
         let stop = AtomicBool::new(false);
         let section = |exec: &Exec, part: Part| -> Result<Vec<u8>, StepFailure> {
             let sql = self
@@ -98,8 +101,8 @@ impl StepRunner<'_> {
         let readers = crate::postgres::libpq::CancelGroup::default();
         let (pre_data, (post_data, post_data_entries), sequences, tables, read, catalog) =
             std::thread::scope(|scope| {
-                let catalog = scope
-                    .spawn(|| self.source_catalog(&plan.psql, &snapshot, Some(settings), &readers));
+                let catalog =
+                    scope.spawn(|| self.source_catalog(plan, &snapshot, Some(settings), &readers));
                 let pre = scope.spawn(|| section(&plan.pre_data, Part::PreData));
                 let post = scope.spawn(|| {
                     let (sql, entries) = self
@@ -178,7 +181,7 @@ impl StepRunner<'_> {
             if let Some(listed) = catalog.table_mut(&table.schema, &table.table) {
                 listed.rows = Some(crate::postgres::catalog::Rows {
                     rows: done.rows,
-                    sha256: self.content_checked().then(|| done.sha.clone()),
+                    sha256: plan.contents.hashed.then(|| done.sha.clone()),
                 });
             }
             sums.insert(format!("{name}/{}", table.file), done.sha);
@@ -227,7 +230,7 @@ impl StepRunner<'_> {
         let mut exec = exec.clone();
         exec.args.push(format!("--snapshot={snapshot}").into());
         let mut sql = Vec::new();
-        process::run(&exec, self.secrets, Output::Into(&mut sql))?;
+        process::run(&exec, self.cx.secrets, Output::Into(&mut sql))?;
         Ok(sql)
     }
 
@@ -240,9 +243,9 @@ impl StepRunner<'_> {
     ) -> Result<Connection, StepFailure> {
         let mut reader = self.source_in_snapshot(psql, snapshot, &CancelGroup::default())?;
         // The rows' text as pg_dump writes it (names in values qualified).
-        reader
-            .execute(PG_DUMP_SETTINGS)
-            .map_err(|e| connection::failed(psql, self.secrets, "cannot set the session up", &e))?;
+        reader.execute(PG_DUMP_SETTINGS).map_err(|e| {
+            connection::failed(psql, self.cx.secrets, "cannot set the session up", &e)
+        })?;
         Ok(reader)
     }
 }

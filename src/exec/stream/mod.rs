@@ -21,3 +21,78 @@ mod tables;
 mod work;
 
 pub(super) use self::hub::Hub;
+
+use std::collections::BTreeMap;
+
+use super::scheduler::{StepFailure, StepResult};
+use super::steps::{DumpCatalog, Snapshot, StepContext, StepWork};
+use crate::plan::{Exec, Step, StreamDump, StreamRestore};
+use crate::postgres::catalog::Catalog;
+use crate::postgres::libpq::{CancelGroup, Connection};
+
+/// The stream format's `dump` step.
+pub(super) struct StreamDumpStep<'a> {
+    pub(super) step: &'a Step,
+    pub(super) action: &'a StreamDump,
+}
+
+impl StepWork for StreamDumpStep<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        Stream { cx }.stream_dump(self.step, self.action)
+    }
+}
+
+/// The stream format's `restore` step.
+pub(super) struct StreamRestoreStep<'a> {
+    pub(super) step: &'a Step,
+    pub(super) action: &'a StreamRestore,
+}
+
+impl StepWork for StreamRestoreStep<'_> {
+    fn run(&self, cx: &StepContext<'_>) -> StepResult {
+        Stream { cx }.stream_restore(self.step, self.action)
+    }
+}
+
+/// A stream step's work: what it may touch, its action passed along.
+struct Stream<'a> {
+    cx: &'a StepContext<'a>,
+}
+
+impl Stream<'_> {
+    /// A connection to the source in a read-only transaction that sees
+    /// the dump's `snapshot`, cancelled with the `group`'s readers.
+    fn source_in_snapshot(
+        &self,
+        psql: &Exec,
+        snapshot: &str,
+        group: &CancelGroup,
+    ) -> Result<Connection, StepFailure> {
+        Snapshot {
+            exec: psql,
+            name: snapshot,
+            readers: group,
+        }
+        .connect(self.cx.secrets)
+    }
+
+    /// The source's catalog in `snapshot`, as the dump's contents say.
+    fn source_catalog(
+        &self,
+        plan: &StreamDump,
+        snapshot: &str,
+        settings: Option<BTreeMap<String, String>>,
+        group: &CancelGroup,
+    ) -> Result<Catalog, StepFailure> {
+        let catalog = DumpCatalog {
+            secrets: self.cx.secrets,
+            contents: &plan.contents,
+        };
+        let at = Snapshot {
+            exec: &plan.psql,
+            name: snapshot,
+            readers: group,
+        };
+        catalog.source_catalog(at, settings)
+    }
+}

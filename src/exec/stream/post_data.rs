@@ -14,16 +14,17 @@
 
 use std::io::Cursor;
 
+use super::Stream;
 use crate::exec::connection;
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::StepFailure;
 use crate::manifest::Text;
 use crate::plan::{Exec, StreamDump};
+use crate::postgres::Tools;
 use crate::postgres::dump_files::toc;
 use crate::postgres::post_data::{facts, recorded};
 
-impl StepRunner<'_> {
+impl Stream<'_> {
     /// `post-data.sql` and `post-data.json`, in `snapshot`.
     pub(super) fn post_data_section(
         &self,
@@ -41,7 +42,7 @@ impl StepRunner<'_> {
         }
         // Printed while the list is read and its facts looked up.
         let (sql, listed) = std::thread::scope(|scope| {
-            let printed = scope.spawn(|| self.pg_restore(&archive, &print));
+            let printed = scope.spawn(|| self.pg_restore(plan, &archive, &print));
             let listed = self.listed_with_facts(plan, snapshot, &archive);
             let printed = printed
                 .join()
@@ -63,13 +64,13 @@ impl StepRunner<'_> {
         snapshot: &str,
         archive: &[u8],
     ) -> Result<(Vec<toc::ListLine>, recorded::Facts), StepFailure> {
-        let list = self.pg_restore(archive, &["--list"])?;
+        let list = self.pg_restore(plan, archive, &["--list"])?;
         let list = toc::lines(&String::from_utf8_lossy(&list));
         let mut reader = self.reader_in_snapshot(&plan.psql, snapshot)?;
         let facts = facts::read(&mut reader, &list).map_err(|e| {
             connection::failed(
                 &plan.psql,
-                self.secrets,
+                self.cx.secrets,
                 "cannot read the catalog's facts about the post-data section",
                 &e,
             )
@@ -79,15 +80,17 @@ impl StepRunner<'_> {
 
     /// `pg_restore` with `args`, given `archive` on its standard input:
     /// what it prints.
-    fn pg_restore(&self, archive: &[u8], args: &[&str]) -> Result<Vec<u8>, StepFailure> {
+    fn pg_restore(
+        &self,
+        plan: &StreamDump,
+        archive: &[u8],
+        args: &[&str],
+    ) -> Result<Vec<u8>, StepFailure> {
+        let tools = Tools {
+            bindir: plan.contents.bindir.clone(),
+        };
         let exec = Exec {
-            program: Text::plain(
-                self.manifest
-                    .tools
-                    .program("pg_restore")
-                    .display()
-                    .to_string(),
-            ),
+            program: Text::plain(tools.program("pg_restore").display().to_string()),
             args: args.iter().map(|a| Text::plain(*a)).collect(),
             env: Vec::new(),
             cwd: None,
@@ -97,7 +100,7 @@ impl StepRunner<'_> {
         let mut out = Vec::new();
         process::run_fed(
             &exec,
-            self.secrets,
+            self.cx.secrets,
             Box::new(Cursor::new(archive.to_vec())),
             Output::Into(&mut out),
         )?;

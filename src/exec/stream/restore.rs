@@ -16,12 +16,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::Stream;
 use super::hub::Part;
 use super::input::Input;
 use crate::exec::connection;
 use crate::exec::process::{self, Output};
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::exec::steps;
 use crate::io::files::size_of;
 use crate::plan::{Exec, Step, StreamRestore};
 use crate::postgres::dump_files::stream;
@@ -32,7 +33,7 @@ use crate::postgres::quote::sql_qualified;
 
 use super::work::{Loaded, Task, Work};
 
-impl StepRunner<'_> {
+impl Stream<'_> {
     /// One task of the restore's work, on `session`, the worker's own,
     /// opened for its first task.
     fn restore_task(
@@ -46,12 +47,12 @@ impl StepRunner<'_> {
         let run = |session: &mut Connection, sql: &str, what: &str| {
             session
                 .execute(sql)
-                .map_err(|e| connection::failed(&plan.psql, self.secrets, what, &e))
+                .map_err(|e| connection::failed(&plan.psql, self.cx.secrets, what, &e))
         };
         let loader = match session {
             Some(loader) => loader,
             None => {
-                let mut opened = connection::connect(&plan.psql, self.secrets)?;
+                let mut opened = connection::connect(&plan.psql, self.cx.secrets)?;
                 run(
                     &mut opened,
                     &without_psql_commands(&post.prelude),
@@ -97,15 +98,15 @@ impl StepRunner<'_> {
                     .execute("BEGIN")
                     .and_then(|()| loader.execute(&format!("TRUNCATE ONLY {}", table.qualified)))
                     .map_err(|e| {
-                        connection::failed(&plan.psql, self.secrets, &failed("emptying"), &e)
+                        connection::failed(&plan.psql, self.cx.secrets, &failed("emptying"), &e)
                     })?;
                 loader
                     .copy_in(&format!("{} WITH (FREEZE)", table.copy_in), &mut table.rows)
                     .map_err(|e| {
-                        connection::copy_failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                        connection::copy_failed(&plan.psql, self.cx.secrets, &failed("loading"), &e)
                     })?;
                 loader.execute("COMMIT").map_err(|e| {
-                    connection::failed(&plan.psql, self.secrets, &failed("loading"), &e)
+                    connection::failed(&plan.psql, self.cx.secrets, &failed("loading"), &e)
                 })?;
                 let entries = post
                     .by_table
@@ -122,17 +123,19 @@ impl StepRunner<'_> {
     }
 
     pub(in crate::exec) fn stream_restore(&self, step: &Step, plan: &StreamRestore) -> StepResult {
-        let input = match (&self.live, plan.follows_dump) {
+        let input = match (&self.cx.live, plan.follows_dump) {
             (Some(hub), true) => Input::Live(hub),
             _ => {
                 // With an object store: the files into the cache first
                 // (after `verify`'s own fetch, when it runs beside).
                 let sums = self
+                    .cx
                     .artifacts
                     .read_sums()
                     .map_err(|e| StepFailure::new(format!("cannot read SHA256SUMS: {e}")))?;
                 for artifact in &step.consumes {
-                    self.artifacts
+                    self.cx
+                        .artifacts
                         .fetch(&artifact.name, &sums)
                         .map_err(|e| StepFailure::new(e.to_string()))?;
                 }
@@ -147,16 +150,16 @@ impl StepRunner<'_> {
                 }
             }
         };
-        let meter = self.meters.get(step.id);
+        let meter = &self.cx.meter;
         let done = AtomicBool::new(false);
         let ran = std::thread::scope(|scope| {
-            scope.spawn(|| self.watch_size(&meter.done, &done));
+            scope.spawn(|| steps::watch_size(self.cx.secrets, &plan.into, &meter.done, &done));
             let ran = self.load(plan, &input);
             done.store(true, Ordering::Release);
             ran
         });
         let note = ran?;
-        self.flush_commits()?;
+        steps::flush_commits(self.cx.secrets, &plan.into)?;
         Ok(StepReport {
             bytes: size_of(&plan.dump).unwrap_or(0),
             note: Some(note),
@@ -266,7 +269,7 @@ impl StepRunner<'_> {
         exec.args.extend(more.iter().map(|a| (*a).into()));
         process::run_fed(
             &exec,
-            self.secrets,
+            self.cx.secrets,
             Box::new(std::io::Cursor::new(sql)),
             Output::Discard,
         )

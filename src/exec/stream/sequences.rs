@@ -3,14 +3,14 @@
 //! statements that restore it (built by the source server, which quotes
 //! every name and value).
 
+use super::Stream;
 use crate::exec::connection;
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::StepFailure;
 use crate::plan::{Exec, StreamDump};
 use crate::postgres::libpq::Connection;
 use crate::postgres::quote::sql_literal;
 
-impl StepRunner<'_> {
+impl Stream<'_> {
     /// `sequences.sql`: every sequence's value, as `pg_dump` writes it,
     /// then every large object's contents (none for a schema-only dump).
     pub(super) fn sequences_sql(
@@ -18,7 +18,7 @@ impl StepRunner<'_> {
         plan: &StreamDump,
         reader: &mut Connection,
     ) -> Result<String, StepFailure> {
-        if plan.schema_only {
+        if plan.contents.schema_only {
             return Ok(String::new());
         }
         let psql = &plan.psql;
@@ -83,7 +83,12 @@ impl StepRunner<'_> {
         sql: &str,
     ) -> Result<Vec<Vec<String>>, StepFailure> {
         let rows = reader.query(sql).map_err(|e| {
-            connection::failed(psql, self.secrets, "cannot read the source's catalog", &e)
+            connection::failed(
+                psql,
+                self.cx.secrets,
+                "cannot read the source's catalog",
+                &e,
+            )
         })?;
         Ok(rows
             .into_iter()

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::Stream;
 use super::hub::Hub;
 use crate::exec::connection;
-use crate::exec::runner::StepRunner;
 use crate::exec::scheduler::StepFailure;
 use crate::exec::steps::Partial;
 use crate::io::files::{create_private, describe_io};
@@ -50,7 +50,7 @@ pub(super) struct TableRead {
     pub(super) rows: u64,
 }
 
-impl StepRunner<'_> {
+impl Stream<'_> {
     /// Every table's rows into its file, `jobs` readers at once, in the
     /// order given; `first` is the first reader's connection, the others open
     /// theirs for their first table. Stops at the first failure.
@@ -71,7 +71,7 @@ impl StepRunner<'_> {
         let read: Mutex<Vec<Option<TableRead>>> = Mutex::new(tables.iter().map(|_| None).collect());
         let first = Mutex::new(Some(first));
         std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..plan.jobs.max(1))
+            let workers: Vec<_> = (0..plan.contents.jobs.max(1))
                 .map(|_| {
                     scope.spawn(|| -> Result<(), StepFailure> {
                         let mut reader: Option<Connection> = first.lock().take();
@@ -122,7 +122,7 @@ impl StepRunner<'_> {
         plan: &StreamDump,
         reader: &mut Connection,
     ) -> Result<Vec<Planned>, StepFailure> {
-        if plan.schema_only {
+        if plan.contents.schema_only {
             return Ok(Vec::new());
         }
         // Each table's columns in the source's order, quoted by the
@@ -147,6 +147,7 @@ impl StepRunner<'_> {
             let [schema, table, qualified, columns] = <[String; 4]>::try_from(row)
                 .map_err(|row| StepFailure::new(format!("psql listed a table as {row:?}")))?;
             if plan
+                .contents
                 .exclude_table_data
                 .iter()
                 .any(|p| matches_pattern(p, &schema, &table))
@@ -192,7 +193,7 @@ impl StepRunner<'_> {
     ) -> Result<TableRead, StepFailure> {
         let path = partial.path.join(&table.file);
         let file = create_private(&path).map_err(|e| partial.failure("create", &e))?;
-        let hub = self.live.as_deref();
+        let hub = self.cx.live.as_deref();
         let index = match hub {
             Some(hub) => Some(hub.start_table(
                 &table.schema,
@@ -215,7 +216,7 @@ impl StepRunner<'_> {
         // with it; the other tables are read with pg_dump's empty one.
         let search_path = |sql: &str, reader: &mut Connection| {
             reader.execute(sql).map_err(|e| {
-                connection::failed(psql, self.secrets, "cannot set the search path", &e)
+                connection::failed(psql, self.cx.secrets, "cannot set the search path", &e)
             })
         };
         if table.rule.is_some() {
@@ -226,7 +227,7 @@ impl StepRunner<'_> {
             .map_err(|e| {
                 connection::copy_failed(
                     psql,
-                    self.secrets,
+                    self.cx.secrets,
                     &format!("reading {}.{} failed", table.schema, table.table),
                     &e,
                 )

@@ -15,7 +15,7 @@ use super::builder::PlanBuilder;
 use super::error::PlanError;
 use super::graph::Plan;
 use super::inspect::SourceFacts;
-use super::step::{Artifact, DatabaseRef, DumpContents, RestoreInto, Server, Step, StepId};
+use super::step::{Artifact, DatabaseRef, Server, Step, StepId};
 use crate::manifest::{DumpFormat, Manifest, Strategy};
 
 /// The edges of the README's step graph for `strategy = "swap"`: the new
@@ -188,25 +188,4 @@ fn server(manifest: &Manifest, id: StepId) -> Option<Server> {
         side: side.to_owned(),
         database: DatabaseRef::new(url, &format!("{side}.database")),
     })
-}
-
-/// What the stream format's dump holds, as [`plan`] gives the other
-/// formats' dumps: for its steps, which read it from the manifest still.
-pub fn dump_contents(manifest: &Manifest) -> DumpContents {
-    Planner {
-        manifest,
-        facts: None,
-    }
-    .dump_contents()
-}
-
-/// The database a restore fills, as [`plan`] gives the other formats'
-/// restores: for the stream format's steps, which read it from the
-/// manifest still.
-pub fn restore_into(manifest: &Manifest) -> RestoreInto {
-    Planner {
-        manifest,
-        facts: None,
-    }
-    .restore_into()
 }

@@ -91,14 +91,8 @@ impl Planner<'_> {
                 pre_data: section("pre-data"),
                 post_data: section("post-data"),
                 psql: self.source_psql(),
-                exclude_table_data: if schema_only {
-                    Vec::new()
-                } else {
-                    m.include.exclude_table_data.clone()
-                },
-                schema_only,
                 sanitized,
-                jobs: m.artifacts.jobs,
+                contents: self.dump_contents(),
             })),
             produces: vec![artifact.clone()],
             consumes: vec![],
@@ -150,6 +144,7 @@ impl Planner<'_> {
                     stdout: None,
                 },
                 jobs: m.artifacts.jobs,
+                into: self.restore_into(),
                 follows_dump,
             })),
             produces: vec![],

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Exec, SanitizedTable};
+use super::{DumpContents, Exec, RestoreInto, SanitizedTable};
 
 /// The stream format's dump (`<db>.stream/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -20,17 +20,11 @@ pub struct StreamDump {
     /// `psql` on the source: holds the snapshot, lists the tables and
     /// sequences, and reads each table.
     pub psql: Exec,
-    /// `include.exclude_table_data`: these tables get no rows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exclude_table_data: Vec<String>,
-    /// `include.database = "schema"`: no table's rows.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub schema_only: bool,
     /// Tables read through sanitize rules (empty offline).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sanitized: Vec<SanitizedTable>,
-    /// Tables read at once.
-    pub jobs: u32,
+    /// What the dump holds (its `jobs`: tables read at once).
+    pub contents: DumpContents,
 }
 
 /// The stream format's restore.
@@ -43,6 +37,7 @@ pub struct StreamRestore {
     pub psql: Exec,
     /// Tables loaded at once.
     pub jobs: u32,
+    pub into: RestoreInto,
     /// Whether it follows the dump as it writes, when both run together
     /// (under `swap`); otherwise it waits for the complete artifacts.
     pub follows_dump: bool,
