@@ -63,7 +63,11 @@ impl PlanRunner<'_> {
             Action::Run(exec) => steps::Program(exec).run(cx),
             Action::Dump(action) => steps::Dump { step, action }.run(cx),
             Action::SanitizedDump(action) => steps::SanitizedDump { step, action }.run(cx),
-            Action::StreamDump(action) => stream::StreamDumpStep { step, action }.run(cx),
+            Action::StreamDump(action) => stream::StreamStep {
+                step,
+                action: &**action,
+            }
+            .run(cx),
             Action::Verify { .. } => {
                 self.off_the_critical_path();
                 let consumes = &step.consumes;
@@ -87,7 +91,11 @@ impl PlanRunner<'_> {
             Action::DropDatabase(action) => steps::DropTarget(action).run(cx),
             Action::CreateDatabase(action) => steps::Create(action).run(cx),
             Action::Restore(action) => steps::Restore { step, action }.run(cx),
-            Action::StreamRestore(action) => stream::StreamRestoreStep { step, action }.run(cx),
+            Action::StreamRestore(action) => stream::StreamStep {
+                step,
+                action: &**action,
+            }
+            .run(cx),
             Action::Check {
                 catalog,
                 database,

@@ -30,25 +30,20 @@ use crate::plan::{Exec, Step, StreamDump, StreamRestore};
 use crate::postgres::catalog::Catalog;
 use crate::postgres::libpq::{CancelGroup, Connection};
 
-/// The stream format's `dump` step.
-pub(super) struct StreamDumpStep<'a> {
+/// A stream format step: its `dump` (`A` is [`StreamDump`]) or its
+/// `restore` ([`StreamRestore`]).
+pub(super) struct StreamStep<'a, A> {
     pub(super) step: &'a Step,
-    pub(super) action: &'a StreamDump,
+    pub(super) action: &'a A,
 }
 
-impl StepWork for StreamDumpStep<'_> {
+impl StepWork for StreamStep<'_, StreamDump> {
     fn run(&self, cx: &StepContext<'_>) -> StepResult {
         Stream { cx }.stream_dump(self.step, self.action)
     }
 }
 
-/// The stream format's `restore` step.
-pub(super) struct StreamRestoreStep<'a> {
-    pub(super) step: &'a Step,
-    pub(super) action: &'a StreamRestore,
-}
-
-impl StepWork for StreamRestoreStep<'_> {
+impl StepWork for StreamStep<'_, StreamRestore> {
     fn run(&self, cx: &StepContext<'_>) -> StepResult {
         Stream { cx }.stream_restore(self.step, self.action)
     }
