@@ -23,7 +23,7 @@ use crate::postgres::{Secrets, Tools};
 use crate::store::Sums;
 
 use super::context::StepContext;
-use super::dump::Partial;
+use super::partial::Partial;
 
 /// The settings `pg_dump` sets in its sessions: the text of the rows it
 /// writes depends on them, and so does a `COPY` that is to match it.

@@ -17,7 +17,8 @@ use crate::store::Sums;
 
 use super::catalog::{DumpCatalog, Snapshot, read_copy_file, write_catalog};
 use super::context::{StepContext, StepWork};
-use super::dump::{Partial, Seen, dump_files, stream_artifact};
+use super::dump::{Seen, dump_files, stream_artifact};
+use super::partial::Partial;
 use crate::io::compression::Compression;
 use crate::manifest::DumpFormat;
 use crate::postgres::catalog::{CopyText, Rows};
