@@ -17,4 +17,4 @@ pub use self::swap::{
     SwappedFolder, companion, real_folder, roll_back_folder, swap_folder, swap_in,
 };
 pub use self::tree::{TreeDifferences, compare};
-pub use self::unpack::{ExtractReport, Placement, extract, extract_tallied};
+pub use self::unpack::{ExtractReport, Placement, extract};

@@ -48,28 +48,9 @@ pub enum Placement {
 
 /// Unpacks `archive` into a new folder beside `into`, checks every file
 /// against `file_sums`, and places it. Any failure removes the new folder
-/// and leaves `into` as it was.
+/// and leaves `into` as it was. The archive's bytes unpacked are added to
+/// `tally` as they are.
 pub fn extract(
-    archive: &Path,
-    compression: Compression,
-    check: &ArchiveCheck,
-    file_sums: &FileSums,
-    into: &Path,
-    placement: Placement,
-) -> Result<ExtractReport, MediaError> {
-    extract_tallied(
-        archive,
-        compression,
-        check,
-        file_sums,
-        into,
-        placement,
-        &Tally::default(),
-    )
-}
-
-/// [`extract`], adding the archive's bytes unpacked to `tally`.
-pub fn extract_tallied(
     archive: &Path,
     compression: Compression,
     check: &ArchiveCheck,

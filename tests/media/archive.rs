@@ -9,6 +9,7 @@ use std::process::Command;
 use replicate::io::compression::Compression;
 use replicate::io::hashing::HashingWriter;
 use replicate::io::sha256sum::FileSums;
+use replicate::io::tally::Tally;
 use replicate::media::{ArchiveCheck, Placement, archive, extract};
 
 use crate::support::media_tree::{build_tree, tree, write};
@@ -61,6 +62,7 @@ fn round_trip_keeps_content_modes_and_links_and_gnu_tar_agrees() {
             &sums,
             &target,
             Placement::SwapIn,
+            &Tally::default(),
         )
         .unwrap();
         assert_eq!(report.files, 7);
@@ -138,6 +140,7 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
         &sums,
         &target,
         Placement::SwapIn,
+        &Tally::default(),
     )
     .unwrap_err();
     assert!(
@@ -165,6 +168,7 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
         &sums,
         &target,
         Placement::SwapIn,
+        &Tally::default(),
     )
     .unwrap_err();
     assert!(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use replicate::io::compression::Compression;
 use replicate::io::sha256sum::FileSums;
+use replicate::io::tally::Tally;
 use replicate::media::{ArchiveCheck, Placement, extract};
 
 use crate::support::artifacts::sha256_hex;
@@ -42,6 +43,7 @@ fn hostile_archives_are_refused_before_anything_is_written() {
             &sums,
             &target,
             Placement::SwapIn,
+            &Tally::default(),
         )
         .expect_err(what)
         .to_string();

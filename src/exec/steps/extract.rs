@@ -136,7 +136,7 @@ fn extract_folder(
     } else {
         media::ArchiveCheck::Hash(expected)
     };
-    let report = media::extract_tallied(
+    let report = media::extract(
         &folder.archive,
         compression,
         &check,
