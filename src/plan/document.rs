@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use sha2::{Digest, Sha256};
 
 use super::error::PlanError;
@@ -20,6 +21,7 @@ pub const FORMAT_VERSION: u32 = 3;
 
 /// A saved plan. It holds no secret: passwords appear as `***` in URLs and as
 /// a reference to their origin in environments.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "replicate plan")]
@@ -37,7 +39,6 @@ pub struct PlanDocument {
     /// The artifacts folder; with an object store, the local cache.
     pub artifacts_dir: PathBuf,
     /// The object store holding the artifacts (`s3://bucket/prefix`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifacts_store: Option<String>,
     /// Whether the live systems were inspected (`false` for `plan --offline`).
     pub live: bool,
@@ -46,7 +47,6 @@ pub struct PlanDocument {
     pub notes: Vec<String>,
     /// How big the source is (live plans only): for the artifacts' size
     /// and for progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sizes: Option<Sizes>,
     /// What live planning found worth a warning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -72,6 +72,7 @@ pub struct ManifestRef {
 }
 
 /// One side of the replication, secrets hidden.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
@@ -81,7 +82,6 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub folders: BTreeMap<Folder, PathBuf>,
     /// The NetBox schema live planning found in this side's database.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netbox: Option<NetboxSchema>,
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use super::Exec;
 use crate::manifest::Text;
@@ -54,26 +55,26 @@ pub struct DropDatabase {
 }
 
 /// `create`: `CREATE DATABASE` through `psql` on the maintenance database.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateDatabase {
     pub psql: Exec,
     /// Under `swap`, the database made beside the target: a killed run's
     /// work may still hold it, and its sessions there are ended and the
     /// create tried again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leftover: Option<String>,
     pub maintenance: DatabaseRef,
 }
 
 /// `restore`: programs run one after the other (one, or a restore in
 /// sections with the sanitized rows loaded between data and indexes).
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Restore {
     pub commands: Vec<Exec>,
     pub into: RestoreInto,
     /// The folder of the PostgreSQL programs (`None`: on `PATH`): a
     /// parallel `pg_restore` is cut in passes from its archive's list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bindir: Option<PathBuf>,
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use super::Exec;
 use crate::manifest::DumpFormat;
@@ -19,6 +20,7 @@ pub struct Dump {
 }
 
 /// What a dump holds, and how its catalog is read.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DumpContents {
     pub format: DumpFormat,
@@ -34,6 +36,5 @@ pub struct DumpContents {
     pub jobs: u32,
     /// The folder of the PostgreSQL programs (`None`: on `PATH`):
     /// `pg_restore` lists a directory or custom dump.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bindir: Option<PathBuf>,
 }

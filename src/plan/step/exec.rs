@@ -5,12 +5,14 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::display::shell::shell_line;
 use crate::manifest::{Compression, Text};
 
 /// A child program to run. Secrets appear only as a reference to where they
 /// come from; their values are filled in when the step runs.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Exec {
     /// The program to run.
@@ -20,13 +22,10 @@ pub struct Exec {
     pub args: Vec<Text>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<PathBuf>,
     /// A file streamed into the program's standard input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<Stream>,
     /// A file the program's standard output is streamed into (through SHA-256).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<Stream>,
 }
 

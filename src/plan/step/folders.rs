@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::manifest::Folder;
 
@@ -20,6 +21,7 @@ pub struct FolderArchive {
 }
 
 /// One folder unpacked by `extract`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FolderExtract {
     pub name: Folder,
@@ -28,7 +30,6 @@ pub struct FolderExtract {
     /// The target folder.
     pub into: PathBuf,
     /// `swap`: the folder the new content is left in, beside `into`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<PathBuf>,
 }
 

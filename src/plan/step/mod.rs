@@ -11,6 +11,7 @@ mod stream;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 pub use self::action::Action;
 pub use self::database::{
@@ -24,6 +25,7 @@ pub use self::sanitized::{SanitizedDump, SanitizedTable};
 pub use self::stream::{StreamDump, StreamRestore};
 
 /// One step: what it does, how, what it reads and writes, and what it destroys.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     pub id: StepId,
@@ -38,10 +40,8 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumes: Vec<Artifact>,
     /// What the step destroys, in a few words (`drop netbox`), if anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroys: Option<String>,
     /// The database server the step talks to, which its errors name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<Server>,
 }
 

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use super::{DumpContents, Exec};
 use crate::postgres::quote::{sql_identifier, sql_qualified};
 
 /// A sanitized dump's programs and tables.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SanitizedDump {
     /// `pg_dump` (plain format: its pre-data and data sections); it is
@@ -17,7 +19,6 @@ pub struct SanitizedDump {
     /// Plain format only: `pg_dump` of the post-data section, written
     /// after the sanitized rows so that indexes and constraints are
     /// built over them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_data: Option<Exec>,
     /// `psql` on the source: holds the snapshot, and reads each table.
     pub psql: Exec,
@@ -25,13 +26,13 @@ pub struct SanitizedDump {
     pub tables: Vec<SanitizedTable>,
     /// Directory and custom formats: the folder of the sanitized rows
     /// (`<db>.sanitized`); plain: `None`, the rows are in the dump.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<PathBuf>,
     pub contents: DumpContents,
 }
 
 /// A table whose rows are copied through a sanitize rule: read by the
 /// source server as `COPY (SELECT <select> FROM ONLY <table> WHERE <keep>)`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SanitizedTable {
     pub schema: String,
@@ -43,7 +44,6 @@ pub struct SanitizedTable {
     pub select: Vec<String>,
     /// The columns a rule sets.
     pub set: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<String>,
     /// Which rule: `preset netbox`, `rule 2`.
     pub rule: String,
