@@ -9,9 +9,9 @@ use std::process::Command;
 use replicate::io::compression::Compression;
 use replicate::io::hashing::HashingWriter;
 use replicate::io::sha256sum::FileSums;
-use replicate::io::tally::Tally;
-use replicate::media::{ArchiveCheck, Placement, archive, extract};
+use replicate::media::{ArchiveCheck, archive};
 
+use super::extract_in_place;
 use crate::support::media_tree::{build_tree, tree, write};
 
 /// Archives `from` into `dir/media.tar{suffix}`; returns its path, hash and sums.
@@ -55,14 +55,12 @@ fn round_trip_keeps_content_modes_and_links_and_gnu_tar_agrees() {
         // replicate's extract, into a target with stale content.
         let target = work.path().join(format!("target-{compression}"));
         write(&target.join("stale/old.png"), b"old", 0o644, 1);
-        let report = extract(
+        let report = extract_in_place(
             &archive_path,
             compression,
             &ArchiveCheck::Hash(sha.clone()),
             &sums,
             &target,
-            Placement::SwapIn,
-            &Tally::default(),
         )
         .unwrap();
         assert_eq!(report.files, 7);
@@ -133,14 +131,12 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
     let target = work.path().join("media");
     write(&target.join("kept.png"), b"kept", 0o644, 1);
     let before = tree(&target);
-    let error = extract(
+    let error = extract_in_place(
         &archive_path,
         Compression::None,
         &ArchiveCheck::Hash(sha.clone()),
         &sums,
         &target,
-        Placement::SwapIn,
-        &Tally::default(),
     )
     .unwrap_err();
     assert!(
@@ -161,14 +157,12 @@ fn a_file_that_does_not_match_its_checksum_leaves_the_old_folder() {
     );
 
     // A changed archive is refused before anything is written.
-    let error = extract(
+    let error = extract_in_place(
         &archive_path,
         Compression::None,
         &ArchiveCheck::Hash("f".repeat(64)),
         &sums,
         &target,
-        Placement::SwapIn,
-        &Tally::default(),
     )
     .unwrap_err();
     assert!(

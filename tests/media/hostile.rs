@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use replicate::io::compression::Compression;
 use replicate::io::sha256sum::FileSums;
-use replicate::io::tally::Tally;
-use replicate::media::{ArchiveCheck, Placement, extract};
+use replicate::media::ArchiveCheck;
 
+use super::extract_in_place;
 use crate::support::artifacts::sha256_hex;
 use crate::support::hostile_tar::cases;
 use crate::support::media_tree::{tree, write};
@@ -36,14 +36,12 @@ fn hostile_archives_are_refused_before_anything_is_written() {
         let before_outside = names(work.path());
         let sums: FileSums = FileSums::from([(PathBuf::from("good.txt"), sha256_hex(b"fine"))]);
 
-        let error = extract(
+        let error = extract_in_place(
             &archive_path,
             Compression::None,
             &ArchiveCheck::VerifiedUnchanged,
             &sums,
             &target,
-            Placement::SwapIn,
-            &Tally::default(),
         )
         .expect_err(what)
         .to_string();
