@@ -194,13 +194,27 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::io::scratch;
     use crate::store::hash_tree;
+
+    /// What following `root` found is what hashing it afterwards finds:
+    /// the same sums, of `files` files, and the same number of bytes.
+    #[track_caller]
+    fn assert_as_hashed_afterwards(
+        (sums, bytes): (Sums, u64),
+        root: &Path,
+        name: &str,
+        files: usize,
+    ) {
+        let (expected, expected_bytes) = hash_tree(root, name).unwrap();
+        assert_eq!(sums, expected);
+        assert_eq!(bytes, expected_bytes);
+        assert_eq!(sums.len(), files);
+    }
 
     #[test]
     fn follows_growing_files_to_the_same_sums_as_hashing_afterwards() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("dump.dir");
-        fs::create_dir(&root).unwrap();
+        let (_dir, root) = scratch::folder("dump.dir");
         let follower = TreeFollower::start(root.clone(), "dump.dir".into(), Tally::default());
         let mut a = File::create(root.join("1.dat")).unwrap();
         for i in 0..200u32 {
@@ -218,34 +232,23 @@ mod tests {
         fs::rename(root.join("2.tmp"), root.join("2.dat")).unwrap();
         fs::create_dir(root.join("sub")).unwrap();
         fs::write(root.join("sub/toc.dat"), b"toc").unwrap();
-        let (sums, bytes) = follower.finish().unwrap();
-        let (expected, expected_bytes) = hash_tree(&root, "dump.dir").unwrap();
-        assert_eq!(sums, expected);
-        assert_eq!(bytes, expected_bytes);
-        assert_eq!(sums.len(), 3);
+        assert_as_hashed_afterwards(follower.finish().unwrap(), &root, "dump.dir", 3);
     }
 
     #[test]
     fn files_beyond_the_limit_are_hashed_at_the_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("d");
-        fs::create_dir(&root).unwrap();
+        let (_dir, root) = scratch::folder("d");
         for i in 0..7 {
             fs::write(root.join(format!("{i}.dat")), vec![i as u8; 1000 + i]).unwrap();
         }
         let stop = AtomicBool::new(true);
-        let (sums, bytes) = follow(&root, "d", &stop, 3, &Tally::default()).unwrap();
-        let (expected, expected_bytes) = hash_tree(&root, "d").unwrap();
-        assert_eq!(sums, expected);
-        assert_eq!(bytes, expected_bytes);
-        assert_eq!(sums.len(), 7);
+        let followed = follow(&root, "d", &stop, 3, &Tally::default()).unwrap();
+        assert_as_hashed_afterwards(followed, &root, "d", 7);
     }
 
     #[test]
     fn a_truncated_file_is_hashed_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("d");
-        fs::create_dir(&root).unwrap();
+        let (_dir, root) = scratch::folder("d");
         fs::write(root.join("x"), vec![1u8; 100_000]).unwrap();
         let follower = TreeFollower::start(root.clone(), "d".into(), Tally::default());
         std::thread::sleep(Duration::from_millis(50));

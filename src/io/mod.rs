@@ -9,6 +9,8 @@ pub mod hashing;
 pub(crate) mod interrupt;
 pub(crate) mod paths;
 pub(crate) mod retry;
+#[cfg(test)]
+pub(crate) mod scratch;
 pub mod sha256sum;
 pub(crate) mod sys;
 pub mod tally;

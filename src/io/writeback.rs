@@ -54,11 +54,11 @@ impl Write for WritebackFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::scratch;
 
     #[test]
     fn writes_everything_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
+        let (_dir, path) = scratch::path("f");
         let mut w = WritebackFile::new(File::create(&path).unwrap());
         let chunk = vec![7u8; 3 << 20];
         for _ in 0..4 {

@@ -167,6 +167,7 @@ pub fn roll_back_folder(folder: &Path) -> Result<(), MediaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::scratch;
 
     fn put(path: &Path, text: &str) {
         fs::create_dir_all(path).unwrap();
@@ -179,8 +180,7 @@ mod tests {
 
     #[test]
     fn swap_keeps_the_previous_and_undo_restores_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("media");
+        let (_dir, folder) = scratch::path("media");
         put(&folder, "live");
         put(&companion(&folder, "prev"), "older");
         put(&companion(&folder, "next"), "new");
@@ -205,8 +205,7 @@ mod tests {
 
     #[test]
     fn a_missing_target_folder_is_created_and_previous_can_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("media");
+        let (_dir, folder) = scratch::path("media");
         put(&companion(&folder, "next"), "new");
         let done = swap_folder(&folder).unwrap();
         assert_eq!(read(&folder), "new");

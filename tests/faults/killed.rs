@@ -34,9 +34,7 @@ fn killed_during_archive_then_resumed() {
 #[test]
 fn killed_during_restore_then_resumed() {
     let s = Scenario::new("directory", "");
-    let gate = s.gate_restore();
-    let run = s.spawn_apply(&[]);
-    gate.wait();
+    let (gate, run) = s.apply_held_at_restore();
     run.kill();
     wait_until_gone(&["gated-bin/pg_restore"]);
     // The restore went into netbox__next: the target was not touched.
@@ -51,8 +49,7 @@ fn killed_during_restore_then_resumed() {
 #[test]
 fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
     let s = Scenario::new("custom", "");
-    let (source, target) = s.add_archived_media(128);
-    let old = contents(&target);
+    let media = s.add_archived_media(128);
     let run = s.apply_until(
         &["--steps", "verify,create,restore,check,extract,swap"],
         "extract",
@@ -60,9 +57,9 @@ fn killed_during_extract_leaves_old_or_new_media_never_a_mix() {
     );
     std::thread::sleep(std::time::Duration::from_millis(50));
     run.kill();
-    let now = contents(&target);
+    let now = contents(&media.target);
     assert!(
-        now == old || now == contents(&source),
+        now == media.before || now == contents(&media.source),
         "the media folder is a mix"
     );
 

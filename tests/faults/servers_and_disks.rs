@@ -26,9 +26,7 @@ fn the_source_server_stopping_during_dump_is_named() {
 #[test]
 fn the_target_server_stopping_during_restore_is_named() {
     let s = Scenario::new("directory", "");
-    let gate = s.gate_restore();
-    let run = s.spawn_apply(&[]);
-    gate.wait();
+    let (gate, run) = s.apply_held_at_restore();
     s.pair.target.stop();
     gate.open();
     run.finish()
@@ -82,12 +80,15 @@ fn a_full_disk_during_dump_fails_cleanly() {
 #[test]
 fn a_full_disk_during_extract_keeps_the_old_media() {
     let s = Scenario::new("custom", "");
-    let (_, target) = s.add_archived_media(4);
-    let before = contents(&target);
+    let media = s.add_archived_media(4);
     with_file_limit(&s, 1024, &["--steps", "verify,extract"])
         .code(1)
         .stderr_has("step `extract` failed")
         .stderr_has("a file size limit was reached");
-    assert_eq!(contents(&target), before, "the old media folder changed");
+    assert_eq!(
+        contents(&media.target),
+        media.before,
+        "the old media folder changed"
+    );
     assert_no_staging(s.dir.path());
 }

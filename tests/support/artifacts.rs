@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use super::assert_succeeded;
+
 /// `sha256sum --check --strict SHA256SUMS` passes in `dir`.
 #[track_caller]
 pub fn assert_sums_check(dir: &Path) {
@@ -13,12 +15,7 @@ pub fn assert_sums_check(dir: &Path) {
         .current_dir(dir)
         .output()
         .expect("sha256sum runs");
-    assert!(
-        output.status.success(),
-        "sha256sum -c failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(output, "sha256sum -c");
 }
 
 /// The SHA-256 of `bytes`, in hex, as SHA256SUMS writes it.

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use super::assert_succeeded;
 use super::pg::{Cluster, psql, server_bindir};
 
 /// What a database holds, to compare with `assert_eq!` or [`differences`].
@@ -140,12 +141,7 @@ fn rows(cluster: &Cluster, db: &str, sql: &str, width: usize) -> Vec<Vec<String>
         ])
         .output()
         .expect("psql runs");
-    assert!(
-        output.status.success(),
-        "query failed on port {}: {sql}\n{}",
-        cluster.port,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = assert_succeeded(output, &format!("query on port {}: {sql}", cluster.port));
     let text = String::from_utf8(output.stdout).expect("UTF-8 output");
     let mut fields: Vec<String> = text.split('\0').map(str::to_owned).collect();
     if fields.last().is_some_and(String::is_empty) {
@@ -173,11 +169,9 @@ pub fn schema(cluster: &Cluster, db: &str, owners: bool) -> Schema {
     if !owners {
         command.args(["--no-owner", "--no-privileges"]);
     }
-    let output = command.output().expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump --schema-only failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = assert_succeeded(
+        command.output().expect("pg_dump runs"),
+        "pg_dump --schema-only",
     );
     let text = String::from_utf8(output.stdout).expect("UTF-8 dump");
     let kept: Vec<&str> = text
@@ -268,11 +262,7 @@ pub fn fingerprint(cluster: &Cluster, db: &str, reading: &Reading) -> Fingerprin
         .arg(&script_path)
         .output()
         .expect("psql runs");
-    assert!(
-        output.status.success(),
-        "reading the rows of {db} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(output, &format!("reading the rows of {db}"));
     let read = |name: String| std::fs::read(folder.path().join(name)).expect("output file");
 
     let mut tables = BTreeMap::new();

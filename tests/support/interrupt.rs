@@ -47,6 +47,15 @@ impl Scenario {
         self.apply(&["--resume"]).success()
     }
 
+    /// Starts `apply --auto-approve` with the restore gated
+    /// ([`Scenario::gate_restore`]), and returns once it waits at the gate.
+    pub fn apply_held_at_restore(&self) -> (Gate, Running) {
+        let gate = self.gate_restore();
+        let run = self.spawn_apply(&[]);
+        gate.wait();
+        (gate, run)
+    }
+
     /// Points the manifest at programs whose `pg_restore` into a database
     /// waits for the returned gate to open.
     pub fn gate_restore(&self) -> Gate {

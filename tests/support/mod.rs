@@ -285,6 +285,20 @@ pub fn assert_holds(text: &str, parts: &[&str]) {
     }
 }
 
+/// A program's output, once it is known to have succeeded: else fails the
+/// test with `what`, its exit status and everything it printed.
+#[track_caller]
+pub fn assert_succeeded(output: Output, what: &str) -> Output {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// Waits until `done` says yes, checking every `every` milliseconds; past
 /// `seconds`, fails the test saying `what` never happened.
 #[track_caller]

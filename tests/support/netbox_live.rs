@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::assert_succeeded;
+
 /// The release the tests install.
 pub const VERSION: &str = "4.7.3";
 /// The database role NetBox connects as, on both sides.
@@ -240,14 +242,9 @@ impl NetBox {
                 python
             }
         };
-        let output = command.args(args).output().expect("netbox runs");
-        assert!(
-            output.status.success(),
-            "`netbox {}` failed in {}:\n{}\n{}",
-            args.join(" "),
-            self.root.display(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        let output = assert_succeeded(
+            command.args(args).output().expect("netbox runs"),
+            &format!("`netbox {}` in {}", args.join(" "), self.root.display()),
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
@@ -404,10 +401,8 @@ pub fn migrated_database(cluster: &super::pg::Cluster, db: &str, netbox: &NetBox
         .arg(&cache)
         .output()
         .expect("pg_restore runs");
-    assert!(
-        output.status.success(),
-        "restoring NetBox's schema from {} failed: {}",
-        cache.display(),
-        String::from_utf8_lossy(&output.stderr)
+    assert_succeeded(
+        output,
+        &format!("restoring NetBox's schema from {}", cache.display()),
     );
 }

@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::assert_succeeded;
+
 /// The role the password tests use on TCP with SCRAM authentication.
 pub const PASSWORD_ROLE: &str = "replicator";
 
@@ -83,17 +85,6 @@ fn chown_to_owner(path: &Path) {
     }
 }
 
-fn check(output: Output, what: &str) -> Output {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// An initialised data folder, made once and copied for every cluster.
 /// NetBox's 4.2 demo database (plain SQL, MIT licensed: see
 /// `tests/fixtures/netbox-demo/LICENSE-netbox-demo-data`), unpacked once per
@@ -129,7 +120,7 @@ fn template() -> &'static Path {
             "--locale=C",
             "--no-sync",
         ]);
-        check(initdb.output().expect("initdb runs"), "initdb");
+        assert_succeeded(initdb.output().expect("initdb runs"), "initdb");
         std::fs::write(
             data.join("pg_hba.conf"),
             format!(
@@ -281,7 +272,7 @@ impl Cluster {
             .arg(path)
             .output()
             .expect("psql runs");
-        check(output, &format!("loading {}", path.display()));
+        assert_succeeded(output, &format!("loading {}", path.display()));
     }
 
     pub fn create_database(&self, name: &str) {

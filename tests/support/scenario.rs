@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use super::media_tree::contents;
 use super::pg::{Cluster, DbFacts, Pair, psql};
 use super::{Replicate, Run, root, wait_until};
 
@@ -15,6 +16,14 @@ const MARKER: &str = "replicate_marker";
 pub struct Scenario {
     pub pair: Pair,
     pub dir: tempfile::TempDir,
+}
+
+/// The media folders of [`Scenario::add_archived_media`].
+pub struct ArchivedMedia {
+    pub source: PathBuf,
+    pub target: PathBuf,
+    /// The target folder's files before any extract (see [`contents`]).
+    pub before: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl Scenario {
@@ -75,11 +84,17 @@ impl Scenario {
     }
 
     /// [`Scenario::add_media`], then `apply --steps dump,archive`: the
-    /// artifacts made, the target not touched yet. Returns both folders.
-    pub fn add_archived_media(&self, extra_megabytes: usize) -> (PathBuf, PathBuf) {
-        let folders = self.add_media(extra_megabytes);
+    /// artifacts made, the target not touched yet. Returns both folders and
+    /// what the target folder holds before any extract.
+    pub fn add_archived_media(&self, extra_megabytes: usize) -> ArchivedMedia {
+        let (source, target) = self.add_media(extra_megabytes);
         self.apply(&["--steps", "dump,archive"]).success();
-        folders
+        let before = contents(&target);
+        ArchivedMedia {
+            source,
+            target,
+            before,
+        }
     }
 
     /// Adds to the source a table large enough that its `COPY` is seen

@@ -221,12 +221,12 @@ impl Read for LiveReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::scratch;
     use std::io::Write;
 
     #[test]
     fn a_reader_follows_the_file_to_its_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("1.copy");
+        let (_dir, path) = scratch::path("1.copy");
         let mut writer = File::create(&path).unwrap();
         let hub = Arc::new(Hub::default());
         hub.set_count(1);

@@ -107,36 +107,40 @@ fn constraint(table: &str, key: ConstraintFacts) -> Entry {
     }
 }
 
+/// The foreign key `key` of `table`, added by `sql`.
+fn foreign_key(sql: &str, table: &str, key: ConstraintFacts) -> ForeignKey {
+    ForeignKey::new(sql.into(), &constraint(table, key)).unwrap()
+}
+
+/// The key `key` of `table`, built by `sql`.
+fn table_key(sql: &str, table: &str, key: ConstraintFacts) -> TableKey {
+    TableKey::constraint(sql.into(), &constraint(table, key)).unwrap()
+}
+
 #[test]
 fn a_foreign_key_is_handed_out_once_both_its_tables_are_complete() {
-    let fk = ForeignKey::new(
-        "-- fk\n".into(),
-        &constraint(
-            "d",
-            ConstraintFacts {
-                contype: "f".into(),
-                name: "fk".into(),
-                definition: "FOREIGN KEY (s) REFERENCES public.s(id)".into(),
-                validated: true,
-                references: Some(facts("s")),
-                ..ConstraintFacts::default()
-            },
-        ),
-    )
-    .unwrap();
+    let fk = foreign_key(
+        "-- fk\n",
+        "d",
+        ConstraintFacts {
+            contype: "f".into(),
+            name: "fk".into(),
+            definition: "FOREIGN KEY (s) REFERENCES public.s(id)".into(),
+            validated: true,
+            references: Some(facts("s")),
+            ..ConstraintFacts::default()
+        },
+    );
     // One to a table never loaded waits for the end.
-    let unloaded = ForeignKey::new(
-        "-- to a partitioned table\n".into(),
-        &constraint(
-            "d",
-            ConstraintFacts {
-                contype: "f".into(),
-                references: Some(facts("p")),
-                ..ConstraintFacts::default()
-            },
-        ),
-    )
-    .unwrap();
+    let unloaded = foreign_key(
+        "-- to a partitioned table\n",
+        "d",
+        ConstraintFacts {
+            contype: "f".into(),
+            references: Some(facts("p")),
+            ..ConstraintFacts::default()
+        },
+    );
     let work = Driver::new(3, &[fk.clone(), unloaded.clone()], true);
     assert!(matches!(work.next(true), Some(Task::Table(0))));
     let index = TableKey::index("CREATE INDEX d_i ON public.d USING btree (s);".into());
@@ -174,33 +178,27 @@ fn a_foreign_key_is_handed_out_once_both_its_tables_are_complete() {
 
 #[test]
 fn a_tables_indexes_are_built_at_once_between_its_locking_keys() {
-    let pkey = TableKey::constraint(
-        "-- t_pkey\n".into(),
-        &constraint(
-            "t",
-            ConstraintFacts {
-                contype: "p".into(),
-                name: "t_pkey".into(),
-                unique_index: Some(UniqueIndex {
-                    definition: "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)".into(),
-                    plain: true,
-                }),
-                ..ConstraintFacts::default()
-            },
-        ),
-    )
-    .unwrap();
-    let exclude = TableKey::constraint(
-        "-- t_r\n".into(),
-        &constraint(
-            "t",
-            ConstraintFacts {
-                contype: "x".into(),
-                ..ConstraintFacts::default()
-            },
-        ),
-    )
-    .unwrap();
+    let pkey = table_key(
+        "-- t_pkey\n",
+        "t",
+        ConstraintFacts {
+            contype: "p".into(),
+            name: "t_pkey".into(),
+            unique_index: Some(UniqueIndex {
+                definition: "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)".into(),
+                plain: true,
+            }),
+            ..ConstraintFacts::default()
+        },
+    );
+    let exclude = table_key(
+        "-- t_r\n",
+        "t",
+        ConstraintFacts {
+            contype: "x".into(),
+            ..ConstraintFacts::default()
+        },
+    );
     let a = TableKey::index("CREATE INDEX t_a ON public.t USING btree (a);".into());
     let b = TableKey::index("CREATE INDEX t_b ON public.t USING btree (b);".into());
     let work = Driver::new(2, &[], true);
