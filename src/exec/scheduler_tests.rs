@@ -84,7 +84,8 @@ impl Observer for Quiet {
 
 fn all() -> BTreeSet<StepId> {
     StepId::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|id| *id != StepId::Swap)
         .collect()
 }
