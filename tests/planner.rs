@@ -181,7 +181,7 @@ fn invariants_hold_for_every_combination() {
         if streams && has_db && o.database == "full" {
             assert!(!plan.ancestors(StepId::Restore).contains(&StepId::Dump));
         }
-        for id in StepId::ALL.into_iter().filter(|id| id.touches_target()) {
+        for id in StepId::ALL.iter().copied().filter(|id| id.touches_target()) {
             let follows_dump = streams && matches!(id, StepId::Create | StepId::Restore);
             if ids.contains(&id) && !follows_dump {
                 assert!(plan.ancestors(id).contains(&StepId::Verify), "{id}");

@@ -10,7 +10,7 @@ fn full_plan() -> Plan {
     for id in all() {
         b.step(Step::fake(id));
     }
-    for &(x, y) in crate::plan::edges(
+    for (x, y) in crate::plan::edges(
         crate::manifest::Strategy::Replace,
         crate::manifest::DumpFormat::Directory,
     ) {
@@ -84,7 +84,8 @@ impl Observer for Quiet {
 
 fn all() -> BTreeSet<StepId> {
     StepId::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|id| *id != StepId::Swap)
         .collect()
 }

@@ -83,9 +83,7 @@ pub struct StopHook {
 impl StopHook {
     pub fn register(hook: Hook) -> Self {
         let id = NEXT_HOOK.fetch_add(1, Ordering::Relaxed);
-        let mut hooks = HOOKS.lock();
-        hooks.insert(id, Arc::clone(&hook));
-        drop(hooks);
+        HOOKS.lock().insert(id, Arc::clone(&hook));
         if stop_requested() {
             hook();
         }
@@ -106,9 +104,7 @@ pub struct ChildGuard {
 
 impl ChildGuard {
     pub fn register(pids: Vec<u32>) -> Self {
-        let mut children = CHILDREN.lock();
-        children.extend(pids.iter().copied());
-        drop(children);
+        CHILDREN.lock().extend(pids.iter().copied());
         // A signal that came while the child started still reaches it.
         if stop_requested() {
             terminate_children();

@@ -69,6 +69,27 @@ impl Snapshot<'_> {
             .map_err(|e| connection::failed(exec, secrets, "cannot set the session up", &e))?;
         Ok(reader)
     }
+
+    /// Runs `dump` while `read` reads the catalog in a thread of its own;
+    /// a dump that fails cancels the readers. Both results, the dump's
+    /// first.
+    pub(in crate::exec) fn read_while<T>(
+        self,
+        read: impl FnOnce() -> Result<Catalog, StepFailure> + Send,
+        dump: impl FnOnce() -> Result<T, StepFailure>,
+    ) -> (Result<T, StepFailure>, Result<Catalog, StepFailure>) {
+        std::thread::scope(|scope| {
+            let catalog = scope.spawn(read);
+            let dumped = dump();
+            if dumped.is_err() {
+                self.readers.cancel();
+            }
+            let catalog = catalog
+                .join()
+                .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
+            (dumped, catalog)
+        })
+    }
 }
 
 /// The source's catalog read for a dump, as its contents say: what it

@@ -66,23 +66,16 @@ impl StepWork for Dump<'_> {
             name: &snapshot,
             readers: &readers,
         };
-        let (written, catalog) = std::thread::scope(|scope| {
-            let catalog = scope.spawn(|| {
+        let (written, catalog) = at.read_while(
+            || {
                 let mut catalog = reading.source_catalog(at, None)?;
                 if !directory {
                     reading.count_in_snapshot(at, &mut catalog)?;
                 }
-                Ok::<_, StepFailure>(catalog)
-            });
-            let written = dump_files(cx, step, &exec, format, Some(&mut setvals));
-            if written.is_err() {
-                readers.cancel();
-            }
-            let catalog = catalog
-                .join()
-                .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
-            (written, catalog)
-        });
+                Ok(catalog)
+            },
+            || dump_files(cx, step, &exec, format, Some(&mut setvals)),
+        );
         let mut report = written?;
         let mut catalog = catalog?;
         let dumped = step

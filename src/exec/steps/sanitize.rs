@@ -59,17 +59,10 @@ impl StepWork for SanitizedDump<'_> {
             name: &snapshot,
             readers: &readers,
         };
-        let (report, catalog) = std::thread::scope(|scope| {
-            let catalog = scope.spawn(|| reading.source_catalog(at, None));
-            let report = self.sanitized_files(cx, &dump, &snapshot);
-            if report.is_err() {
-                readers.cancel();
-            }
-            let catalog = catalog
-                .join()
-                .unwrap_or_else(|_| Err(StepFailure::new("reading the catalog panicked")));
-            (report, catalog)
-        });
+        let (report, catalog) = at.read_while(
+            || reading.source_catalog(at, None),
+            || self.sanitized_files(cx, &dump, &snapshot),
+        );
         let (mut report, sanitized_rows, setvals) = report?;
         let mut catalog = catalog?;
         // The sanitized tables' rows are not in pg_dump's part of the dump

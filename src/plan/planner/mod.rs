@@ -18,62 +18,56 @@ use super::inspect::SourceFacts;
 use super::step::{Artifact, DatabaseRef, Server, Step, StepId};
 use crate::manifest::{DumpFormat, Manifest, Strategy};
 
-/// The edges of the README's step graph for `strategy = "swap"`: the new
-/// database and folders are built beside the live ones, proven, then
-/// swapped in at once. Edges to steps a manifest does not ask for are
-/// dropped by the builder.
-pub(crate) const SWAP_EDGES: &[(StepId, StepId)] = &[
-    (StepId::InvalidateSource, StepId::Dump),
-    (StepId::Dump, StepId::Verify),
-    (StepId::Archive, StepId::Verify),
-    (StepId::Verify, StepId::Create),
-    (StepId::Create, StepId::Restore),
-    (StepId::Restore, StepId::Check),
-    (StepId::Check, StepId::Swap),
-    (StepId::Verify, StepId::Extract),
-    (StepId::Extract, StepId::Swap),
-    (StepId::Swap, StepId::InvalidateTarget),
-];
-
-/// The edges under `swap` with the stream format: the new database is
-/// created at once and the restore follows the dump as it writes (it is
-/// not the live one); `check` needs the complete, verified dump, and
-/// `swap` waits for `check` as always.
-pub(crate) const STREAM_SWAP_EDGES: &[(StepId, StepId)] = &[
+/// The edges of the README's step graph that every strategy has: the
+/// source's cache is flushed before the dump, the dump and the archives
+/// are verified, the restore goes into the created database and is
+/// checked, and only verified archives are extracted. Edges to steps a
+/// manifest does not ask for are dropped by the builder.
+const SHARED_EDGES: &[(StepId, StepId)] = &[
     (StepId::InvalidateSource, StepId::Dump),
     (StepId::Dump, StepId::Verify),
     (StepId::Archive, StepId::Verify),
     (StepId::Create, StepId::Restore),
     (StepId::Restore, StepId::Check),
-    (StepId::Verify, StepId::Check),
-    (StepId::Check, StepId::Swap),
     (StepId::Verify, StepId::Extract),
+];
+
+/// `strategy = "swap"`'s own edges: the new database and folders are
+/// built beside the live ones, proven, then swapped in at once.
+const SWAP_EDGES: &[(StepId, StepId)] = &[
+    (StepId::Check, StepId::Swap),
     (StepId::Extract, StepId::Swap),
     (StepId::Swap, StepId::InvalidateTarget),
 ];
 
-/// The edges for `strategy = "replace"`, NetBox's documented order: the
+/// `strategy = "replace"`'s own edges, NetBox's documented order: the
 /// target is dropped, rebuilt in place and checked.
-pub(crate) const REPLACE_EDGES: &[(StepId, StepId)] = &[
-    (StepId::InvalidateSource, StepId::Dump),
-    (StepId::Dump, StepId::Verify),
-    (StepId::Archive, StepId::Verify),
+const REPLACE_EDGES: &[(StepId, StepId)] = &[
     (StepId::Verify, StepId::Drop),
     (StepId::Drop, StepId::Create),
-    (StepId::Create, StepId::Restore),
-    (StepId::Restore, StepId::Check),
     (StepId::Check, StepId::InvalidateTarget),
-    (StepId::Verify, StepId::Extract),
     (StepId::Extract, StepId::InvalidateTarget),
 ];
 
 /// The edges of a strategy and dump format.
-pub fn edges(strategy: Strategy, format: DumpFormat) -> &'static [(StepId, StepId)] {
-    match (strategy, format) {
-        (Strategy::Swap, DumpFormat::Stream) => STREAM_SWAP_EDGES,
-        (Strategy::Swap, _) => SWAP_EDGES,
-        (Strategy::Replace, _) => REPLACE_EDGES,
+pub fn edges(strategy: Strategy, format: DumpFormat) -> Vec<(StepId, StepId)> {
+    let mut edges = SHARED_EDGES.to_vec();
+    match strategy {
+        Strategy::Swap => {
+            edges.extend_from_slice(SWAP_EDGES);
+            // The new database is not the live one. With the stream format
+            // it is created at once and the restore follows the dump as it
+            // writes; `check` needs the complete, verified dump. Otherwise
+            // it is created once the dump is verified.
+            edges.push(if format == DumpFormat::Stream {
+                (StepId::Verify, StepId::Check)
+            } else {
+                (StepId::Verify, StepId::Create)
+            });
+        }
+        Strategy::Replace => edges.extend_from_slice(REPLACE_EDGES),
     }
+    edges
 }
 
 /// Builds the frozen step graph for `manifest`. `facts` come from live
@@ -157,7 +151,7 @@ pub fn plan(
         add(&mut builder, step);
     }
 
-    for &(before, after) in edges(strategy, manifest.artifacts.format) {
+    for (before, after) in edges(strategy, manifest.artifacts.format) {
         builder.edge(before, after);
     }
     if stream && planner.restore_follows_dump() {

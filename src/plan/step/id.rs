@@ -5,12 +5,26 @@ use std::str::FromStr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 
 /// The fixed step names users write in `--steps` and scripts read in plans.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    IntoStaticStr,
+    VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum StepId {
     /// The manifest's command that makes the source flush its caches.
     InvalidateSource,
@@ -38,34 +52,11 @@ pub enum StepId {
 
 impl StepId {
     /// Every step in its canonical order, which is also a valid run order.
-    pub const ALL: [StepId; 11] = [
-        StepId::InvalidateSource,
-        StepId::Dump,
-        StepId::Archive,
-        StepId::Verify,
-        StepId::Drop,
-        StepId::Create,
-        StepId::Restore,
-        StepId::Check,
-        StepId::Extract,
-        StepId::Swap,
-        StepId::InvalidateTarget,
-    ];
+    pub const ALL: &[StepId] = Self::VARIANTS;
 
+    /// The name, as plans and `--steps` write it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepId::InvalidateSource => "invalidate-source",
-            StepId::Dump => "dump",
-            StepId::Archive => "archive",
-            StepId::Verify => "verify",
-            StepId::Drop => "drop",
-            StepId::Create => "create",
-            StepId::Restore => "restore",
-            StepId::Check => "check",
-            StepId::Extract => "extract",
-            StepId::Swap => "swap",
-            StepId::InvalidateTarget => "invalidate-target",
-        }
+        self.into()
     }
 
     /// The kind of work: both invalidate steps are of kind `invalidate`.
@@ -96,7 +87,8 @@ impl FromStr for StepId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         StepId::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|id| id.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = StepId::ALL.iter().map(|id| id.as_str()).collect();
@@ -119,4 +111,31 @@ pub enum StepKind {
     Check,
     Extract,
     Swap,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_ones_and_parse_back() {
+        for &id in StepId::ALL {
+            assert_eq!(
+                serde_json::to_value(id).unwrap(),
+                serde_json::Value::from(id.as_str())
+            );
+            assert_eq!(id.as_str().parse::<StepId>(), Ok(id));
+        }
+        assert_eq!(
+            "nope".parse::<StepId>().unwrap_err(),
+            "unknown step `nope` (steps: invalidate-source, dump, archive, verify, drop, \
+             create, restore, check, extract, swap, invalidate-target)"
+        );
+    }
+
+    #[test]
+    fn all_is_in_canonical_order() {
+        assert!(StepId::ALL.is_sorted());
+        assert_eq!(StepId::ALL.len(), 11);
+    }
 }
