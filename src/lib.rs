@@ -8,8 +8,9 @@
 //!   steps); writing a manifest for the systems found;
 //! - [`plan`]: a manifest (and the live systems) to a frozen step graph;
 //! - [`manifest`]: `replicate.toml` to a checked [`manifest::Manifest`];
-//! - [`postgres`], [`store`], [`media`], [`netbox`]: PostgreSQL, the
-//!   artifacts folder, folders of files, what replicate knows of NetBox;
+//! - [`postgres`], [`store`], [`media`], [`netbox`], [`remote`]:
+//!   PostgreSQL, the artifacts folder, folders of files, what replicate
+//!   knows of NetBox, folders on other hosts and in containers;
 //! - [`io`], [`display`]: bytes and files, and how things are written for
 //!   people.
 
@@ -25,4 +26,5 @@ pub mod media;
 mod netbox;
 pub mod plan;
 mod postgres;
+pub mod remote;
 mod store;

@@ -10,7 +10,7 @@ const FLOORS: &[&[&str]] = &[
     &["exec", "init"],
     &["plan"],
     &["manifest"],
-    &["postgres", "store", "media", "netbox"],
+    &["postgres", "store", "media", "netbox", "remote"],
     &["io", "display"],
 ];
 

@@ -17,6 +17,7 @@ mod netbox_live;
 mod planner;
 mod progress;
 mod sanitize;
+mod ssh;
 mod store;
 mod stream;
 mod stream_graph;

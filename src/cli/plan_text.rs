@@ -41,7 +41,7 @@ fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::R
     for (name, side) in [("Source", &doc.source), ("Target", &doc.target)] {
         let mut items = vec![side.database.clone()];
         for (folder, path) in &side.folders {
-            items.push(format!("{folder} {}", paths::display(path)));
+            items.push(format!("{folder} {}", path.shown()));
         }
         let lines = wrap_words(&items.join(", "), WIDTH, 8, 10);
         for (i, line) in lines.iter().enumerate() {
@@ -240,18 +240,28 @@ fn action_lines(action: &Action) -> Vec<String> {
         } => folders
             .iter()
             .flat_map(|f| {
-                [
-                    format!(
+                let mut lines = match &f.read {
+                    Some(read) => {
+                        let mut lines = exec_lines(read);
+                        lines.push(format!(
+                            "replicate: its stream rewritten as a tar{} into {}",
+                            compression_note(*compression),
+                            shown(&f.to)
+                        ));
+                        lines
+                    }
+                    None => vec![format!(
                         "replicate: tar{} {} into {}",
                         compression_note(*compression),
-                        shown(&f.from),
+                        f.from.shown(),
                         shown(&f.to)
-                    ),
-                    format!(
-                        "replicate: SHA-256 of every file into {}",
-                        shown(&f.file_sums)
-                    ),
-                ]
+                    )],
+                };
+                lines.push(format!(
+                    "replicate: SHA-256 of every file into {}",
+                    shown(&f.file_sums)
+                ));
+                lines
             })
             .collect(),
         Action::Verify { sums } => vec![format!(

@@ -12,6 +12,7 @@ use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
 use crate::postgres::{DbUrl, Secret, Secrets, Tools};
+use crate::remote::{Place, Reach};
 
 /// Environment variables of the object stores that hold credentials.
 const STORE_SECRETS: [&str; 6] = [
@@ -42,6 +43,8 @@ pub struct Manifest {
     pub sanitize: Option<Sanitize>,
     pub artifacts: Artifacts,
     pub tools: Tools,
+    /// How folders on other hosts and in containers are reached.
+    pub reach: Reach,
     /// Where values came from, for diagnostics found after validation.
     pub spans: Spans,
     /// The value of every `${NAME}` the manifest uses: never shown, and
@@ -54,8 +57,8 @@ pub struct Manifest {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub database: DbUrl,
-    /// The copied folders' paths at the source.
-    pub folders: BTreeMap<Folder, PathBuf>,
+    /// The copied folders at the source: here, on a host or in a container.
+    pub folders: BTreeMap<Folder, Place>,
     pub invalidate: Option<Vec<Text>>,
     /// The argv prefix that runs this side's NetBox `manage.py`.
     pub manage: Option<Vec<Text>>,
@@ -64,7 +67,7 @@ pub struct Source {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub database: DbUrl,
-    /// The copied folders' paths at the target.
+    /// The copied folders at the target, on this machine.
     pub folders: BTreeMap<Folder, PathBuf>,
     pub invalidate: Option<Vec<Text>>,
     /// The argv prefix that runs this side's NetBox `manage.py`: the
@@ -146,7 +149,7 @@ pub struct RuleSpans {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopiedFolder {
     pub folder: Folder,
-    pub source: PathBuf,
+    pub source: Place,
     pub target: PathBuf,
 }
 

@@ -170,10 +170,14 @@ raw_table! {
 }
 
 raw_table! {
-    /// PostgreSQL client programs.
+    /// The client programs replicate runs.
     pub struct RawTools {
         /// The folder holding `pg_dump`, `pg_restore` and `psql`. Default: found on `PATH`.
         bindir: "Option<String>" => String;
+        /// An OpenSSH client configuration file for `ssh://` folders (`ssh -F`);
+        /// relative paths resolve against the manifest. Default: the user's own
+        /// (`~/.ssh/config`).
+        ssh_config: "Option<String>" => String;
     }
 }
 

@@ -58,21 +58,11 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
         let mut header = stable_header(&meta);
         let file_type = meta.file_type();
         if file_type.is_dir() {
-            header.set_entry_type(EntryType::Directory);
-            header.set_size(0);
-            let mut name = rel.as_os_str().to_owned();
-            name.push("/");
-            builder
-                .append_data(&mut header, PathBuf::from(name), io::empty())
-                .map_err(io_at(path))?;
+            append_folder(&mut builder, header, rel).map_err(io_at(path))?;
             report.folders += 1;
         } else if file_type.is_symlink() {
             let target = std::fs::read_link(path).map_err(io_at(path))?;
-            header.set_entry_type(EntryType::Symlink);
-            header.set_size(0);
-            builder
-                .append_link(&mut header, rel, target)
-                .map_err(io_at(path))?;
+            append_link(&mut builder, header, rel, &target).map_err(io_at(path))?;
             report.links += 1;
         } else if file_type.is_file() {
             let size = meta.len();
@@ -104,14 +94,39 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
     Ok(report)
 }
 
+/// A folder's entry: its name with a trailing `/`.
+pub(super) fn append_folder(
+    builder: &mut tar::Builder<impl Write>,
+    mut header: Header,
+    rel: &Path,
+) -> io::Result<()> {
+    header.set_entry_type(EntryType::Directory);
+    header.set_size(0);
+    let mut name = rel.as_os_str().to_owned();
+    name.push("/");
+    builder.append_data(&mut header, PathBuf::from(name), io::empty())
+}
+
+/// A symbolic link's entry.
+pub(super) fn append_link(
+    builder: &mut tar::Builder<impl Write>,
+    mut header: Header,
+    rel: &Path,
+    target: &Path,
+) -> io::Result<()> {
+    header.set_entry_type(EntryType::Symlink);
+    header.set_size(0);
+    builder.append_link(&mut header, rel, target)
+}
+
 /// How much of a file is read, hashed and written at once.
-const CHUNK: usize = 256 * 1024;
+pub(super) const CHUNK: usize = 256 * 1024;
 
 /// Writes the `size` bytes of `file` as a tar entry's content, padded to the
 /// 512-byte block, and returns their SHA-256; `None` when the file is now
 /// shorter than its header says (it changed while being archived).
-fn copy_content(
-    file: File,
+pub(super) fn copy_content(
+    file: impl io::Read,
     size: u64,
     out: &mut impl Write,
     buf: &mut [u8],
@@ -127,13 +142,21 @@ fn copy_content(
 
 /// A GNU header with only what should travel: mode and modification time.
 fn stable_header(meta: &std::fs::Metadata) -> Header {
-    let mut header = Header::new_gnu();
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        header.set_mode(meta.mode() & 0o7777);
-        header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+        stable_header_of(meta.mode(), u64::try_from(meta.mtime()).unwrap_or(0))
     }
+    #[cfg(not(unix))]
+    stable_header_of(0o644, 0)
+}
+
+/// A GNU header with a mode (its permission bits) and a modification
+/// time, owned by nobody in particular.
+pub(super) fn stable_header_of(mode: u32, mtime: u64) -> Header {
+    let mut header = Header::new_gnu();
+    header.set_mode(mode & 0o7777);
+    header.set_mtime(mtime);
     header.set_uid(0);
     header.set_gid(0);
     header

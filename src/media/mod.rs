@@ -6,6 +6,7 @@ mod archive;
 mod entries;
 mod error;
 mod links;
+mod repack;
 mod swap;
 mod tree;
 mod unpack;
@@ -13,6 +14,7 @@ mod unpack;
 pub use self::archive::{ArchiveReport, archive};
 pub use self::entries::ArchiveCheck;
 pub use self::error::MediaError;
+pub use self::repack::repack;
 pub use self::swap::{
     SwappedFolder, companion, real_folder, roll_back_folder, swap_folder, swap_in,
 };

@@ -15,6 +15,7 @@ use super::inspect::{Inspection, NetboxSchema, Sizes, SourceRecord};
 use super::step::{Step, StepId};
 use crate::io::files::write_atomically;
 use crate::manifest::{Folder, Manifest, SourceFile};
+use crate::remote::Place;
 
 /// The plan file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 3;
@@ -80,7 +81,7 @@ pub struct Endpoint {
     pub database: String,
     /// The copied folders on this side.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub folders: BTreeMap<Folder, PathBuf>,
+    pub folders: BTreeMap<Folder, Place>,
     /// The NetBox schema live planning found in this side's database.
     pub netbox: Option<NetboxSchema>,
 }
@@ -128,7 +129,12 @@ impl PlanDocument {
             },
             target: Endpoint {
                 database: manifest.target.database.redacted(),
-                folders: manifest.target.folders.clone(),
+                folders: manifest
+                    .target
+                    .folders
+                    .iter()
+                    .map(|(f, path)| (*f, Place::Local(path.clone())))
+                    .collect(),
                 netbox: inspection.and_then(|i| i.target_netbox.clone()),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),

@@ -16,6 +16,7 @@ pub mod netbox_live;
 pub mod pg;
 pub mod s3;
 pub mod scenario;
+pub mod ssh;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -308,6 +309,14 @@ pub fn wait_until(seconds: u64, every: u64, what: &str, mut done: impl FnMut() -
         assert!(std::time::Instant::now() < deadline, "{what}");
         std::thread::sleep(std::time::Duration::from_millis(every));
     }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A fresh folder holding `replicate.toml` with `text`.

@@ -6,6 +6,7 @@
 //! from the same package's files), connected to a test cluster's database
 //! and to a Redis server of the test's own, served by gunicorn.
 
+use super::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -21,13 +22,6 @@ pub const ROLE: &str = "netbox";
 pub const ROLE_PASSWORD: &str = "nb-role-pass-5521";
 /// Both sides' peppers: a v2 token of the source works on the target.
 const PEPPER: &str = "pepper-for-the-tests-0123456789-0123456789-0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// The virtual environment holding NetBox, or a failure saying how to make it.
 pub fn venv() -> PathBuf {

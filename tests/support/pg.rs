@@ -5,6 +5,7 @@
 //! cluster starts from a copy of it. As root, the server programs run as the
 //! `postgres` OS user (initdb refuses root), through `runuser`.
 
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -160,11 +161,6 @@ fn process_folder(prefix: &str) -> PathBuf {
         .tempdir()
         .expect("temporary folder")
         .keep()
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("address").port()
 }
 
 /// A running PostgreSQL server, stopped when dropped.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::Replicate;
+use super::{Replicate, free_port};
 
 /// The secret key the tests give replicate: it must never be seen.
 pub const SECRET_KEY: &str = "s3cr3t-Key-never-shown-0001";
@@ -18,13 +18,6 @@ pub const SECRET_KEY: &str = "s3cr3t-Key-never-shown-0001";
 pub struct S3 {
     child: Child,
     pub port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl S3 {

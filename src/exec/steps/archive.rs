@@ -6,6 +6,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 
 use crate::display::units::count;
+use crate::exec::process::{self, Output};
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
 use crate::io::compression::{CompressingWriter, Compression};
 use crate::io::files::{create_private, describe_io, partial_path, remove_any, write_atomically};
@@ -96,17 +97,17 @@ impl Archive<'_> {
             self.compression,
         )
         .map_err(|e| io_fail("write", &partials[0], e))?;
-        let report = media::archive(
-            &folder.from,
-            &mut TallyWriter::new(&mut sink, &cx.meter.done),
-        )
-        .map_err(|e| {
-            fail(format!(
-                "archiving the {} folder {} failed: {e}",
-                folder.name,
-                folder.from.display()
-            ))
-        })?;
+        let report = pack(cx, folder, &mut TallyWriter::new(&mut sink, &cx.meter.done)).map_err(
+            |mut e| {
+                // The partial files removed; the command and its stderr kept.
+                e.message = fail(format!(
+                    "archiving the {} folder {} failed: {}",
+                    folder.name, folder.from, e.message
+                ))
+                .message;
+                e
+            },
+        )?;
         let (buffered, archive_sha, archive_bytes) = sink
             .finish()
             .map_err(|e| io_fail("write", &partials[0], e))?
@@ -146,6 +147,39 @@ impl Archive<'_> {
             ..StepReport::default()
         })
     }
+}
+
+/// Packs `folder` into `out`: read here, or, for a remote folder, packed
+/// where it is by the planned command and rewritten as replicate's own
+/// archive on the way.
+fn pack(
+    cx: &StepContext<'_>,
+    folder: &FolderArchive,
+    out: &mut impl io::Write,
+) -> Result<media::ArchiveReport, StepFailure> {
+    let place = folder.from.to_string();
+    let Some(exec) = &folder.read else {
+        let path = folder
+            .from
+            .local()
+            .ok_or_else(|| StepFailure::new(format!("the plan says no command reads {place}")))?;
+        return media::archive(path, out).map_err(|e| StepFailure::new(e.to_string()));
+    };
+    let (reader, mut writer) = io::pipe().map_err(|e| StepFailure::new(describe_io(&e)))?;
+    std::thread::scope(|scope| {
+        let packer = scope.spawn(move || {
+            let ran = process::run(exec, cx.secrets, Output::Into(&mut writer));
+            drop(writer);
+            ran
+        });
+        let repacked = media::repack(reader, out, &place);
+        let packed = packer
+            .join()
+            .unwrap_or_else(|_| Err(StepFailure::new("the packing command's reader panicked")));
+        // The command's own failure says more than a stream cut short.
+        packed?;
+        repacked.map_err(|e| StepFailure::new(e.to_string()))
+    })
 }
 
 /// `3 files, 1 folder, 0 links`.

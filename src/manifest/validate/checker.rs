@@ -15,6 +15,7 @@ use crate::manifest::interpolate::{InterpolationError, interpolate, references};
 use crate::manifest::text::Text;
 use crate::manifest::toml_error::did_you_mean;
 use crate::postgres::{DbUrl, DbUrlError, Secret};
+use crate::remote::Place;
 
 /// The only manifest version this build reads.
 pub const MANIFEST_VERSION: i64 = 1;
@@ -177,6 +178,37 @@ impl Checker<'_> {
     pub(super) fn path(&mut self, value: &Spanned<String>, what: &str) -> Option<PathBuf> {
         let text = self.non_empty(value, what)?;
         Some(paths::resolve(&self.dir, Path::new(&text)))
+    }
+
+    /// A folder: a local path (relative to the manifest), or an `ssh://`
+    /// or `docker://` URL.
+    pub(super) fn place(&mut self, value: &Spanned<String>, what: &str) -> Option<Place> {
+        let text = self.non_empty(value, what)?;
+        match Place::parse(&text, &self.dir) {
+            Ok(Place::Docker(_)) => {
+                self.push(
+                    ManifestDiagnostic::error("manifest::folder", &self.file, format!("{what}: docker:// folders are not supported yet"))
+                        .with_label(value.span(), "a folder in a container")
+                        .with_help("copy from the container's volume on its host (a path, or `ssh://host/var/lib/docker/volumes/NAME/_data`)"),
+                );
+                None
+            }
+            Ok(place) => Some(place),
+            Err(error) => {
+                self.push(
+                    ManifestDiagnostic::error(
+                        "manifest::folder",
+                        &self.file,
+                        format!("{what}: {error}"),
+                    )
+                    .with_label(value.span(), "not a folder replicate can reach")
+                    .with_help(
+                        "write a path on this machine, or `ssh://[user@]host[:port]/absolute/path`",
+                    ),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn argv(

@@ -9,7 +9,7 @@ mod sanitize;
 mod values;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use toml::Spanned;
 
@@ -21,6 +21,7 @@ use super::model::{Artifacts, Include, Manifest, Source, Spans, Target};
 use super::raw::{RawManifest, RawSource, RawTarget};
 use super::source_file::SourceFile;
 use crate::postgres::Tools;
+use crate::remote::{Place, Reach};
 
 pub fn validate(
     raw: RawManifest,
@@ -107,7 +108,7 @@ pub fn validate(
             .filter_map(|f| Some((f, source.folder(f)?.span())))
             .collect(),
     };
-    let copied = |folders: BTreeMap<Folder, PathBuf>| -> BTreeMap<Folder, PathBuf> {
+    let copied = |folders: BTreeMap<Folder, Place>| -> BTreeMap<Folder, Place> {
         folders
             .into_iter()
             .filter(|(folder, _)| included.contains(folder))
@@ -125,7 +126,11 @@ pub fn validate(
         },
         target: Target {
             database: values.target_db.ok_or_else(broken)?,
-            folders: copied(values.target_folders),
+            // A remote target folder was refused above.
+            folders: copied(values.target_folders)
+                .into_iter()
+                .filter_map(|(f, place)| Some((f, place.local()?.to_path_buf())))
+                .collect(),
             invalidate: values.target_invalidate,
             manage: values.target_manage,
             strategy: values.strategy.ok_or_else(broken)?,
@@ -152,6 +157,9 @@ pub fn validate(
         },
         tools: Tools {
             bindir: values.bindir,
+        },
+        reach: Reach {
+            ssh_config: values.ssh_config,
         },
         spans,
         variables,

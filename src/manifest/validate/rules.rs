@@ -2,6 +2,7 @@
 //! database that is the target, folders that overlap or hold the artifacts,
 //! a folder included without its paths, nothing to do.
 
+use crate::remote::Place;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -81,7 +82,7 @@ pub(super) fn check(cx: &mut Checker<'_>, raw: &RawManifest, values: &Values) ->
             for folder in &included {
                 if let (Some(path), Some(raw_folder)) =
                     (folders.get(folder), raw_side.folder(*folder))
-                    && paths::is_within(dir_path, path)
+                    && path.local().is_some_and(|p| paths::is_within(dir_path, p))
                 {
                     let span = artifacts
                         .and_then(|a| a.dir.as_ref())
@@ -232,7 +233,7 @@ fn check_overlaps(
     included: &BTreeSet<Folder>,
     values: &Values,
 ) {
-    let mut folders: Vec<(String, &std::path::Path, Range<usize>, &str)> = Vec::new();
+    let mut folders: Vec<(String, &Place, Range<usize>, &str)> = Vec::new();
     for folder in included {
         for (side, resolved, raw) in [
             ("source", &values.source_folders, Side::Source(source)),
@@ -245,7 +246,7 @@ fn check_overlaps(
     }
     for (i, (a_name, a, a_span, a_side)) in folders.iter().enumerate() {
         for (b_name, b, b_span, b_side) in &folders[i + 1..] {
-            if !(paths::is_within(a, b) || paths::is_within(b, a)) {
+            if !(a.is_within(b) || b.is_within(a)) {
                 continue;
             }
             let help = if a_side == b_side {

@@ -16,6 +16,7 @@ use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
 use crate::postgres::DbUrl;
+use crate::remote::Place;
 use crate::store::remote;
 
 /// Where artifacts in an object store are cached, when `cache` is not written.
@@ -29,8 +30,8 @@ pub(super) struct Values {
     pub(super) source_db: Option<DbUrl>,
     pub(super) target_db: Option<DbUrl>,
     /// Each folder written, resolved.
-    pub(super) source_folders: BTreeMap<Folder, PathBuf>,
-    pub(super) target_folders: BTreeMap<Folder, PathBuf>,
+    pub(super) source_folders: BTreeMap<Folder, Place>,
+    pub(super) target_folders: BTreeMap<Folder, Place>,
     pub(super) source_invalidate: Option<Vec<Text>>,
     pub(super) target_invalidate: Option<Vec<Text>>,
     pub(super) source_manage: Option<Vec<Text>>,
@@ -53,6 +54,7 @@ pub(super) struct Values {
     pub(super) keep: Option<Keep>,
     pub(super) check: Option<CheckDepth>,
     pub(super) bindir: Option<PathBuf>,
+    pub(super) ssh_config: Option<PathBuf>,
 }
 
 /// Checks every value alone.
@@ -69,17 +71,27 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let mut source_folders = BTreeMap::new();
     let mut target_folders = BTreeMap::new();
     for folder in Folder::ALL {
-        if let Some(path) = source
+        if let Some(place) = source
             .folder(folder)
-            .and_then(|p| cx.path(p, &format!("source.{folder}")))
+            .and_then(|p| cx.place(p, &format!("source.{folder}")))
         {
-            source_folders.insert(folder, path);
+            source_folders.insert(folder, place);
         }
-        if let Some(path) = target
-            .folder(folder)
-            .and_then(|p| cx.path(p, &format!("target.{folder}")))
+        if let Some(written) = target.folder(folder)
+            && let Some(place) = cx.place(written, &format!("target.{folder}"))
         {
-            target_folders.insert(folder, path);
+            if let Some(remote) = place.remote_name() {
+                cx.push(
+                    ManifestDiagnostic::error(
+                        "manifest::remote-target",
+                        &cx.file,
+                        format!("target.{folder} is on {remote}: replicate writes target folders on this machine only, for now"),
+                    )
+                    .with_label(written.span(), "a remote target folder")
+                    .with_help("run replicate on the target's host (the source's folders may be `ssh://`), or copy this folder by hand"),
+                );
+            }
+            target_folders.insert(folder, place);
         }
     }
     let mut argv = |value: &Option<Spanned<Vec<Spanned<String>>>>, key: &str| {
@@ -226,6 +238,12 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         );
     }
 
+    let ssh_config = raw
+        .tools
+        .as_ref()
+        .and_then(|t| t.get_ref().ssh_config.as_ref())
+        .and_then(|c| cx.path(c, "tools.ssh_config"));
+
     Values {
         source_db,
         target_db,
@@ -252,5 +270,6 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         keep,
         check,
         bindir,
+        ssh_config,
     }
 }

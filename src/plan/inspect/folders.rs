@@ -10,6 +10,7 @@ use indicatif::DecimalBytes;
 use crate::display::units::count;
 use crate::manifest::{Folder, Manifest};
 use crate::media;
+use crate::remote::{self, Place, RemoteError};
 
 /// Files and bytes below `folder`.
 fn measure(folder: &Path) -> (u64, u64) {
@@ -23,9 +24,62 @@ fn measure(folder: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
-/// Bytes of the files below `folder`.
-pub(super) fn bytes(folder: &Path) -> u64 {
-    measure(folder).1
+/// A source folder, here or remote: its bytes and a note on what it
+/// holds; an error when it is missing or cannot be reached (`archive`
+/// would fail), pointing at the place in the manifest.
+pub(super) fn source(
+    manifest: &Manifest,
+    name: Folder,
+    place: &Place,
+) -> Result<(u64, String), InspectError> {
+    let (files, bytes) = match place.local() {
+        Some(folder) => {
+            check_source(manifest, name, folder)?;
+            measure(folder)
+        }
+        None => {
+            let found = remote::measure(&manifest.reach, place)
+                .map_err(|e| unreachable_source(manifest, name, place, &e))?;
+            (found.files, found.bytes)
+        }
+    };
+    let note = format!(
+        "source {name}: {} holds {}, {}",
+        place.shown(),
+        count(files, "file", "files"),
+        DecimalBytes(bytes)
+    );
+    Ok((bytes, note))
+}
+
+/// A remote source folder missing, or a host or container that the
+/// script could not run on.
+fn unreachable_source(
+    manifest: &Manifest,
+    name: Folder,
+    place: &Place,
+    error: &RemoteError,
+) -> InspectError {
+    let (message, help, label) = if error.missing {
+        (
+            format!("the source {name} folder {place} does not exist"),
+            format!(
+                "fix source.{name}, or leave the folder out with `{name} = false` in [include]"
+            ),
+            "no such folder",
+        )
+    } else {
+        (
+            format!("cannot reach the source {name} folder {place}: {error}"),
+            "check that the host or container is up and that replicate may reach it (for ssh://, a key in the agent or the configuration, and the host in known_hosts: it never asks)".to_owned(),
+            "not reached",
+        )
+    };
+    InspectError::new(message, help).at(
+        &manifest.file,
+        manifest.spans.source_folders.get(&name).cloned(),
+        label,
+    )
 }
 
 /// `source media: /srv/media holds 12 files, 3.0 MiB`.
@@ -44,11 +98,7 @@ pub(super) fn note(side: &str, name: Folder, folder: &Path) -> String {
 
 /// A source folder that is missing: `archive` would fail, so planning
 /// stops now, pointing at the path in the manifest.
-pub(super) fn check_source(
-    manifest: &Manifest,
-    name: Folder,
-    folder: &Path,
-) -> Result<(), InspectError> {
+fn check_source(manifest: &Manifest, name: Folder, folder: &Path) -> Result<(), InspectError> {
     if folder.is_dir() {
         return Ok(());
     }

@@ -80,11 +80,9 @@ pub fn inspect(
     }
     for copied in manifest.folders() {
         if sides.source {
-            folders::check_source(manifest, copied.folder, &copied.source)?;
-            found.sizes.folders += folders::bytes(&copied.source);
-            found
-                .notes
-                .push(folders::note("source", copied.folder, &copied.source));
+            let (bytes, note) = folders::source(manifest, copied.folder, &copied.source)?;
+            found.sizes.folders += bytes;
+            found.notes.push(note);
         }
         if sides.target {
             found

@@ -2,9 +2,11 @@
 //! each over every copied folder.
 
 use super::context::Planner;
-use crate::manifest::{CopiedFolder, Strategy};
+use crate::manifest::{CopiedFolder, Strategy, Text};
 use crate::media::companion;
+use crate::plan::step::Exec;
 use crate::plan::step::{Action, Artifact, FolderArchive, FolderExtract, Step, StepId};
+use crate::remote::{self, Place};
 
 /// A copied folder with its archive and sums.
 pub(super) type FolderArtifacts = [(CopiedFolder, Artifact, Artifact)];
@@ -20,10 +22,29 @@ fn names(folders: &FolderArtifacts) -> String {
 }
 
 impl Planner<'_> {
+    /// The command that packs a remote folder where it is.
+    fn remote_pack(&self, place: &Place) -> Exec {
+        let argv = remote::script_argv(
+            &self.manifest.reach,
+            place,
+            remote::PACK,
+            &[&place.path_text()],
+        );
+        let mut words = argv.into_iter().map(Text::plain);
+        Exec {
+            program: words.next().unwrap_or_else(|| Text::plain("sh")),
+            args: words.collect(),
+            env: Vec::new(),
+            cwd: None,
+            stdin: None,
+            stdout: None,
+        }
+    }
+
     pub(super) fn archive(&self, folders: &FolderArtifacts) -> Step {
         let sources: Vec<String> = folders
             .iter()
-            .map(|(c, _, _)| format!("{} {}", c.folder, c.source.display()))
+            .map(|(c, _, _)| format!("{} {}", c.folder, c.source.shown()))
             .collect();
         Step {
             id: StepId::Archive,
@@ -36,6 +57,7 @@ impl Planner<'_> {
                     .map(|(c, archive, sums)| FolderArchive {
                         name: c.folder,
                         from: c.source.clone(),
+                        read: c.source.remote_name().map(|_| self.remote_pack(&c.source)),
                         to: self.path(archive),
                         file_sums: self.path(sums),
                     })

@@ -6,14 +6,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
+use super::Exec;
 use crate::manifest::Folder;
+use crate::remote::Place;
 
 /// One folder packed by `archive`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FolderArchive {
     pub name: Folder,
-    /// The source folder.
-    pub from: PathBuf,
+    /// The source folder: a path here, `ssh://` or `docker://`.
+    pub from: Place,
+    /// A remote folder: the command that packs it there (GNU tar, names
+    /// sorted), whose stream replicate rewrites as its own archive.
+    pub read: Option<Exec>,
     /// The archive.
     pub to: PathBuf,
     /// Every file's SHA-256, `sha256sum` format.

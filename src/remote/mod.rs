@@ -1,0 +1,11 @@
+//! Folders beyond this machine: where a folder is ([`Place`]) and the
+//! commands that reach it (a POSIX shell script run there through the
+//! system's OpenSSH client or `docker exec`, its arguments passed as data).
+
+mod command;
+mod place;
+mod run;
+
+pub use self::command::{Reach, script_argv};
+pub use self::place::{DOCKER_SCHEME, DockerPlace, Place, PlaceError, SSH_SCHEME, SshPlace};
+pub use self::run::{MEASURE, Measured, PACK, RemoteError, measure, output};

@@ -1,0 +1,115 @@
+//! The scripts replicate runs where a remote folder is, and running one to
+//! its end for what it prints.
+
+use std::process::{Command, Stdio};
+
+use super::command::{Reach, script_argv};
+use super::place::Place;
+use crate::display::shell::shell_line;
+
+/// Packs the folder `$1` as a tar stream on standard output: names sorted
+/// as replicate's own archive sorts them, hard links as files (GNU tar).
+pub const PACK: &str = "cd -- \"$1\" && exec tar --sort=name --hard-dereference -cf - .";
+
+/// Checks that the folder `$1` exists and that the tools replicate runs
+/// there are GNU's, then prints its files and their bytes (`12 3456`).
+pub const MEASURE: &str = r#"cd -- "$1" 2>/dev/null || { echo "the folder $1 does not exist" >&2; exit 3; }
+for tool in tar sha256sum find awk; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "$tool is not installed" >&2; exit 4; }
+done
+tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU tar (--sort=name is needed)" >&2; exit 4; }
+find . -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%d %d\n", n, s }'"#;
+
+/// A script that failed where it ran, or could not be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} (on {place}: {command})")]
+pub struct RemoteError {
+    /// `ssh://nb1`, `docker://netbox`.
+    pub place: String,
+    /// The command as a shell line.
+    pub command: String,
+    /// What went wrong: the last line the script or `ssh` printed.
+    pub reason: String,
+    /// The script exited 3: the folder is not there.
+    pub missing: bool,
+}
+
+/// Files and bytes of a folder, as [`MEASURE`] prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measured {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Runs [`MEASURE`] where `place` is.
+pub fn measure(reach: &Reach, place: &Place) -> Result<Measured, RemoteError> {
+    let out = output(reach, place, MEASURE, &[&place.path_text()])?;
+    let mut words = out.split_whitespace().map(str::parse::<u64>);
+    match (words.next(), words.next()) {
+        (Some(Ok(files)), Some(Ok(bytes))) => Ok(Measured { files, bytes }),
+        _ => Err(failure(
+            reach,
+            place,
+            MEASURE,
+            format!("it printed {out:?}"),
+            false,
+        )),
+    }
+}
+
+/// Runs `script` where `place` is, to its end; what it printed.
+pub fn output(
+    reach: &Reach,
+    place: &Place,
+    script: &str,
+    args: &[&str],
+) -> Result<String, RemoteError> {
+    let argv = script_argv(reach, place, script, args);
+    let ran = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            failure(
+                reach,
+                place,
+                script,
+                format!("cannot run {}: {e}", argv[0]),
+                false,
+            )
+        })?;
+    if ran.status.success() {
+        return Ok(String::from_utf8_lossy(&ran.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    Err(failure(
+        reach,
+        place,
+        script,
+        format!("{last} ({})", ran.status),
+        ran.status.code() == Some(3),
+    ))
+}
+
+fn failure(
+    reach: &Reach,
+    place: &Place,
+    script: &str,
+    reason: String,
+    missing: bool,
+) -> RemoteError {
+    let argv = script_argv(reach, place, script, &[&place.path_text()]);
+    RemoteError {
+        place: place
+            .remote_name()
+            .unwrap_or_else(|| "this machine".to_owned()),
+        command: shell_line(argv.iter().map(String::as_str)),
+        reason,
+        missing,
+    }
+}

@@ -1,0 +1,143 @@
+//! `ssh://` folders against a real OpenSSH server: a source folder packed
+//! on the host and copied byte for byte, hostile names passed as data, and
+//! a host that cannot be reached named by `plan`.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::media_tree::{build_tree, tree, write};
+use crate::support::ssh::SshHost;
+use crate::support::{Replicate, Run, manifest_folder};
+
+/// A TOML string holding `text` exactly.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// A media-only manifest from `source` to the local `target`.
+fn manifest(host: &SshHost, source: &str, target: &Path) -> tempfile::TempDir {
+    manifest_folder(&format!(
+        "version = 1\n\
+         [source]\ndatabase = \"postgresql://netbox@db.invalid/netbox\"\nmedia = {}\n\
+         [target]\ndatabase = \"postgresql://netbox@db2.invalid/netbox\"\nmedia = {}\n\
+         [include]\ndatabase = \"none\"\n\
+         [tools]\nssh_config = {}\n",
+        toml_string(source),
+        toml_string(&target.display().to_string()),
+        toml_string(&host.config().display().to_string()),
+    ))
+}
+
+/// `replicate plan` in `dir`, which must fail.
+fn plan_fails(dir: &tempfile::TempDir) -> Run {
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["plan"])
+        .run()
+        .code(1)
+}
+
+#[test]
+fn an_ssh_source_folder_with_hostile_names_is_copied_byte_for_byte() {
+    let host = SshHost::start();
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("marker");
+    let m = marker.display();
+    // The folder's own path and its files' names carry shell syntax.
+    let source = work
+        .path()
+        .join(format!(
+            "it's a \"folder\" $(touch {m}) `touch {m}`; touch {m}\nnext"
+        ))
+        .join("media");
+    build_tree(&source, false);
+    for name in [
+        format!("$(touch {m}).png"),
+        format!("`touch {m}`;.txt"),
+        "a\nnew line.txt".to_owned(),
+    ] {
+        write(&source.join(&name), name.as_bytes(), 0o644, 1_700_000_500);
+    }
+    let target = work.path().join("target media");
+    write(&target.join("stale.txt"), b"old", 0o644, 1);
+
+    let dir = manifest(&host, &host.url(&source), &target);
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+
+    assert_eq!(tree(&target), tree(&source), "the copy differs");
+    assert!(!marker.exists(), "a name ran as a command");
+    // The archive is the one replicate writes for the same folder here.
+    let mut own = Vec::new();
+    replicate::media::archive(&source, &mut own).unwrap();
+    let archived = fs::read(dir.path().join(".replicate/netbox_media.tar")).unwrap();
+    assert!(archived == own, "the archive of the ssh:// folder differs");
+}
+
+#[test]
+fn plan_names_a_host_it_cannot_reach_and_a_folder_that_is_not_there() {
+    let host = SshHost::start();
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("target");
+
+    // Nothing listens on this port.
+    let closed = crate::support::free_port();
+    let unreachable = format!("ssh://root@127.0.0.1:{closed}/srv/media");
+    plan_fails(&manifest(&host, &unreachable, &target))
+        .stderr_has(&format!(
+            "cannot reach the source media folder {unreachable}"
+        ))
+        .stderr_has("ssh -o BatchMode=yes");
+
+    let missing = host.url(&work.path().join("nothing here"));
+    plan_fails(&manifest(&host, &missing, &target)).stderr_has("does not exist");
+    assert!(!target.exists(), "plan wrote the target");
+}
+
+#[test]
+fn a_refused_key_fails_plan_at_once_instead_of_asking() {
+    let host = SshHost::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("media");
+    fs::create_dir_all(&source).unwrap();
+    let dir = manifest(&host, &host.url(&source), &work.path().join("target"));
+    // The same configuration, but a key the host does not know.
+    let other = dir.path().join("other_key");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let config = fs::read_to_string(host.config()).unwrap();
+    let config = config
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("IdentityFile") {
+                format!("  IdentityFile {}", other.display())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let changed = dir.path().join("ssh_config");
+    fs::write(&changed, config).unwrap();
+    let text = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
+    let text = text.replace(
+        &toml_string(&host.config().display().to_string()),
+        &toml_string(&changed.display().to_string()),
+    );
+    fs::write(dir.path().join("replicate.toml"), text).unwrap();
+    let started = std::time::Instant::now();
+    plan_fails(&dir)
+        .stderr_has("cannot reach the source media folder ssh://root@127.0.0.1")
+        .stderr_has("Permission denied");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "plan waited for an answer"
+    );
+}

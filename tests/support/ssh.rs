@@ -1,0 +1,131 @@
+//! A real OpenSSH server for the tests of `ssh://` folders: `sshd` on a
+//! free loopback port with a host key and a client key made for the test,
+//! and an OpenSSH client configuration (`[tools] ssh_config`) that trusts
+//! that host key and offers that client key, nothing of the user's own.
+
+use std::fs;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SshHost {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+/// `sshd` as Debian's openssh-server installs it.
+fn sshd() -> PathBuf {
+    ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "no OpenSSH server (sshd) on this machine: these tests run a real one; \
+                 install openssh-server (`bash scripts/setup test` does)"
+            )
+        })
+}
+
+fn keygen(path: &Path) {
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(made.success(), "ssh-keygen made no key");
+}
+
+impl SshHost {
+    /// Starts `sshd` and waits until a command runs through it.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("client_key"));
+        fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        let port = super::free_port();
+        fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\n\
+                 AuthorizedKeysFile {keys}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nAllowTcpForwarding yes\n",
+                host = d.join("host_key").display(),
+                keys = d.join("authorized_keys").display(),
+                pid = d.join("sshd.pid").display(),
+            ),
+        )
+        .unwrap();
+        let host_key = fs::read_to_string(d.join("host_key.pub")).unwrap();
+        fs::write(
+            d.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {host_key}"),
+        )
+        .unwrap();
+        fs::write(
+            d.join("ssh_config"),
+            format!(
+                "Host *\n  IdentityFile {key}\n  IdentitiesOnly yes\n  IdentityAgent none\n  \
+                 UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n",
+                key = d.join("client_key").display(),
+                known = d.join("known_hosts").display(),
+            ),
+        )
+        .unwrap();
+        // sshd refuses to start without its privilege separation folder.
+        fs::create_dir_all("/run/sshd").unwrap();
+        let child = Command::new(sshd())
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        let host = Self { child, dir, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sshd did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let ran = host.ssh("true");
+        assert!(
+            ran.status.success(),
+            "a command through the test's sshd failed: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        host
+    }
+
+    /// The client configuration replicate is given (`[tools] ssh_config`).
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("ssh_config")
+    }
+
+    /// `ssh://root@127.0.0.1:PORT/path`.
+    pub fn url(&self, path: &Path) -> String {
+        format!("ssh://root@127.0.0.1:{}{}", self.port, path.display())
+    }
+
+    /// Runs `command` on the host through the test's client configuration.
+    pub fn ssh(&self, command: &str) -> std::process::Output {
+        Command::new("ssh")
+            .arg("-F")
+            .arg(self.config())
+            .args(["-o", "BatchMode=yes", "-p", &self.port.to_string()])
+            .args(["root@127.0.0.1", command])
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh runs")
+    }
+}
+
+impl Drop for SshHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
