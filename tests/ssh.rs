@@ -141,3 +141,39 @@ fn a_refused_key_fails_plan_at_once_instead_of_asking() {
         "plan waited for an answer"
     );
 }
+
+#[test]
+fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
+    let host = SshHost::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("media");
+    // The pipe comes first; the host's tar still has megabytes to send
+    // when replicate refuses it.
+    let made = std::process::Command::new("mkfifo")
+        .arg({
+            fs::create_dir_all(&source).unwrap();
+            source.join("0-pipe")
+        })
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let big: Vec<u8> = (0..16 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    write(&source.join("zz-big.bin"), &big, 0o644, 1);
+    let target = work.path().join("target");
+    write(&target.join("kept.txt"), b"kept", 0o644, 1);
+    let before = tree(&target);
+    let dir = manifest(&host, &host.url(&source), &target);
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("0-pipe: it is a named pipe");
+    assert_eq!(tree(&target), before, "the target changed");
+    assert!(
+        !dir.path().join(".replicate/netbox_media.tar").exists(),
+        "a partial archive was kept"
+    );
+}

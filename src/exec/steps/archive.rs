@@ -176,9 +176,15 @@ fn pack(
         let packed = packer
             .join()
             .unwrap_or_else(|_| Err(StepFailure::new("the packing command's reader panicked")));
-        // The command's own failure says more than a stream cut short.
-        packed?;
-        repacked.map_err(|e| StepFailure::new(e.to_string()))
+        match (packed, repacked) {
+            // The command failed: its status and stderr say more than the
+            // stream it cut short.
+            (Err(failed), _) if failed.status.is_some() => Err(failed),
+            // The stream was refused: the command was stopped for it.
+            (_, Err(refused)) => Err(StepFailure::new(refused.to_string())),
+            (Err(failed), Ok(_)) => Err(failed),
+            (Ok(()), Ok(report)) => Ok(report),
+        }
     })
 }
 
