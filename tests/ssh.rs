@@ -94,7 +94,12 @@ fn plan_names_a_host_it_cannot_reach_and_a_folder_that_is_not_there() {
 
     let missing = host.url(&work.path().join("nothing here"));
     plan_fails(&manifest(&host, &missing, &target)).stderr_has("does not exist");
-    assert!(!target.exists(), "plan wrote the target");
+
+    // GNU tar would leave a socket out without failing: plan refuses it.
+    let source = work.path().join("with a socket");
+    fs::create_dir_all(&source).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(source.join("live.sock")).unwrap();
+    plan_fails(&manifest(&host, &host.url(&source), &target)).stderr_has("./live.sock is a socket");
 }
 
 #[test]

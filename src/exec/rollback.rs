@@ -61,7 +61,7 @@ pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
                 previous.display()
             )));
         }
-        folders.push((folder.clone(), media::companion(folder, "prev")));
+        folders.push((folder.clone(), previous));
     }
     let invalidate = plan
         .step(StepId::InvalidateTarget)

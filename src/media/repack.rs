@@ -12,6 +12,7 @@ use tar::EntryType;
 use super::archive::{
     ArchiveReport, CHUNK, append_folder, append_link, copy_content, stable_header_of,
 };
+use super::entries::safe_relative;
 use super::error::MediaError;
 
 /// Reads the tar stream `input` (entries relative to the folder, `./` or
@@ -28,17 +29,27 @@ pub fn repack(input: impl Read, out: impl Write, place: &str) -> Result<ArchiveR
     let mut report = ArchiveReport::default();
     let mut buf = vec![0u8; CHUNK];
     let mut previous: Option<PathBuf> = None;
+    // GNU tar names the folder itself first (`./`): a stream without it
+    // (empty, or not the planned command's) is refused, not taken for an
+    // empty folder.
+    let mut saw_folder = false;
     let entries = archive.entries().map_err(failed(Path::new("")))?;
     for entry in entries {
         super::error::check_interrupt()?;
         let mut entry = entry.map_err(failed(Path::new("")))?;
         let raw = entry.path().map_err(failed(Path::new("")))?.into_owned();
-        let rel: PathBuf = raw
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect();
-        if rel.as_os_str().is_empty() {
+        let unsafe_entry = |reason: &str| MediaError::Unsafe {
+            entry: raw.display().to_string(),
+            reason: reason.to_owned(),
+        };
+        let Some(rel) = safe_relative(&raw).map_err(unsafe_entry)? else {
+            saw_folder = entry.header().entry_type() == EntryType::Directory;
             continue;
+        };
+        if !saw_folder {
+            return Err(unsafe_entry(
+                "comes before the folder itself (not GNU tar's stream of a folder)",
+            ));
         }
         if let Some(before) = &previous
             && walk_order(before, &rel) != Ordering::Less
@@ -93,6 +104,30 @@ pub fn repack(input: impl Read, out: impl Write, place: &str) -> Result<ArchiveR
                     kind: kind_of(other),
                 });
             }
+        }
+    }
+    if !saw_folder {
+        return Err(MediaError::Io {
+            path: at(Path::new("")),
+            source: io::Error::other("the host's tar wrote no archive of the folder"),
+        });
+    }
+    // Read to the end: the writer is never cut off mid-stream, and what
+    // follows the archive's end is its zero padding only.
+    let mut rest = archive.into_inner();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match rest.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(Path::new(""))(e)),
+        };
+        if buf[..n].iter().any(|b| *b != 0) {
+            return Err(MediaError::Io {
+                path: at(Path::new("")),
+                source: io::Error::other("the host's tar wrote more after the archive's end"),
+            });
         }
     }
     builder
@@ -162,9 +197,57 @@ mod tests {
         assert!(repacked == own, "the repacked archive differs");
     }
 
+    /// A tar stream of `names` (empty files), the folder itself first.
+    fn stream(names: &[&str]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut folder = tar::Header::new_gnu();
+        folder.set_entry_type(EntryType::Directory);
+        folder.set_size(0);
+        folder.set_mode(0o755);
+        tar.append_data(&mut folder, "./", io::empty()).unwrap();
+        for name in names {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(0);
+            header.set_mode(0o644);
+            // Written raw: the tar crate refuses `..` when it writes.
+            header.set_path("x").unwrap();
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.as_old_mut().name[name.len()..].fill(0);
+            header.set_cksum();
+            tar.append(&header, io::empty()).unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn escaping_names_empty_streams_and_trailing_bytes_are_refused() {
+        let error = repack(&stream(&["./a", "./a/../../etc/x"])[..], Vec::new(), "h").unwrap_err();
+        assert!(error.to_string().contains("`..`"), "{error}");
+        let error = repack(&b""[..], Vec::new(), "h").unwrap_err();
+        assert!(
+            error.to_string().contains("no archive of the folder"),
+            "{error}"
+        );
+        let mut trailing = stream(&["./a"]);
+        trailing.extend_from_slice(&[0u8; 1024]);
+        trailing.extend_from_slice(b"more");
+        let error = repack(&trailing[..], Vec::new(), "h").unwrap_err();
+        assert!(
+            error.to_string().contains("after the archive's end"),
+            "{error}"
+        );
+        let mut padded = stream(&["./a"]);
+        padded.extend_from_slice(&[0u8; 10240]);
+        assert_eq!(repack(&padded[..], Vec::new(), "h").unwrap().files, 1);
+    }
+
     #[test]
     fn names_out_of_order_are_refused() {
         let mut tar = tar::Builder::new(Vec::new());
+        let mut folder = tar::Header::new_gnu();
+        folder.set_entry_type(EntryType::Directory);
+        folder.set_size(0);
+        tar.append_data(&mut folder, "./", io::empty()).unwrap();
         for name in ["b", "a"] {
             let mut header = tar::Header::new_gnu();
             header.set_size(0);

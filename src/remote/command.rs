@@ -18,6 +18,16 @@ pub struct Reach {
     pub ssh_config: Option<PathBuf>,
 }
 
+/// Batch mode: a refused key or an unknown host fails instead of asking. A
+/// host that does not answer fails in 15 seconds, and a connection that
+/// goes silent, within a minute.
+const SSH_OPTIONS: [&str; 4] = [
+    "BatchMode=yes",
+    "ConnectTimeout=15",
+    "ServerAliveInterval=15",
+    "ServerAliveCountMax=4",
+];
+
 /// The argv that runs `script` with `sh` where `place` is, `args` as its
 /// positional parameters.
 pub fn script_argv(reach: &Reach, place: &Place, script: &str, args: &[&str]) -> Vec<String> {
@@ -29,7 +39,10 @@ pub fn script_argv(reach: &Reach, place: &Place, script: &str, args: &[&str]) ->
     match place {
         Place::Local(_) => sh,
         Place::Ssh(ssh) => {
-            let mut argv = vec!["ssh".to_owned(), "-o".into(), "BatchMode=yes".into()];
+            let mut argv: Vec<String> = vec!["ssh".to_owned()];
+            for option in SSH_OPTIONS {
+                argv.extend(["-o".to_owned(), option.to_owned()]);
+            }
             if let Some(config) = &reach.ssh_config {
                 argv.extend(["-F".to_owned(), config.display().to_string()]);
             }
@@ -75,20 +88,23 @@ mod tests {
             ssh_config: Some("/etc/replicate/ssh_config".into()),
         };
         let place = Place::parse("ssh://nb@nb1:2222/srv/m", Path::new("/")).unwrap();
-        assert_eq!(
-            script_argv(&reach, &place, "cd -- \"$1\"", &["/srv/a b"]),
-            [
-                "ssh",
-                "-o",
-                "BatchMode=yes",
+        let options = SSH_OPTIONS.iter().flat_map(|o| ["-o", o]);
+        let expected: Vec<&str> = ["ssh"]
+            .into_iter()
+            .chain(options)
+            .chain([
                 "-F",
                 "/etc/replicate/ssh_config",
                 "-p",
                 "2222",
                 "--",
                 "nb@nb1",
-                "sh -c 'cd -- \"$1\"' sh '/srv/a b'",
-            ]
+            ])
+            .chain(["sh -c 'cd -- \"$1\"' sh '/srv/a b'"])
+            .collect();
+        assert_eq!(
+            script_argv(&reach, &place, "cd -- \"$1\"", &["/srv/a b"]),
+            expected
         );
         let place = Place::parse("docker://netbox/srv/m", Path::new("/")).unwrap();
         assert_eq!(

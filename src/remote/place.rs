@@ -47,6 +47,10 @@ pub enum PlaceError {
     BadPort(String),
     #[error("{0}: a host, user or container may not start with `-`")]
     Dash(String),
+    #[error(
+        "{0}: a host or user is letters, digits, `.`, `_` and `-` (an IPv6 address in brackets); no password"
+    )]
+    BadName(String),
 }
 
 pub const SSH_SCHEME: &str = "ssh://";
@@ -103,7 +107,10 @@ impl Place {
     pub fn remote_name(&self) -> Option<String> {
         match self {
             Place::Local(_) => None,
-            Place::Ssh(ssh) => Some(format!("{SSH_SCHEME}{}", ssh.destination())),
+            Place::Ssh(ssh) => Some(match ssh.port {
+                Some(port) => format!("{SSH_SCHEME}{}:{port}", ssh.destination()),
+                None => format!("{SSH_SCHEME}{}", ssh.destination()),
+            }),
             Place::Docker(docker) => Some(format!("{DOCKER_SCHEME}{}", docker.container)),
         }
     }
@@ -165,8 +172,17 @@ fn parse_ssh(text: &str, rest: &str) -> Result<SshPlace, PlaceError> {
         None => (None, authority.as_str()),
     };
     // An IPv6 address is written in brackets: `ssh://[::1]:2222/srv`.
-    let (host, port) = match host_port.strip_prefix('[').and_then(|r| r.split_once(']')) {
-        Some((host, after)) => (host.to_owned(), after.strip_prefix(':')),
+    let bracketed = host_port.strip_prefix('[').and_then(|r| r.split_once(']'));
+    let (host, port) = match bracketed {
+        Some((host, "")) => (host.to_owned(), None),
+        Some((host, after)) => (
+            host.to_owned(),
+            Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| PlaceError::BadName(text.to_owned()))?,
+            ),
+        ),
         None => match host_port.rsplit_once(':') {
             Some((host, port)) => (host.to_owned(), Some(port)),
             None => (host_port.to_owned(), None),
@@ -187,6 +203,20 @@ fn parse_ssh(text: &str, rest: &str) -> Result<SshPlace, PlaceError> {
     refuse_dash(text, &host)?;
     if let Some(user) = &user {
         refuse_dash(text, user)?;
+    }
+    // Plain names only: they reach `ssh`'s configuration (`%h`, `%r`),
+    // and a `user:password` would be shown wherever the place is.
+    let plain = |name: &str, extra: &str| {
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
+    };
+    let ipv6 = bracketed.is_some();
+    if !plain(&host, if ipv6 { ":%" } else { "" })
+        || user
+            .as_deref()
+            .is_some_and(|u| u.is_empty() || !plain(u, ""))
+    {
+        return Err(PlaceError::BadName(text.to_owned()));
     }
     Ok(SshPlace {
         user,
@@ -347,6 +377,19 @@ mod tests {
             ),
             ("ssh://-l@nb1/m", PlaceError::Dash("ssh://-l@nb1/m".into())),
             ("docker:///m", PlaceError::NoContainer("docker:///m".into())),
+            (
+                "ssh://u:pw@nb1/m",
+                PlaceError::BadName("ssh://u:pw@nb1/m".into()),
+            ),
+            ("ssh://nb1;x/m", PlaceError::BadName("ssh://nb1;x/m".into())),
+            (
+                "ssh://[::1]junk/m",
+                PlaceError::BadName("ssh://[::1]junk/m".into()),
+            ),
+            (
+                "ssh://$(x)@nb1/m",
+                PlaceError::BadName("ssh://$(x)@nb1/m".into()),
+            ),
             ("docker://-u/m", PlaceError::Dash("docker://-u/m".into())),
         ] {
             assert_eq!(parsed(text).unwrap_err(), error, "{text}");

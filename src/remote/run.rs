@@ -11,13 +11,17 @@ use crate::display::shell::shell_line;
 /// as replicate's own archive sorts them, hard links as files (GNU tar).
 pub const PACK: &str = "cd -- \"$1\" && exec tar --sort=name --hard-dereference -cf - .";
 
-/// Checks that the folder `$1` exists and that the tools replicate runs
-/// there are GNU's, then prints its files and their bytes (`12 3456`).
-pub const MEASURE: &str = r#"cd -- "$1" 2>/dev/null || { echo "the folder $1 does not exist" >&2; exit 3; }
-for tool in tar sha256sum find awk; do
+/// Checks that the folder `$1` exists, that the tools replicate runs there
+/// are GNU's, and that it holds no socket (GNU tar would leave it out
+/// without failing), then prints its files and their bytes (`12 3456`).
+pub const MEASURE: &str = r#"[ -d "$1" ] || { echo "the folder $1 does not exist" >&2; exit 3; }
+cd -- "$1" || exit 5
+for tool in tar find awk; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is not installed" >&2; exit 4; }
 done
 tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU tar (--sort=name is needed)" >&2; exit 4; }
+socket=$(find . -type s -print -quit)
+[ -z "$socket" ] || { echo "$socket is a socket, not a file, folder or symbolic link" >&2; exit 6; }
 find . -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%d %d\n", n, s }'"#;
 
 /// A script that failed where it ran, or could not be run.
@@ -43,14 +47,15 @@ pub struct Measured {
 
 /// Runs [`MEASURE`] where `place` is.
 pub fn measure(reach: &Reach, place: &Place) -> Result<Measured, RemoteError> {
-    let out = output(reach, place, MEASURE, &[&place.path_text()])?;
+    let path = place.path_text();
+    let out = output(reach, place, MEASURE, &[&path])?;
     let mut words = out.split_whitespace().map(str::parse::<u64>);
     match (words.next(), words.next()) {
         (Some(Ok(files)), Some(Ok(bytes))) => Ok(Measured { files, bytes }),
         _ => Err(failure(
             reach,
             place,
-            MEASURE,
+            &[&path],
             format!("it printed {out:?}"),
             false,
         )),
@@ -73,7 +78,7 @@ pub fn output(
             failure(
                 reach,
                 place,
-                script,
+                args,
                 format!("cannot run {}: {e}", argv[0]),
                 false,
             )
@@ -90,20 +95,22 @@ pub fn output(
     Err(failure(
         reach,
         place,
-        script,
+        args,
         format!("{last} ({})", ran.status),
         ran.status.code() == Some(3),
     ))
 }
 
+/// The error of a script run with `args`; the command shown with the
+/// script's own text left out (replicate's, shown by `plan --verbose`).
 fn failure(
     reach: &Reach,
     place: &Place,
-    script: &str,
+    args: &[&str],
     reason: String,
     missing: bool,
 ) -> RemoteError {
-    let argv = script_argv(reach, place, script, &[&place.path_text()]);
+    let argv = script_argv(reach, place, "SCRIPT", args);
     RemoteError {
         place: place
             .remote_name()

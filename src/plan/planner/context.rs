@@ -236,7 +236,7 @@ impl Planner<'_> {
     }
 
     /// An argv run in the manifest's folder.
-    fn exec_of(&self, argv: &[Text]) -> Exec {
+    pub(super) fn exec_of(&self, argv: &[Text]) -> Exec {
         let (program, args) = argv
             .split_first()
             .map_or((Text::plain(""), Vec::new()), |(p, a)| {

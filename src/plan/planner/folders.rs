@@ -30,15 +30,7 @@ impl Planner<'_> {
             remote::PACK,
             &[&place.path_text()],
         );
-        let mut words = argv.into_iter().map(Text::plain);
-        Exec {
-            program: words.next().unwrap_or_else(|| Text::plain("sh")),
-            args: words.collect(),
-            env: Vec::new(),
-            cwd: None,
-            stdin: None,
-            stdout: None,
-        }
+        self.exec_of(&argv.into_iter().map(Text::plain).collect::<Vec<_>>())
     }
 
     pub(super) fn archive(&self, folders: &FolderArtifacts) -> Step {
