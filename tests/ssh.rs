@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::support::media_tree::{build_tree, tree, write};
 use crate::support::ssh::SshHost;
-use crate::support::{Replicate, Run, manifest_folder};
+use crate::support::{Replicate, Run, manifest_folder, wait_for_step, wait_until_gone};
 
 /// A TOML string holding `text` exactly.
 fn toml_string(text: &str) -> String {
@@ -181,4 +181,49 @@ fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
         !dir.path().join(".replicate/netbox_media.tar").exists(),
         "a partial archive was kept"
     );
+}
+
+#[test]
+fn a_run_killed_during_an_ssh_archive_leaves_nothing_running_and_resume_finishes() {
+    let host = SshHost::start();
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("media");
+    build_tree(&source, false);
+    // Large enough that the archive is still running when the run is killed.
+    for i in 0..8 {
+        let bytes: Vec<u8> = (0..8u32 << 20)
+            .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(i) >> 24) as u8)
+            .collect();
+        write(&source.join(format!("big/{i}.bin")), &bytes, 0o644, 1);
+    }
+    let target = work.path().join("target");
+    write(&target.join("kept.txt"), b"kept", 0o644, 1);
+    let before = tree(&target);
+    let dir = manifest(&host, &host.url(&source), &target);
+    let mut run = Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .spawn();
+    wait_for_step(
+        &mut run,
+        &dir.path().join(".replicate"),
+        "archive",
+        "running",
+        60,
+    );
+    run.kill();
+    assert!(
+        !dir.path().join(".replicate/netbox_media.tar").exists(),
+        "the archive was complete before the kill"
+    );
+    // The ssh client died with replicate.
+    wait_until_gone(&["ssh", "-p", &host.port.to_string()]);
+    assert_eq!(tree(&target), before, "the target changed");
+
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve", "--resume"])
+        .run()
+        .success();
+    assert_eq!(tree(&target), tree(&source), "the copy differs");
 }
