@@ -1,11 +1,13 @@
 //! `ssh://` folders against a real OpenSSH server: a source folder packed
 //! on the host and copied byte for byte, hostile names passed as data, and
-//! a host that cannot be reached named by `plan`.
+//! a host that cannot be reached named by `plan`, a stream refused and a
+//! run killed mid-archive.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::support::media_tree::{build_tree, tree, write};
+use crate::support::media_tree::{Node, build_tree, tree, write};
 use crate::support::ssh::SshHost;
 use crate::support::{Replicate, Run, manifest_folder, wait_for_step, wait_until_gone};
 
@@ -147,6 +149,21 @@ fn a_refused_key_fails_plan_at_once_instead_of_asking() {
     );
 }
 
+/// `len` bytes that do not repeat, differing with `seed`.
+fn bytes(len: u32, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24) as u8)
+        .collect()
+}
+
+/// A local target folder in `work` holding one file, and its tree.
+fn kept_target(work: &Path) -> (PathBuf, BTreeMap<PathBuf, Node>) {
+    let target = work.join("target");
+    write(&target.join("kept.txt"), b"kept", 0o644, 1);
+    let before = tree(&target);
+    (target, before)
+}
+
 #[test]
 fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
     let host = SshHost::start();
@@ -162,13 +179,8 @@ fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
         .status()
         .unwrap();
     assert!(made.success());
-    let big: Vec<u8> = (0..16 << 20)
-        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    write(&source.join("zz-big.bin"), &big, 0o644, 1);
-    let target = work.path().join("target");
-    write(&target.join("kept.txt"), b"kept", 0o644, 1);
-    let before = tree(&target);
+    write(&source.join("zz-big.bin"), &bytes(16 << 20, 0), 0o644, 1);
+    let (target, before) = kept_target(work.path());
     let dir = manifest(&host, &host.url(&source), &target);
     Replicate::new()
         .current_dir(dir.path())
@@ -191,14 +203,14 @@ fn a_run_killed_during_an_ssh_archive_leaves_nothing_running_and_resume_finishes
     build_tree(&source, false);
     // Large enough that the archive is still running when the run is killed.
     for i in 0..8 {
-        let bytes: Vec<u8> = (0..8u32 << 20)
-            .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(i) >> 24) as u8)
-            .collect();
-        write(&source.join(format!("big/{i}.bin")), &bytes, 0o644, 1);
+        write(
+            &source.join(format!("big/{i}.bin")),
+            &bytes(8 << 20, i),
+            0o644,
+            1,
+        );
     }
-    let target = work.path().join("target");
-    write(&target.join("kept.txt"), b"kept", 0o644, 1);
-    let before = tree(&target);
+    let (target, before) = kept_target(work.path());
     let dir = manifest(&host, &host.url(&source), &target);
     let mut run = Replicate::new()
         .current_dir(dir.path())

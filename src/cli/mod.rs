@@ -2,6 +2,7 @@
 //! calls one operation of the layer below, and renders its report; errors
 //! are rendered as diagnostics.
 
+mod action_text;
 mod arguments;
 mod commands;
 mod confirm;
