@@ -6,6 +6,7 @@ mod apply;
 mod bad_manifests;
 mod check;
 mod commands;
+mod docker;
 mod examples;
 mod faults;
 mod fidelity;

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::media_tree::{Node, build_tree, tree, write};
+use crate::support::media_tree::{
+    Node, assert_applied_as_here, build_tree, hostile_tree, tree, write,
+};
 use crate::support::ssh::SshHost;
 use crate::support::{Replicate, Run, manifest_folder, wait_for_step, wait_until_gone};
 
@@ -52,31 +54,9 @@ fn an_ssh_source_folder_with_hostile_names_is_copied_byte_for_byte() {
             "it's a \"folder\" $(touch {m}) `touch {m}`; touch {m}\nnext"
         ))
         .join("media");
-    build_tree(&source, false);
-    for name in [
-        format!("$(touch {m}).png"),
-        format!("`touch {m}`;.txt"),
-        "a\nnew line.txt".to_owned(),
-    ] {
-        write(&source.join(&name), name.as_bytes(), 0o644, 1_700_000_500);
-    }
-    let target = work.path().join("target media");
-    write(&target.join("stale.txt"), b"old", 0o644, 1);
-
+    let target = hostile_tree(&source, &marker);
     let dir = manifest(&host, &host.url(&source), &target);
-    Replicate::new()
-        .current_dir(dir.path())
-        .args(["apply", "--auto-approve"])
-        .run()
-        .success();
-
-    assert_eq!(tree(&target), tree(&source), "the copy differs");
-    assert!(!marker.exists(), "a name ran as a command");
-    // The archive is the one replicate writes for the same folder here.
-    let mut own = Vec::new();
-    replicate::media::archive(&source, &mut own).unwrap();
-    let archived = fs::read(dir.path().join(".replicate/netbox_media.tar")).unwrap();
-    assert!(archived == own, "the archive of the ssh:// folder differs");
+    assert_applied_as_here(dir.path(), &source, &target, &marker);
 }
 
 #[test]

@@ -39,8 +39,9 @@ macro_rules! raw_table {
                 }
                 /// The media folder (NetBox's `MEDIA_ROOT`). Relative paths resolve
                 /// against the manifest's folder; the source's may also be on a host,
-                /// `ssh://[user@]host[:port]/path`. The target's is required when
-                /// media is included; its content is replaced by the source's.
+                /// `ssh://[user@]host[:port]/path`, or in a running container,
+                /// `docker://container/path`. The target's is required when media
+                /// is included; its content is replaced by the source's.
                 media: "Option<String>" => String;
                 /// The custom scripts folder (NetBox's `SCRIPTS_ROOT`); the target's
                 /// is required when scripts are included.

@@ -158,3 +158,40 @@ pub fn contents(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A NetBox-like tree at `root` with files whose names carry shell syntax
+/// that would create `marker`; and a target folder beside `root`'s parent
+/// holding a stale file. Returns the target.
+pub fn hostile_tree(root: &Path, marker: &Path) -> PathBuf {
+    let m = marker.display();
+    build_tree(root, false);
+    for name in [
+        format!("$(touch {m}).png"),
+        format!("`touch {m}`; it's.txt"),
+        "a\nnew line.txt".to_owned(),
+    ] {
+        write(&root.join(&name), name.as_bytes(), 0o644, 1_700_000_500);
+    }
+    let target = marker.with_file_name("target media");
+    write(&target.join("stale.txt"), b"old", 0o644, 1);
+    target
+}
+
+/// What `apply --auto-approve`, run now in the manifest folder `dir`, must
+/// give for the remote folder whose content is `source`: the target the
+/// same tree (nothing stale), `marker` never made, and the archive the
+/// bytes replicate writes for the same folder on this machine.
+#[track_caller]
+pub fn assert_applied_as_here(dir: &Path, source: &Path, target: &Path, marker: &Path) {
+    super::Replicate::new()
+        .current_dir(dir)
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    assert_eq!(tree(target), tree(source), "the copy differs");
+    assert!(!marker.exists(), "a name ran as a command");
+    let mut own = Vec::new();
+    replicate::media::archive(source, &mut own).unwrap();
+    let archived = fs::read(dir.join(".replicate/netbox_media.tar")).unwrap();
+    assert!(archived == own, "the archive differs from this machine's");
+}

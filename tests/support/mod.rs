@@ -5,6 +5,7 @@
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
 pub mod artifacts;
+pub mod docker;
 pub mod fidelity;
 pub mod fidelity_copy;
 pub mod fidelity_diff;

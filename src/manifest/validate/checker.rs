@@ -185,14 +185,6 @@ impl Checker<'_> {
     pub(super) fn place(&mut self, value: &Spanned<String>, what: &str) -> Option<Place> {
         let text = self.non_empty(value, what)?;
         match Place::parse(&text, &self.dir) {
-            Ok(Place::Docker(_)) => {
-                self.push(
-                    ManifestDiagnostic::error("manifest::folder", &self.file, format!("{what}: docker:// folders are not supported yet"))
-                        .with_label(value.span(), "a folder in a container")
-                        .with_help("copy from the container's volume on its host (a path, or `ssh://host/var/lib/docker/volumes/NAME/_data`)"),
-                );
-                None
-            }
             Ok(place) => Some(place),
             Err(error) => {
                 self.push(
@@ -203,7 +195,7 @@ impl Checker<'_> {
                     )
                     .with_label(value.span(), "not a folder replicate can reach")
                     .with_help(
-                        "write a path on this machine, or `ssh://[user@]host[:port]/absolute/path`",
+                        "write a path on this machine, `ssh://[user@]host[:port]/absolute/path` or `docker://container/absolute/path`",
                     ),
                 );
                 None

@@ -88,7 +88,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
                         format!("target.{folder} is on {remote}: replicate writes target folders on this machine only, for now"),
                     )
                     .with_label(written.span(), "a remote target folder")
-                    .with_help("run replicate on the target's host (the source's folders may be `ssh://`), or copy this folder by hand"),
+                    .with_help("run replicate on the target's host (the source's folders may be `ssh://` or `docker://`), or copy this folder by hand"),
                 );
             }
             target_folders.insert(folder, place);
