@@ -44,8 +44,7 @@ pub(super) fn source(
         }
     };
     let note = format!(
-        "source {name}: {} holds {}, {}",
-        place.shown(),
+        "source {name}: {place} holds {}, {}",
         count(files, "file", "files"),
         DecimalBytes(bytes)
     );

@@ -36,7 +36,7 @@ impl Planner<'_> {
     pub(super) fn archive(&self, folders: &FolderArtifacts) -> Step {
         let sources: Vec<String> = folders
             .iter()
-            .map(|(c, _, _)| format!("{} {}", c.folder, c.source.shown()))
+            .map(|(c, _, _)| format!("{} {}", c.folder, c.source))
             .collect();
         Step {
             id: StepId::Archive,
