@@ -7,5 +7,5 @@ mod place;
 mod run;
 
 pub use self::command::{Reach, script_argv};
-pub use self::place::{DOCKER_SCHEME, DockerPlace, Place, PlaceError, SSH_SCHEME, SshPlace};
-pub use self::run::{MEASURE, Measured, PACK, RemoteError, measure, output};
+pub use self::place::{DockerPlace, Place, PlaceError, SshPlace};
+pub use self::run::{Measured, PACK, RemoteError, measure};

@@ -53,8 +53,8 @@ pub enum PlaceError {
     BadName(String),
 }
 
-pub const SSH_SCHEME: &str = "ssh://";
-pub const DOCKER_SCHEME: &str = "docker://";
+const SSH_SCHEME: &str = "ssh://";
+const DOCKER_SCHEME: &str = "docker://";
 
 impl Place {
     /// A folder as written: a URL when it starts with `ssh://` or
@@ -107,10 +107,7 @@ impl Place {
     pub fn remote_name(&self) -> Option<String> {
         match self {
             Place::Local(_) => None,
-            Place::Ssh(ssh) => Some(match ssh.port {
-                Some(port) => format!("{SSH_SCHEME}{}:{port}", ssh.destination()),
-                None => format!("{SSH_SCHEME}{}", ssh.destination()),
-            }),
+            Place::Ssh(ssh) => Some(format!("{SSH_SCHEME}{}", ssh.authority())),
             Place::Docker(docker) => Some(format!("{DOCKER_SCHEME}{}", docker.container)),
         }
     }
@@ -132,29 +129,26 @@ impl Place {
             Place::Docker(docker) => docker.path.clone(),
         }
     }
-
-    /// The same place with `suffix` added to the folder's name
-    /// (`media.replicate-next`).
-    pub fn with_name_suffix(&self, suffix: &str) -> Place {
-        match self {
-            Place::Local(path) => {
-                let mut name = path.as_os_str().to_owned();
-                name.push(suffix);
-                Place::Local(PathBuf::from(name))
-            }
-            Place::Ssh(ssh) => Place::Ssh(SshPlace {
-                path: format!("{}{suffix}", ssh.path),
-                ..ssh.clone()
-            }),
-            Place::Docker(docker) => Place::Docker(DockerPlace {
-                path: format!("{}{suffix}", docker.path),
-                ..docker.clone()
-            }),
-        }
-    }
 }
 
 impl SshPlace {
+    /// `[user@]host[:port]` as the URL writes it (an IPv6 address in
+    /// brackets).
+    fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{user}{host}{port}")
+    }
+
     /// `[user@]host`, as `ssh` takes it.
     pub fn destination(&self) -> String {
         match &self.user {
@@ -252,21 +246,7 @@ impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Place::Local(path) => write!(f, "{}", path.display()),
-            Place::Ssh(ssh) => {
-                let host = if ssh.host.contains(':') {
-                    format!("[{}]", ssh.host)
-                } else {
-                    ssh.host.clone()
-                };
-                match &ssh.user {
-                    Some(user) => write!(f, "{SSH_SCHEME}{user}@{host}")?,
-                    None => write!(f, "{SSH_SCHEME}{host}")?,
-                }
-                if let Some(port) = ssh.port {
-                    write!(f, ":{port}")?;
-                }
-                write!(f, "{}", ssh.path)
-            }
+            Place::Ssh(ssh) => write!(f, "{SSH_SCHEME}{}{}", ssh.authority(), ssh.path),
             Place::Docker(docker) => {
                 write!(f, "{DOCKER_SCHEME}{}{}", docker.container, docker.path)
             }
@@ -394,14 +374,5 @@ mod tests {
         ] {
             assert_eq!(parsed(text).unwrap_err(), error, "{text}");
         }
-    }
-
-    #[test]
-    fn a_suffix_goes_on_the_folders_name() {
-        let place = parsed("ssh://nb1/srv/media").unwrap();
-        assert_eq!(
-            place.with_name_suffix(".replicate-next").to_string(),
-            "ssh://nb1/srv/media.replicate-next"
-        );
     }
 }

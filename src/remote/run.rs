@@ -14,7 +14,7 @@ pub const PACK: &str = "cd -- \"$1\" && exec tar --sort=name --hard-dereference 
 /// Checks that the folder `$1` exists, that the tools replicate runs there
 /// are GNU's, and that it holds no socket (GNU tar would leave it out
 /// without failing), then prints its files and their bytes (`12 3456`).
-pub const MEASURE: &str = r#"[ -d "$1" ] || { echo "the folder $1 does not exist" >&2; exit 3; }
+const MEASURE: &str = r#"[ -d "$1" ] || { echo "the folder $1 does not exist" >&2; exit 3; }
 cd -- "$1" || exit 5
 for tool in tar find awk; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is not installed" >&2; exit 4; }
@@ -63,7 +63,7 @@ pub fn measure(reach: &Reach, place: &Place) -> Result<Measured, RemoteError> {
 }
 
 /// Runs `script` where `place` is, to its end; what it printed.
-pub fn output(
+fn output(
     reach: &Reach,
     place: &Place,
     script: &str,
