@@ -17,6 +17,7 @@ mod netbox;
 mod netbox_live;
 mod planner;
 mod progress;
+mod remote_target;
 mod sanitize;
 mod ssh;
 mod store;

@@ -3,15 +3,15 @@
 //! a host that cannot be reached named by `plan`, a stream refused and a
 //! run killed mid-archive.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::media_tree::{
-    Node, assert_applied_as_here, build_tree, hostile_tree, tree, write,
+    assert_applied_as_here, big_tree, hostile_path, hostile_tree, kept_target, tree, unique_bytes,
+    write,
 };
 use crate::support::ssh::SshHost;
-use crate::support::{Replicate, Run, manifest_folder, wait_for_step, wait_until_gone};
+use crate::support::{Replicate, Run, apply_killed_during, manifest_folder, wait_until_gone};
 
 /// A TOML string holding `text` exactly.
 fn toml_string(text: &str) -> String {
@@ -46,14 +46,8 @@ fn an_ssh_source_folder_with_hostile_names_is_copied_byte_for_byte() {
     let host = SshHost::start();
     let work = tempfile::tempdir().unwrap();
     let marker = work.path().join("marker");
-    let m = marker.display();
     // The folder's own path and its files' names carry shell syntax.
-    let source = work
-        .path()
-        .join(format!(
-            "it's a \"folder\" $(touch {m}) `touch {m}`; touch {m}\nnext"
-        ))
-        .join("media");
+    let source = hostile_path(work.path(), &marker).join("media");
     let target = hostile_tree(&source, &marker);
     let dir = manifest(&host, &host.url(&source), &target);
     assert_applied_as_here(dir.path(), &source, &target, &marker);
@@ -129,21 +123,6 @@ fn a_refused_key_fails_plan_at_once_instead_of_asking() {
     );
 }
 
-/// `len` bytes that do not repeat, differing with `seed`.
-fn bytes(len: u32, seed: u32) -> Vec<u8> {
-    (0..len)
-        .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24) as u8)
-        .collect()
-}
-
-/// A local target folder in `work` holding one file, and its tree.
-fn kept_target(work: &Path) -> (PathBuf, BTreeMap<PathBuf, Node>) {
-    let target = work.join("target");
-    write(&target.join("kept.txt"), b"kept", 0o644, 1);
-    let before = tree(&target);
-    (target, before)
-}
-
 #[test]
 fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
     let host = SshHost::start();
@@ -159,7 +138,12 @@ fn a_special_file_on_the_host_stops_archive_and_leaves_the_target() {
         .status()
         .unwrap();
     assert!(made.success());
-    write(&source.join("zz-big.bin"), &bytes(16 << 20, 0), 0o644, 1);
+    write(
+        &source.join("zz-big.bin"),
+        &unique_bytes(16 << 20, 0),
+        0o644,
+        1,
+    );
     let (target, before) = kept_target(work.path());
     let dir = manifest(&host, &host.url(&source), &target);
     Replicate::new()
@@ -180,30 +164,10 @@ fn a_run_killed_during_an_ssh_archive_leaves_nothing_running_and_resume_finishes
     let host = SshHost::start();
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("media");
-    build_tree(&source, false);
-    // Large enough that the archive is still running when the run is killed.
-    for i in 0..8 {
-        write(
-            &source.join(format!("big/{i}.bin")),
-            &bytes(8 << 20, i),
-            0o644,
-            1,
-        );
-    }
+    big_tree(&source, 8);
     let (target, before) = kept_target(work.path());
     let dir = manifest(&host, &host.url(&source), &target);
-    let mut run = Replicate::new()
-        .current_dir(dir.path())
-        .args(["apply", "--auto-approve"])
-        .spawn();
-    wait_for_step(
-        &mut run,
-        &dir.path().join(".replicate"),
-        "archive",
-        "running",
-        60,
-    );
-    run.kill();
+    apply_killed_during(dir.path(), "archive", 60);
     assert!(
         !dir.path().join(".replicate/netbox_media.tar").exists(),
         "the archive was complete before the kill"

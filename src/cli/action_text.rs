@@ -52,19 +52,22 @@ pub(super) fn action_lines(action: &Action) -> Vec<String> {
         Action::Extract { folders, .. } => {
             let mut lines: Vec<String> = folders
                 .iter()
-                .map(|f| match &f.next {
-                    Some(next) => format!(
-                        "replicate: unpack {} into {}, check it against {}",
+                .map(|f| {
+                    let (how, place) = match &f.next {
+                        Some(next) => ("into", next.shown()),
+                        None => ("beside", f.into.shown()),
+                    };
+                    let there = match f.into.remote_name() {
+                        Some(name) => format!(
+                            " (checked here first, unpacked by tar on {name}, checked there by sha256sum -c)"
+                        ),
+                        None => String::new(),
+                    };
+                    format!(
+                        "replicate: unpack {} {how} {place}, check it against {}{there}",
                         shown(&f.archive),
-                        shown(next),
                         shown(&f.file_sums)
-                    ),
-                    None => format!(
-                        "replicate: unpack {} beside {}, check it against {}",
-                        shown(&f.archive),
-                        shown(&f.into),
-                        shown(&f.file_sums)
-                    ),
+                    )
                 })
                 .collect();
             if folders.iter().any(|f| f.next.is_none()) {
@@ -187,9 +190,9 @@ pub(super) fn action_lines(action: &Action) -> Vec<String> {
             for folder in folders {
                 lines.push(format!(
                     "replicate: exchange {} with {}, the old content kept as {}",
-                    shown(&folder.folder),
-                    shown(&folder.next),
-                    shown(&folder.previous)
+                    folder.folder.shown(),
+                    folder.next.shown(),
+                    folder.previous.shown()
                 ));
             }
             lines

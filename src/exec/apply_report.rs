@@ -9,9 +9,9 @@ use super::error::ApplyError;
 use super::prepare::Prepared;
 use crate::io::files::size_of;
 use crate::manifest::{Keep, Strategy};
-use crate::media;
 use crate::plan::{SOURCE_RECORD, StepId};
 use crate::postgres::names::companion;
+use crate::remote::Place;
 
 /// A run that completed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct PreviousTarget {
     /// `<target>__prev`, when a database is copied.
     pub database: Option<String>,
     /// Each `<folder>.replicate-prev`.
-    pub folders: Vec<PathBuf>,
+    pub folders: Vec<Place>,
 }
 
 /// The artifacts after the run.
@@ -130,7 +130,7 @@ fn previous_target(prepared: &Prepared) -> Option<PreviousTarget> {
         folders: t
             .folders
             .values()
-            .map(|folder| media::companion(folder, "prev"))
+            .map(|folder| folder.beside("prev"))
             .collect(),
     })
 }

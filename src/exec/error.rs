@@ -6,7 +6,6 @@ use miette::Diagnostic;
 
 use crate::io::sha256sum::SumsError;
 use crate::manifest::ManifestError;
-use crate::media::MediaError;
 use crate::plan::PlanError;
 use crate::postgres::libpq::PqError;
 use crate::postgres::query::QueryError;
@@ -120,7 +119,7 @@ pub enum ApplyError {
     #[diagnostic(code(replicate::io))]
     Folder {
         #[source]
-        source: MediaError,
+        source: Box<super::target_folder::FolderError>,
     },
 
     /// A record could not be written as JSON.
@@ -151,12 +150,12 @@ pub enum ApplyError {
         source: QueryError,
     },
 
-    #[error("step `rollback` failed: cannot swap the folder {} back: {source}", folder.display())]
+    #[error("step `rollback` failed: cannot swap the folder {folder} back: {source}")]
     #[diagnostic(code(replicate::step_failed), help("{help}"))]
     RollbackFolder {
-        folder: std::path::PathBuf,
+        folder: String,
         #[source]
-        source: MediaError,
+        source: Box<super::target_folder::FolderError>,
         /// Whether the target could be put back as it was.
         help: String,
     },

@@ -27,6 +27,7 @@ mod source_record;
 mod start;
 mod steps;
 mod stream;
+mod target_folder;
 mod target_server;
 mod target_state;
 mod verify;

@@ -2,19 +2,19 @@
 //! `<folder>.replicate-prev`) swapped back in the way `swap` put the new one
 //! in, so a second rollback undoes the first; then `invalidate-target`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ApplyError;
 use super::steps::Maintenance;
+use super::target_folder::TargetFolder;
 use super::target_server;
 use crate::io::interrupt;
 use crate::manifest::{Manifest, Strategy};
-use crate::media;
 use crate::plan::{Action, Labeled, StepId};
 use crate::postgres::names::companion;
 use crate::postgres::query::QueryError;
 use crate::postgres::rename::renames_sql;
+use crate::remote::{Place, Reach};
 
 /// What a rollback will exchange.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct Rollback {
     /// The target database and its previous copy.
     pub database: Option<(String, String)>,
     /// Each target folder, and the previous content beside it.
-    pub folders: Vec<(PathBuf, PathBuf)>,
+    pub folders: Vec<(Place, Place)>,
     /// `invalidate-target`'s commands (NetBox's own actions through
     /// `target.manage`, then `target.invalidate`), run at the end.
     pub invalidate: Vec<Labeled>,
@@ -54,11 +54,13 @@ pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
     };
     let mut folders = Vec::new();
     for folder in t.folders.values() {
-        let previous = media::companion(&media::real_folder(folder), "prev");
-        if !previous.is_dir() {
+        let previous = folder.beside("prev");
+        let there = TargetFolder::new(folder, Some(&manifest.reach))
+            .has_previous()
+            .map_err(|e| refuse(format!("cannot look for {previous}: {e}")))?;
+        if !there {
             return Err(refuse(format!(
-                "there is no complete previous target: {} does not exist",
-                previous.display()
+                "there is no complete previous target: {previous} does not exist"
             )));
         }
         folders.push((folder.clone(), previous));
@@ -132,7 +134,7 @@ pub fn run(manifest: &Manifest, rollback: &Rollback) -> Result<RolledBack, Apply
             })?;
         downtime = Some(took);
     }
-    exchange_folders(&maintenance, rollback)?;
+    exchange_folders(&maintenance, rollback, &manifest.reach)?;
     super::steps::run_labeled(
         &rollback.invalidate,
         &secrets,
@@ -180,22 +182,27 @@ fn exchange_databases(
 
 /// Exchanges each target folder with its previous content; when one
 /// fails, what was exchanged (the database too) is exchanged back.
-fn exchange_folders(maintenance: &Maintenance<'_>, rollback: &Rollback) -> Result<(), ApplyError> {
-    let mut done: Vec<&PathBuf> = Vec::new();
+fn exchange_folders(
+    maintenance: &Maintenance<'_>,
+    rollback: &Rollback,
+    reach: &Reach,
+) -> Result<(), ApplyError> {
+    let mut done: Vec<TargetFolder<'_>> = Vec::new();
     for (folder, _) in &rollback.folders {
-        if let Err(e) = media::roll_back_folder(folder) {
+        let folder = TargetFolder::new(folder, Some(reach));
+        if let Err(e) = folder.roll_back() {
             // Back to where the rollback started.
             let mut undone = done
                 .iter()
-                .try_for_each(|f| media::roll_back_folder(f).map_err(|e| e.to_string()));
+                .try_for_each(|f| f.roll_back().map_err(|e| e.to_string()));
             if let (Ok(()), Some((target, previous))) = (&undone, &rollback.database) {
                 undone = exchange_databases(maintenance, rollback, target, previous)
                     .map(|_| ())
                     .map_err(|e| e.to_string());
             }
             return Err(ApplyError::RollbackFolder {
-                folder: folder.clone(),
-                source: e,
+                folder: folder.place.to_string(),
+                source: Box::new(e),
                 help: match undone {
                     Ok(()) => "the target was put back as it was before the rollback".to_owned(),
                     Err(why) => format!(

@@ -11,6 +11,9 @@ use super::verify_target::{TargetVerdict, check_target};
 use crate::io::sha256sum;
 use crate::manifest::Manifest;
 use crate::media;
+use crate::remote::{self, Place};
+
+use super::target_folder::FolderError;
 use crate::plan::{self, Action, Plan, StepId};
 use crate::store::Mismatch;
 
@@ -38,7 +41,7 @@ pub struct FolderVerdict {
     /// `media`, `scripts`, `reports`.
     pub name: String,
     /// The target folder.
-    pub into: PathBuf,
+    pub into: Place,
     /// The files that differ, by path in the folder.
     pub differences: Vec<(FileFound, PathBuf)>,
     /// How many files were checked.
@@ -155,8 +158,18 @@ fn check_folders(plan: &Plan) -> Result<Vec<FolderVerdict>, ApplyError> {
     for folder in folders {
         let sums = sha256sum::read_files(&folder.file_sums)
             .map_err(|source| ApplyError::FolderSums { source })?;
-        let found =
-            media::compare(&folder.into, &sums).map_err(|source| ApplyError::Folder { source })?;
+        let found = match folder.into.local() {
+            Some(into) => media::compare(into, &sums).map_err(FolderError::from),
+            None => {
+                let reach = folder.reach.clone().unwrap_or_default();
+                remote::file_sums(&reach, &folder.into)
+                    .map(|found| media::compare_sums(&found, &sums))
+                    .map_err(FolderError::from)
+            }
+        }
+        .map_err(|source| ApplyError::Folder {
+            source: Box::new(source),
+        })?;
         let differences = [
             (FileFound::Missing, found.missing),
             (FileFound::Changed, found.changed),

@@ -85,6 +85,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(Vec<u8>, String)>, SumsError> {
                     name.push(b'\n');
                     i += 2;
                 }
+                // Newer GNU sha256sum escapes a carriage return too.
+                (true, b'\\', Some(b'r')) => {
+                    name.push(b'\r');
+                    i += 2;
+                }
                 (_, b, _) => {
                     name.push(b);
                     i += 1;

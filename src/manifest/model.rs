@@ -67,8 +67,8 @@ pub struct Source {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub database: DbUrl,
-    /// The copied folders at the target, on this machine.
-    pub folders: BTreeMap<Folder, PathBuf>,
+    /// The copied folders at the target: here, on a host or in a container.
+    pub folders: BTreeMap<Folder, Place>,
     pub invalidate: Option<Vec<Text>>,
     /// The argv prefix that runs this side's NetBox `manage.py`: the
     /// post-copy actions of `invalidate-target` run through it.
@@ -150,7 +150,7 @@ pub struct RuleSpans {
 pub struct CopiedFolder {
     pub folder: Folder,
     pub source: Place,
-    pub target: PathBuf,
+    pub target: Place,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +179,8 @@ pub struct Spans {
     pub exclude_table_data: Vec<Range<usize>>,
     /// Each copied folder's source path.
     pub source_folders: BTreeMap<Folder, Range<usize>>,
+    /// Each copied folder's target path.
+    pub target_folders: BTreeMap<Folder, Range<usize>>,
 }
 
 impl Manifest {

@@ -7,6 +7,7 @@ mod entries;
 mod error;
 mod links;
 mod repack;
+mod send;
 mod swap;
 mod tree;
 mod unpack;
@@ -15,8 +16,9 @@ pub use self::archive::{ArchiveReport, archive};
 pub use self::entries::ArchiveCheck;
 pub use self::error::MediaError;
 pub use self::repack::repack;
+pub use self::send::send;
 pub use self::swap::{
     SwappedFolder, companion, real_folder, roll_back_folder, swap_folder, swap_in,
 };
-pub use self::tree::{TreeDifferences, compare};
-pub use self::unpack::{ExtractReport, Placement, extract};
+pub use self::tree::{TreeDifferences, compare, compare_sums};
+pub use self::unpack::{CheckedArchive, ExtractReport, Placement, check, extract};

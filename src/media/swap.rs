@@ -94,7 +94,13 @@ pub fn swap_folder(folder: &Path) -> Result<SwappedFolder, MediaError> {
     }
     let had_content = exists(&folder);
     let swapped = if had_content {
-        exchange(&next, &folder).and_then(|()| fs::rename(&next, &prev).map_err(io_at(&next)))
+        exchange(&next, &folder).and_then(|()| {
+            fs::rename(&next, &prev).map_err(|e| {
+                // The exchange undone: the live content back in place.
+                let _ = exchange(&next, &folder);
+                io_at(&next)(e)
+            })
+        })
     } else {
         fs::rename(&next, &folder).map_err(io_at(&folder))
     };
@@ -104,10 +110,7 @@ pub fn swap_folder(folder: &Path) -> Result<SwappedFolder, MediaError> {
         set_aside,
     };
     if let Err(e) = swapped {
-        // Back to how it was: the partial work undone.
-        if had_content && exists(&next) && !exists(&prev) {
-            let _ = exchange(&next, &done.folder);
-        }
+        // Back to how it was: the older previous content too.
         if set_aside {
             let _ = fs::rename(&old, &prev);
         }

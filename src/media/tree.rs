@@ -24,6 +24,28 @@ impl TreeDifferences {
     }
 }
 
+/// Compares the sums of the files found in a folder with `sums`.
+pub fn compare_sums(found: &FileSums, sums: &FileSums) -> TreeDifferences {
+    let mut differences = TreeDifferences::default();
+    for (path, hash) in found {
+        match sums.get(path) {
+            None => differences.unexpected.push(path.clone()),
+            Some(expected) => {
+                differences.checked += 1;
+                if hash != expected {
+                    differences.changed.push(path.clone());
+                }
+            }
+        }
+    }
+    differences.missing = sums
+        .keys()
+        .filter(|p| !found.contains_key(*p))
+        .cloned()
+        .collect();
+    differences
+}
+
 /// Hashes every regular file below `folder` and compares with `sums`.
 pub fn compare(folder: &Path, sums: &FileSums) -> Result<TreeDifferences, MediaError> {
     let mut differences = TreeDifferences::default();

@@ -53,30 +53,14 @@ pub enum Placement {
 pub fn extract(
     archive: &Path,
     compression: Compression,
-    check: &ArchiveCheck,
+    check_how: &ArchiveCheck,
     file_sums: &FileSums,
     into: &Path,
     placement: Placement,
     tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
-    let entries = check_archive(archive, compression, check)?;
-    let files: BTreeMap<&Path, ()> = entries
-        .iter()
-        .filter(|e| matches!(e.kind, Kind::File { .. }))
-        .map(|e| (e.path.as_path(), ()))
-        .collect();
-    if let Some(path) = file_sums.keys().find(|p| !files.contains_key(p.as_path())) {
-        return Err(MediaError::FileMismatch {
-            path: path.clone(),
-            reason: "listed in the folder checksums but not in the archive".into(),
-        });
-    }
-    if let Some(path) = files.keys().find(|p| !file_sums.contains_key(**p)) {
-        return Err(MediaError::FileMismatch {
-            path: path.to_path_buf(),
-            reason: "in the archive but not in the folder checksums".into(),
-        });
-    }
+    let checked = check(archive, compression, check_how, file_sums)?;
+    let entries = &checked.0;
 
     let into = real_folder(into);
     let parent = into
@@ -98,7 +82,7 @@ pub fn extract(
     let old_meta = fs::metadata(&into).ok();
     fs::create_dir(&staging).map_err(io_at(&staging))?;
 
-    let result = unpack(archive, compression, &entries, file_sums, &staging, tally)
+    let result = unpack(archive, compression, entries, file_sums, &staging, tally)
         .and_then(|report| {
             adopt_owner(&staging, old_meta.as_ref())?;
             if let Some(meta) = &old_meta {
@@ -117,6 +101,39 @@ pub fn extract(
         let _ = remove_any(&staging);
     }
     result
+}
+
+/// An archive whose entries were all checked, and found to be the files
+/// of its folder checksums.
+pub struct CheckedArchive(pub(super) Vec<Entry>);
+
+/// Reads the archive's entries and refuses it when one is unsafe to
+/// unpack or its files are not those of `file_sums`; nothing is written.
+pub fn check(
+    archive: &Path,
+    compression: Compression,
+    check: &ArchiveCheck,
+    file_sums: &FileSums,
+) -> Result<CheckedArchive, MediaError> {
+    let entries = check_archive(archive, compression, check)?;
+    let files: BTreeMap<&Path, ()> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::File { .. }))
+        .map(|e| (e.path.as_path(), ()))
+        .collect();
+    if let Some(path) = file_sums.keys().find(|p| !files.contains_key(p.as_path())) {
+        return Err(MediaError::FileMismatch {
+            path: path.clone(),
+            reason: "listed in the folder checksums but not in the archive".into(),
+        });
+    }
+    if let Some(path) = files.keys().find(|p| !file_sums.contains_key(**p)) {
+        return Err(MediaError::FileMismatch {
+            path: path.to_path_buf(),
+            reason: "in the archive but not in the folder checksums".into(),
+        });
+    }
+    Ok(CheckedArchive(entries))
 }
 
 fn unpack(

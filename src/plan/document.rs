@@ -129,12 +129,7 @@ impl PlanDocument {
             },
             target: Endpoint {
                 database: manifest.target.database.redacted(),
-                folders: manifest
-                    .target
-                    .folders
-                    .iter()
-                    .map(|(f, path)| (*f, Place::Local(path.clone())))
-                    .collect(),
+                folders: manifest.target.folders.clone(),
                 netbox: inspection.and_then(|i| i.target_netbox.clone()),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),

@@ -6,15 +6,19 @@
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::place::Place;
 use crate::display::shell::shell_word;
 
 /// How remote places are reached: `ssh` (in batch mode, so that a missing
 /// key or an unknown host fails at once instead of asking) with the
 /// manifest's OpenSSH configuration file if it names one, and `docker`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Reach {
     /// `[tools] ssh_config`: given to `ssh -F`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_config: Option<PathBuf>,
 }
 

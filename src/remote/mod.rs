@@ -5,7 +5,12 @@
 mod command;
 mod place;
 mod run;
+mod target;
 
 pub use self::command::{Reach, script_argv};
 pub use self::place::{DockerPlace, Place, PlaceError, SshPlace};
 pub use self::run::{Measured, PACK, RemoteError, measure};
+pub use self::target::{
+    RemoteSwap, TargetLook, Tree, check_argv, discard, file_sums, finish, look, roll_back, swap,
+    swap_in, unpack_argv,
+};

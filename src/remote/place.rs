@@ -121,6 +121,29 @@ impl Place {
         }
     }
 
+    /// The folder beside this one named `<folder>.replicate-<what>`
+    /// (`next`, `prev`), in the same place.
+    pub fn beside(&self, what: &str) -> Place {
+        let suffix = format!(".replicate-{what}");
+        match self {
+            Place::Local(path) => {
+                let mut name = path
+                    .file_name()
+                    .map_or_else(|| std::ffi::OsString::from("folder"), ToOwned::to_owned);
+                name.push(suffix);
+                Place::Local(path.with_file_name(name))
+            }
+            Place::Ssh(ssh) => Place::Ssh(SshPlace {
+                path: format!("{}{suffix}", ssh.path),
+                ..ssh.clone()
+            }),
+            Place::Docker(docker) => Place::Docker(DockerPlace {
+                path: format!("{}{suffix}", docker.path),
+                ..docker.clone()
+            }),
+        }
+    }
+
     /// The folder's path where it is.
     pub fn path_text(&self) -> String {
         match self {

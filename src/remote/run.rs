@@ -48,43 +48,36 @@ pub struct Measured {
 /// Runs [`MEASURE`] where `place` is.
 pub fn measure(reach: &Reach, place: &Place) -> Result<Measured, RemoteError> {
     let path = place.path_text();
-    let out = output(reach, place, MEASURE, &[&path])?;
+    let out = String::from_utf8_lossy(&output(reach, place, MEASURE, &[&path])?).into_owned();
     let mut words = out.split_whitespace().map(str::parse::<u64>);
     match (words.next(), words.next()) {
         (Some(Ok(files)), Some(Ok(bytes))) => Ok(Measured { files, bytes }),
-        _ => Err(failure(
+        _ => Err(RemoteError::new(
             reach,
             place,
             &[&path],
             format!("it printed {out:?}"),
-            false,
         )),
     }
 }
 
 /// Runs `script` where `place` is, to its end; what it printed.
-fn output(
+pub(super) fn output(
     reach: &Reach,
     place: &Place,
     script: &str,
     args: &[&str],
-) -> Result<String, RemoteError> {
+) -> Result<Vec<u8>, RemoteError> {
     let argv = script_argv(reach, place, script, args);
     let ran = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
-            failure(
-                reach,
-                place,
-                args,
-                format!("cannot run {}: {e}", argv[0]),
-                false,
-            )
+            RemoteError::new(reach, place, args, format!("cannot run {}: {e}", argv[0]))
         })?;
     if ran.status.success() {
-        return Ok(String::from_utf8_lossy(&ran.stdout).into_owned());
+        return Ok(ran.stdout);
     }
     let stderr = String::from_utf8_lossy(&ran.stderr);
     let last = stderr
@@ -92,31 +85,23 @@ fn output(
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("no message");
-    Err(failure(
-        reach,
-        place,
-        args,
-        format!("{last} ({})", ran.status),
-        ran.status.code() == Some(3),
-    ))
+    let mut error = RemoteError::new(reach, place, args, format!("{last} ({})", ran.status));
+    error.missing = ran.status.code() == Some(3);
+    Err(error)
 }
 
-/// The error of a script run with `args`; the command shown with the
-/// script's own text left out (replicate's, shown by `plan --verbose`).
-fn failure(
-    reach: &Reach,
-    place: &Place,
-    args: &[&str],
-    reason: String,
-    missing: bool,
-) -> RemoteError {
-    let argv = script_argv(reach, place, "SCRIPT", args);
-    RemoteError {
-        place: place
-            .remote_name()
-            .unwrap_or_else(|| "this machine".to_owned()),
-        command: shell_line(argv.iter().map(String::as_str)),
-        reason,
-        missing,
+impl RemoteError {
+    /// The error of a script run with `args`; the command shown with the
+    /// script's own text left out (replicate's, shown by `plan --verbose`).
+    pub fn new(reach: &Reach, place: &Place, args: &[&str], reason: String) -> Self {
+        let argv = script_argv(reach, place, "SCRIPT", args);
+        RemoteError {
+            place: place
+                .remote_name()
+                .unwrap_or_else(|| "this machine".to_owned()),
+            command: shell_line(argv.iter().map(String::as_str)),
+            reason,
+            missing: false,
+        }
     }
 }

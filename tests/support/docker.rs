@@ -9,11 +9,29 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The tests' image.
-const IMAGE: &str = "replicate-test-tools:1";
+const IMAGE: &str = "replicate-test-tools:2";
 
 /// What the image holds: what replicate's scripts run in a container, and
 /// `sleep` to keep it up.
-const PROGRAMS: &[&str] = &["sh", "tar", "find", "awk", "head", "grep", "sleep"];
+const PROGRAMS: &[&str] = &[
+    "sh",
+    "tar",
+    "find",
+    "awk",
+    "head",
+    "grep",
+    "sleep",
+    "mv",
+    "rm",
+    "mkdir",
+    "readlink",
+    "chmod",
+    "chown",
+    "id",
+    "df",
+    "sha256sum",
+    "xargs",
+];
 
 fn docker(args: &[&str]) -> Output {
     Command::new("docker")

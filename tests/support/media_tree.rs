@@ -163,6 +163,15 @@ pub fn contents(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// that would create `marker`; and a target folder beside `root`'s parent
 /// holding a stale file. Returns the target.
 pub fn hostile_tree(root: &Path, marker: &Path) -> PathBuf {
+    hostile_names(root, marker);
+    let target = marker.with_file_name("target media");
+    write(&target.join("stale.txt"), b"old", 0o644, 1);
+    target
+}
+
+/// A NetBox-like tree at `root` with files whose names carry shell syntax
+/// that would create `marker`.
+pub fn hostile_names(root: &Path, marker: &Path) {
     let m = marker.display();
     build_tree(root, false);
     for name in [
@@ -172,9 +181,6 @@ pub fn hostile_tree(root: &Path, marker: &Path) -> PathBuf {
     ] {
         write(&root.join(&name), name.as_bytes(), 0o644, 1_700_000_500);
     }
-    let target = marker.with_file_name("target media");
-    write(&target.join("stale.txt"), b"old", 0o644, 1);
-    target
 }
 
 /// What `apply --auto-approve`, run now in the manifest folder `dir`, must
@@ -194,4 +200,42 @@ pub fn assert_applied_as_here(dir: &Path, source: &Path, target: &Path, marker: 
     replicate::media::archive(source, &mut own).unwrap();
     let archived = fs::read(dir.join(".replicate/netbox_media.tar")).unwrap();
     assert!(archived == own, "the archive differs from this machine's");
+}
+
+/// `len` bytes that do not repeat, differing with `seed`.
+pub fn unique_bytes(len: u32, seed: u32) -> Vec<u8> {
+    (0..len)
+        .map(|b| (b.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 24) as u8)
+        .collect()
+}
+
+/// [`build_tree`] at `root` with `count` more files of 8 MiB in `big/`:
+/// enough that a step copying it is still running when a test stops it.
+pub fn big_tree(root: &Path, count: u32) {
+    build_tree(root, false);
+    for i in 0..count {
+        write(
+            &root.join(format!("big/{i}.bin")),
+            &unique_bytes(8 << 20, i),
+            0o644,
+            1,
+        );
+    }
+}
+
+/// A target folder `target` in `work` holding one file, and its tree.
+pub fn kept_target(work: &Path) -> (PathBuf, BTreeMap<PathBuf, Node>) {
+    let target = work.join("target");
+    write(&target.join("kept.txt"), b"kept", 0o644, 1);
+    let before = tree(&target);
+    (target, before)
+}
+
+/// A folder in `work` whose own name carries shell syntax that would
+/// create `marker`.
+pub fn hostile_path(work: &Path, marker: &Path) -> PathBuf {
+    let m = marker.display();
+    work.join(format!(
+        "it's a \"folder\" $(touch {m}) `touch {m}`; touch {m}\nnext"
+    ))
 }

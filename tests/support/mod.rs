@@ -332,6 +332,18 @@ pub fn redact_root(text: &str) -> String {
     text.replace(&root().display().to_string(), "[ROOT]")
 }
 
+/// Starts `apply --auto-approve` in the manifest folder `dir` and kills
+/// it (SIGKILL) as soon as `state.json` says `step` is running.
+#[track_caller]
+pub fn apply_killed_during(dir: &Path, step: &str, seconds: u64) {
+    let mut run = Replicate::new()
+        .current_dir(dir)
+        .args(["apply", "--auto-approve"])
+        .spawn();
+    wait_for_step(&mut run, &dir.join(".replicate"), step, "running", seconds);
+    run.kill();
+}
+
 /// Waits until `state.json` in `artifacts` says `step` has `status`, while
 /// `run` goes on: a run that ends first, or a wait past `seconds`, fails
 /// the test with what the run printed and the journal as it stands.

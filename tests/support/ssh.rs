@@ -53,13 +53,28 @@ impl SshHost {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\n\
                  AuthorizedKeysFile {keys}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nAllowTcpForwarding yes\n",
+                 KbdInteractiveAuthentication no\nAllowTcpForwarding yes\n\
+                 ForceCommand {logged}\n",
                 host = d.join("host_key").display(),
                 keys = d.join("authorized_keys").display(),
                 pid = d.join("sshd.pid").display(),
+                logged = d.join("logged").display(),
             ),
         )
         .unwrap();
+        // Every command the host runs is written down, then run as sshd
+        // would have run it.
+        fs::write(
+            d.join("logged"),
+            format!(
+                "#!/bin/sh\nprintf '%s\\n---\\n' \"$SSH_ORIGINAL_COMMAND\" >> {log}\n\
+                 exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+                log = d.join("commands.log").display()
+            ),
+        )
+        .unwrap();
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        fs::set_permissions(d.join("logged"), executable).unwrap();
         let host_key = fs::read_to_string(d.join("host_key.pub")).unwrap();
         fs::write(
             d.join("known_hosts"),
@@ -103,6 +118,11 @@ impl SshHost {
     /// The client configuration replicate is given (`[tools] ssh_config`).
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("ssh_config")
+    }
+
+    /// Every command the host ran, in order.
+    pub fn commands(&self) -> String {
+        fs::read_to_string(self.dir.path().join("commands.log")).unwrap_or_default()
     }
 
     /// `ssh://root@127.0.0.1:PORT/path`.

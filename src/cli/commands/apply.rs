@@ -105,7 +105,7 @@ fn summary(report: &ApplyReport) -> String {
             .database
             .iter()
             .cloned()
-            .chain(previous.folders.iter().map(|f| paths::display(f)))
+            .chain(previous.folders.iter().map(crate::remote::Place::shown))
             .collect();
         lines.push(format!(
             "The previous target is kept ({}): `replicate rollback` swaps it back in.",

@@ -58,8 +58,8 @@ fn describe(rollback: &Rollback) -> Vec<String> {
     for (folder, previous) in &rollback.folders {
         lines.push(format!(
             "folder {} exchanged with {}",
-            folder.display(),
-            previous.display()
+            folder.shown(),
+            previous.shown()
         ));
     }
     for command in &rollback.invalidate {

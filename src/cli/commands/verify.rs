@@ -48,15 +48,12 @@ fn folder_lines(folder: &FolderVerdict) -> String {
     let mut text = String::new();
     for (found, path) in &folder.differences {
         let label = found.as_str();
-        text.push_str(&format!(
-            "{label:<11} {}\n",
-            folder.into.join(path).display()
-        ));
+        text.push_str(&format!("{label:<11} {}/{}\n", folder.into, path.display()));
     }
     if folder.differences.is_empty() {
         text.push_str(&format!(
             "ok      {} ({} match)\n",
-            folder.into.display(),
+            folder.into,
             count(folder.checked, "file", "files")
         ));
     }

@@ -1,14 +1,19 @@
 //! `extract`: each archive checked, unpacked beside its target folder and
 //! swapped in (`replace`) or left beside it for `swap`.
 
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
+use crate::exec::process::{self, Output};
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
+use crate::exec::target_folder::TargetFolder;
 use crate::io::compression::Compression;
-use crate::io::files::remove_any;
-use crate::io::sha256sum;
+use crate::io::files::describe_io;
+use crate::io::sha256sum::{self, FileSums};
+use crate::manifest::Text;
 use crate::media::{self, Placement};
-use crate::plan::{Artifact, FolderExtract};
+use crate::plan::{Artifact, Exec, FolderExtract};
+use crate::remote;
 use crate::store::Sums;
 
 use super::archive::tree_note;
@@ -62,11 +67,11 @@ impl StepWork for Extract<'_> {
                 }
                 Err(failure) => {
                     for done in &unpacked {
-                        let _ = remove_any(&next_of(done));
+                        let _ = target_of(done).discard_next();
                     }
                     let untouched: Vec<String> = folders
                         .iter()
-                        .map(|f| format!("{} {}", f.name, f.into.display()))
+                        .map(|f| format!("{} {}", f.name, f.into))
                         .collect();
                     return Err(failure.with_help(format!(
                         "the target folders were not touched: {}",
@@ -77,10 +82,9 @@ impl StepWork for Extract<'_> {
         }
         let mut replaced: Vec<String> = Vec::new();
         for folder in folders.iter().filter(|f| f.next.is_none()) {
-            let into = media::real_folder(&folder.into);
-            if let Err(e) = media::swap_in(&next_of(folder), &into) {
+            if let Err(e) = target_of(folder).swap_in() {
                 for f in folders {
-                    let _ = remove_any(&next_of(f));
+                    let _ = target_of(f).discard_next();
                 }
                 let help = if replaced.is_empty() {
                     "the target folders were not touched".to_owned()
@@ -92,12 +96,11 @@ impl StepWork for Extract<'_> {
                 };
                 return Err(StepFailure::new(format!(
                     "cannot put the new {} folder in place of {}: {e}",
-                    folder.name,
-                    into.display()
+                    folder.name, folder.into
                 ))
                 .with_help(help));
             }
-            replaced.push(format!("{} {}", folder.name, folder.into.display()));
+            replaced.push(format!("{} {}", folder.name, folder.into));
         }
         total.note = Some(notes.join("; "));
         Ok(total)
@@ -136,16 +139,28 @@ fn extract_folder(
     } else {
         media::ArchiveCheck::Hash(expected)
     };
-    let report = media::extract(
-        &folder.archive,
-        compression,
-        &check,
-        &sums,
-        &folder.into,
-        Placement::Beside,
-        tally,
-    )
-    .map_err(|e| StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name)))?;
+    let target = target_of(folder);
+    let report = match folder.into.local() {
+        Some(into) => media::extract(
+            &folder.archive,
+            compression,
+            &check,
+            &sums,
+            into,
+            Placement::Beside,
+            tally,
+        )
+        .map_err(|e| {
+            StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name))
+        })?,
+        None => {
+            let sent = extract_there(cx, folder, target, compression, &check, &sums);
+            if sent.is_err() {
+                let _ = target.discard_next();
+            }
+            sent?
+        }
+    };
     Ok(StepReport {
         bytes: report.bytes,
         checksums: Sums::new(),
@@ -155,10 +170,87 @@ fn extract_folder(
     })
 }
 
-/// Where a folder's new content is unpacked: beside the folder it replaces.
-fn next_of(folder: &FolderExtract) -> PathBuf {
-    folder
-        .next
-        .clone()
-        .unwrap_or_else(|| media::companion(&media::real_folder(&folder.into), "next"))
+/// The target folder of `folder`, where it is.
+fn target_of(folder: &FolderExtract) -> TargetFolder<'_> {
+    TargetFolder::new(&folder.into, folder.reach.as_ref())
+}
+
+/// A remote folder: the archive checked here entry by entry (a hostile
+/// one is refused before anything is sent), its tar stream unpacked beside
+/// the folder by `tar` there, each entry compared again as it goes, then
+/// every file checked there by `sha256sum -c`.
+fn extract_there(
+    cx: &StepContext<'_>,
+    folder: &FolderExtract,
+    target: TargetFolder<'_>,
+    compression: Compression,
+    check: &media::ArchiveCheck,
+    sums: &FileSums,
+) -> Result<media::ExtractReport, StepFailure> {
+    let refused = |e: media::MediaError| {
+        StepFailure::new(format!("extracting the {} folder failed: {e}", folder.name))
+    };
+    let checked = media::check(&folder.archive, compression, check, sums).map_err(refused)?;
+    let reach = target.reach();
+    let unpack = remote_exec(remote::unpack_argv(reach, &folder.into));
+    let (reader, mut writer) = io::pipe().map_err(|e| StepFailure::new(describe_io(&e)))?;
+    let tally = &cx.meter.done;
+    let report = std::thread::scope(|scope| {
+        let sender = scope.spawn(move || {
+            let sent = media::send(&folder.archive, compression, &checked, &mut writer, tally);
+            drop(writer);
+            sent
+        });
+        let unpacked = process::run_fed(&unpack, cx.secrets, Box::new(reader), Output::Discard);
+        let sent = sender
+            .join()
+            .unwrap_or_else(|_| Err(media::MediaError::BadSums("the sender panicked".into())));
+        match (unpacked, sent) {
+            // The command failed: its status and stderr say more.
+            (Err(failed), _) if failed.status.is_some() => Err(failed),
+            (_, Err(refused_now)) => Err(refused(refused_now)),
+            (Err(failed), Ok(_)) => Err(failed),
+            (Ok(()), Ok(report)) => Ok(report),
+        }
+    })
+    .map_err(|mut e| {
+        e.message = format!(
+            "unpacking the {} folder beside {} failed: {}",
+            folder.name, folder.into, e.message
+        );
+        e
+    })?;
+    if !sums.is_empty() {
+        let check = remote_exec(remote::check_argv(reach, &folder.into));
+        let listing = std::fs::File::open(&folder.file_sums).map_err(|e| {
+            StepFailure::new(format!(
+                "cannot read {}: {}",
+                folder.file_sums.display(),
+                describe_io(&e)
+            ))
+        })?;
+        process::run_fed(&check, cx.secrets, Box::new(listing), Output::Discard).map_err(
+            |mut e| {
+                e.message = format!(
+                    "the {} files unpacked beside {} do not match their checksums: {}",
+                    folder.name, folder.into, e.message
+                );
+                e
+            },
+        )?;
+    }
+    Ok(report)
+}
+
+/// A command that runs a script where a remote folder is.
+fn remote_exec(argv: Vec<String>) -> Exec {
+    let mut words = argv.into_iter().map(Text::plain);
+    Exec {
+        program: words.next().unwrap_or_else(|| Text::plain("sh")),
+        args: words.collect(),
+        env: Vec::new(),
+        cwd: None,
+        stdin: None,
+        stdout: None,
+    }
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::exec::scheduler::{StepFailure, StepReport, StepResult};
-use crate::media::{self, SwappedFolder};
+use crate::exec::target_folder::{Swapped, TargetFolder};
 use crate::plan::{DatabaseSwap, FolderSwap};
 use crate::postgres::names::companion;
 use crate::postgres::rename::{busy, renames_sql};
@@ -41,15 +41,15 @@ impl StepWork for Swap<'_> {
         if let (Some(db), Some(maintenance)) = (database, &maintenance) {
             downtime = swap_database(maintenance, db)?;
         }
-        let mut swapped: Vec<SwappedFolder> = Vec::new();
+        let mut swapped: Vec<Swapped<'_>> = Vec::new();
         for folder in folders {
-            match media::swap_folder(&folder.folder) {
+            match TargetFolder::new(&folder.folder, folder.reach.as_ref()).swap() {
                 Ok(done) => swapped.push(done),
                 Err(e) => {
                     let undone = undo(maintenance.as_ref().zip(database), &swapped);
                     let mut failure = StepFailure::new(format!(
                         "cannot swap in the folder {}: {e}",
-                        folder.folder.display()
+                        folder.folder
                     ));
                     failure.help = Some(match undone {
                         Ok(()) => {
@@ -136,7 +136,7 @@ fn swap_database(
 /// swap.
 fn undo(
     database: Option<(&Maintenance<'_>, &DatabaseSwap)>,
-    swapped: &[SwappedFolder],
+    swapped: &[Swapped<'_>],
 ) -> Result<(), String> {
     for done in swapped.iter().rev() {
         done.undo().map_err(|e| e.to_string())?;

@@ -107,6 +107,10 @@ pub fn validate(
             .into_iter()
             .filter_map(|f| Some((f, source.folder(f)?.span())))
             .collect(),
+        target_folders: Folder::ALL
+            .into_iter()
+            .filter_map(|f| Some((f, target.folder(f)?.span())))
+            .collect(),
     };
     let copied = |folders: BTreeMap<Folder, Place>| -> BTreeMap<Folder, Place> {
         folders
@@ -126,11 +130,7 @@ pub fn validate(
         },
         target: Target {
             database: values.target_db.ok_or_else(broken)?,
-            // A remote target folder was refused above.
-            folders: copied(values.target_folders)
-                .into_iter()
-                .filter_map(|(f, place)| Some((f, place.local()?.to_path_buf())))
-                .collect(),
+            folders: copied(values.target_folders),
             invalidate: values.target_invalidate,
             manage: values.target_manage,
             strategy: values.strategy.ok_or_else(broken)?,

@@ -77,20 +77,10 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         {
             source_folders.insert(folder, place);
         }
-        if let Some(written) = target.folder(folder)
-            && let Some(place) = cx.place(written, &format!("target.{folder}"))
+        if let Some(place) = target
+            .folder(folder)
+            .and_then(|p| cx.place(p, &format!("target.{folder}")))
         {
-            if let Some(remote) = place.remote_name() {
-                cx.push(
-                    ManifestDiagnostic::error(
-                        "manifest::remote-target",
-                        &cx.file,
-                        format!("target.{folder} is on {remote}: replicate writes target folders on this machine only, for now"),
-                    )
-                    .with_label(written.span(), "a remote target folder")
-                    .with_help("run replicate on the target's host (the source's folders may be `ssh://` or `docker://`), or copy this folder by hand"),
-                );
-            }
             target_folders.insert(folder, place);
         }
     }

@@ -10,7 +10,7 @@ use indicatif::DecimalBytes;
 use crate::display::units::count;
 use crate::manifest::{Folder, Manifest};
 use crate::media;
-use crate::remote::{self, Place, RemoteError};
+use crate::remote::{self, Place, RemoteError, Tree};
 
 /// Files and bytes below `folder`.
 fn measure(folder: &Path) -> (u64, u64) {
@@ -70,7 +70,7 @@ fn unreachable_source(
     } else {
         (
             format!("cannot reach the source {name} folder {place}: {error}"),
-            "check that the host or container is up and that replicate may reach it (for ssh://, a key in the agent or the configuration, and the host in known_hosts: it never asks)".to_owned(),
+            REACH_HELP.to_owned(),
             "not reached",
         )
     };
@@ -81,8 +81,77 @@ fn unreachable_source(
     )
 }
 
+/// A target folder, here or remote: what it holds and what lies beside
+/// it; for a remote one, the room left there. An error when its host or
+/// container cannot be reached or lacks a tool, pointing at the place in
+/// the manifest.
+pub(super) fn target(
+    manifest: &Manifest,
+    name: Folder,
+    place: &Place,
+) -> Result<Vec<String>, InspectError> {
+    if let Some(folder) = place.local() {
+        let mut notes = vec![note("target", name, folder)];
+        notes.extend(companions(folder));
+        return Ok(notes);
+    }
+    let found = remote::look(&manifest.reach, place).map_err(|e| {
+        let (message, label) = if e.missing {
+            (
+                format!("the folder that would hold the target {name} folder {place} does not exist: {e}"),
+                "no such parent folder",
+            )
+        } else {
+            (
+                format!("cannot reach the target {name} folder {place}: {e}"),
+                "not reached",
+            )
+        };
+        InspectError::new(message, REACH_HELP.to_owned()).at(
+            &manifest.file,
+            manifest.spans.target_folders.get(&name).cloned(),
+            label,
+        )
+    })?;
+    let holds = |tree: Tree| {
+        format!(
+            "{}, {}",
+            count(tree.files, "file", "files"),
+            DecimalBytes(tree.bytes)
+        )
+    };
+    let mut notes = vec![match found.folder {
+        Some(tree) => format!(
+            "target {name}: {place} holds {}; {} free there",
+            holds(tree),
+            DecimalBytes(found.free_bytes)
+        ),
+        None => format!(
+            "target {name}: {place} does not exist yet; {} free there",
+            DecimalBytes(found.free_bytes)
+        ),
+    }];
+    for (tree, what, fate) in [
+        (found.next, "next", NEXT_FATE),
+        (found.previous, "prev", PREV_FATE),
+    ] {
+        if let Some(tree) = tree {
+            notes.push(format!("{} ({}): {fate}", place.beside(what), holds(tree)));
+        }
+    }
+    Ok(notes)
+}
+
+/// What becomes of a new folder an earlier run left.
+const NEXT_FATE: &str = "left by an earlier run; extract replaces it";
+/// What becomes of the previous copy.
+const PREV_FATE: &str = "the previous copy; the swap replaces it";
+
+/// How to reach a remote folder.
+const REACH_HELP: &str = "check that the host or container is up and that replicate may reach it (for ssh://, a key in the agent or the configuration, and the host in known_hosts: it never asks)";
+
 /// `source media: /srv/media holds 12 files, 3.0 MiB`.
-pub(super) fn note(side: &str, name: Folder, folder: &Path) -> String {
+fn note(side: &str, name: Folder, folder: &Path) -> String {
     if !folder.is_dir() {
         return format!("{side} {name}: {} does not exist yet", folder.display());
     }
@@ -117,24 +186,21 @@ fn check_source(manifest: &Manifest, name: Folder, folder: &Path) -> Result<(), 
 
 /// What lies beside a target folder: a new folder an earlier run left
 /// (the next `extract` replaces it) and the previous copy.
-pub(super) fn companions(folder: &Path) -> Vec<String> {
+fn companions(folder: &Path) -> Vec<String> {
     let real = media::real_folder(folder);
-    [
-        ("next", "left by an earlier run; extract replaces it"),
-        ("prev", "the previous copy; the swap replaces it"),
-    ]
-    .into_iter()
-    .filter_map(|(what, fate)| {
-        let path = media::companion(&real, what);
-        path.is_dir().then(|| {
-            let (files, bytes) = measure(&path);
-            format!(
-                "{} ({}, {}): {fate}",
-                path.display(),
-                count(files, "file", "files"),
-                DecimalBytes(bytes)
-            )
+    [("next", NEXT_FATE), ("prev", PREV_FATE)]
+        .into_iter()
+        .filter_map(|(what, fate)| {
+            let path = media::companion(&real, what);
+            path.is_dir().then(|| {
+                let (files, bytes) = measure(&path);
+                format!(
+                    "{} ({}, {}): {fate}",
+                    path.display(),
+                    count(files, "file", "files"),
+                    DecimalBytes(bytes)
+                )
+            })
         })
-    })
-    .collect()
+        .collect()
 }

@@ -85,10 +85,8 @@ pub fn inspect(
             found.notes.push(note);
         }
         if sides.target {
-            found
-                .notes
-                .push(folders::note("target", copied.folder, &copied.target));
-            found.notes.extend(folders::companions(&copied.target));
+            let notes = folders::target(manifest, copied.folder, &copied.target)?;
+            found.notes.extend(notes);
         }
     }
     if let Some(record) = &mut found.source {

@@ -3,10 +3,9 @@
 
 use super::context::Planner;
 use crate::manifest::{CopiedFolder, Strategy, Text};
-use crate::media::companion;
 use crate::plan::step::Exec;
 use crate::plan::step::{Action, Artifact, FolderArchive, FolderExtract, Step, StepId};
-use crate::remote::{self, Place};
+use crate::remote::{self, Place, Reach};
 
 /// A copied folder with its archive and sums.
 pub(super) type FolderArtifacts = [(CopiedFolder, Artifact, Artifact)];
@@ -22,6 +21,11 @@ fn names(folders: &FolderArtifacts) -> String {
 }
 
 impl Planner<'_> {
+    /// How a remote folder is reached; nothing for a local one.
+    pub(super) fn reach_of(&self, place: &Place) -> Option<Reach> {
+        place.remote_name().map(|_| self.manifest.reach.clone())
+    }
+
     /// The command that packs a remote folder where it is.
     fn remote_pack(&self, place: &Place) -> Exec {
         let argv = remote::script_argv(
@@ -73,13 +77,9 @@ impl Planner<'_> {
             .iter()
             .map(|(c, _, _)| {
                 if swap {
-                    format!(
-                        "{} into {}",
-                        c.folder,
-                        companion(&c.target, "next").display()
-                    )
+                    format!("{} into {}", c.folder, c.target.beside("next"))
                 } else {
-                    format!("{} {}", c.folder, c.target.display())
+                    format!("{} {}", c.folder, c.target)
                 }
             })
             .collect();
@@ -113,7 +113,8 @@ impl Planner<'_> {
                         archive: self.path(archive),
                         file_sums: self.path(sums),
                         into: c.target.clone(),
-                        next: swap.then(|| companion(&c.target, "next")),
+                        next: swap.then(|| c.target.beside("next")),
+                        reach: self.reach_of(&c.target),
                     })
                     .collect(),
             },

@@ -4,7 +4,6 @@
 use super::context::Planner;
 use super::database::{NEXT, PREVIOUS};
 use super::folders::FolderArtifacts;
-use crate::media::companion as folder_companion;
 use crate::plan::step::{Action, DatabaseSwap, FolderSwap, Step, StepId};
 use crate::postgres::names::companion;
 
@@ -27,8 +26,9 @@ impl Planner<'_> {
             .map(|(c, _, _)| FolderSwap {
                 name: c.folder,
                 folder: c.target.clone(),
-                next: folder_companion(&c.target, "next"),
-                previous: folder_companion(&c.target, "prev"),
+                next: c.target.beside("next"),
+                previous: c.target.beside("prev"),
+                reach: self.reach_of(&c.target),
             })
             .collect();
         let mut what = Vec::new();
@@ -51,9 +51,7 @@ impl Planner<'_> {
         for folder in &folders {
             what.push(format!(
                 "{} folder {} exchanged with {}",
-                folder.name,
-                folder.folder.display(),
-                folder.next.display()
+                folder.name, folder.folder, folder.next
             ));
         }
         if !folders.is_empty() {

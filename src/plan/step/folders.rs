@@ -8,7 +8,7 @@ use serde_with::skip_serializing_none;
 
 use super::Exec;
 use crate::manifest::Folder;
-use crate::remote::Place;
+use crate::remote::{Place, Reach};
 
 /// One folder packed by `archive`.
 #[skip_serializing_none]
@@ -33,20 +33,25 @@ pub struct FolderExtract {
     pub name: Folder,
     pub archive: PathBuf,
     pub file_sums: PathBuf,
-    /// The target folder.
-    pub into: PathBuf,
+    /// The target folder: a path here, `ssh://` or `docker://`.
+    pub into: Place,
     /// `swap`: the folder the new content is left in, beside `into`.
-    pub next: Option<PathBuf>,
+    pub next: Option<Place>,
+    /// A remote folder: how its host or container is reached.
+    pub reach: Option<Reach>,
 }
 
 /// One folder's exchange.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FolderSwap {
     pub name: Folder,
     /// The target folder.
-    pub folder: PathBuf,
+    pub folder: Place,
     /// The new content, unpacked by `extract`.
-    pub next: PathBuf,
+    pub next: Place,
     /// Where the replaced content goes.
-    pub previous: PathBuf,
+    pub previous: Place,
+    /// A remote folder: how its host or container is reached.
+    pub reach: Option<Reach>,
 }
