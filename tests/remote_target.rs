@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::support::artifacts::reseal;
 use crate::support::docker::Container;
@@ -17,7 +18,7 @@ use crate::support::media_tree::{
     Node, big_tree, hostile_names, hostile_path, kept_target, tree, write,
 };
 use crate::support::ssh::SshHost;
-use crate::support::{Replicate, apply_killed_during, manifest_folder, wait_until_gone};
+use crate::support::{Replicate, manifest_folder, wait_until_gone};
 
 /// NetBox's folders, as the manifest names them.
 const FOLDERS: [&str; 3] = ["media", "scripts", "reports"];
@@ -250,9 +251,27 @@ fn a_run_killed_while_the_host_unpacks_leaves_the_live_folder_and_resume_finishe
     let (host, work, source) = host_and_source(16);
     let (target, before) = kept_target(work.path());
     let dir = media_manifest(&host, &source, &host.url(&target), "replace");
-    apply_killed_during(dir.path(), "extract", 120);
+    let mut run = Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .spawn();
+    // Killed once the host has unpacked a first big file beside the folder.
+    let next = target.with_file_name("target.replicate-next");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while fs::read_dir(next.join("big")).map_or(0, Iterator::count) == 0 {
+        if !run.is_running() || Instant::now() > deadline {
+            panic!("the host never unpacked:\n{}", run.stop_and_read());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    run.kill();
     wait_until_gone(&["ssh", "-p", &host.port.to_string()]);
     assert_eq!(tree(&target), before, "the live folder changed");
+    let unpacked = fs::read_dir(next.join("big")).map_or(0, Iterator::count);
+    assert!(
+        unpacked < 16,
+        "the kill came after the unpack ({unpacked} files)"
+    );
 
     replicate(dir.path(), &["apply", "--auto-approve", "--resume"]).success();
     assert_eq!(tree(&target), tree(&source), "the copy differs");
