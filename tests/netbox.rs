@@ -5,9 +5,12 @@
 use std::fs;
 use std::path::Path;
 
+use crate::support::docker::Container;
+use crate::support::media_tree::tree;
 use crate::support::netbox::{init_args, load_release};
 use crate::support::pg::{Cluster, Pair, netbox_demo_sql};
 use crate::support::scenario::{assert_marker, assert_replica_matches, place_marker};
+use crate::support::ssh::SshHost;
 use crate::support::{Replicate, Run};
 
 /// The release the older layout is made as: the last 3.x.
@@ -363,6 +366,64 @@ fn init_writes_a_manifest_for_the_netbox_demo_that_validates_and_applies() {
         "{log}"
     );
     assert!(!log.contains("reindex"), "{log}");
+}
+
+#[test]
+fn init_reads_installs_over_ssh_and_in_a_container_and_the_manifest_applies() {
+    let pair = Pair::start();
+    load_demo(&pair.source, "netbox");
+    let host = SshHost::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (source_root, target_root) = (dir.path().join("prod"), dir.path().join("staging"));
+    fake_install(&source_root, true);
+    fake_install(&target_root, false);
+    // The container sees the target's install at the same path.
+    let container = Container::start(&target_root, &target_root.display().to_string());
+    let source_url = host.url(&source_root);
+    let target_url = format!("docker://{}{}", container.name, target_root.display());
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["init", "--source", &pair.source.url("netbox")])
+        .args(["--target", &pair.target.url("netbox")])
+        .args(["--netbox-root", &source_url, "--netbox-root", &target_url])
+        .args(["--ssh-config", &host.config().display().to_string()])
+        .run()
+        .success();
+    let manifest = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
+    for expected in [
+        format!("\nmedia = \"{source_url}/netbox/media\"\n"),
+        format!("\nreports = \"{source_url}/custom-reports\"\n"),
+        format!("\nmedia = \"{target_url}/netbox/media\"\n"),
+        format!("\nreports = \"{target_url}/custom-reports\"\n"),
+        format!(
+            "\nmanage = [\"docker\", \"exec\", \"-i\", \"--\", \"{}\", \"{}\", \"{}\"]\n",
+            container.name,
+            target_root.join("venv/bin/python3").display(),
+            target_root.join("netbox/manage.py").display()
+        ),
+        format!("\nssh_config = \"{}\"\n", host.config().display()),
+    ] {
+        assert!(manifest.contains(&expected), "{expected} in:\n{manifest}");
+    }
+    Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    assert_replica_matches(&pair.source, &pair.target, "netbox", &[]);
+    for folder in ["netbox/media", "netbox/scripts", "custom-reports"] {
+        assert_eq!(
+            tree(&source_root.join(folder)),
+            tree(&target_root.join(folder)),
+            "{folder}"
+        );
+    }
+    // NetBox's after-copy actions ran in the container.
+    let log = fs::read_to_string(target_root.join("invalidate.log")).unwrap();
+    assert!(
+        log.contains("manage.py shell --command import sys"),
+        "{log}"
+    );
 }
 
 #[test]

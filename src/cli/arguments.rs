@@ -53,9 +53,14 @@ pub enum Command {
         /// The target database (it need not exist yet)
         #[arg(long, value_name = "URL")]
         target: Option<String>,
-        /// A NetBox install folder (e.g. /opt/netbox): first the source's, then the target's
-        #[arg(long = "netbox-root", value_name = "DIR")]
-        netbox_root: Vec<PathBuf>,
+        /// A NetBox install folder (e.g. /opt/netbox, ssh://netbox@nb1/opt/netbox,
+        /// docker://netbox-docker-netbox-1/opt/netbox): first the source's, then the target's
+        #[arg(long = "netbox-root", value_name = "DIR|URL")]
+        netbox_root: Vec<String>,
+        /// An OpenSSH client configuration (`ssh -F`) for `ssh://` install folders,
+        /// also written into the manifest as `[tools] ssh_config`
+        #[arg(long = "ssh-config", value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
         /// The dump format the manifest names
         #[arg(long, value_name = "FORMAT", default_value = "directory",
               value_parser = ["directory", "custom", "plain", "stream"])]

@@ -54,6 +54,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             source,
             target,
             netbox_root,
+            ssh_config,
             format,
             force,
         } => commands::init::run(&crate::init::InitRequest {
@@ -61,6 +62,7 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             source,
             target,
             netbox_roots: netbox_root,
+            ssh_config,
             format: match format.as_str() {
                 "custom" => crate::manifest::DumpFormat::Custom,
                 "plain" => crate::manifest::DumpFormat::Plain,

@@ -6,6 +6,7 @@
 
 mod compose;
 mod error;
+mod installs;
 mod systems;
 
 use std::path::PathBuf;
@@ -15,7 +16,6 @@ pub use self::error::InitError;
 use crate::io::files::write_atomically;
 use crate::io::paths;
 use crate::manifest::{Manifest, SourceFile};
-use crate::netbox::Install;
 use crate::postgres::{DbUrl, Secret, Secrets};
 
 /// The variable the source URL's password is read from.
@@ -29,8 +29,11 @@ pub struct InitRequest {
     pub manifest: PathBuf,
     pub source: String,
     pub target: Option<String>,
-    /// The source's NetBox install, then the target's.
-    pub netbox_roots: Vec<PathBuf>,
+    /// The source's NetBox install, then the target's: a folder here, or
+    /// `ssh://` or `docker://`.
+    pub netbox_roots: Vec<String>,
+    /// `--ssh-config`: the OpenSSH client configuration for `ssh://` roots.
+    pub ssh_config: Option<PathBuf>,
     /// The dump format to write.
     pub format: crate::manifest::DumpFormat,
     pub force: bool,
@@ -59,10 +62,13 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
     if request.netbox_roots.len() > 2 {
         return Err(InitError::TooManyRoots);
     }
+    let reach = crate::remote::Reach {
+        ssh_config: request.ssh_config.clone(),
+    };
     let installs = request
         .netbox_roots
         .iter()
-        .map(|root| Install::find(root).map_err(InitError::Install))
+        .map(|root| installs::find(root, &reach).map_err(InitError::Install))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut secrets = Secrets::default();
@@ -110,6 +116,11 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
         source_install: installs.first(),
         target_install: installs.get(1),
         format: request.format,
+        ssh_config: request.ssh_config.as_ref().map(|c| {
+            paths::resolve(&std::env::current_dir().unwrap_or_default(), c)
+                .display()
+                .to_string()
+        }),
         date: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .chars()

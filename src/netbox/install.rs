@@ -1,9 +1,56 @@
-//! A NetBox install on this machine: where `manage.py`, its Python and its
+//! A NetBox install, on this machine or where replicate reaches it (a
+//! host, a container): where `manage.py`, its Python and its
 //! `configuration.py` are, and the folders NetBox keeps files in
 //! (`MEDIA_ROOT`, `SCRIPTS_ROOT`, `REPORTS_ROOT`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// What lies at a path of an install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    File,
+    Folder,
+    Nothing,
+}
+
+/// How an install's files are read, and how its paths and commands are
+/// written for the machine replicate runs on.
+pub trait InstallFiles {
+    fn found(&self, path: &Path) -> Found;
+    fn read(&self, path: &Path) -> Option<String>;
+    /// A path of the install as a manifest writes it (`ssh://nb1/opt/...`).
+    fn written(&self, path: &Path) -> String;
+    /// The argv that runs `argv` (paths of the install) where it is, with
+    /// more arguments appended as they are; `None` where that cannot be
+    /// done faithfully (over SSH, the remote shell splits them).
+    fn run_there(&self, argv: Vec<String>) -> Option<Vec<String>>;
+}
+
+/// An install on this machine.
+struct HereFiles;
+
+impl InstallFiles for HereFiles {
+    fn found(&self, path: &Path) -> Found {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Found::Folder,
+            Ok(_) => Found::File,
+            Err(_) => Found::Nothing,
+        }
+    }
+
+    fn read(&self, path: &Path) -> Option<String> {
+        fs::read_to_string(path).ok()
+    }
+
+    fn written(&self, path: &Path) -> String {
+        path.display().to_string()
+    }
+
+    fn run_there(&self, argv: Vec<String>) -> Option<Vec<String>> {
+        Some(argv)
+    }
+}
 
 /// The folders NetBox keeps files in, by replicate's name for them and
 /// NetBox's setting.
@@ -33,6 +80,11 @@ pub struct Install {
     pub database_user: Option<String>,
     /// Each folder: replicate's name, the path, and where the path came from.
     pub folders: Vec<FolderSetting>,
+    /// The argv that runs `manage.py`'s commands, from where replicate
+    /// runs, when the install has a way to.
+    pub manage_argv: Option<Vec<String>>,
+    /// The host or container it is on (`ssh://nb1`); `None` here.
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +95,10 @@ pub struct FolderSetting {
     pub setting: &'static str,
     pub path: PathBuf,
     pub origin: Origin,
+    /// The path as a manifest writes it (a URL for a remote install).
+    pub written: String,
+    /// Whether the folder exists.
+    pub exists: bool,
 }
 
 /// Where a folder's path came from.
@@ -62,7 +118,13 @@ impl Install {
     /// `netbox/manage.py`), its project folder (with `manage.py`), or a
     /// package install's instance folder (with `conf/configuration.py`).
     pub fn find(root: &Path) -> Result<Install, String> {
-        let (project, configuration, data, venv) = if root.join("netbox/manage.py").is_file() {
+        Self::find_in(root, &HereFiles)
+    }
+
+    /// [`Self::find`], reading the install through `files`.
+    pub fn find_in(root: &Path, files: &dyn InstallFiles) -> Result<Install, String> {
+        let is_file = |path: &Path| files.found(path) == Found::File;
+        let (project, configuration, data, venv) = if is_file(&root.join("netbox/manage.py")) {
             let project = root.join("netbox");
             (
                 Some(project.clone()),
@@ -70,14 +132,14 @@ impl Install {
                 project,
                 root.join("venv"),
             )
-        } else if root.join("manage.py").is_file() {
+        } else if is_file(&root.join("manage.py")) {
             (
                 Some(root.to_path_buf()),
                 root.join("netbox/configuration.py"),
                 root.to_path_buf(),
                 root.parent().unwrap_or(root).join("venv"),
             )
-        } else if root.join("conf/configuration.py").is_file() {
+        } else if is_file(&root.join("conf/configuration.py")) {
             (
                 None,
                 root.join("conf/configuration.py"),
@@ -87,10 +149,10 @@ impl Install {
         } else {
             return Err(format!(
                 "no NetBox install in {}: found neither netbox/manage.py, manage.py nor conf/configuration.py",
-                root.display()
+                files.written(root)
             ));
         };
-        let text = fs::read_to_string(&configuration).ok();
+        let text = files.read(&configuration);
         let folders = FOLDER_SETTINGS
             .iter()
             .map(|&(name, setting)| {
@@ -103,6 +165,8 @@ impl Install {
                 FolderSetting {
                     name,
                     setting,
+                    written: files.written(&path),
+                    exists: files.found(&path) == Found::Folder,
                     path,
                     origin,
                 }
@@ -110,22 +174,28 @@ impl Install {
             .collect();
         let python = venv.join("bin/python3");
         let command = venv.join("bin/netbox");
-        Ok(Install {
+        let mut install = Install {
             root: root.to_path_buf(),
-            command: (project.is_none() && command.is_file()).then_some(command),
+            command: (project.is_none() && is_file(&command)).then_some(command),
             manage: project.map(|p| p.join("manage.py")),
-            python: python.is_file().then_some(python),
+            python: is_file(&python).then_some(python),
             database_user: text.as_deref().and_then(database_user),
             configuration: text.is_some().then_some(configuration),
             folders,
-        })
+            manage_argv: None,
+            location: None,
+        };
+        install.manage_argv = install
+            .local_manage_argv()
+            .and_then(|argv| files.run_there(argv));
+        Ok(install)
     }
 
-    /// The argv prefix that runs this install's `manage.py` commands: its
-    /// own Python with `manage.py` (never the system's), or a package
-    /// install's `netbox` command with `NETBOX_ROOT` set to its root.
-    /// `None` when neither is there.
-    pub fn manage_argv(&self) -> Option<Vec<String>> {
+    /// The argv prefix that runs this install's `manage.py` commands where
+    /// it is: its own Python with `manage.py` (never the system's), or a
+    /// package install's `netbox` command with `NETBOX_ROOT` set to its
+    /// root. `None` when neither is there.
+    fn local_manage_argv(&self) -> Option<Vec<String>> {
         let shown = |p: &Path| p.display().to_string();
         if let (Some(python), Some(manage)) = (&self.python, &self.manage) {
             return Some(vec![shown(python), shown(manage)]);

@@ -14,7 +14,7 @@ pub use self::changes::{
     CHANGE_LOG, OLD_CHANGE_LOG, SEARCH_CACHE, change_log, change_log_releases, other_change_log,
     server_needs,
 };
-pub use self::install::{FOLDER_SETTINGS, FolderSetting, Install, Origin};
+pub use self::install::{FOLDER_SETTINGS, FolderSetting, Found, Install, InstallFiles, Origin};
 pub use self::preset::NETBOX as NETBOX_PRESET;
 pub use self::releases::{Releases, Version};
 pub use self::schema::{Migration, Release, Schema};

@@ -40,8 +40,15 @@ pub fn script_argv(reach: &Reach, place: &Place, script: &str, args: &[&str]) ->
         .chain(args.iter().copied())
         .map(str::to_owned)
         .collect();
+    program_argv(reach, place, sh)
+}
+
+/// The argv that runs the program `words` where `place` is: as it is
+/// here, through `ssh` as one line quoted for the remote shell, through
+/// `docker exec` word for word.
+pub fn program_argv(reach: &Reach, place: &Place, words: Vec<String>) -> Vec<String> {
     match place {
-        Place::Local(_) => sh,
+        Place::Local(_) => words,
         Place::Ssh(ssh) => {
             let mut argv: Vec<String> = vec!["ssh".to_owned()];
             for option in SSH_OPTIONS {
@@ -55,7 +62,7 @@ pub fn script_argv(reach: &Reach, place: &Place, script: &str, args: &[&str]) ->
             }
             argv.extend(["--".to_owned(), ssh.destination()]);
             // One word for the remote shell, every part quoted for it.
-            let line: Vec<String> = sh.iter().map(|w| quoted(w)).collect();
+            let line: Vec<String> = words.iter().map(|w| quoted(w)).collect();
             argv.push(line.join(" "));
             argv
         }
@@ -67,7 +74,7 @@ pub fn script_argv(reach: &Reach, place: &Place, script: &str, args: &[&str]) ->
                 "--".into(),
                 docker.container.clone(),
             ];
-            argv.extend(sh);
+            argv.extend(words);
             argv
         }
     }

@@ -3,11 +3,13 @@
 //! system's OpenSSH client or `docker exec`, its arguments passed as data).
 
 mod command;
+mod files;
 mod place;
 mod run;
 mod target;
 
-pub use self::command::{Reach, script_argv};
+pub use self::command::{Reach, program_argv, script_argv};
+pub use self::files::{PathKind, path_kind, read_file};
 pub use self::place::{DockerPlace, Place, PlaceError, SshPlace};
 pub use self::run::{Measured, PACK, RemoteError, measure};
 pub use self::target::{

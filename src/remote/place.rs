@@ -144,6 +144,22 @@ impl Place {
         }
     }
 
+    /// Another path in the same place.
+    pub fn with_path(&self, path: &str) -> Place {
+        let path = crate::io::paths::normalize(Path::new(path));
+        match self {
+            Place::Local(_) => Place::Local(path),
+            Place::Ssh(ssh) => Place::Ssh(SshPlace {
+                path: path.to_string_lossy().into_owned(),
+                ..ssh.clone()
+            }),
+            Place::Docker(docker) => Place::Docker(DockerPlace {
+                path: path.to_string_lossy().into_owned(),
+                ..docker.clone()
+            }),
+        }
+    }
+
     /// The folder's path where it is.
     pub fn path_text(&self) -> String {
         match self {

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The tests' image.
-const IMAGE: &str = "replicate-test-tools:2";
+const IMAGE: &str = "replicate-test-tools:4";
 
 /// What the image holds: what replicate's scripts run in a container, and
 /// `sleep` to keep it up.
@@ -31,6 +31,7 @@ const PROGRAMS: &[&str] = &[
     "df",
     "sha256sum",
     "xargs",
+    "cat",
 ];
 
 fn docker(args: &[&str]) -> Output {

@@ -20,7 +20,7 @@ pub(super) fn source_folder_set(f: &Findings<'_>, name: &str) -> bool {
     f.source_install.is_some_and(|i| {
         i.folders
             .iter()
-            .any(|folder| folder.name == name && folder.path.is_dir())
+            .any(|folder| folder.name == name && folder.exists)
     })
 }
 
@@ -47,10 +47,10 @@ pub(super) fn folders(
         let FolderSetting {
             name,
             setting,
-            path,
             origin,
+            written,
+            ..
         } = folder;
-        let path_text = path.display().to_string();
         let from = match origin {
             Origin::Configuration => format!(
                 "from {}",
@@ -69,7 +69,7 @@ pub(super) fn folders(
         if let Some(why) = &why {
             writeln!(out, "# {why}, so it is left out:")?;
         }
-        line(out, why.is_some(), name, &quoted(&path_text))?;
+        line(out, why.is_some(), name, &quoted(written))?;
     }
     Ok(())
 }
@@ -78,7 +78,7 @@ pub(super) fn source(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     writeln!(out, "[source]")?;
     writeln!(out, "database = {}", quoted(&f.source_url))?;
     folders(out, f.source_install, "source", &|folder| {
-        (!folder.path.is_dir()).then(|| "It does not exist on this machine".to_owned())
+        (!folder.exists).then(|| "It does not exist".to_owned())
     })?;
     if f.source.netbox.is_some() {
         writeln!(

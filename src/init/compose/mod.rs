@@ -29,6 +29,9 @@ pub struct Findings<'a> {
     pub source_install: Option<&'a Install>,
     pub target_install: Option<&'a Install>,
     pub format: crate::manifest::DumpFormat,
+    /// `--ssh-config`: the OpenSSH client configuration the installs were
+    /// read through, written as `[tools] ssh_config`.
+    pub ssh_config: Option<String>,
     /// Today, for the header.
     pub date: String,
 }
@@ -111,7 +114,17 @@ fn write_manifest(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     writeln!(out)?;
     include::include(out, f)?;
     writeln!(out)?;
-    include::artifacts(out, f.format)
+    include::artifacts(out, f.format)?;
+    if let Some(config) = &f.ssh_config {
+        writeln!(out)?;
+        writeln!(out, "[tools]")?;
+        writeln!(
+            out,
+            "# The OpenSSH client configuration `init` read the installs through."
+        )?;
+        writeln!(out, "ssh_config = {}", quoted(config))?;
+    }
+    Ok(())
 }
 
 fn describe(database: Option<&Database>, release: Option<Release>) -> String {

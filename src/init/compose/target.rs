@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::folders::{documented_folders, folders, source_folder_set};
 use super::{DOCUMENTED_ROOT, Findings, PLACEHOLDER_TARGET, array, line, quoted};
-use crate::netbox::{self, Install};
+use crate::netbox;
 
 const STRATEGY: &str = "\
 # swap: the new database and folders are built beside the live ones, proven
@@ -91,13 +91,20 @@ fn manage(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     for action in netbox::after_copy(release, f.target_newer(), false, false) {
         writeln!(out, "#   {}", action.what())?;
     }
-    match f.target_install.and_then(Install::manage_argv) {
+    match f.target_install.and_then(|i| i.manage_argv.clone()) {
         Some(argv) => line(out, false, "manage", &array(&argv)),
         None => {
-            writeln!(
-                out,
-                "# Give the target's install as a second `--netbox-root` to fill this in:"
-            )?;
+            match f.target_install.and_then(|i| i.location.as_deref()) {
+                Some(location) => writeln!(
+                    out,
+                    "# The target's install is on {location}, where ssh would split the script replicate\n\
+                     # gives `manage`: write a command that runs it there, or run the actions by hand:"
+                )?,
+                None => writeln!(
+                    out,
+                    "# Give the target's install as a second `--netbox-root` to fill this in:"
+                )?,
+            }
             let argv = [
                 format!("{DOCUMENTED_ROOT}/venv/bin/python3"),
                 format!("{DOCUMENTED_ROOT}/netbox/manage.py"),
