@@ -42,19 +42,42 @@ impl Side {
         }
     }
 
-    /// Folders in `container`, whose volume is `volume` here.
-    fn in_container(container: &Container, volume: &Path) -> Self {
+    /// Folders in `container`, each a volume mounted there as
+    /// netbox-docker mounts them; `volumes` here.
+    fn in_container(container: &Container, volumes: &Path) -> Self {
         Side {
             urls: FOLDERS
                 .iter()
                 .map(|f| format!("docker://{}{NETBOX}/{f}", container.name))
                 .collect(),
-            paths: FOLDERS.iter().map(|f| volume.join(f)).collect(),
+            paths: FOLDERS.iter().map(|f| volumes.join(f)).collect(),
         }
     }
 
+    /// What each folder holds, leaving out the contents replicate keeps
+    /// inside a folder that is a mount point.
     fn trees(&self) -> Vec<BTreeMap<PathBuf, Node>> {
-        self.paths.iter().map(|p| tree(p)).collect()
+        self.paths
+            .iter()
+            .map(|p| {
+                let mut found = tree(p);
+                found.retain(|path, _| !path.starts_with(".replicate-prev"));
+                found
+            })
+            .collect()
+    }
+
+    /// Whether each folder's previous content is kept, beside it or, for a
+    /// mount point, inside it.
+    fn previous_kept(&self) -> bool {
+        self.paths.iter().all(|p| {
+            p.join(".replicate-prev").is_dir()
+                || p.with_file_name(format!(
+                    "{}.replicate-prev",
+                    p.file_name().unwrap().to_string_lossy()
+                ))
+                .is_dir()
+        })
     }
 }
 
@@ -114,6 +137,7 @@ fn copies_both_ways(host: &SshHost, source: &Side, target: &Side, marker: &Path)
     .unwrap();
     replicate(dir, &["apply", "--auto-approve"]).success();
     assert_eq!(target.trees(), source.trees(), "swap: the copy differs");
+    assert!(target.previous_kept(), "the previous content was not kept");
     let second = target.trees();
     replicate(dir, &["verify", "--media"])
         .success()
@@ -128,6 +152,19 @@ fn copies_both_ways(host: &SshHost, source: &Side, target: &Side, marker: &Path)
     replicate(dir, &["rollback", "--auto-approve"]).success();
     assert_eq!(target.trees(), second, "a second rollback did not undo it");
     assert!(!marker.exists(), "a name ran as a command");
+}
+
+/// A container with the three folders below `volumes` mounted as
+/// netbox-docker mounts its volumes: each folder a mount point.
+fn netbox_container(volumes: &Path) -> Container {
+    let inside: Vec<String> = FOLDERS.iter().map(|f| format!("{NETBOX}/{f}")).collect();
+    let paths: Vec<PathBuf> = FOLDERS.iter().map(|f| volumes.join(f)).collect();
+    let mounts: Vec<(&Path, &str)> = paths
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(inside.iter().map(String::as_str))
+        .collect();
+    Container::with_mounts(&mounts)
 }
 
 /// The three source folders below `root`, with hostile names.
@@ -145,14 +182,17 @@ fn folders_go_from_an_ssh_host_into_a_container_in_both_strategies() {
     let root = hostile_path(work.path(), &marker);
     source_folders(&root, &marker);
     let volume = work.path().join("volume");
-    fs::create_dir_all(&volume).unwrap();
-    let container = Container::start(&volume, NETBOX);
+    let container = netbox_container(&volume);
     copies_both_ways(
         &host,
         &Side::on_host(&host, &root),
         &Side::in_container(&container, &volume),
         &marker,
     );
+    // Each folder is a mount point there: its previous content is inside.
+    for f in FOLDERS {
+        assert!(volume.join(f).join(".replicate-prev").is_dir(), "{f}");
+    }
 }
 
 #[test]
@@ -162,7 +202,7 @@ fn folders_go_from_a_container_to_an_ssh_host_in_both_strategies() {
     let marker = work.path().join("marker");
     let volume = work.path().join("volume");
     source_folders(&volume, &marker);
-    let container = Container::start(&volume, NETBOX);
+    let container = netbox_container(&volume);
     let root = hostile_path(work.path(), &marker);
     copies_both_ways(
         &host,

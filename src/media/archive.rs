@@ -23,6 +23,21 @@ pub struct ArchiveReport {
     pub file_sums: FileSums,
 }
 
+/// The folders replicate keeps inside a target folder that is a mount
+/// point (its new, previous and set-aside contents): never copied, never
+/// compared.
+const OWN: [&str; 4] = [
+    ".replicate-next",
+    ".replicate-prev",
+    ".replicate-old",
+    ".replicate-exchange",
+];
+
+/// Whether a walked entry is one of [`OWN`] at the top of the folder.
+pub(super) fn is_own(entry: &walkdir::DirEntry) -> bool {
+    entry.depth() == 1 && OWN.iter().any(|own| entry.file_name() == *own)
+}
+
 /// Writes `from` as a tar stream into `out` (compressed and hashed by the
 /// caller). Entry paths are relative to `from`; owners are not kept (the
 /// target decides them), modes and modification times are.
@@ -37,7 +52,9 @@ pub fn archive(from: &Path, out: impl Write) -> Result<ArchiveReport, MediaError
     let walk = WalkDir::new(from)
         .follow_links(false)
         .sort_by_file_name()
-        .min_depth(1);
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| !is_own(e));
     for entry in walk {
         super::error::check_interrupt()?;
         let entry = entry.map_err(|e| {

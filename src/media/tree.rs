@@ -50,7 +50,12 @@ pub fn compare_sums(found: &FileSums, sums: &FileSums) -> TreeDifferences {
 pub fn compare(folder: &Path, sums: &FileSums) -> Result<TreeDifferences, MediaError> {
     let mut differences = TreeDifferences::default();
     let mut present = BTreeSet::new();
-    for entry in WalkDir::new(folder).follow_links(false).sort_by_file_name() {
+    let walk = WalkDir::new(folder)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !super::archive::is_own(e));
+    for entry in walk {
         let entry = entry.map_err(|e| MediaError::Io {
             path: folder.to_path_buf(),
             source: std::io::Error::other(e),

@@ -9,7 +9,11 @@ use crate::display::shell::shell_line;
 
 /// Packs the folder `$1` as a tar stream on standard output: names sorted
 /// as replicate's own archive sorts them, hard links as files (GNU tar).
-pub const PACK: &str = "cd -- \"$1\" && exec tar --sort=name --hard-dereference -cf - .";
+/// The folders replicate keeps inside a target folder that is a mount
+/// point are left out.
+pub const PACK: &str = "cd -- \"$1\" && exec tar --sort=name --hard-dereference \
+    --exclude=./.replicate-next --exclude=./.replicate-prev --exclude=./.replicate-old \
+    --exclude=./.replicate-exchange -cf - .";
 
 /// Checks that the folder `$1` exists, that the tools replicate runs there
 /// are GNU's, and that it holds no socket (GNU tar would leave it out
@@ -22,7 +26,7 @@ done
 tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU tar (--sort=name is needed)" >&2; exit 4; }
 socket=$(find . -type s -print -quit)
 [ -z "$socket" ] || { echo "$socket is a socket, not a file, folder or symbolic link" >&2; exit 6; }
-find . -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%d %d\n", n, s }'"#;
+find . -path './.replicate-*' -prune -o -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%d %d\n", n, s }'"#;
 
 /// A script that failed where it ran, or could not be run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,17 +18,41 @@ use super::place::Place;
 use super::run::{RemoteError, output};
 use crate::io::sha256sum::{self, FileSums};
 
-/// The lines every script starts with.
+/// The lines every script starts with. A folder that is a mount point (a
+/// Docker volume, a Kubernetes volume) cannot be renamed: its new and
+/// previous contents then live inside it (`<folder>/.replicate-next`...),
+/// and an exchange moves the entries of the two folders instead.
 const PRELUDE: &str = r#"set -u
 f=$1
 if [ -L "$f" ]; then f=$(readlink -f -- "$f" && echo x) || exit 1; f=${f%??}; fi
-next=$f.replicate-next
-prev=$f.replicate-prev
-old=$f.replicate-old
+parent=${f%/*}
+[ -n "$parent" ] || parent=/
 there() { [ -e "$1" ] || [ -L "$1" ]; }
+inside=0
+if [ -d "$f" ] && [ -d "$parent" ]; then
+  if [ "$(stat -c %d -- "$f")" != "$(stat -c %d -- "$parent")" ]; then inside=1
+  elif command -v mountpoint >/dev/null 2>&1 && mountpoint -q -- "$f"; then inside=1; fi
+fi
+if [ "$inside" = 1 ]; then at=$f/.replicate-; else at=$f.replicate-; fi
+next=${at}next
+prev=${at}prev
+old=${at}old
+between=${at}exchange
+move_all() {
+  for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    there "$e" || continue
+    case ${e##*/} in .replicate-next|.replicate-prev|.replicate-old|.replicate-exchange) continue ;; esac
+    mv -T -- "$e" "$2/${e##*/}" || return 1
+  done
+}
 exchange() {
+  if [ "$inside" = 1 ]; then
+    rm -rf -- "$between" && mkdir -- "$between" || return 1
+    move_all "$1" "$between" && move_all "$2" "$1" && move_all "$between" "$2" || return 1
+    rmdir -- "$between"
+    return
+  fi
   mv --exchange -T -- "$1" "$2" 2>/dev/null && return 0
-  between=$1.replicate-exchange
   rm -rf -- "$between" && mv -T -- "$1" "$between" || return 1
   mv -T -- "$2" "$1" || { mv -T -- "$between" "$1"; return 1; }
   mv -T -- "$between" "$2"
@@ -39,29 +63,26 @@ exchange() {
 /// replicate runs there, the folder its parent, and, for each of the
 /// folder, its new content and its previous one, whether it exists, its
 /// files and bytes; then the room left (KiB).
-const LOOK: &str = r#"for tool in tar sha256sum find xargs awk df mv rm mkdir readlink chmod chown id; do
+const LOOK: &str = r#"for tool in tar sha256sum find xargs awk df stat mv rm rmdir mkdir readlink chmod chown id; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is not installed" >&2; exit 4; }
 done
 tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU tar" >&2; exit 4; }
-parent=${f%/*}
-[ -n "$parent" ] || parent=/
 [ -d "$parent" ] || { echo "the folder $parent does not exist" >&2; exit 3; }
 count() {
   if [ -d "$1" ]; then
-    (cd -- "$1" && find . -type f -printf '%s\n') | awk '{ n += 1; s += $1 } END { printf "1 %d %d", n, s }'
+    (cd -- "$1" && find . -path './.replicate-*' -prune -o -type f -printf '%s\n') | awk '{ n += 1; s += $1 } END { printf "1 %d %d", n, s }'
   else
     printf '0 0 0'
   fi
 }
-free=$(df -Pk -- "$parent" | awk 'NR == 2 { print $4 }')
-printf '%s %s %s %s\n' "$(count "$f")" "$(count "$next")" "$(count "$prev")" "${free:-0}""#;
+if [ "$inside" = 1 ]; then room=$f; else room=$parent; fi
+free=$(df -Pk -- "$room" | awk 'NR == 2 { print $4 }')
+printf '%s %s %s %s %s\n' "$(count "$f")" "$(count "$next")" "$(count "$prev")" "${free:-0}" "$inside""#;
 
 /// Unpacks the tar stream on standard input into a new
 /// `<folder>.replicate-next`, which takes the live folder's mode (and,
 /// run as root, its owner); set-user-id and set-group-id bits are dropped.
-const UNPACK: &str = r#"parent=${f%/*}
-[ -n "$parent" ] || parent=/
-[ -d "$parent" ] || { echo "the folder $parent does not exist" >&2; exit 3; }
+const UNPACK: &str = r#"[ -d "$parent" ] || { echo "the folder $parent does not exist" >&2; exit 3; }
 rm -rf -- "$next" && mkdir -m 700 -- "$next" || exit 1
 tar -x -p --no-same-owner -f - -C "$next" || exit 1
 find "$next" -perm /6000 ! -type l -exec chmod ug-s -- {} + || exit 1
@@ -77,7 +98,7 @@ sha256sum -c --strict --quiet - 1>&2"#;
 
 /// Prints the SHA-256 of every file below the folder, `sha256sum`'s way.
 const SUMS: &str = r#"cd -- "$f" || { echo "the folder $f does not exist" >&2; exit 3; }
-find . -type f -print0 | xargs -0 -r sha256sum --"#;
+find . -path './.replicate-*' -prune -o -type f -print0 | xargs -0 -r sha256sum --"#;
 
 /// Removes `<folder>.replicate-next`.
 const DISCARD: &str = r#"rm -rf -- "$next""#;
@@ -138,6 +159,9 @@ pub struct TargetLook {
     pub previous: Option<Tree>,
     /// Room left on the folder's file system.
     pub free_bytes: u64,
+    /// The folder is a mount point: its new and previous contents are
+    /// kept inside it (`<folder>/.replicate-next`).
+    pub inside: bool,
 }
 
 /// Files and bytes below a folder.
@@ -165,7 +189,7 @@ pub fn look(reach: &Reach, place: &Place) -> Result<TargetLook, RemoteError> {
         .split_whitespace()
         .map_while(|w| w.parse().ok())
         .collect();
-    let [a, af, ab, n, nf, nb, p, pf, pb, free] = numbers[..] else {
+    let [a, af, ab, n, nf, nb, p, pf, pb, free, inside] = numbers[..] else {
         return Err(RemoteError::new(
             reach,
             place,
@@ -179,6 +203,7 @@ pub fn look(reach: &Reach, place: &Place) -> Result<TargetLook, RemoteError> {
         next: tree(n, nf, nb),
         previous: tree(p, pf, pb),
         free_bytes: free.saturating_mul(1024),
+        inside: inside == 1,
     })
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The tests' image.
-const IMAGE: &str = "replicate-test-tools:4";
+const IMAGE: &str = "replicate-test-tools:5";
 
 /// What the image holds: what replicate's scripts run in a container, and
 /// `sleep` to keep it up.
@@ -32,6 +32,9 @@ const PROGRAMS: &[&str] = &[
     "sha256sum",
     "xargs",
     "cat",
+    "stat",
+    "rmdir",
+    "mountpoint",
 ];
 
 fn docker(args: &[&str]) -> Output {
@@ -143,19 +146,30 @@ pub struct Container {
 impl Container {
     /// Starts a container with `folder` mounted at `inside`.
     pub fn start(folder: &Path, inside: &str) -> Self {
+        Self::with_mounts(&[(folder, inside)])
+    }
+
+    /// Starts a container with each folder mounted where it says, as
+    /// Docker mounts volumes.
+    pub fn with_mounts(mounts: &[(&Path, &str)]) -> Self {
         let image = image();
         let name = format!(
             "replicate-test-{}-{}",
             std::process::id(),
             super::free_port()
         );
-        let mount = format!("type=bind,source={},target={inside}", folder.display());
-        succeeded(
-            docker(&[
-                "run", "-d", "--name", &name, "--mount", &mount, image, "sleep", "3600",
-            ]),
-            "docker run",
-        );
+        let mut args = vec!["run".to_owned(), "-d".into(), "--name".into(), name.clone()];
+        for (folder, inside) in mounts {
+            fs::create_dir_all(folder).unwrap();
+            args.push("--mount".into());
+            args.push(format!(
+                "type=bind,source={},target={inside}",
+                folder.display()
+            ));
+        }
+        args.extend([image.to_owned(), "sleep".into(), "3600".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        succeeded(docker(&args), "docker run");
         Self { name }
     }
 }

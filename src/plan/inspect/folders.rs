@@ -131,12 +131,22 @@ pub(super) fn target(
             DecimalBytes(found.free_bytes)
         ),
     }];
+    if found.inside {
+        notes.push(format!(
+            "target {name}: {place} is a mount point: its new and previous contents are kept inside it (.replicate-next, .replicate-prev), and the swap moves its entries"
+        ));
+    }
     for (tree, what, fate) in [
         (found.next, "next", NEXT_FATE),
         (found.previous, "prev", PREV_FATE),
     ] {
         if let Some(tree) = tree {
-            notes.push(format!("{} ({}): {fate}", place.beside(what), holds(tree)));
+            let at = if found.inside {
+                format!("{place}/.replicate-{what}")
+            } else {
+                place.beside(what).to_string()
+            };
+            notes.push(format!("{at} ({}): {fate}", holds(tree)));
         }
     }
     Ok(notes)
