@@ -341,3 +341,28 @@ fn plan_names_a_target_host_it_cannot_reach_and_a_parent_that_is_not_there() {
         .code(1)
         .stderr_has("does not exist");
 }
+
+#[test]
+fn a_host_that_fails_before_reading_the_archive_fails_extract_at_once() {
+    // More than a pipe holds, so that a sender nobody reads would block.
+    let (host, work, source) = host_and_source(1);
+    let (target, before) = kept_target(work.path());
+    let dir = media_manifest(&host, &source, &host.url(&target), "replace");
+    host.refuse_unpacking();
+    let mut run = Replicate::new()
+        .current_dir(dir.path())
+        .args(["apply", "--auto-approve"])
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while run.is_running() {
+        if Instant::now() > deadline {
+            panic!("extract hung:\n{}", run.stop_and_read());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.finish()
+        .code(1)
+        .stderr_has("unpacking refused by the test")
+        .stderr_has("the target folders were not touched");
+    assert_eq!(tree(&target), before, "the target changed");
+}

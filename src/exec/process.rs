@@ -89,11 +89,18 @@ fn run_inner(
         }
     };
 
+    // The expression holds this end's copy of the stdin pipe: it is dropped
+    // once the child runs, so that a child that ends without reading its
+    // input breaks the pipe instead of leaving the feeder waiting.
     let result = match output {
-        Output::Discard => expression.stdout_null().start().and_then(|handle| {
-            let _guard = ChildGuard::register(handle.pids());
-            handle.wait().map(|o| (o.status, o.stderr.clone()))
-        }),
+        Output::Discard => {
+            let started = expression.stdout_null().start();
+            drop(expression);
+            started.and_then(|handle| {
+                let _guard = ChildGuard::register(handle.pids());
+                handle.wait().map(|o| (o.status, o.stderr.clone()))
+            })
+        }
         Output::Into(sink) => stream_stdout(expression, sink),
     };
     let feed_error = feeder.and_then(|f| f.join().ok()).and_then(Result::err);
@@ -144,6 +151,7 @@ fn stream_stdout(
     sink: &mut dyn Write,
 ) -> io::Result<(ExitStatus, Vec<u8>)> {
     let mut reader = expression.reader()?;
+    drop(expression);
     let _guard = ChildGuard::register(reader.pids());
     let mut buf = vec![0u8; 256 * 1024];
     loop {

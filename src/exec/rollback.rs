@@ -57,10 +57,14 @@ pub fn prepare(manifest: &Manifest) -> Result<Rollback, ApplyError> {
         let previous = folder.beside("prev");
         let there = TargetFolder::new(folder, Some(&manifest.reach))
             .has_previous()
-            .map_err(|e| refuse(format!("cannot look for {previous}: {e}")))?;
+            .map_err(|e| {
+                refuse(format!(
+                    "cannot look for the previous content of {folder}: {e}"
+                ))
+            })?;
         if !there {
             return Err(refuse(format!(
-                "there is no complete previous target: {previous} does not exist"
+                "there is no complete previous target: the previous content of {folder} does not exist"
             )));
         }
         folders.push((folder.clone(), previous));

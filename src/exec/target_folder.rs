@@ -14,6 +14,14 @@ pub enum FolderError {
     There(#[from] RemoteError),
 }
 
+impl FolderError {
+    /// A move failed and putting things back failed too: the folder holds
+    /// part of its old and part of its new content, as the message says.
+    pub fn is_mixed(&self) -> bool {
+        matches!(self, FolderError::There(e) if e.mixed)
+    }
+}
+
 /// A target folder and how it is reached.
 #[derive(Debug, Clone, Copy)]
 pub struct TargetFolder<'a> {

@@ -14,7 +14,7 @@ pub type FileSums = BTreeMap<PathBuf, String>;
 pub fn render<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, hash) in entries {
-        let escape = name.contains(&b'\\') || name.contains(&b'\n');
+        let escape = name.contains(&b'\\') || name.contains(&b'\n') || name.contains(&b'\r');
         if escape {
             out.push(b'\\');
         }
@@ -24,6 +24,7 @@ pub fn render<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Vec
             match b {
                 b'\\' if escape => out.extend_from_slice(b"\\\\"),
                 b'\n' if escape => out.extend_from_slice(b"\\n"),
+                b'\r' if escape => out.extend_from_slice(b"\\r"),
                 _ => out.push(b),
             }
         }
@@ -156,6 +157,7 @@ mod tests {
             "with space.jpg",
             "back\\slash",
             "new\nline",
+            "carriage return\r",
             "ünïcødé/名前.txt",
         ] {
             sums.insert(PathBuf::from(name), hash.clone());
@@ -165,6 +167,8 @@ mod tests {
         let shown = String::from_utf8(text).unwrap();
         assert!(shown.contains(&format!("\\{hash}  back\\\\slash\n")));
         assert!(shown.contains(&format!("{hash}  with space.jpg\n")));
+        // GNU sha256sum -c drops an unescaped carriage return at a line's end.
+        assert!(shown.contains(&format!("\\{hash}  carriage return\\r\n")));
     }
 
     #[test]

@@ -1,28 +1,35 @@
 //! Sending a checked archive to a program that unpacks it somewhere else
-//! (`tar -x` on a host or in a container): the tar stream, decompressed,
-//! written out as it is read, every entry compared on the way with the
-//! ones [`super::check`] found safe. An archive changed since is stopped at
-//! the first entry that differs.
+//! (`tar -x` on a host or in a container). The archive's bytes are never
+//! passed on as they are: each entry is written anew, from what
+//! [`super::check`] found, with replicate's own plain headers, so that the
+//! other side's `tar` reads exactly the entries that were checked (two tar
+//! readers may disagree on a crafted header). An archive changed since the
+//! check stops at the first entry that differs, and every file's content
+//! is checked against the folder's sums on the way.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::Path;
 
 use tar::EntryType;
 
+use super::archive::{CHUNK, append_folder, append_link, copy_content, stable_header_of};
 use super::entries::{Kind, safe_relative};
 use super::error::{MediaError, check_interrupt, io_at};
 use super::unpack::{CheckedArchive, ExtractReport};
 use crate::io::compression::Compression;
+use crate::io::sha256sum::FileSums;
 use crate::io::tally::{Tally, TallyReader};
 
-/// Writes the tar stream of `archive` into `out`; what it holds. The
-/// archive's bytes read are added to `tally` as they are.
+/// Writes the checked entries of `archive` as a tar stream into `out`;
+/// what it holds. The archive's bytes read are added to `tally` as they
+/// are.
 pub fn send(
     archive: &Path,
     compression: Compression,
     checked: &CheckedArchive,
-    out: &mut impl Write,
+    file_sums: &FileSums,
+    out: impl Write,
     tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
     let file = File::open(archive).map_err(io_at(archive))?;
@@ -32,12 +39,20 @@ pub fn send(
             TallyReader::new(file, tally.clone()),
         ))
         .map_err(io_at(archive))?;
-    let mut tar = tar::Archive::new(Copying { from: stream, out });
+    let mut tar = tar::Archive::new(stream);
+    let mut builder = tar::Builder::new(out);
     let mut report = ExtractReport::default();
     let mut expected = checked.0.iter();
+    let mut buf = vec![0u8; CHUNK];
     let changed = |entry: &str| MediaError::Unsafe {
         entry: entry.to_owned(),
         reason: "changed after it was checked".into(),
+    };
+    // Writing into the pipe fails when the other side stopped: its own
+    // error says why.
+    let sent = |e: io::Error| MediaError::Io {
+        path: "the unpacking command's input".into(),
+        source: e,
     };
     for entry in tar.entries().map_err(io_at(archive))? {
         check_interrupt()?;
@@ -54,54 +69,59 @@ pub fn send(
             .next()
             .filter(|e| e.path == path)
             .ok_or_else(|| changed(&shown))?;
-        let header = entry.header();
-        let same = match &planned.kind {
-            Kind::Folder => header.entry_type() == EntryType::Directory,
-            Kind::File { size } => {
-                matches!(
-                    header.entry_type(),
+        let header = stable_header_of(planned.mode, u64::try_from(planned.mtime).unwrap_or(0));
+        match &planned.kind {
+            Kind::Folder if entry.header().entry_type() == EntryType::Directory => {
+                append_folder(&mut builder, header, &path).map_err(sent)?;
+                report.folders += 1;
+            }
+            Kind::Link { target }
+                if entry.header().entry_type() == EntryType::Symlink
+                    && entry.link_name().ok().flatten().as_deref() == Some(target.as_path()) =>
+            {
+                append_link(&mut builder, header, &path, target).map_err(sent)?;
+                report.links += 1;
+            }
+            Kind::File { size }
+                if matches!(
+                    entry.header().entry_type(),
                     EntryType::Regular | EntryType::Continuous
-                ) && header.size().ok() == Some(*size)
-            }
-            Kind::Link { target } => {
-                header.entry_type() == EntryType::Symlink
-                    && entry.link_name().ok().flatten().as_deref() == Some(target.as_path())
-            }
-        };
-        if !same {
-            return Err(changed(&shown));
-        }
-        // Its data goes through to `out` as it is read.
-        let bytes = io::copy(&mut entry, &mut io::sink()).map_err(io_at(archive))?;
-        match planned.kind {
-            Kind::Folder => report.folders += 1,
-            Kind::Link { .. } => report.links += 1,
-            Kind::File { .. } => {
+                ) && entry.header().size().ok() == Some(*size) =>
+            {
+                let mut header = header;
+                header.set_entry_type(EntryType::Regular);
+                header.set_size(*size);
+                builder
+                    .append_data(&mut header, &path, io::empty())
+                    .map_err(sent)?;
+                let hash = copy_content(&mut entry, *size, builder.get_mut(), &mut buf)
+                    .map_err(sent)?
+                    .ok_or_else(|| MediaError::FileMismatch {
+                        path: path.clone(),
+                        reason: "the archive ends inside it".into(),
+                    })?;
+                let listed = file_sums.get(&path).map(String::as_str);
+                if listed != Some(hash.as_str()) {
+                    return Err(MediaError::FileMismatch {
+                        path,
+                        reason: format!(
+                            "its SHA-256 is {hash}, the checksums say {}",
+                            listed.unwrap_or("nothing")
+                        ),
+                    });
+                }
                 report.files += 1;
-                report.bytes += bytes;
+                report.bytes += size;
             }
+            _ => return Err(changed(&shown)),
         }
     }
     if expected.next().is_some() {
         return Err(changed(&archive.display().to_string()));
     }
-    // The end-of-archive blocks and the padding after them too.
-    let mut rest = tar.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(io_at(archive))?;
-    rest.out.flush().map_err(io_at(archive))?;
+    builder
+        .into_inner()
+        .and_then(|mut out| out.flush())
+        .map_err(sent)?;
     Ok(report)
-}
-
-/// A reader that writes everything it reads into `out`.
-struct Copying<'a, R, W> {
-    from: R,
-    out: &'a mut W,
-}
-
-impl<R: Read, W: Write> Read for Copying<'_, R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.from.read(buf)?;
-        self.out.write_all(&buf[..n])?;
-        Ok(n)
-    }
 }

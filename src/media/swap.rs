@@ -29,7 +29,12 @@ pub fn exchange(a: &Path, b: &Path) -> Result<(), MediaError> {
                 let _ = fs::rename(&aside, a);
                 return Err(io_at(b)(e));
             }
-            fs::rename(&aside, b).map_err(io_at(b))
+            if let Err(e) = fs::rename(&aside, b) {
+                // Back as they were: `b` to its place, `a` from aside.
+                let _ = fs::rename(a, b).and_then(|()| fs::rename(&aside, a));
+                return Err(io_at(b)(e));
+            }
+            Ok(())
         }
         Err(e) => Err(io_at(b)(e)),
     }

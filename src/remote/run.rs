@@ -26,7 +26,7 @@ done
 tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU tar (--sort=name is needed)" >&2; exit 4; }
 socket=$(find . -type s -print -quit)
 [ -z "$socket" ] || { echo "$socket is a socket, not a file, folder or symbolic link" >&2; exit 6; }
-find . -path './.replicate-*' -prune -o -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%d %d\n", n, s }'"#;
+find . \( -path ./.replicate-next -o -path ./.replicate-prev -o -path ./.replicate-old -o -path ./.replicate-exchange \) -prune -o -type f -printf '%s\n' | awk '{ n += 1; s += $1 } END { printf "%.0f %.0f\n", n, s }'"#;
 
 /// A script that failed where it ran, or could not be run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +40,9 @@ pub struct RemoteError {
     pub reason: String,
     /// The script exited 3: the folder is not there.
     pub missing: bool,
+    /// The script exited 9: a move failed and putting things back failed
+    /// too; the reason says where the contents are.
+    pub mixed: bool,
 }
 
 /// Files and bytes of a folder, as [`MEASURE`] prints them.
@@ -91,6 +94,7 @@ pub(super) fn output(
         .unwrap_or("no message");
     let mut error = RemoteError::new(reach, place, args, format!("{last} ({})", ran.status));
     error.missing = ran.status.code() == Some(3);
+    error.mixed = ran.status.code() == Some(9);
     Err(error)
 }
 
@@ -106,6 +110,7 @@ impl RemoteError {
             command: shell_line(argv.iter().map(String::as_str)),
             reason,
             missing: false,
+            mixed: false,
         }
     }
 }

@@ -28,6 +28,7 @@ if [ -L "$f" ]; then f=$(readlink -f -- "$f" && echo x) || exit 1; f=${f%??}; fi
 parent=${f%/*}
 [ -n "$parent" ] || parent=/
 there() { [ -e "$1" ] || [ -L "$1" ]; }
+mixed() { echo "$1" >&2; exit 9; }
 inside=0
 if [ -d "$f" ] && [ -d "$parent" ]; then
   if [ "$(stat -c %d -- "$f")" != "$(stat -c %d -- "$parent")" ]; then inside=1
@@ -38,24 +39,49 @@ next=${at}next
 prev=${at}prev
 old=${at}old
 between=${at}exchange
+own() { case ${1##*/} in .replicate-next|.replicate-prev|.replicate-old|.replicate-exchange) return 0 ;; esac; return 1; }
+movable() {
+  [ -w "$1" ] || { echo "$1 is not writable" >&2; return 1; }
+  for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    there "$e" && ! own "$e" || continue
+    if [ -d "$e" ] && [ ! -L "$e" ]; then
+      [ "$(stat -c %d -- "$e")" = "$(stat -c %d -- "$1")" ] || { echo "$e is a mount point" >&2; return 1; }
+      [ "$(id -u)" = 0 ] || [ -w "$e" ] || { echo "$e is not writable" >&2; return 1; }
+    fi
+  done
+}
 move_all() {
   for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    there "$e" || continue
-    case ${e##*/} in .replicate-next|.replicate-prev|.replicate-old|.replicate-exchange) continue ;; esac
+    there "$e" && ! own "$e" || continue
     mv -T -- "$e" "$2/${e##*/}" || return 1
   done
 }
 exchange() {
   if [ "$inside" = 1 ]; then
+    movable "$1" && movable "$2" || return 1
     rm -rf -- "$between" && mkdir -- "$between" || return 1
-    move_all "$1" "$between" && move_all "$2" "$1" && move_all "$between" "$2" || return 1
+    if ! move_all "$1" "$between"; then
+      move_all "$between" "$1" && rmdir -- "$between" || mixed "the entries of $1 are partly in $between"
+      return 1
+    fi
+    if ! move_all "$2" "$1"; then
+      { move_all "$1" "$2" && move_all "$between" "$1" && rmdir -- "$between"; } || mixed "the entries of $2 are partly in $1, those of $1 in $between"
+      return 1
+    fi
+    if ! move_all "$between" "$2"; then
+      { move_all "$2" "$between" && move_all "$1" "$2" && move_all "$between" "$1" && rmdir -- "$between"; } || mixed "the entries of $2 are in $1, those of $1 partly in $between"
+      return 1
+    fi
     rmdir -- "$between"
-    return
+    return 0
   fi
   mv --exchange -T -- "$1" "$2" 2>/dev/null && return 0
   rm -rf -- "$between" && mv -T -- "$1" "$between" || return 1
-  mv -T -- "$2" "$1" || { mv -T -- "$between" "$1"; return 1; }
-  mv -T -- "$between" "$2"
+  mv -T -- "$2" "$1" || { mv -T -- "$between" "$1" || mixed "$1 is at $between"; return 1; }
+  if ! mv -T -- "$between" "$2"; then
+    { mv -T -- "$1" "$2" && mv -T -- "$between" "$1"; } || mixed "$2 is at $1, $1 at $between"
+    return 1
+  fi
 }
 "#;
 
@@ -70,7 +96,7 @@ tar --version 2>/dev/null | head -n 1 | grep -q GNU || { echo "tar is not GNU ta
 [ -d "$parent" ] || { echo "the folder $parent does not exist" >&2; exit 3; }
 count() {
   if [ -d "$1" ]; then
-    (cd -- "$1" && find . -path './.replicate-*' -prune -o -type f -printf '%s\n') | awk '{ n += 1; s += $1 } END { printf "1 %d %d", n, s }'
+    (cd -- "$1" && find . \( -path ./.replicate-next -o -path ./.replicate-prev -o -path ./.replicate-old -o -path ./.replicate-exchange \) -prune -o -type f -printf '%s\n') | awk '{ n += 1; s += $1 } END { printf "1 %.0f %.0f", n, s }'
   else
     printf '0 0 0'
   fi
@@ -83,7 +109,8 @@ printf '%s %s %s %s %s\n' "$(count "$f")" "$(count "$next")" "$(count "$prev")" 
 /// `<folder>.replicate-next`, which takes the live folder's mode (and,
 /// run as root, its owner); set-user-id and set-group-id bits are dropped.
 const UNPACK: &str = r#"[ -d "$parent" ] || { echo "the folder $parent does not exist" >&2; exit 3; }
-rm -rf -- "$next" && mkdir -m 700 -- "$next" || exit 1
+rm -rf -- "$next" || exit 1
+if there "$f"; then mkdir -m 700 -- "$next"; else mkdir -- "$next"; fi || exit 1
 tar -x -p --no-same-owner -f - -C "$next" || exit 1
 find "$next" -perm /6000 ! -type l -exec chmod ug-s -- {} + || exit 1
 if there "$f"; then
@@ -98,7 +125,7 @@ sha256sum -c --strict --quiet - 1>&2"#;
 
 /// Prints the SHA-256 of every file below the folder, `sha256sum`'s way.
 const SUMS: &str = r#"cd -- "$f" || { echo "the folder $f does not exist" >&2; exit 3; }
-find . -path './.replicate-*' -prune -o -type f -print0 | xargs -0 -r sha256sum --"#;
+find . \( -path ./.replicate-next -o -path ./.replicate-prev -o -path ./.replicate-old -o -path ./.replicate-exchange \) -prune -o -type f -print0 | xargs -0 -r sha256sum --"#;
 
 /// Removes `<folder>.replicate-next`.
 const DISCARD: &str = r#"rm -rf -- "$next""#;
@@ -106,7 +133,8 @@ const DISCARD: &str = r#"rm -rf -- "$next""#;
 /// `replace`: the new content put in the folder's place, the old removed.
 const SWAP_IN: &str = r#"[ -d "$next" ] || { echo "$next is not a folder" >&2; exit 3; }
 if there "$f"; then
-  exchange "$next" "$f" && rm -rf -- "$next"
+  exchange "$next" "$f" || exit 1
+  rm -rf -- "$next" || echo "the old content is left at $next" >&2
 else
   mv -T -- "$next" "$f"
 fi"#;

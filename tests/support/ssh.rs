@@ -68,8 +68,12 @@ impl SshHost {
             d.join("logged"),
             format!(
                 "#!/bin/sh\nprintf '%s\\n---\\n' \"$SSH_ORIGINAL_COMMAND\" >> {log}\n\
+                 case \"$SSH_ORIGINAL_COMMAND\" in *'tar -x'*)\n\
+                 [ -e {refuse} ] && {{ echo 'unpacking refused by the test' >&2; exit 1; }};;\n\
+                 esac\n\
                  exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
-                log = d.join("commands.log").display()
+                log = d.join("commands.log").display(),
+                refuse = d.join("refuse-unpacking").display()
             ),
         )
         .unwrap();
@@ -118,6 +122,12 @@ impl SshHost {
     /// The client configuration replicate is given (`[tools] ssh_config`).
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("ssh_config")
+    }
+
+    /// From now on, the host fails every command that unpacks, before
+    /// reading any of its input.
+    pub fn refuse_unpacking(&self) {
+        fs::write(self.dir.path().join("refuse-unpacking"), "").unwrap();
     }
 
     /// Every command the host ran, in order.

@@ -83,10 +83,25 @@ impl StepWork for Extract<'_> {
         let mut replaced: Vec<String> = Vec::new();
         for folder in folders.iter().filter(|f| f.next.is_none()) {
             if let Err(e) = target_of(folder).swap_in() {
-                for f in folders {
+                // A folder left mixed keeps what is beside it: part of its
+                // content is there.
+                for f in folders
+                    .iter()
+                    .filter(|f| !(e.is_mixed() && f.name == folder.name))
+                {
                     let _ = target_of(f).discard_next();
                 }
-                let help = if replaced.is_empty() {
+                let help = if e.is_mixed() {
+                    format!(
+                        "the {} folder is left holding part of its old and part of its new content; already replaced: {}",
+                        folder.name,
+                        if replaced.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            replaced.join(", ")
+                        }
+                    )
+                } else if replaced.is_empty() {
                     "the target folders were not touched".to_owned()
                 } else {
                     format!(
@@ -193,21 +208,25 @@ fn extract_there(
     let checked = media::check(&folder.archive, compression, check, sums).map_err(refused)?;
     let reach = target.reach();
     let unpack = remote_exec(remote::unpack_argv(reach, &folder.into));
-    let (reader, mut writer) = io::pipe().map_err(|e| StepFailure::new(describe_io(&e)))?;
+    let (reader, writer) = io::pipe().map_err(|e| StepFailure::new(describe_io(&e)))?;
     let tally = &cx.meter.done;
     let report = std::thread::scope(|scope| {
         let sender = scope.spawn(move || {
-            let sent = media::send(&folder.archive, compression, &checked, &mut writer, tally);
-            drop(writer);
-            sent
+            media::send(&folder.archive, compression, &checked, sums, writer, tally)
         });
         let unpacked = process::run_fed(&unpack, cx.secrets, Box::new(reader), Output::Discard);
         let sent = sender
             .join()
             .unwrap_or_else(|_| Err(media::MediaError::BadSums("the sender panicked".into())));
         match (unpacked, sent) {
-            // The command failed: its status and stderr say more.
-            (Err(failed), _) if failed.status.is_some() => Err(failed),
+            // The other side stopped reading: its status and stderr say why.
+            (Err(failed), Err(media::MediaError::Io { source, .. }))
+                if source.kind() == io::ErrorKind::BrokenPipe =>
+            {
+                Err(failed)
+            }
+            // What was sent was refused or could not be read here: the
+            // other side's complaint (a cut stream) follows from it.
             (_, Err(refused_now)) => Err(refused(refused_now)),
             (Err(failed), Ok(_)) => Err(failed),
             (Ok(()), Ok(report)) => Ok(report),

@@ -52,6 +52,10 @@ impl StepWork for Swap<'_> {
                         folder.folder
                     ));
                     failure.help = Some(match undone {
+                        Ok(()) if e.is_mixed() => format!(
+                            "the other folders and the database were put back; {} is left holding part of its old and part of its new content",
+                            folder.folder
+                        ),
                         Ok(()) => {
                             "the target database and folders were put back as they were".to_owned()
                         }
