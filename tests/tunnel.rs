@@ -6,10 +6,10 @@
 //! cannot be reached or refuses the key, named by `plan`.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::bastion::{BehindBastion, SOURCE_PORT, TARGET_PORT};
+use crate::support::bastion::{BehindBastion, DB_HOST, SOURCE_PORT, TARGET_PORT};
 use crate::support::pg::PASSWORD_ROLE;
 use crate::support::scenario::{
     TableLock, assert_marker, assert_replica_matches, place_marker, wait_for_blocked_dump,
@@ -50,8 +50,10 @@ fn seed(b: &BehindBastion) {
     place_marker(&b.target, "netbox");
 }
 
-/// The manifest: both databases as the bastion names them, their
-/// passwords from the environment, through tunnels when `tunnels`.
+/// The manifest: both databases as the bastion names them, through
+/// tunnels when `tunnels`; the source's password from the environment,
+/// the target's from a password file (its line names the server's host
+/// and port as written).
 fn manifest(b: &BehindBastion, tunnels: bool) -> String {
     let tunnel = if tunnels {
         format!("tunnel = \"{}\"\n", b.sshd.login())
@@ -64,21 +66,28 @@ fn manifest(b: &BehindBastion, tunnels: bool) -> String {
          [target]\ndatabase = \"{}\"\n{tunnel}\
          [include]\nexclude_table_data = [\"{}\"]\n\
          [tools]\nssh_config = \"{}\"\n",
-        b.url(SOURCE_PORT, "${SOURCE_PASSWORD}"),
-        b.url(TARGET_PORT, "${TARGET_PASSWORD}"),
+        b.url(SOURCE_PORT, Some("${SOURCE_PASSWORD}")),
+        b.url(TARGET_PORT, None),
         EXCLUDED[0],
         b.sshd.config().display(),
     )
 }
 
-/// `replicate ARGS` in `dir`, with the passwords in its environment.
+/// `replicate ARGS` in `dir`, the source's password in its environment,
+/// the target's in the password file beside `dir` ([`ready`]).
 fn replicate(dir: &Path, args: &[&str]) -> Replicate {
-    let (source, target) = passwords();
+    let (source, _) = passwords();
     Replicate::new()
         .current_dir(dir)
         .env("SOURCE_PASSWORD", source)
-        .env("TARGET_PASSWORD", target)
+        .env("PGPASSFILE", password_file(dir))
         .args(args)
+}
+
+/// The password file beside `dir` (outside it: the test searches the
+/// files below `dir` for the passwords).
+fn password_file(dir: &Path) -> PathBuf {
+    dir.with_file_name("pgpass")
 }
 
 /// Runs `run` to its end, reading every command line meanwhile for the
@@ -120,14 +129,24 @@ fn files_below(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The bastion's world seeded, and a folder for its manifest, written
-/// with tunnels or without.
-fn ready(tunnels: bool) -> (BehindBastion, tempfile::TempDir) {
+/// The bastion's world seeded; in a temporary folder, a folder for the
+/// manifest (written with tunnels or without), and the password file.
+fn ready(tunnels: bool) -> (BehindBastion, tempfile::TempDir, PathBuf) {
     let b = BehindBastion::start();
     seed(&b);
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("replicate.toml"), manifest(&b, tunnels)).unwrap();
-    (b, work)
+    let dir = work.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("replicate.toml"), manifest(&b, tunnels)).unwrap();
+    let file = password_file(&dir);
+    let line = format!(
+        "{DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{}\n",
+        passwords().1
+    );
+    std::fs::write(&file, line).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (b, work, dir)
 }
 
 #[test]
@@ -135,8 +154,8 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     // Without tunnels the servers cannot be reached: their name means
     // nothing here, and they do not listen on the namespace's address,
     // where the bastion does.
-    let (b, work) = ready(false);
-    let dir = work.path();
+    let (b, _work, dir) = ready(false);
+    let dir = dir.as_path();
     replicate(dir, &["plan"])
         .run()
         .code(1)
@@ -206,8 +225,8 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
 
 #[test]
 fn a_run_stopped_or_killed_leaves_no_tunnel_running() {
-    let (b, work) = ready(true);
-    let dir = work.path();
+    let (b, _work, dir) = ready(true);
+    let dir = dir.as_path();
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGKILL, "SIGKILL")] {
         // The dump waits on a table the test holds: the tunnels are in use.
         let lock = TableLock::hold(&b.source, "dcim_device");
@@ -273,7 +292,7 @@ fn plan_names_a_bastion_it_cannot_reach_or_that_refuses_the_key() {
         .stderr_has("cannot open the tunnel to the source database: ssh: connect to host 127.0.0.1")
         .stderr_has(&format!("through {closed}"))
         .stderr_has("ssh -o BatchMode=yes")
-        .stderr_has("-L 127.0.0.1:");
+        .stderr_has(":5432:db.internal:5432 -- root@127.0.0.1");
 
     // A key the bastion does not know.
     let changed = host.config_with_unknown_key(dir.path());

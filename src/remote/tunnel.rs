@@ -4,6 +4,7 @@
 //! takes connections; dropping the guard stops `ssh` (and whatever it
 //! started, a `ProxyJump` for one), and `ssh` also dies with replicate.
 
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -39,6 +40,9 @@ const ENDING: Duration = Duration::from_secs(2);
 /// Ports taken by another program between replicate's choice and ssh's
 /// bind: tried again with another port this many times.
 const ATTEMPTS: usize = 3;
+
+/// How many loopback addresses are tried for the database's own port.
+const ADDRESSES: u32 = 8;
 
 /// How many of ssh's last lines are kept for errors.
 const KEPT_LINES: usize = 20;
@@ -93,15 +97,11 @@ impl Tunnel {
     /// `bastion`, in a process group of its own (a Ctrl-C on the terminal
     /// stops replicate, which then ends the tunnel once nothing needs it).
     pub fn start(reach: &Reach, bastion: &Bastion, to: &Forward) -> Result<Self, TunnelError> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(|e| TunnelError {
-                bastion: bastion.to_string(),
-                command: "ssh".to_owned(),
-                reason: format!("no free port on this machine's loopback: {e}"),
-            })?;
-        let local = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let local = local_end(to.port).map_err(|e| TunnelError {
+            bastion: bastion.to_string(),
+            command: "ssh".to_owned(),
+            reason: format!("no free port on this machine's loopback: {e}"),
+        })?;
         let argv = tunnel_argv(reach, bastion, local, to);
         let mut command = Command::new(&argv[0]);
         command
@@ -175,7 +175,8 @@ impl Tunnel {
         }
     }
 
-    /// The loopback address and port that lead to the database.
+    /// The loopback address and port that lead to the database (its own
+    /// port, unless that was taken).
     pub fn local(&self) -> SocketAddr {
         self.local
     }
@@ -260,6 +261,26 @@ impl Drop for Tunnel {
     }
 }
 
+/// Where the tunnel's end listens: the database's own port on an address
+/// of 127.0.0.0/8 picked at random, so that what a password file says of
+/// the database's host and port still holds for the URL sent there; or,
+/// when that port is taken on every address tried (a server listening on
+/// all of them), a free port of 127.0.0.1.
+fn local_end(port: u16) -> std::io::Result<SocketAddr> {
+    for attempt in 0..ADDRESSES {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u32(attempt);
+        let [a, b, c, ..] = hasher.finish().to_le_bytes();
+        // 127.1.1.1 to 127.254.254.254: never 127.0.0.1, often taken.
+        let address = Ipv4Addr::new(127, 1 + a % 254, 1 + b % 254, 1 + c % 254);
+        if TcpListener::bind((address, port)).is_ok() {
+            return Ok(SocketAddr::from((address, port)));
+        }
+    }
+    let free = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?;
+    Ok(free)
+}
+
 /// `ssh` with replicate's options and the tunnel's, forwarding `local` to
 /// `to` through `bastion` with no remote command.
 fn tunnel_argv(reach: &Reach, bastion: &Bastion, local: SocketAddr, to: &Forward) -> Vec<String> {
@@ -341,6 +362,21 @@ mod tests {
             },
         );
         assert!(v6.contains(&"127.0.0.1:40000:[fd00::5]:5433".to_owned()));
+    }
+
+    #[test]
+    fn the_end_keeps_the_database_port_unless_every_address_has_it_taken() {
+        let port = |l: TcpListener| l.local_addr().unwrap().port();
+        let free = port(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap());
+        let end = local_end(free).unwrap();
+        assert_eq!(end.port(), free);
+        assert_ne!(end.ip(), Ipv4Addr::LOCALHOST);
+        // A server on every address of the port.
+        let everywhere = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+        let taken = everywhere.local_addr().unwrap().port();
+        let end = local_end(taken).unwrap();
+        assert_eq!(end.ip(), Ipv4Addr::LOCALHOST);
+        assert_ne!(end.port(), taken);
     }
 
     #[test]

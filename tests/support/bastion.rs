@@ -83,10 +83,12 @@ impl BehindBastion {
     }
 
     /// The URL of the password role on `port`, as the bastion names the
-    /// server, with TLS checked against that name.
-    pub fn url(&self, port: u16, password: &str) -> String {
+    /// server, with TLS checked against that name; the password written
+    /// in it, when one is given.
+    pub fn url(&self, port: u16, password: Option<&str>) -> String {
+        let password = password.map(|p| format!(":{p}")).unwrap_or_default();
         format!(
-            "postgresql://{PASSWORD_ROLE}:{password}@{DB_HOST}:{port}/netbox?sslmode=verify-full&sslrootcert={}",
+            "postgresql://{PASSWORD_ROLE}{password}@{DB_HOST}:{port}/netbox?sslmode=verify-full&sslrootcert={}",
             self.ca.display()
         )
     }

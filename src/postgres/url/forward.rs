@@ -51,22 +51,23 @@ impl DbUrl {
     }
 
     /// The same URL reaching its server through `local`, a tunnel's near
-    /// end: libpq connects to that address and port (`hostaddr` and
-    /// `port`, after everything the URL says, so they win) while `host`
-    /// stays the name written, which TLS checks the server's certificate
-    /// against (`sslmode=verify-full`). Only the URL used changes: the
+    /// end: libpq connects to that address (`hostaddr`, after everything
+    /// the URL says, so that it wins) while `host` stays the name written,
+    /// which TLS checks the server's certificate against
+    /// (`sslmode=verify-full`) and a password file is searched by. The
+    /// port is the one written when the tunnel's end has it (so the
+    /// password file's line for it still holds); otherwise, or when none
+    /// is written, `port` names the end's. Only the URL used changes: the
     /// one shown is still the one written, and the server is still the
     /// one it names.
     pub fn through(&self, local: SocketAddr) -> DbUrl {
         let mut other = self.clone();
-        other
-            .parts
-            .query
-            .push(("hostaddr".to_owned(), local.ip().to_string()));
-        other
-            .parts
-            .query
-            .push(("port".to_owned(), local.port().to_string()));
+        let query = &mut other.parts.query;
+        query.push(("hostaddr".to_owned(), local.ip().to_string()));
+        let written = self.servers.first().and_then(|s| s.port);
+        if written != Some(local.port()) {
+            query.push(("port".to_owned(), local.port().to_string()));
+        }
         other
     }
 }
@@ -131,6 +132,19 @@ mod tests {
         assert_eq!(
             through.conninfo(),
             "postgresql://netbox@db.internal:5432/netbox?sslmode=verify-full&hostaddr=127.0.0.1&port=41234"
+        );
+        // The end on the database's own port: only the address changes.
+        let same_port = written.through(SocketAddr::from(([127, 9, 8, 7], 5432)));
+        assert_eq!(
+            same_port.conninfo(),
+            "postgresql://netbox@db.internal:5432/netbox?sslmode=verify-full&hostaddr=127.9.8.7"
+        );
+        // No port written: the end's is named, whatever PGPORT says.
+        assert!(
+            url("postgresql://u@db/x")
+                .through(SocketAddr::from(([127, 9, 8, 7], 5432)))
+                .conninfo()
+                .ends_with("?hostaddr=127.9.8.7&port=5432")
         );
         assert_eq!(through.conninfo_shown(), written.conninfo_shown());
         assert_eq!(through.redacted(), written.redacted());
