@@ -139,9 +139,10 @@ fn ready(tunnels: bool) -> (BehindBastion, tempfile::TempDir, PathBuf) {
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("replicate.toml"), manifest(&b, tunnels)).unwrap();
     let file = password_file(&dir);
+    let (source, target) = passwords();
     let line = format!(
-        "{DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{}\n",
-        passwords().1
+        "{DB_HOST}:{SOURCE_PORT}:*:{PASSWORD_ROLE}:{source}\n\
+         {DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{target}\n"
     );
     std::fs::write(&file, line).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -215,8 +216,42 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     assert_marker(&b.target, "netbox");
     assert!(b.tunnels_running().is_empty(), "a tunnel outlived rollback");
 
+    // init reads both databases through tunnels, and its manifest names
+    // them.
+    let login = b.sshd.login();
+    let config = b.sshd.config().display().to_string();
+    let (source, target) = (b.url(SOURCE_PORT, None), b.url(TARGET_PORT, None));
+    let init = replicate(
+        dir,
+        &[
+            "init",
+            "-m",
+            "init.toml",
+            "--source",
+            &source,
+            "--source-tunnel",
+            &login,
+            "--target",
+            &target,
+            "--target-tunnel",
+            &login,
+            "--ssh-config",
+            &config,
+        ],
+    )
+    .run()
+    .success()
+    .stdout_has("wrote init.toml");
+    let written = std::fs::read_to_string(dir.join("init.toml")).unwrap();
+    assert_eq!(written.matches(&format!("tunnel = \"{login}\"")).count(), 2);
+    assert!(written.contains(&format!("ssh_config = \"{config}\"")));
+    replicate(dir, &["validate", "-m", "init.toml"])
+        .run()
+        .success();
+    assert!(b.tunnels_running().is_empty(), "a tunnel outlived init");
+
     let mut texts = vec![saved];
-    for run in [&plan, &apply, &verify, &rollback] {
+    for run in [&plan, &apply, &verify, &rollback, &init] {
         texts.extend([run.stdout(), run.stderr()]);
     }
     texts.extend(files_below(dir));
