@@ -259,32 +259,50 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
 }
 
 #[test]
-fn a_run_stopped_or_killed_leaves_no_tunnel_running() {
+fn a_run_stopped_killed_or_losing_its_tunnel_leaves_no_tunnel_running() {
     let (b, _work, dir) = ready(true);
     let dir = dir.as_path();
-    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGKILL, "SIGKILL")] {
+    for stop in ["SIGINT", "SIGKILL", "the source tunnel's ssh killed"] {
         // The dump waits on a table the test holds: the tunnels are in use.
         let lock = TableLock::hold(&b.source, "dcim_device");
         let run = replicate(dir, &["apply", "--auto-approve"]).spawn();
         wait_for_blocked_dump(&b.source);
-        assert_eq!(
-            b.tunnels_running().len(),
-            2,
-            "{name}: the tunnels are not open"
-        );
-        run.signal(signal);
-        let run = run.finish();
-        if signal == libc::SIGINT {
-            run.code(1)
-                .stderr_has("apply stopped by SIGINT during dump");
-        }
+        let tunnels = b.tunnels_running();
+        assert_eq!(tunnels.len(), 2, "{stop}: the tunnels are not open");
+        let run = match stop {
+            "SIGINT" => {
+                run.signal(libc::SIGINT);
+                run.finish()
+                    .code(1)
+                    .stderr_has("apply stopped by SIGINT during dump")
+            }
+            "SIGKILL" => {
+                run.signal(libc::SIGKILL);
+                run.finish()
+            }
+            _ => {
+                // The bastion goes away: the dump's connection closes, and
+                // the error says why.
+                let source = crate::support::processes_with(&[
+                    "ExitOnForwardFailure=yes",
+                    &format!(":{SOURCE_PORT}:{DB_HOST}:{SOURCE_PORT}"),
+                ]);
+                assert_eq!(source.len(), 1, "the source's tunnel: {source:?}");
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(source[0] as i32, libc::SIGKILL) };
+                run.finish().code(1).stderr_has("dump").stderr_has(&format!(
+                    "the source tunnel through {} ended",
+                    b.sshd.login()
+                ))
+            }
+        };
         wait_until(
             10,
             20,
-            &format!("{name}: a tunnel outlived the run"),
+            &format!("{stop}: a tunnel outlived the run"),
             || b.tunnels_running().is_empty(),
         );
-        drop(lock);
+        drop((run, lock));
     }
     // What was left finishes through new tunnels.
     replicate(dir, &["apply", "--auto-approve", "--resume"])

@@ -49,7 +49,7 @@ pub struct Prepared {
     /// `--steps` was given: not the whole plan runs.
     pub(super) some_steps: bool,
     /// The tunnels the run's connections go through, open until it ends.
-    _tunnels: Tunnels,
+    pub(super) tunnels: Tunnels,
 }
 
 /// Loads, plans and selects for `request`; `loaded` sees the manifest as
@@ -110,7 +110,7 @@ pub fn prepare(request: &ApplyRequest, loaded: &dyn Fn(&Manifest)) -> Result<Pre
         artifacts,
         pulled,
         some_steps: request.steps.is_some(),
-        _tunnels: tunnels,
+        tunnels,
     })
 }
 

@@ -90,25 +90,36 @@ impl Tunnels {
         Ok(tunnels)
     }
 
-    /// `error` with what each tunnel's `ssh` said of the connections it
-    /// could not make (the bastion did not reach the database), of which
-    /// libpq only sees that the connection closed.
-    pub fn explain(&self, error: PlanError) -> PlanError {
-        let said: Vec<String> = self
-            .open
+    /// What each tunnel's `ssh` said that explains a failed connection,
+    /// of which libpq sees only a closed or refused one: that it ended
+    /// (the bastion went away), or the last connection the bastion could
+    /// not make to the database.
+    pub fn notes(&self) -> Vec<String> {
+        self.open
             .iter()
             .filter_map(|(side, tunnel)| {
+                let (name, bastion) = (side.name(), tunnel.bastion());
+                if tunnel.ended() {
+                    let last = tunnel.last_words().map(|l| format!(": {l}"));
+                    let last = last.unwrap_or_default();
+                    return Some(format!("the {name} tunnel through {bastion} ended{last}"));
+                }
+                let refused = tunnel.refused()?;
                 Some(format!(
-                    "the {} tunnel through {} said: {}",
-                    side.name(),
-                    tunnel.bastion(),
-                    tunnel.refused()?
+                    "the {name} tunnel through {bastion} said: {refused}"
                 ))
             })
-            .collect();
+            .collect()
+    }
+
+    /// `error`, a failure to plan, with the tunnels' [`Tunnels::notes`].
+    pub fn explain(&self, error: PlanError) -> PlanError {
         match error {
-            PlanError::Inspect(mut e) if !said.is_empty() => {
-                e.message.push_str(&format!(" ({})", said.join("; ")));
+            PlanError::Inspect(mut e) => {
+                let notes = self.notes();
+                if !notes.is_empty() {
+                    e.message.push_str(&format!(" ({})", notes.join("; ")));
+                }
                 PlanError::Inspect(e)
             }
             other => other,

@@ -156,7 +156,7 @@ impl Tunnel {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
-                    let last = self.last_words();
+                    let last = self.last_words().unwrap_or_else(|| "no message".to_owned());
                     return Err(self.error(format!("{last} (ssh ended: {status})")));
                 }
                 Ok(None) => {}
@@ -208,6 +208,12 @@ impl Tunnel {
         }
     }
 
+    /// Whether `ssh` has ended (its standard error closed) before it was
+    /// stopped: the tunnel is gone.
+    pub fn ended(&self) -> bool {
+        self.said.lock().ended
+    }
+
     /// Whether `ssh` ended because its port was taken by then.
     fn port_was_taken(&self) -> bool {
         self.said
@@ -217,9 +223,9 @@ impl Tunnel {
             .any(|l| l.contains("Address already in use"))
     }
 
-    /// The last line `ssh` printed once it ended (its standard error read
-    /// to the end, for a moment at most).
-    fn last_words(&self) -> String {
+    /// The last line `ssh` printed, once it ended (its standard error
+    /// read to the end, for a moment at most).
+    pub fn last_words(&self) -> Option<String> {
         let deadline = Instant::now() + Duration::from_secs(1);
         while !self.said.lock().ended && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -231,7 +237,6 @@ impl Tunnel {
             .rev()
             .find(|l| !l.trim().is_empty())
             .cloned()
-            .unwrap_or_else(|| "no message".to_owned())
     }
 
     fn error(&self, reason: String) -> TunnelError {
