@@ -1,9 +1,10 @@
 //! `tunnel`: databases only a bastion reaches (`support::bastion`: servers
 //! in a network namespace of the test's own, its SSH server the one way
-//! in) dumped and restored through SSH tunnels, with TLS checked end to
-//! end; no password or key in output, plans, files or command lines; no
-//! `ssh` left running after a run, a stop or a kill; and a bastion that
-//! cannot be reached or refuses the key, named by `plan`.
+//! in) dumped and restored through SSH tunnels (the directory and stream
+//! formats), with TLS checked end to end; no password or key in output,
+//! plans, files or command lines; no `ssh` left running after a run, a
+//! stop or a kill; and a bastion that cannot be reached or refuses the
+//! key, named by `plan`.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -174,9 +175,8 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     // Through the tunnels: a plan saved, then applied, every command line
     // read while it runs.
     std::fs::write(dir.join("replicate.toml"), manifest(&b, true)).unwrap();
-    let plan = replicate(dir, &["plan", "--verbose", "--out", "plan.json"])
-        .run()
-        .success();
+    let plan = replicate(dir, &["plan", "--verbose", "--out", "plan.json"]).spawn();
+    let plan = watched(&b, plan).0.success();
     let through = format!("through {}", b.sshd.login());
     assert_holds(
         &plan.stdout_flat(),
@@ -216,6 +216,14 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     assert_marker(&b.target, "netbox");
     assert!(b.tunnels_running().is_empty(), "a tunnel outlived rollback");
 
+    // The stream format: replicate's own connections carry the rows.
+    let text = std::fs::read_to_string(dir.join("replicate.toml")).unwrap();
+    let stream = text + "[artifacts]\nformat = \"stream\"\n";
+    std::fs::write(dir.join("replicate.toml"), stream).unwrap();
+    let (streamed, _) = watched(&b, replicate(dir, &["apply", "--auto-approve"]).spawn());
+    let streamed = streamed.success().stdout_has("Apply complete");
+    assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
+
     // init reads both databases through tunnels, and its manifest names
     // them.
     let login = b.sshd.login();
@@ -251,7 +259,7 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     assert!(b.tunnels_running().is_empty(), "a tunnel outlived init");
 
     let mut texts = vec![saved];
-    for run in [&plan, &apply, &verify, &rollback, &init] {
+    for run in [&plan, &apply, &verify, &rollback, &streamed, &init] {
         texts.extend([run.stdout(), run.stderr()]);
     }
     texts.extend(files_below(dir));
