@@ -93,9 +93,11 @@ impl Tunnel {
         Self::start(reach, bastion, to)?.wait_open()
     }
 
-    /// Starts `ssh` forwarding a free loopback port to `to` through
-    /// `bastion`, in a process group of its own (a Ctrl-C on the terminal
-    /// stops replicate, which then ends the tunnel once nothing needs it).
+    /// Starts `ssh` forwarding a loopback port ([`local_end`]) to `to`
+    /// through `bastion`, in a process group of its own (a Ctrl-C on the
+    /// terminal stops replicate, which then ends the tunnel once nothing
+    /// needs it). `ssh` dies with the thread that starts it: start it on
+    /// the one that runs the command, not on a passing one.
     pub fn start(reach: &Reach, bastion: &Bastion, to: &Forward) -> Result<Self, TunnelError> {
         let local = local_end(to.port).map_err(|e| TunnelError {
             bastion: bastion.to_string(),
