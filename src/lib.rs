@@ -10,7 +10,8 @@
 //! - [`manifest`]: `replicate.toml` to a checked [`manifest::Manifest`];
 //! - [`postgres`], [`store`], [`media`], [`netbox`], [`remote`]:
 //!   PostgreSQL, the artifacts folder, folders of files, what replicate
-//!   knows of NetBox, folders on other hosts and in containers;
+//!   knows of NetBox, folders on other hosts and in containers, tunnels to
+//!   databases behind a bastion;
 //! - [`io`], [`display`]: bytes and files, and how things are written for
 //!   people.
 

@@ -24,3 +24,4 @@ mod store;
 mod stream;
 mod stream_graph;
 mod swap;
+mod tunnel;

@@ -86,27 +86,7 @@ fn a_refused_key_fails_plan_at_once_instead_of_asking() {
     fs::create_dir_all(&source).unwrap();
     let dir = manifest(&host, &host.url(&source), &work.path().join("target"));
     // The same configuration, but a key the host does not know.
-    let other = dir.path().join("other_key");
-    let made = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&other)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let config = fs::read_to_string(host.config()).unwrap();
-    let config = config
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("IdentityFile") {
-                format!("  IdentityFile {}", other.display())
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let changed = dir.path().join("ssh_config");
-    fs::write(&changed, config).unwrap();
+    let changed = host.config_with_unknown_key(dir.path());
     let text = fs::read_to_string(dir.path().join("replicate.toml")).unwrap();
     let text = text.replace(
         &toml_string(&host.config().display().to_string()),

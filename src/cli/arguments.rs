@@ -57,8 +57,14 @@ pub enum Command {
         /// docker://netbox-docker-netbox-1/opt/netbox): first the source's, then the target's
         #[arg(long = "netbox-root", value_name = "DIR|URL")]
         netbox_root: Vec<String>,
-        /// An OpenSSH client configuration (`ssh -F`) for `ssh://` install folders,
-        /// also written into the manifest as `[tools] ssh_config`
+        /// The SSH server the source database is reached through: ssh://[USER@]HOST[:PORT]
+        #[arg(long = "source-tunnel", value_name = "URL")]
+        source_tunnel: Option<String>,
+        /// The SSH server the target database is reached through
+        #[arg(long = "target-tunnel", value_name = "URL", requires = "target")]
+        target_tunnel: Option<String>,
+        /// An OpenSSH client configuration (`ssh -F`) for `ssh://` install folders and
+        /// the tunnels, also written into the manifest as `[tools] ssh_config`
         #[arg(long = "ssh-config", value_name = "FILE")]
         ssh_config: Option<PathBuf>,
         /// The dump format the manifest names

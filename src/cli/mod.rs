@@ -54,6 +54,8 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             source,
             target,
             netbox_root,
+            source_tunnel,
+            target_tunnel,
             ssh_config,
             format,
             force,
@@ -62,6 +64,8 @@ fn run(arguments: Arguments) -> Result<u8, Error> {
             source,
             target,
             netbox_roots: netbox_root,
+            source_tunnel,
+            target_tunnel,
             ssh_config,
             format: match format.as_str() {
                 "custom" => crate::manifest::DumpFormat::Custom,

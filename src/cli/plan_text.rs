@@ -37,7 +37,10 @@ fn render_into(out: &mut String, doc: &PlanDocument, how: &Shown) -> std::fmt::R
         paths::display(&doc.manifest.path)
     )?;
     for (name, side) in [("Source", &doc.source), ("Target", &doc.target)] {
-        let mut items = vec![side.database.clone()];
+        let mut items = vec![match &side.tunnel {
+            Some(bastion) => format!("{} through {bastion}", side.database),
+            None => side.database.clone(),
+        }];
         for (folder, path) in &side.folders {
             items.push(format!("{folder} {}", path.shown()));
         }

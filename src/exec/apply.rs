@@ -141,7 +141,14 @@ fn stopped_or_failed(
         });
     }
     match outcome.failed.first() {
-        Some((id, failure)) => Err(failed(manifest, plan, outcome, *id, failure)),
+        Some((id, failure)) => {
+            // A tunnel's words explain a connection libpq saw closed.
+            let mut failure = failure.clone();
+            for note in prepared.tunnels.notes() {
+                failure.message.push_str(&format!(" ({note})"));
+            }
+            Err(failed(manifest, plan, outcome, *id, &failure))
+        }
         None => Ok(()),
     }
 }

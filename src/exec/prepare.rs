@@ -14,7 +14,7 @@ use super::source_record;
 use crate::io::paths;
 use crate::manifest::{DEFAULT_MANIFEST, Manifest};
 use crate::plan::document::PlanDocument;
-use crate::plan::{self, Plan, Sides, SourceInput, StepId};
+use crate::plan::{self, Plan, Sides, SourceInput, StepId, Tunnels};
 use crate::store::ArtifactsDir;
 
 /// What `replicate apply` is asked to run.
@@ -48,6 +48,8 @@ pub struct Prepared {
     pub(super) pulled: bool,
     /// `--steps` was given: not the whole plan runs.
     pub(super) some_steps: bool,
+    /// The tunnels the run's connections go through, open until it ends.
+    pub(super) tunnels: Tunnels,
 }
 
 /// Loads, plans and selects for `request`; `loaded` sees the manifest as
@@ -61,7 +63,7 @@ pub fn prepare(request: &ApplyRequest, loaded: &dyn Fn(&Manifest)) -> Result<Pre
     let path = manifest_path(saved.as_ref(), request.manifest.as_deref())?;
     // A run of some steps reaches only the systems they touch.
     let sides = Sides::for_steps(request.steps.as_deref());
-    let manifest = load_manifest(&path, sides)?;
+    let mut manifest = load_manifest(&path, sides)?;
     loaded(&manifest);
     if let Some((path, doc)) = &saved {
         doc.check_still_valid(path, &manifest)?;
@@ -82,7 +84,11 @@ pub fn prepare(request: &ApplyRequest, loaded: &dyn Fn(&Manifest)) -> Result<Pre
     } else {
         SourceInput::Live
     };
-    let (plan, document) = plan::live_for(&manifest, &manifest.secrets(), sides, source)?;
+    // Held until the run ends: every connection to a side with a tunnel
+    // goes through it.
+    let tunnels = Tunnels::open(&mut manifest, sides)?;
+    let (plan, document) = plan::live_for(&manifest, &manifest.secrets(), sides, source)
+        .map_err(|e| tunnels.explain(e))?;
     if let Some((path, doc)) = &saved {
         doc.check_same_steps(path, &manifest, &document)?;
     }
@@ -104,6 +110,7 @@ pub fn prepare(request: &ApplyRequest, loaded: &dyn Fn(&Manifest)) -> Result<Pre
         artifacts,
         pulled,
         some_steps: request.steps.is_some(),
+        tunnels,
     })
 }
 

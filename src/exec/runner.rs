@@ -10,8 +10,8 @@ use super::steps::{self, StepContext, StepWork};
 use super::stream::{self, Hub};
 use crate::io::sys;
 use crate::plan::{Action, Step};
-use crate::postgres::Secrets;
 use crate::postgres::catalog::Comparison;
+use crate::postgres::{DbUrl, Secrets};
 use crate::store::ArtifactsDir;
 
 /// Runs a plan's steps for real: child programs, files, checksums.
@@ -42,10 +42,12 @@ impl Runner for PlanRunner<'_> {
     }
 }
 
-/// A failure that names the server the step talks to.
+/// A failure that names the server the step talks to, as the manifest
+/// writes it (through a tunnel, the URL used names the tunnel's end).
 fn naming_the_server(step: &Step, mut failure: StepFailure) -> StepFailure {
     if let Some(server) = &step.server
-        && let Ok(url) = server.database.parse()
+        && let Ok(url) =
+            DbUrl::parse(server.database.url.shown()).or_else(|_| server.database.parse())
     {
         failure.message.push_str(&format!(
             " [{} server {}, database {}]",

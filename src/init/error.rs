@@ -31,6 +31,15 @@ pub enum InitError {
         reason: String,
     },
 
+    #[error("cannot reach the {side} database through its tunnel: {reason}")]
+    #[diagnostic(
+        code(init::tunnel),
+        help(
+            "write the tunnel as ssh://[USER@]HOST[:PORT]; check that the SSH server is up and that this machine may log in to it (a key in ssh's agent or --ssh-config, its host key in known_hosts: ssh runs in batch mode)"
+        )
+    )]
+    Tunnel { side: &'static str, reason: String },
+
     #[error("{0}")]
     #[diagnostic(
         code(init::netbox_root),

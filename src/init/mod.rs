@@ -8,6 +8,7 @@ mod compose;
 mod error;
 mod installs;
 mod systems;
+mod tunnels;
 
 use std::path::PathBuf;
 
@@ -32,7 +33,11 @@ pub struct InitRequest {
     /// The source's NetBox install, then the target's: a folder here, or
     /// `ssh://` or `docker://`.
     pub netbox_roots: Vec<String>,
-    /// `--ssh-config`: the OpenSSH client configuration for `ssh://` roots.
+    /// The SSH servers each database is reached through, as written.
+    pub source_tunnel: Option<String>,
+    pub target_tunnel: Option<String>,
+    /// `--ssh-config`: the OpenSSH client configuration for `ssh://` roots
+    /// and the tunnels.
     pub ssh_config: Option<PathBuf>,
     /// The dump format to write.
     pub format: crate::manifest::DumpFormat,
@@ -95,21 +100,39 @@ pub fn init(request: &InitRequest) -> Result<Written, InitError> {
         variables.push((TARGET_PASSWORD, "the target URL's password"));
     }
 
-    let source = systems::read(&source_url, "source", &secrets)?;
+    let source_reached = tunnels::reach(
+        "source",
+        &source_url,
+        request.source_tunnel.as_deref(),
+        &reach,
+    )?;
+    let target_reached = target_url
+        .as_ref()
+        .map(|url| tunnels::reach("target", url, request.target_tunnel.as_deref(), &reach))
+        .transpose()?;
+
+    let source = systems::read(&source_reached.url, "source", &secrets)?;
     let tables = if source.netbox.is_some() {
-        systems::netbox_tables(&source_url, &secrets)?
+        systems::netbox_tables(&source_reached.url, &secrets)?
     } else {
         Vec::new()
     };
-    let target = target_url
+    let target = target_reached
         .as_ref()
-        .map(|url| systems::read(url, "target", &secrets))
+        .map(|reached| systems::read(&reached.url, "target", &secrets))
         .transpose()?;
+    let bastion = |reached: Option<&tunnels::Reached>| {
+        reached
+            .and_then(|r| r.bastion.as_ref())
+            .map(ToString::to_string)
+    };
 
     let findings = Findings {
         source_url: source_written,
         target_url: target_written,
         variables: variables.clone(),
+        source_tunnel: bastion(Some(&source_reached)),
+        target_tunnel: bastion(target_reached.as_ref()),
         source: &source,
         target: target.as_ref(),
         tables: &tables,

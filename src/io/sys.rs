@@ -110,6 +110,19 @@ pub fn terminate(pid: u32) {
     }
 }
 
+/// Sends SIGTERM to every process of the group `group` (a child started
+/// as the leader of a group of its own, and what it started).
+pub fn terminate_group(group: u32) {
+    if let Ok(group) = libc::pid_t::try_from(group)
+        && group > 0
+    {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-group, libc::SIGTERM);
+        }
+    }
+}
+
 /// CPU time (milliseconds) and peak memory (KiB) of this process, and the
 /// CPU time of the children it waited for, from `getrusage`.
 pub fn resource_usage() -> Option<(u64, u64, u64)> {

@@ -12,7 +12,7 @@ use super::diagnostic::ManifestDiagnostic;
 use super::source_file::SourceFile;
 use super::text::Text;
 use crate::postgres::{DbUrl, Secret, Secrets, Tools};
-use crate::remote::{Place, Reach};
+use crate::remote::{Bastion, Place, Reach};
 
 /// Environment variables of the object stores that hold credentials.
 const STORE_SECRETS: [&str; 6] = [
@@ -62,6 +62,8 @@ pub struct Source {
     pub invalidate: Option<Vec<Text>>,
     /// The argv prefix that runs this side's NetBox `manage.py`.
     pub manage: Option<Vec<Text>>,
+    /// The bastion every connection to the database goes through.
+    pub tunnel: Option<Bastion>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,8 @@ pub struct Target {
     pub maintenance_database: String,
     /// Go on when the source's NetBox schema is newer than the target's.
     pub allow_older_netbox: bool,
+    /// The bastion every connection to the database goes through.
+    pub tunnel: Option<Bastion>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +185,9 @@ pub struct Spans {
     pub source_folders: BTreeMap<Folder, Range<usize>>,
     /// Each copied folder's target path.
     pub target_folders: BTreeMap<Folder, Range<usize>>,
+    /// Each side's `tunnel`, when written.
+    pub source_tunnel: Option<Range<usize>>,
+    pub target_tunnel: Option<Range<usize>>,
 }
 
 impl Manifest {

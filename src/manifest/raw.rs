@@ -174,9 +174,9 @@ raw_table! {
     pub struct RawTools {
         /// The folder holding `pg_dump`, `pg_restore` and `psql`. Default: found on `PATH`.
         bindir: "Option<String>" => String;
-        /// An OpenSSH client configuration file for `ssh://` folders (`ssh -F`);
-        /// relative paths resolve against the manifest. Default: the user's own
-        /// (`~/.ssh/config`).
+        /// An OpenSSH client configuration file for `ssh://` folders and
+        /// tunnels (`ssh -F`); relative paths resolve against the manifest.
+        /// Default: the user's own (`~/.ssh/config`).
         ssh_config: "Option<String>" => String;
     }
 }

@@ -37,6 +37,12 @@ macro_rules! raw_table {
                     /// replaced by the environment variable NAME: put passwords there.
                     database: "String" => String;
                 }
+                /// An SSH tunnel to the database for the run, `ssh://[user@]host[:port]`:
+                /// every connection to it goes through that bastion (OpenSSH's `ssh -L`,
+                /// in batch mode, with its configuration, agent and known hosts, and
+                /// `[tools] ssh_config`). `database` stays the URL the database knows
+                /// itself by: the bastion connects to its host and port.
+                tunnel: "Option<String>" => String;
                 /// The media folder (NetBox's `MEDIA_ROOT`). Relative paths resolve
                 /// against the manifest's folder; the source's may also be on a host,
                 /// `ssh://[user@]host[:port]/path`, or in a running container,

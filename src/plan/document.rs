@@ -84,6 +84,9 @@ pub struct Endpoint {
     pub folders: BTreeMap<Folder, Place>,
     /// The NetBox schema live planning found in this side's database.
     pub netbox: Option<NetboxSchema>,
+    /// The bastion the database is reached through (`tunnel`): the URL
+    /// above is the database's own, sent to the tunnel's end at run time.
+    pub tunnel: Option<String>,
 }
 
 /// A step and the steps it waits for.
@@ -126,11 +129,13 @@ impl PlanDocument {
                 database: manifest.source.database.redacted(),
                 folders: manifest.source.folders.clone(),
                 netbox: inspection.and_then(|i| i.source_netbox.clone()),
+                tunnel: manifest.source.tunnel.as_ref().map(ToString::to_string),
             },
             target: Endpoint {
                 database: manifest.target.database.redacted(),
                 folders: manifest.target.folders.clone(),
                 netbox: inspection.and_then(|i| i.target_netbox.clone()),
+                tunnel: manifest.target.tunnel.as_ref().map(ToString::to_string),
             },
             artifacts_dir: manifest.artifacts.dir.clone(),
             artifacts_store: manifest.artifacts.store.clone(),

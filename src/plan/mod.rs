@@ -15,6 +15,7 @@ mod inspect;
 mod planner;
 mod sides;
 mod step;
+mod tunnels;
 
 pub use self::builder::PlanBuilder;
 use self::document::PlanDocument;
@@ -32,6 +33,7 @@ pub use self::step::{
     Restore, RestoreInto, SanitizedDump, SanitizedTable, Server, Step, StepId, StepKind, Stream,
     StreamDump, StreamRestore,
 };
+pub use self::tunnels::Tunnels;
 use crate::manifest::Manifest;
 use crate::postgres::Secrets;
 

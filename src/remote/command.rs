@@ -50,16 +50,7 @@ pub fn program_argv(reach: &Reach, place: &Place, words: Vec<String>) -> Vec<Str
     match place {
         Place::Local(_) => words,
         Place::Ssh(ssh) => {
-            let mut argv: Vec<String> = vec!["ssh".to_owned()];
-            for option in SSH_OPTIONS {
-                argv.extend(["-o".to_owned(), option.to_owned()]);
-            }
-            if let Some(config) = &reach.ssh_config {
-                argv.extend(["-F".to_owned(), config.display().to_string()]);
-            }
-            if let Some(port) = ssh.port {
-                argv.extend(["-p".to_owned(), port.to_string()]);
-            }
+            let mut argv = ssh_argv(reach, ssh.port);
             argv.extend(["--".to_owned(), ssh.destination()]);
             // One word for the remote shell, every part quoted for it.
             let line: Vec<String> = words.iter().map(|w| quoted(w)).collect();
@@ -78,6 +69,22 @@ pub fn program_argv(reach: &Reach, place: &Place, words: Vec<String>) -> Vec<Str
             argv
         }
     }
+}
+
+/// `ssh` with replicate's options, the manifest's configuration file and
+/// the host's port; more options, then `--` and the destination follow.
+pub(super) fn ssh_argv(reach: &Reach, port: Option<u16>) -> Vec<String> {
+    let mut argv: Vec<String> = vec!["ssh".to_owned()];
+    for option in SSH_OPTIONS {
+        argv.extend(["-o".to_owned(), option.to_owned()]);
+    }
+    if let Some(config) = &reach.ssh_config {
+        argv.extend(["-F".to_owned(), config.display().to_string()]);
+    }
+    if let Some(port) = port {
+        argv.extend(["-p".to_owned(), port.to_string()]);
+    }
+    argv
 }
 
 /// A word as a POSIX shell reads it back: always in single quotes when it

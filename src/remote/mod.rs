@@ -1,13 +1,17 @@
-//! Folders beyond this machine: where a folder is ([`Place`]) and the
-//! commands that reach it (a POSIX shell script run there through the
-//! system's OpenSSH client or `docker exec`, its arguments passed as data).
+//! Beyond this machine: where a folder is ([`Place`]) and the commands
+//! that reach it (a POSIX shell script run there through the system's
+//! OpenSSH client or `docker exec`, its arguments passed as data); and the
+//! tunnels to databases behind a bastion ([`Bastion`], [`Tunnel`]).
 
+mod bastion;
 mod command;
 mod files;
 mod place;
 mod run;
 mod target;
+mod tunnel;
 
+pub use self::bastion::{Bastion, BastionError};
 pub use self::command::{Reach, program_argv, script_argv};
 pub use self::files::{PathKind, path_kind, read_file};
 pub use self::place::{DockerPlace, Place, PlaceError, SshPlace};
@@ -16,3 +20,4 @@ pub use self::target::{
     RemoteSwap, TargetLook, Tree, check_argv, discard, file_sums, finish, look, roll_back, swap,
     swap_in, unpack_argv,
 };
+pub use self::tunnel::{Forward, Tunnel, TunnelError};

@@ -174,35 +174,57 @@ impl SshPlace {
     /// `[user@]host[:port]` as the URL writes it (an IPv6 address in
     /// brackets).
     fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let user = self
-            .user
-            .as_ref()
-            .map(|u| format!("{u}@"))
-            .unwrap_or_default();
-        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
-        format!("{user}{host}{port}")
+        authority(self.user.as_deref(), &self.host, self.port)
     }
 
     /// `[user@]host`, as `ssh` takes it.
     pub fn destination(&self) -> String {
-        match &self.user {
-            Some(user) => format!("{user}@{}", self.host),
-            None => self.host.clone(),
-        }
+        destination(self.user.as_deref(), &self.host)
+    }
+}
+
+/// `[user@]host[:port]` as an `ssh://` URL writes it (an IPv6 address in
+/// brackets).
+pub(super) fn authority(user: Option<&str>, host: &str, port: Option<u16>) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{user}{host}{port}")
+}
+
+/// `[user@]host`, as `ssh` takes it.
+pub(super) fn destination(user: Option<&str>, host: &str) -> String {
+    match user {
+        Some(user) => format!("{user}@{host}"),
+        None => host.to_owned(),
     }
 }
 
 /// `[user@]host[:port]/path` of an `ssh://` URL.
 fn parse_ssh(text: &str, rest: &str) -> Result<SshPlace, PlaceError> {
     let (authority, path) = split_path(text, rest)?;
+    let (user, host, port) = parse_authority(text, &authority)?;
+    Ok(SshPlace {
+        user,
+        host,
+        port,
+        path,
+    })
+}
+
+/// The user, host and port of an `ssh://` URL's `[user@]host[:port]`
+/// (`text`, the whole URL, is what errors name).
+pub(super) fn parse_authority(
+    text: &str,
+    authority: &str,
+) -> Result<(Option<String>, String, Option<u16>), PlaceError> {
     let (user, host_port) = match authority.rsplit_once('@') {
         Some((user, host)) => (Some(user.to_owned()), host),
-        None => (None, authority.as_str()),
+        None => (None, authority),
     };
     // An IPv6 address is written in brackets: `ssh://[::1]:2222/srv`.
     let bracketed = host_port.strip_prefix('[').and_then(|r| r.split_once(']'));
@@ -251,12 +273,7 @@ fn parse_ssh(text: &str, rest: &str) -> Result<SshPlace, PlaceError> {
     {
         return Err(PlaceError::BadName(text.to_owned()));
     }
-    Ok(SshPlace {
-        user,
-        host,
-        port,
-        path,
-    })
+    Ok((user, host, port))
 }
 
 /// `authority/path` into the authority and the absolute path (`..` and

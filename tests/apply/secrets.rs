@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::assert_holds;
 use crate::support::scenario::Scenario;
+use crate::support::{assert_holds, assert_no_cmdline_contains};
 
 #[test]
 fn passwords_never_reach_command_lines_output_or_files() {
@@ -70,22 +70,6 @@ fn passwords_never_leak_in(format: &str) {
         ),
         "replicator"
     );
-}
-
-/// Scans every process's command line; returns how many were read.
-fn assert_no_cmdline_contains(secret: &str) -> usize {
-    let mut read = 0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            read += 1;
-            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            assert!(
-                !text.contains(secret),
-                "a command line holds the password: {text}"
-            );
-        }
-    }
-    read
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! `Replicate::new().args([...]).run().code(1).stderr_has("...")`.
 
 pub mod artifacts;
+pub mod bastion;
 pub mod docker;
 pub mod fidelity;
 pub mod fidelity_copy;
@@ -386,6 +387,24 @@ pub fn processes_with(words: &[&str]) -> Vec<u32> {
         }
     }
     found
+}
+
+/// Reads every process's command line, failing the test when one holds
+/// `secret`; returns how many were read.
+#[track_caller]
+pub fn assert_no_cmdline_contains(secret: &str) -> usize {
+    let mut read = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            read += 1;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            assert!(
+                !text.contains(secret),
+                "a command line holds the secret: {text}"
+            );
+        }
+    }
+    read
 }
 
 /// Waits until no process has all of `words` on its command line.

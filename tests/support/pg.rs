@@ -66,13 +66,22 @@ fn is_root() -> bool {
 
 /// A command run as the cluster owner: `postgres` when we are root.
 fn as_owner(program: &Path) -> Command {
-    if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
+    as_owner_in(None, program)
+}
+
+/// [`as_owner`] in the network namespace `netns`, when one is given.
+fn as_owner_in(netns: Option<&str>, program: &Path) -> Command {
+    let mut words: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(netns) = netns {
+        words.extend(["ip", "netns", "exec", netns].map(Into::into));
     }
+    if is_root() {
+        words.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
+    }
+    words.push(program.into());
+    let mut command = Command::new(&words[0]);
+    command.args(&words[1..]);
+    command
 }
 
 fn chown_to_owner(path: &Path) {
@@ -167,38 +176,56 @@ fn process_folder(prefix: &str) -> PathBuf {
 pub struct Cluster {
     dir: tempfile::TempDir,
     pub port: u16,
+    /// The network namespace it runs in, when not this machine's.
+    netns: Option<String>,
 }
 
 impl Cluster {
     pub fn start() -> Self {
-        let template = template();
-        let dir = tempfile::Builder::new()
-            .prefix("replicate-pg-")
-            .tempdir()
-            .expect("temporary folder");
-        let data = dir.path().join("data");
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(template)
-            .arg(&data)
-            .status()
-            .expect("cp runs");
-        assert!(status.success(), "copying the template cluster failed");
-        std::fs::create_dir(dir.path().join("sock")).expect("socket folder");
-        chown_to_owner(dir.path());
-
+        let dir = copy_of_template();
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let output = pg_ctl_start(dir.path(), port);
+            let output = pg_ctl_start(dir.path(), port, None, "");
             if output.status.success() {
-                let cluster = Self { dir, port };
+                let cluster = Self {
+                    dir,
+                    port,
+                    netns: None,
+                };
                 cluster.wait_ready();
                 return cluster;
             }
             last_error = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
         }
         panic!("the PostgreSQL server did not start:\n{last_error}");
+    }
+
+    /// A server in the network namespace `netns`, on `port` of its
+    /// loopback, with more server `options` (`-c name=value`); `prepare`
+    /// first changes its data folder (`pg_hba.conf`, certificates).
+    pub fn start_in(netns: &str, port: u16, options: &str, prepare: impl FnOnce(&Path)) -> Self {
+        let dir = copy_of_template();
+        prepare(&dir.path().join("data"));
+        chown_to_owner(dir.path());
+        let output = pg_ctl_start(dir.path(), port, Some(netns), options);
+        assert!(
+            output.status.success(),
+            "the PostgreSQL server in {netns} did not start: {}",
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+        );
+        let cluster = Self {
+            dir,
+            port,
+            netns: Some(netns.to_owned()),
+        };
+        cluster.wait_ready();
+        cluster
+    }
+
+    /// `psql` on the database `db` as the superuser, where the server is.
+    pub fn psql(&self, db: &str) -> Command {
+        psql_in(self.netns.as_deref(), &self.url(db))
     }
 
     fn wait_ready(&self) {
@@ -236,7 +263,8 @@ impl Cluster {
     }
 
     pub fn try_sql(&self, db: &str, sql: &str) -> Result<String, String> {
-        let output = psql(&self.url(db))
+        let output = self
+            .psql(db)
             .args([
                 "--tuples-only",
                 "--no-align",
@@ -263,7 +291,8 @@ impl Cluster {
     /// Runs a SQL file as the superuser, stopping at the first error.
     #[track_caller]
     pub fn sql_file(&self, db: &str, path: &Path) {
-        let output = psql(&self.url(db))
+        let output = self
+            .psql(db)
             .args(["--quiet", "--set=ON_ERROR_STOP=1", "-f"])
             .arg(path)
             .output()
@@ -285,7 +314,7 @@ impl Cluster {
 
     /// Starts the server again after [`Cluster::stop`], on the same port.
     pub fn start_again(&self) {
-        let output = pg_ctl_start(self.dir.path(), self.port);
+        let output = pg_ctl_start(self.dir.path(), self.port, self.netns.as_deref(), "");
         assert!(
             output.status.success(),
             "the server did not start again: {}",
@@ -313,15 +342,35 @@ impl Drop for Cluster {
     }
 }
 
-/// Starts the server of the cluster folder `dir` on `port`.
-fn pg_ctl_start(dir: &Path, port: u16) -> Output {
+/// A cluster folder for a new server: the template's data and a socket
+/// folder, the server's own.
+fn copy_of_template() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("replicate-pg-")
+        .tempdir()
+        .expect("temporary folder");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(template())
+        .arg(dir.path().join("data"))
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "copying the template cluster failed");
+    std::fs::create_dir(dir.path().join("sock")).expect("socket folder");
+    chown_to_owner(dir.path());
+    dir
+}
+
+/// Starts the server of the cluster folder `dir` on `port`, in the
+/// network namespace `netns` when one is given, with more `options`.
+fn pg_ctl_start(dir: &Path, port: u16, netns: Option<&str>, more: &str) -> Output {
     let options = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
          -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB \
-         -c max_connections=40",
+         -c max_connections=40 {more}",
         dir.join("sock").display()
     );
-    as_owner(&server_bindir().join("pg_ctl"))
+    as_owner_in(netns, &server_bindir().join("pg_ctl"))
         .current_dir(dir)
         .arg("-D")
         .arg(dir.join("data"))
@@ -335,7 +384,20 @@ fn pg_ctl_start(dir: &Path, port: u16) -> Output {
 
 /// `psql` for a URL, without the user's settings.
 pub fn psql(url: &str) -> Command {
-    let mut command = Command::new(server_bindir().join("psql"));
+    psql_in(None, url)
+}
+
+/// [`psql`] in the network namespace `netns`, when one is given.
+fn psql_in(netns: Option<&str>, url: &str) -> Command {
+    let psql = server_bindir().join("psql");
+    let mut command = match netns {
+        Some(netns) => {
+            let mut command = Command::new("ip");
+            command.args(["netns", "exec", netns]).arg(psql);
+            command
+        }
+        None => Command::new(psql),
+    };
     command
         .env_remove("PGPASSWORD")
         .env_remove("PGSERVICE")

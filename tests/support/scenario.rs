@@ -265,7 +265,8 @@ pub fn assert_replica_holds(source: &Cluster, target: &Cluster, db: &str, rows: 
 /// Holds an exclusive lock on a source table, so `pg_dump` waits on it.
 pub struct TableLock {
     child: std::process::Child,
-    url: String,
+    /// Ends the lock holder's session.
+    ender: Command,
 }
 
 impl TableLock {
@@ -275,7 +276,8 @@ impl TableLock {
 
     /// The same, on a table of the database `db`.
     pub fn hold_in(cluster: &Cluster, db: &str, table: &str) -> Self {
-        let child = psql(&cluster.url(db))
+        let child = cluster
+            .psql(db)
             .env("PGAPPNAME", "test-lock-holder")
             .args([
                 "-c",
@@ -290,22 +292,20 @@ impl TableLock {
         wait_until(20, 20, "the lock was not taken", || {
             cluster.sql("postgres", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND locktype = 'relation'") != "0"
         });
-        Self {
-            child,
-            url: cluster.url("postgres"),
-        }
+        // The server would hold the lock until pg_sleep ends: the session
+        // is ended instead.
+        let mut ender = cluster.psql("postgres");
+        ender.args([
+            "-c",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'test-lock-holder'",
+        ]);
+        Self { child, ender }
     }
 }
 
 impl Drop for TableLock {
     fn drop(&mut self) {
-        // The server would hold the lock until pg_sleep ends: end the session.
-        let _ = psql(&self.url)
-            .args([
-                "-c",
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'test-lock-holder'",
-            ])
-            .output();
+        let _ = self.ender.output();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

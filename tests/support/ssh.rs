@@ -13,6 +13,8 @@ pub struct SshHost {
     child: Child,
     dir: tempfile::TempDir,
     pub port: u16,
+    /// The address it listens on.
+    pub address: String,
 }
 
 /// `sshd` as Debian's openssh-server installs it.
@@ -41,16 +43,25 @@ fn keygen(path: &Path) {
 impl SshHost {
     /// Starts `sshd` and waits until a command runs through it.
     pub fn start() -> Self {
+        Self::start_at(None, "127.0.0.1", super::free_port())
+    }
+
+    /// [`SshHost::start`] in the network namespace `netns`, on port 22 of
+    /// `address`.
+    pub fn start_in(netns: &str, address: &str) -> Self {
+        Self::start_at(Some(netns), address, 22)
+    }
+
+    fn start_at(netns: Option<&str>, address: &str, port: u16) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let d = dir.path();
         keygen(&d.join("host_key"));
         keygen(&d.join("client_key"));
         fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        let port = super::free_port();
         fs::write(
             d.join("sshd_config"),
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\n\
+                "Port {port}\nListenAddress {address}\nHostKey {host}\n\
                  AuthorizedKeysFile {keys}\nPidFile {pid}\nStrictModes no\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nAllowTcpForwarding yes\n\
@@ -82,7 +93,11 @@ impl SshHost {
         let host_key = fs::read_to_string(d.join("host_key.pub")).unwrap();
         fs::write(
             d.join("known_hosts"),
-            format!("[127.0.0.1]:{port} {host_key}"),
+            // ssh looks a host on port 22 up by its bare name.
+            match port {
+                22 => format!("{address} {host_key}"),
+                _ => format!("[{address}]:{port} {host_key}"),
+            },
         )
         .unwrap();
         fs::write(
@@ -97,16 +112,30 @@ impl SshHost {
         .unwrap();
         // sshd refuses to start without its privilege separation folder.
         fs::create_dir_all("/run/sshd").unwrap();
-        let child = Command::new(sshd())
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(sshd());
+                command
+            }
+            None => Command::new(sshd()),
+        };
+        let child = command
             .args(["-D", "-e", "-f"])
             .arg(d.join("sshd_config"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sshd starts");
-        let host = Self { child, dir, port };
+        let address = address.to_owned();
+        let host = Self {
+            child,
+            dir,
+            port,
+            address,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect((host.address.as_str(), port)).is_err() {
             assert!(Instant::now() < deadline, "sshd did not start listening");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -135,9 +164,32 @@ impl SshHost {
         fs::read_to_string(self.dir.path().join("commands.log")).unwrap_or_default()
     }
 
-    /// `ssh://root@127.0.0.1:PORT/path`.
+    /// `ssh://root@ADDRESS:PORT/path`.
     pub fn url(&self, path: &Path) -> String {
-        format!("ssh://root@127.0.0.1:{}{}", self.port, path.display())
+        format!("{}{}", self.login(), path.display())
+    }
+
+    /// `ssh://root@ADDRESS:PORT`: the host as a tunnel names it.
+    pub fn login(&self) -> String {
+        format!("ssh://root@{}:{}", self.address, self.port)
+    }
+
+    /// A copy of the client configuration, written in `dir`, that offers
+    /// a key the host does not know.
+    pub fn config_with_unknown_key(&self, dir: &Path) -> PathBuf {
+        let other = dir.join("other_key");
+        keygen(&other);
+        let config: Vec<String> = fs::read_to_string(self.config())
+            .unwrap()
+            .lines()
+            .map(|l| match l.trim_start().starts_with("IdentityFile") {
+                true => format!("  IdentityFile {}", other.display()),
+                false => l.to_owned(),
+            })
+            .collect();
+        let changed = dir.join("ssh_config");
+        fs::write(&changed, config.join("\n")).unwrap();
+        changed
     }
 
     /// Runs `command` on the host through the test's client configuration.
@@ -146,7 +198,8 @@ impl SshHost {
             .arg("-F")
             .arg(self.config())
             .args(["-o", "BatchMode=yes", "-p", &self.port.to_string()])
-            .args(["root@127.0.0.1", command])
+            .arg(format!("root@{}", self.address))
+            .arg(command)
             .stdin(Stdio::null())
             .output()
             .expect("ssh runs")

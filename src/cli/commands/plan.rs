@@ -6,7 +6,7 @@ use super::super::error::Error;
 use super::super::load::load_manifest;
 use super::super::output::print;
 use super::super::{exit, plan_text};
-use crate::plan;
+use crate::plan::{self, Sides, Tunnels};
 
 pub struct PlanOptions {
     pub manifest: PathBuf,
@@ -19,11 +19,12 @@ pub struct PlanOptions {
 }
 
 pub fn run(options: &PlanOptions) -> Result<u8, Error> {
-    let manifest = load_manifest(&options.manifest)?;
+    let mut manifest = load_manifest(&options.manifest)?;
     let (_, doc) = if options.offline {
         plan::offline(&manifest)?
     } else {
-        plan::live(&manifest, &manifest.secrets())?
+        let tunnels = Tunnels::open(&mut manifest, Sides::BOTH)?;
+        plan::live(&manifest, &manifest.secrets()).map_err(|e| tunnels.explain(e))?
     };
     if let Some(out) = &options.out {
         doc.write(out)?;

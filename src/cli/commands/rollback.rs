@@ -9,9 +9,18 @@ use super::super::load::load_manifest;
 use super::super::output::print;
 use super::super::style::{GOOD, HEADING, paint};
 use crate::exec::rollback::{self, Rollback};
+use crate::plan::{Sides, Tunnels};
 
 pub fn run(path: &Path, auto_approve: bool) -> Result<u8, Error> {
-    let manifest = load_manifest(path)?;
+    let mut manifest = load_manifest(path)?;
+    // Held until the rollback is done: it reaches the target only.
+    let _tunnels = Tunnels::open(
+        &mut manifest,
+        Sides {
+            source: false,
+            target: true,
+        },
+    )?;
     let rollback = rollback::prepare(&manifest)?;
     print(&format!(
         "{}\n",

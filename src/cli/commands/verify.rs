@@ -11,7 +11,7 @@ use indicatif::{DecimalBytes, HumanCount};
 
 use crate::display::units::count;
 use crate::exec::{self, FolderVerdict, TargetVerdict, VerifyReport};
-use crate::plan::Sides;
+use crate::plan::{Sides, Tunnels};
 
 pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
     // The artifacts alone: neither system is reached, but for `--target`.
@@ -19,7 +19,8 @@ pub fn run(path: &Path, folders: bool, target: bool) -> Result<u8, Error> {
         source: false,
         target,
     };
-    let manifest = load_manifest_for(path, sides)?;
+    let mut manifest = load_manifest_for(path, sides)?;
+    let _tunnels = Tunnels::open(&mut manifest, sides)?;
     let report = exec::verify(&manifest, folders, target)?;
     print(&render(&report));
     report.verdict()?;

@@ -77,6 +77,7 @@ pub(super) fn folders(
 pub(super) fn source(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
     writeln!(out, "[source]")?;
     writeln!(out, "database = {}", quoted(&f.source_url))?;
+    super::tunnel(out, f.source_tunnel.as_ref())?;
     folders(out, f.source_install, "source", &|folder| {
         (!folder.exists).then(|| "It does not exist".to_owned())
     })?;

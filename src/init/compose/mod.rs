@@ -19,6 +19,9 @@ pub struct Findings<'a> {
     pub source_url: String,
     /// The target URL as written, or `None` when no `--target` was given.
     pub target_url: Option<String>,
+    /// The SSH servers the databases are reached through (`tunnel`).
+    pub source_tunnel: Option<String>,
+    pub target_tunnel: Option<String>,
     /// The variables the URLs' passwords come from.
     pub variables: Vec<(&'static str, &'static str)>,
     pub source: &'a Database,
@@ -120,9 +123,26 @@ fn write_manifest(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
         writeln!(out, "[tools]")?;
         writeln!(
             out,
-            "# The OpenSSH client configuration `init` read the installs through."
+            "# The OpenSSH client configuration `init` reached the installs and the"
         )?;
+        writeln!(out, "# tunnels' SSH servers with (ssh -F).")?;
         writeln!(out, "ssh_config = {}", quoted(config))?;
+    }
+    Ok(())
+}
+
+/// `tunnel = "..."` under a side's database, when it has one.
+fn tunnel(out: &mut String, bastion: Option<&String>) -> std::fmt::Result {
+    if let Some(bastion) = bastion {
+        writeln!(
+            out,
+            "# Reached through this SSH server (ssh -L, for each run); the URL above is"
+        )?;
+        writeln!(
+            out,
+            "# the database's host and port as that server reaches them."
+        )?;
+        writeln!(out, "tunnel = {}", quoted(bastion))?;
     }
     Ok(())
 }

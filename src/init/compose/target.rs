@@ -25,6 +25,7 @@ pub(super) fn target(out: &mut String, f: &Findings<'_>) -> std::fmt::Result {
         Some(url) => {
             writeln!(out, "# replicate replaces this database.")?;
             writeln!(out, "database = {}", quoted(url))?;
+            super::tunnel(out, f.target_tunnel.as_ref())?;
         }
         None => {
             writeln!(

@@ -6,6 +6,7 @@
 mod checker;
 mod rules;
 mod sanitize;
+mod tunnel;
 mod values;
 
 use std::collections::BTreeMap;
@@ -111,6 +112,8 @@ pub fn validate(
             .into_iter()
             .filter_map(|f| Some((f, target.folder(f)?.span())))
             .collect(),
+        source_tunnel: source.tunnel.as_ref().map(Spanned::span),
+        target_tunnel: target.tunnel.as_ref().map(Spanned::span),
     };
     let copied = |folders: BTreeMap<Folder, Place>| -> BTreeMap<Folder, Place> {
         folders
@@ -127,6 +130,7 @@ pub fn validate(
             folders: copied(values.source_folders),
             invalidate: values.source_invalidate,
             manage: values.source_manage,
+            tunnel: values.source_tunnel,
         },
         target: Target {
             database: values.target_db.ok_or_else(broken)?,
@@ -139,6 +143,7 @@ pub fn validate(
             owner: values.owner,
             maintenance_database: values.maintenance_database.ok_or_else(broken)?,
             allow_older_netbox: values.allow_older_netbox,
+            tunnel: values.target_tunnel,
         },
         include: Include {
             database: values.database.ok_or_else(broken)?,

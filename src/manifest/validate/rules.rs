@@ -2,13 +2,14 @@
 //! database that is the target, folders that overlap or hold the artifacts,
 //! a folder included without its paths, nothing to do.
 
-use crate::remote::Place;
+use crate::remote::{Bastion, Place};
 use std::collections::BTreeSet;
 use std::ops::Range;
 
 use toml::Spanned;
 
 use super::checker::Checker;
+use super::tunnel;
 use super::values::Values;
 use crate::io::paths;
 use crate::manifest::choices::{DatabaseContent, Folder, Strategy};
@@ -36,8 +37,13 @@ pub(super) fn check(cx: &mut Checker<'_>, raw: &RawManifest, values: &Values) ->
     let database = *database;
 
     // Rules between values.
+    let machine = |tunnel: &Option<Bastion>| tunnel.as_ref().map(Bastion::machine);
+    let (source_machine, target_machine) = (
+        machine(&values.source_tunnel),
+        machine(&values.target_tunnel),
+    );
     if let (Some(s), Some(t)) = (&source_db, &target_db) {
-        if s.same_database_as(t) {
+        if s.same_database_from(source_machine.as_deref(), t, target_machine.as_deref()) {
             cx.push(
                 ManifestDiagnostic::error(
                     "manifest::same-database",
@@ -125,6 +131,8 @@ pub(super) fn check(cx: &mut Checker<'_>, raw: &RawManifest, values: &Values) ->
                 ),
         );
     }
+
+    tunnel::check(cx, (source, target), values);
 
     for (url_text, role) in [(&source.database, "source"), (&target.database, "target")] {
         if let Some(url_text) = url_text {

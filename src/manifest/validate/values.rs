@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::checker::Checker;
+use super::tunnel;
 use crate::io::paths;
 use crate::manifest::choices::{
     CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Strategy,
@@ -16,7 +17,7 @@ use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::raw::{RawManifest, RawSource, RawTarget};
 use crate::manifest::text::Text;
 use crate::postgres::DbUrl;
-use crate::remote::Place;
+use crate::remote::{Bastion, Place};
 use crate::store::remote;
 
 /// Where artifacts in an object store are cached, when `cache` is not written.
@@ -55,6 +56,9 @@ pub(super) struct Values {
     pub(super) check: Option<CheckDepth>,
     pub(super) bindir: Option<PathBuf>,
     pub(super) ssh_config: Option<PathBuf>,
+    /// Each side's bastion.
+    pub(super) source_tunnel: Option<Bastion>,
+    pub(super) target_tunnel: Option<Bastion>,
 }
 
 /// Checks every value alone.
@@ -68,6 +72,14 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
     let source_db = source.database.as_ref().and_then(|d| cx.url(d, "source"));
     let target_db = target.database.as_ref().and_then(|d| cx.url(d, "target"));
+    let source_tunnel = source
+        .tunnel
+        .as_ref()
+        .and_then(|t| tunnel::read(cx, t, "source"));
+    let target_tunnel = target
+        .tunnel
+        .as_ref()
+        .and_then(|t| tunnel::read(cx, t, "target"));
     let mut source_folders = BTreeMap::new();
     let mut target_folders = BTreeMap::new();
     for folder in Folder::ALL {
@@ -261,5 +273,7 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
         check,
         bindir,
         ssh_config,
+        source_tunnel,
+        target_tunnel,
     }
 }

@@ -18,7 +18,7 @@ pub struct InspectError {
 }
 
 impl InspectError {
-    pub(super) fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub(in crate::plan) fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             help: Some(help.into()),
@@ -27,7 +27,7 @@ impl InspectError {
     }
 
     /// Points at `span` of the manifest `file`, when the value is written.
-    pub(super) fn at(
+    pub(in crate::plan) fn at(
         mut self,
         file: &SourceFile,
         span: Option<Range<usize>>,

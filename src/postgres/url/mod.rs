@@ -9,6 +9,7 @@
 //! replicate splits the URL itself, so that the text handed to children is
 //! exactly what was written, less the password.
 
+mod forward;
 mod parts;
 
 use std::fmt;
@@ -160,23 +161,40 @@ impl DbUrl {
     /// two URLs sharing any server of their host lists count as the same
     /// server, so the check errs on the side of refusing.
     pub fn same_database_as(&self, other: &DbUrl) -> bool {
+        self.same_database_from(None, other, None)
+    }
+
+    /// [`Self::same_database_as`] for URLs that may be read on other
+    /// machines (`mine` and `theirs`, the bastions of their tunnels):
+    /// there, a local way of reaching a server means that machine. Host
+    /// names count as the same wherever they are read.
+    pub fn same_database_from(
+        &self,
+        mine: Option<&str>,
+        other: &DbUrl,
+        theirs: Option<&str>,
+    ) -> bool {
         if self.database != other.database {
             return false;
         }
         if self.service.is_some() || other.service.is_some() {
             return self.service == other.service;
         }
-        let ids = |url: &DbUrl| -> Vec<(String, u16)> {
+        let ids = |url: &DbUrl, from: Option<&str>| -> Vec<(String, u16)> {
             url.servers
                 .iter()
                 .map(|s| {
                     let host = s.hostaddr.as_deref().or(s.host.as_deref());
-                    (server_name(host), s.port.unwrap_or(DEFAULT_PORT))
+                    let name = match (server_name(host), from) {
+                        (name, Some(machine)) if name == LOCAL => format!("{LOCAL} on {machine}"),
+                        (name, _) => name,
+                    };
+                    (name, s.port.unwrap_or(DEFAULT_PORT))
                 })
                 .collect()
         };
-        let theirs = ids(other);
-        ids(self).iter().any(|id| theirs.contains(id))
+        let theirs = ids(other, theirs);
+        ids(self, mine).iter().any(|id| theirs.contains(id))
     }
 }
 
@@ -260,10 +278,13 @@ fn split_host_port(item: &str) -> Result<(Option<String>, Option<String>), DbUrl
     })
 }
 
+/// What [`server_name`] calls every local way of reaching a server.
+const LOCAL: &str = "local";
+
 fn server_name(host: Option<&str>) -> String {
     match host {
-        None => "local".to_owned(),
-        Some(h) if h.starts_with('/') || h.starts_with('@') => "local".to_owned(),
+        None => LOCAL.to_owned(),
+        Some(h) if h.starts_with('/') || h.starts_with('@') => LOCAL.to_owned(),
         Some(h) => {
             let h = h.to_ascii_lowercase();
             let loopback = h == "localhost"
@@ -271,7 +292,7 @@ fn server_name(host: Option<&str>) -> String {
                 || h == "0:0:0:0:0:0:0:1"
                 || h.starts_with("127.")
                 || h.ends_with(".localhost");
-            if loopback { "local".to_owned() } else { h }
+            if loopback { LOCAL.to_owned() } else { h }
         }
     }
 }

@@ -1,0 +1,369 @@
+//! `tunnel`: databases only a bastion reaches (`support::bastion`: servers
+//! in a network namespace of the test's own, its SSH server the one way
+//! in) dumped and restored through SSH tunnels (the directory and stream
+//! formats), with TLS checked end to end; no password or key in output,
+//! plans, files or command lines; no `ssh` left running after a run, a
+//! stop or a kill; and a bastion that cannot be reached or refuses the
+//! key, named by `plan`.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::bastion::{BehindBastion, DB_HOST, SOURCE_PORT, TARGET_PORT};
+use crate::support::pg::PASSWORD_ROLE;
+use crate::support::scenario::{
+    TableLock, assert_marker, assert_replica_matches, place_marker, wait_for_blocked_dump,
+};
+use crate::support::ssh::SshHost;
+use crate::support::{
+    Replicate, Run, Running, assert_holds, assert_no_cmdline_contains, free_port, manifest_folder,
+    root, wait_until,
+};
+
+/// Tables whose rows the manifests leave out.
+const EXCLUDED: [&str; 1] = ["extras_objectchange"];
+
+/// The passwords of the source's and the target's role: this test
+/// process's own, so that a search of every command line finds no other.
+fn passwords() -> (String, String) {
+    let pid = std::process::id();
+    (format!("Src-s3cret-{pid}"), format!("Tgt-s3cret-{pid}"))
+}
+
+/// The NetBox-shaped database on the source, read by a superuser role
+/// with a password; on the target a database of the password role (which
+/// may create databases) holding a marker row.
+fn seed(b: &BehindBastion) {
+    let (source, target) = passwords();
+    b.source.sql(
+        "postgres",
+        &format!("CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{source}'"),
+    );
+    b.source.create_database("netbox");
+    b.source
+        .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
+    b.target.add_password_role(&target);
+    b.target.sql(
+        "postgres",
+        &format!("CREATE DATABASE netbox OWNER {PASSWORD_ROLE}"),
+    );
+    place_marker(&b.target, "netbox");
+}
+
+/// The manifest: both databases as the bastion names them, through
+/// tunnels when `tunnels`; the source's password from the environment,
+/// the target's from a password file (its line names the server's host
+/// and port as written).
+fn manifest(b: &BehindBastion, tunnels: bool) -> String {
+    let tunnel = if tunnels {
+        format!("tunnel = \"{}\"\n", b.sshd.login())
+    } else {
+        String::new()
+    };
+    format!(
+        "version = 1\n\
+         [source]\ndatabase = \"{}\"\n{tunnel}\
+         [target]\ndatabase = \"{}\"\n{tunnel}\
+         [include]\nexclude_table_data = [\"{}\"]\n\
+         [tools]\nssh_config = \"{}\"\n",
+        b.url(SOURCE_PORT, Some("${SOURCE_PASSWORD}")),
+        b.url(TARGET_PORT, None),
+        EXCLUDED[0],
+        b.sshd.config().display(),
+    )
+}
+
+/// `replicate ARGS` in `dir`, the source's password in its environment,
+/// the target's in the password file beside `dir` ([`ready`]).
+fn replicate(dir: &Path, args: &[&str]) -> Replicate {
+    let (source, _) = passwords();
+    Replicate::new()
+        .current_dir(dir)
+        .env("SOURCE_PASSWORD", source)
+        .env("PGPASSFILE", password_file(dir))
+        .args(args)
+}
+
+/// The password file beside `dir` (outside it: the test searches the
+/// files below `dir` for the passwords).
+fn password_file(dir: &Path) -> PathBuf {
+    dir.with_file_name("pgpass")
+}
+
+/// Runs `run` to its end, reading every command line meanwhile for the
+/// passwords; returns the run and the most tunnels seen at once.
+fn watched(b: &BehindBastion, run: Running) -> (Run, usize) {
+    let (source, target) = passwords();
+    let (mut read, mut tunnels) = (0, 0);
+    while run.is_running() {
+        read += assert_no_cmdline_contains(&source);
+        read += assert_no_cmdline_contains(&target);
+        tunnels = tunnels.max(b.tunnels_running().len());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(read > 0, "no command line was read");
+    (run.finish(), tunnels)
+}
+
+/// Fails when any of `texts` holds a password or the bastion's key.
+#[track_caller]
+fn assert_no_secret(b: &BehindBastion, texts: &[String]) {
+    let (source, target) = passwords();
+    let key = std::fs::read_to_string(b.sshd.config().with_file_name("client_key")).unwrap();
+    // A line of the key's body: long enough never to appear by chance.
+    let key_line = key.lines().nth(1).expect("the key's body");
+    for text in texts {
+        for secret in [source.as_str(), target.as_str(), key_line] {
+            assert!(!text.contains(secret), "a secret leaked into:\n{text}");
+        }
+    }
+}
+
+/// Every file below `dir`, as text.
+fn files_below(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned())
+        .collect()
+}
+
+/// The bastion's world seeded; in a temporary folder, a folder for the
+/// manifest (written with tunnels or without), and the password file.
+fn ready(tunnels: bool) -> (BehindBastion, tempfile::TempDir, PathBuf) {
+    let b = BehindBastion::start();
+    seed(&b);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("replicate.toml"), manifest(&b, tunnels)).unwrap();
+    let file = password_file(&dir);
+    let (source, target) = passwords();
+    let line = format!(
+        "{DB_HOST}:{SOURCE_PORT}:*:{PASSWORD_ROLE}:{source}\n\
+         {DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{target}\n"
+    );
+    std::fs::write(&file, line).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (b, work, dir)
+}
+
+#[test]
+fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_secret_leaks() {
+    // Without tunnels the servers cannot be reached: their name means
+    // nothing here, and they do not listen on the namespace's address,
+    // where the bastion does.
+    let (b, _work, dir) = ready(false);
+    let dir = dir.as_path();
+    replicate(dir, &["plan"])
+        .run()
+        .code(1)
+        .stderr_has("cannot connect to the source database");
+    let inside = |port| SocketAddr::from((b.namespace.inside, port));
+    let timeout = Duration::from_secs(2);
+    for port in [SOURCE_PORT, TARGET_PORT] {
+        assert!(
+            TcpStream::connect_timeout(&inside(port), timeout).is_err(),
+            "port {port} of the namespace is reachable from here"
+        );
+    }
+    assert!(TcpStream::connect_timeout(&inside(b.sshd.port), timeout).is_ok());
+
+    // Through the tunnels: a plan saved, then applied, every command line
+    // read while it runs.
+    std::fs::write(dir.join("replicate.toml"), manifest(&b, true)).unwrap();
+    let plan = replicate(dir, &["plan", "--verbose", "--out", "plan.json"]).spawn();
+    let plan = watched(&b, plan).0.success();
+    let through = format!("through {}", b.sshd.login());
+    assert_holds(
+        &plan.stdout_flat(),
+        &[
+            &format!("{PASSWORD_ROLE}:***@db.internal:{SOURCE_PORT}/netbox"),
+            &through,
+            "Plan: ",
+        ],
+    );
+    assert!(b.tunnels_running().is_empty(), "plan left a tunnel open");
+    let saved = std::fs::read_to_string(dir.join("plan.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(json["source"]["tunnel"], b.sshd.login());
+    assert_eq!(json["target"]["tunnel"], b.sshd.login());
+    // The tunnel's end changes with every run: the plan never names it.
+    assert!(
+        !saved.contains("hostaddr") && !saved.contains("127.0.0.1"),
+        "the saved plan names the tunnel's end:\n{saved}"
+    );
+
+    let (apply, tunnels) = watched(&b, replicate(dir, &["apply", "plan.json"]).spawn());
+    let apply = apply.success().stdout_has("Apply complete");
+    assert_eq!(tunnels, 2, "a tunnel for each side was not seen running");
+    wait_until(10, 20, "a tunnel outlived the run", || {
+        b.tunnels_running().is_empty()
+    });
+    assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
+
+    // verify --target and rollback reach the target through its tunnel.
+    let verify = replicate(dir, &["verify", "--target"])
+        .run()
+        .success()
+        .stdout_has("equals the dump");
+    let rollback = replicate(dir, &["rollback", "--auto-approve"])
+        .run()
+        .success();
+    assert_marker(&b.target, "netbox");
+    assert!(b.tunnels_running().is_empty(), "a tunnel outlived rollback");
+
+    // The stream format: replicate's own connections carry the rows.
+    let text = std::fs::read_to_string(dir.join("replicate.toml")).unwrap();
+    let stream = text + "[artifacts]\nformat = \"stream\"\n";
+    std::fs::write(dir.join("replicate.toml"), stream).unwrap();
+    let (streamed, _) = watched(&b, replicate(dir, &["apply", "--auto-approve"]).spawn());
+    let streamed = streamed.success().stdout_has("Apply complete");
+    assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
+
+    // init reads both databases through tunnels, and its manifest names
+    // them.
+    let login = b.sshd.login();
+    let config = b.sshd.config().display().to_string();
+    let (source, target) = (b.url(SOURCE_PORT, None), b.url(TARGET_PORT, None));
+    let init = replicate(
+        dir,
+        &[
+            "init",
+            "-m",
+            "init.toml",
+            "--source",
+            &source,
+            "--source-tunnel",
+            &login,
+            "--target",
+            &target,
+            "--target-tunnel",
+            &login,
+            "--ssh-config",
+            &config,
+        ],
+    )
+    .run()
+    .success()
+    .stdout_has("wrote init.toml");
+    let written = std::fs::read_to_string(dir.join("init.toml")).unwrap();
+    assert_eq!(written.matches(&format!("tunnel = \"{login}\"")).count(), 2);
+    assert!(written.contains(&format!("ssh_config = \"{config}\"")));
+    replicate(dir, &["validate", "-m", "init.toml"])
+        .run()
+        .success();
+    assert!(b.tunnels_running().is_empty(), "a tunnel outlived init");
+
+    let mut texts = vec![saved];
+    for run in [&plan, &apply, &verify, &rollback, &streamed, &init] {
+        texts.extend([run.stdout(), run.stderr()]);
+    }
+    texts.extend(files_below(dir));
+    assert_no_secret(&b, &texts);
+}
+
+#[test]
+fn a_run_stopped_killed_or_losing_its_tunnel_leaves_no_tunnel_running() {
+    let (b, _work, dir) = ready(true);
+    let dir = dir.as_path();
+    for stop in ["SIGINT", "SIGKILL", "the source tunnel's ssh killed"] {
+        // The dump waits on a table the test holds: the tunnels are in use.
+        let lock = TableLock::hold(&b.source, "dcim_device");
+        let run = replicate(dir, &["apply", "--auto-approve"]).spawn();
+        wait_for_blocked_dump(&b.source);
+        let tunnels = b.tunnels_running();
+        assert_eq!(tunnels.len(), 2, "{stop}: the tunnels are not open");
+        let run = match stop {
+            "SIGINT" => {
+                run.signal(libc::SIGINT);
+                run.finish()
+                    .code(1)
+                    .stderr_has("apply stopped by SIGINT during dump")
+            }
+            "SIGKILL" => {
+                run.signal(libc::SIGKILL);
+                run.finish()
+            }
+            _ => {
+                // The bastion goes away: the dump's connection closes, and
+                // the error says why.
+                let source = crate::support::processes_with(&[
+                    "ExitOnForwardFailure=yes",
+                    &format!(":{SOURCE_PORT}:{DB_HOST}:{SOURCE_PORT}"),
+                ]);
+                assert_eq!(source.len(), 1, "the source's tunnel: {source:?}");
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(source[0] as i32, libc::SIGKILL) };
+                run.finish().code(1).stderr_has("dump").stderr_has(&format!(
+                    "the source tunnel through {} ended",
+                    b.sshd.login()
+                ))
+            }
+        };
+        wait_until(
+            10,
+            20,
+            &format!("{stop}: a tunnel outlived the run"),
+            || b.tunnels_running().is_empty(),
+        );
+        drop((run, lock));
+    }
+    // What was left finishes through new tunnels.
+    replicate(dir, &["apply", "--auto-approve", "--resume"])
+        .run()
+        .success();
+    assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
+}
+
+#[test]
+fn plan_names_a_bastion_it_cannot_reach_or_that_refuses_the_key() {
+    let host = SshHost::start();
+    // The database is never reached: planning stops at the tunnel.
+    let manifest = |tunnel: &str, config: &Path| {
+        manifest_folder(&format!(
+            "version = 1\n\
+             [source]\ndatabase = \"postgresql://netbox@db.internal/netbox\"\ntunnel = \"{tunnel}\"\n\
+             [target]\ndatabase = \"postgresql://netbox@127.0.0.1:1/netbox\"\n\
+             [tools]\nssh_config = \"{}\"\n",
+            config.display()
+        ))
+    };
+    let plan_fails = |dir: &tempfile::TempDir| {
+        let started = std::time::Instant::now();
+        let run = Replicate::new()
+            .current_dir(dir.path())
+            .args(["plan"])
+            .run()
+            .code(1);
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "plan waited for an answer"
+        );
+        run
+    };
+
+    // Nothing listens on this port.
+    let closed = format!("ssh://root@127.0.0.1:{}", free_port());
+    let dir = manifest(&closed, &host.config());
+    plan_fails(&dir)
+        .stderr_has("cannot open the tunnel to the source database: ssh: connect to host 127.0.0.1")
+        .stderr_has(&format!("through {closed}"))
+        .stderr_has("ssh -o BatchMode=yes")
+        .stderr_has(":5432:db.internal:5432 -- root@127.0.0.1");
+
+    // A key the bastion does not know.
+    let changed = host.config_with_unknown_key(dir.path());
+    plan_fails(&manifest(&host.login(), &changed))
+        .stderr_has("cannot open the tunnel to the source database")
+        .stderr_has("Permission denied")
+        .stderr_has(&format!("through {}", host.login()));
+    assert!(
+        crate::support::processes_with(&["ExitOnForwardFailure=yes", &host.port.to_string()])
+            .is_empty(),
+        "a tunnel is left running"
+    );
+}
