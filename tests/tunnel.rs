@@ -24,98 +24,137 @@ use crate::support::{
 /// Tables whose rows the manifests leave out.
 const EXCLUDED: [&str; 1] = ["extras_objectchange"];
 
-/// The passwords of the source's and the target's role: this test
-/// process's own, so that a search of every command line finds no other.
-fn passwords() -> (String, String) {
-    let pid = std::process::id();
-    (format!("Src-s3cret-{pid}"), format!("Tgt-s3cret-{pid}"))
+/// A test's world: the bastion's servers seeded, in a temporary folder a
+/// folder for the manifest and, beside it, a password file; and the
+/// roles' passwords, this test's own (another test's may be on a command
+/// line while this one searches them all).
+struct World {
+    b: BehindBastion,
+    _work: tempfile::TempDir,
+    /// The manifest's folder, where replicate runs.
+    dir: PathBuf,
+    source_password: String,
+    target_password: String,
 }
 
-/// The NetBox-shaped database on the source, read by a superuser role
-/// with a password; on the target a database of the password role (which
-/// may create databases) holding a marker row.
-fn seed(b: &BehindBastion) {
-    let (source, target) = passwords();
-    b.source.sql(
-        "postgres",
-        &format!("CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{source}'"),
-    );
-    b.source.create_database("netbox");
-    b.source
-        .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
-    b.target.add_password_role(&target);
-    b.target.sql(
-        "postgres",
-        &format!("CREATE DATABASE netbox OWNER {PASSWORD_ROLE}"),
-    );
-    place_marker(&b.target, "netbox");
-}
-
-/// The manifest: both databases as the bastion names them, through
-/// tunnels when `tunnels`; the source's password from the environment,
-/// the target's from a password file (its line names the server's host
-/// and port as written).
-fn manifest(b: &BehindBastion, tunnels: bool) -> String {
-    let tunnel = if tunnels {
-        format!("tunnel = \"{}\"\n", b.sshd.login())
-    } else {
-        String::new()
-    };
-    format!(
-        "version = 1\n\
-         [source]\ndatabase = \"{}\"\n{tunnel}\
-         [target]\ndatabase = \"{}\"\n{tunnel}\
-         [include]\nexclude_table_data = [\"{}\"]\n\
-         [tools]\nssh_config = \"{}\"\n",
-        b.url(SOURCE_PORT, Some("${SOURCE_PASSWORD}")),
-        b.url(TARGET_PORT, None),
-        EXCLUDED[0],
-        b.sshd.config().display(),
-    )
-}
-
-/// `replicate ARGS` in `dir`, the source's password in its environment,
-/// the target's in the password file beside `dir` ([`ready`]).
-fn replicate(dir: &Path, args: &[&str]) -> Replicate {
-    let (source, _) = passwords();
-    Replicate::new()
-        .current_dir(dir)
-        .env("SOURCE_PASSWORD", source)
-        .env("PGPASSFILE", password_file(dir))
-        .args(args)
-}
-
-/// The password file beside `dir` (outside it: the test searches the
-/// files below `dir` for the passwords).
-fn password_file(dir: &Path) -> PathBuf {
-    dir.with_file_name("pgpass")
-}
-
-/// Runs `run` to its end, reading every command line meanwhile for the
-/// passwords; returns the run and the most tunnels seen at once.
-fn watched(b: &BehindBastion, run: Running) -> (Run, usize) {
-    let (source, target) = passwords();
-    let (mut read, mut tunnels) = (0, 0);
-    while run.is_running() {
-        read += assert_no_cmdline_contains(&source);
-        read += assert_no_cmdline_contains(&target);
-        tunnels = tunnels.max(b.tunnels_running().len());
-        std::thread::sleep(Duration::from_millis(2));
+impl World {
+    /// The world, its manifest written with tunnels or without.
+    fn new(tunnels: bool) -> Self {
+        let b = BehindBastion::start();
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("run");
+        std::fs::create_dir(&dir).unwrap();
+        let world = Self {
+            source_password: format!("Src-s3cret-{}", b.namespace.name),
+            target_password: format!("Tgt-s3cret-{}", b.namespace.name),
+            b,
+            _work: work,
+            dir,
+        };
+        world.seed();
+        world.write_manifest(tunnels);
+        let file = world.password_file();
+        let line = format!(
+            "{DB_HOST}:{SOURCE_PORT}:*:{PASSWORD_ROLE}:{}\n\
+             {DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{}\n",
+            world.source_password, world.target_password
+        );
+        std::fs::write(&file, line).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        world
     }
-    assert!(read > 0, "no command line was read");
-    (run.finish(), tunnels)
-}
 
-/// Fails when any of `texts` holds a password or the bastion's key.
-#[track_caller]
-fn assert_no_secret(b: &BehindBastion, texts: &[String]) {
-    let (source, target) = passwords();
-    let key = std::fs::read_to_string(b.sshd.config().with_file_name("client_key")).unwrap();
-    // A line of the key's body: long enough never to appear by chance.
-    let key_line = key.lines().nth(1).expect("the key's body");
-    for text in texts {
-        for secret in [source.as_str(), target.as_str(), key_line] {
-            assert!(!text.contains(secret), "a secret leaked into:\n{text}");
+    /// The NetBox-shaped database on the source, read by a superuser role
+    /// with a password; on the target a database of the password role
+    /// (which may create databases) holding a marker row.
+    fn seed(&self) {
+        let b = &self.b;
+        b.source.sql(
+            "postgres",
+            &format!(
+                "CREATE ROLE {PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '{}'",
+                self.source_password
+            ),
+        );
+        b.source.create_database("netbox");
+        b.source
+            .sql_file("netbox", &root().join("tests/fixtures/netbox-shaped.sql"));
+        b.target.add_password_role(&self.target_password);
+        b.target.sql(
+            "postgres",
+            &format!("CREATE DATABASE netbox OWNER {PASSWORD_ROLE}"),
+        );
+        place_marker(&b.target, "netbox");
+    }
+
+    /// The manifest: both databases as the bastion names them, through
+    /// tunnels when `tunnels`; the source's password from the environment,
+    /// the target's from the password file (its line names the server's
+    /// host and port as written).
+    fn write_manifest(&self, tunnels: bool) {
+        let b = &self.b;
+        let tunnel = if tunnels {
+            format!("tunnel = \"{}\"\n", b.sshd.login())
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "version = 1\n\
+             [source]\ndatabase = \"{}\"\n{tunnel}\
+             [target]\ndatabase = \"{}\"\n{tunnel}\
+             [include]\nexclude_table_data = [\"{}\"]\n\
+             [tools]\nssh_config = \"{}\"\n",
+            b.url(SOURCE_PORT, Some("${SOURCE_PASSWORD}")),
+            b.url(TARGET_PORT, None),
+            EXCLUDED[0],
+            b.sshd.config().display(),
+        );
+        std::fs::write(self.dir.join("replicate.toml"), text).unwrap();
+    }
+
+    /// The password file beside the manifest's folder (outside it: the
+    /// test searches the files below that folder for the passwords).
+    fn password_file(&self) -> PathBuf {
+        self.dir.with_file_name("pgpass")
+    }
+
+    /// `replicate ARGS` in the manifest's folder, the source's password in
+    /// its environment, the target's in the password file.
+    fn replicate(&self, args: &[&str]) -> Replicate {
+        Replicate::new()
+            .current_dir(&self.dir)
+            .env("SOURCE_PASSWORD", &self.source_password)
+            .env("PGPASSFILE", self.password_file())
+            .args(args)
+    }
+
+    /// Runs `run` to its end, reading every command line meanwhile for the
+    /// passwords; returns the run and the most tunnels seen at once.
+    fn watched(&self, run: Running) -> (Run, usize) {
+        let (mut read, mut tunnels) = (0, 0);
+        while run.is_running() {
+            read += assert_no_cmdline_contains(&self.source_password);
+            read += assert_no_cmdline_contains(&self.target_password);
+            tunnels = tunnels.max(self.b.tunnels_running().len());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(read > 0, "no command line was read");
+        (run.finish(), tunnels)
+    }
+
+    /// Fails when any of `texts` holds a password or the bastion's key.
+    #[track_caller]
+    fn assert_no_secret(&self, texts: &[String]) {
+        let config = self.b.sshd.config();
+        let key = std::fs::read_to_string(config.with_file_name("client_key")).unwrap();
+        // A line of the key's body: long enough never to appear by chance.
+        let key_line = key.lines().nth(1).expect("the key's body");
+        let secrets = [&self.source_password, &self.target_password, key_line];
+        for text in texts {
+            for secret in secrets {
+                assert!(!text.contains(secret), "a secret leaked into:\n{text}");
+            }
         }
     }
 }
@@ -130,35 +169,14 @@ fn files_below(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The bastion's world seeded; in a temporary folder, a folder for the
-/// manifest (written with tunnels or without), and the password file.
-fn ready(tunnels: bool) -> (BehindBastion, tempfile::TempDir, PathBuf) {
-    let b = BehindBastion::start();
-    seed(&b);
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("run");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("replicate.toml"), manifest(&b, tunnels)).unwrap();
-    let file = password_file(&dir);
-    let (source, target) = passwords();
-    let line = format!(
-        "{DB_HOST}:{SOURCE_PORT}:*:{PASSWORD_ROLE}:{source}\n\
-         {DB_HOST}:{TARGET_PORT}:*:{PASSWORD_ROLE}:{target}\n"
-    );
-    std::fs::write(&file, line).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    (b, work, dir)
-}
-
 #[test]
 fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_secret_leaks() {
     // Without tunnels the servers cannot be reached: their name means
     // nothing here, and they do not listen on the namespace's address,
     // where the bastion does.
-    let (b, _work, dir) = ready(false);
-    let dir = dir.as_path();
-    replicate(dir, &["plan"])
+    let w = World::new(false);
+    let (b, dir) = (&w.b, w.dir.as_path());
+    w.replicate(&["plan"])
         .run()
         .code(1)
         .stderr_has("cannot connect to the source database");
@@ -174,9 +192,11 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
 
     // Through the tunnels: a plan saved, then applied, every command line
     // read while it runs.
-    std::fs::write(dir.join("replicate.toml"), manifest(&b, true)).unwrap();
-    let plan = replicate(dir, &["plan", "--verbose", "--out", "plan.json"]).spawn();
-    let plan = watched(&b, plan).0.success();
+    w.write_manifest(true);
+    let plan = w
+        .replicate(&["plan", "--verbose", "--out", "plan.json"])
+        .spawn();
+    let plan = w.watched(plan).0.success();
     let through = format!("through {}", b.sshd.login());
     assert_holds(
         &plan.stdout_flat(),
@@ -197,7 +217,7 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
         "the saved plan names the tunnel's end:\n{saved}"
     );
 
-    let (apply, tunnels) = watched(&b, replicate(dir, &["apply", "plan.json"]).spawn());
+    let (apply, tunnels) = w.watched(w.replicate(&["apply", "plan.json"]).spawn());
     let apply = apply.success().stdout_has("Apply complete");
     assert_eq!(tunnels, 2, "a tunnel for each side was not seen running");
     wait_until(10, 20, "a tunnel outlived the run", || {
@@ -206,13 +226,12 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
 
     // verify --target and rollback reach the target through its tunnel.
-    let verify = replicate(dir, &["verify", "--target"])
+    let verify = w
+        .replicate(&["verify", "--target"])
         .run()
         .success()
         .stdout_has("equals the dump");
-    let rollback = replicate(dir, &["rollback", "--auto-approve"])
-        .run()
-        .success();
+    let rollback = w.replicate(&["rollback", "--auto-approve"]).run().success();
     assert_marker(&b.target, "netbox");
     assert!(b.tunnels_running().is_empty(), "a tunnel outlived rollback");
 
@@ -220,7 +239,7 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     let text = std::fs::read_to_string(dir.join("replicate.toml")).unwrap();
     let stream = text + "[artifacts]\nformat = \"stream\"\n";
     std::fs::write(dir.join("replicate.toml"), stream).unwrap();
-    let (streamed, _) = watched(&b, replicate(dir, &["apply", "--auto-approve"]).spawn());
+    let (streamed, _) = w.watched(w.replicate(&["apply", "--auto-approve"]).spawn());
     let streamed = streamed.success().stdout_has("Apply complete");
     assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);
 
@@ -229,9 +248,8 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
     let login = b.sshd.login();
     let config = b.sshd.config().display().to_string();
     let (source, target) = (b.url(SOURCE_PORT, None), b.url(TARGET_PORT, None));
-    let init = replicate(
-        dir,
-        &[
+    let init = w
+        .replicate(&[
             "init",
             "-m",
             "init.toml",
@@ -245,15 +263,14 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
             &login,
             "--ssh-config",
             &config,
-        ],
-    )
-    .run()
-    .success()
-    .stdout_has("wrote init.toml");
+        ])
+        .run()
+        .success()
+        .stdout_has("wrote init.toml");
     let written = std::fs::read_to_string(dir.join("init.toml")).unwrap();
     assert_eq!(written.matches(&format!("tunnel = \"{login}\"")).count(), 2);
     assert!(written.contains(&format!("ssh_config = \"{config}\"")));
-    replicate(dir, &["validate", "-m", "init.toml"])
+    w.replicate(&["validate", "-m", "init.toml"])
         .run()
         .success();
     assert!(b.tunnels_running().is_empty(), "a tunnel outlived init");
@@ -263,17 +280,17 @@ fn a_database_behind_a_bastion_is_dumped_and_restored_through_tunnels_and_no_sec
         texts.extend([run.stdout(), run.stderr()]);
     }
     texts.extend(files_below(dir));
-    assert_no_secret(&b, &texts);
+    w.assert_no_secret(&texts);
 }
 
 #[test]
 fn a_run_stopped_killed_or_losing_its_tunnel_leaves_no_tunnel_running() {
-    let (b, _work, dir) = ready(true);
-    let dir = dir.as_path();
+    let w = World::new(true);
+    let b = &w.b;
     for stop in ["SIGINT", "SIGKILL", "the source tunnel's ssh killed"] {
         // The dump waits on a table the test holds: the tunnels are in use.
         let lock = TableLock::hold(&b.source, "dcim_device");
-        let run = replicate(dir, &["apply", "--auto-approve"]).spawn();
+        let run = w.replicate(&["apply", "--auto-approve"]).spawn();
         wait_for_blocked_dump(&b.source);
         let tunnels = b.tunnels_running();
         assert_eq!(tunnels.len(), 2, "{stop}: the tunnels are not open");
@@ -291,10 +308,7 @@ fn a_run_stopped_killed_or_losing_its_tunnel_leaves_no_tunnel_running() {
             _ => {
                 // The bastion goes away: the dump's connection closes, and
                 // the error says why.
-                let source = crate::support::processes_with(&[
-                    "ExitOnForwardFailure=yes",
-                    &format!(":{SOURCE_PORT}:{DB_HOST}:{SOURCE_PORT}"),
-                ]);
+                let source = b.tunnels_to(SOURCE_PORT);
                 assert_eq!(source.len(), 1, "the source's tunnel: {source:?}");
                 // SAFETY: kill has no memory-safety preconditions.
                 unsafe { libc::kill(source[0] as i32, libc::SIGKILL) };
@@ -313,7 +327,7 @@ fn a_run_stopped_killed_or_losing_its_tunnel_leaves_no_tunnel_running() {
         drop((run, lock));
     }
     // What was left finishes through new tunnels.
-    replicate(dir, &["apply", "--auto-approve", "--resume"])
+    w.replicate(&["apply", "--auto-approve", "--resume"])
         .run()
         .success();
     assert_replica_matches(&b.source, &b.target, "netbox", &EXCLUDED);

@@ -95,9 +95,19 @@ impl BehindBastion {
 
     /// The `ssh` processes running a tunnel through this bastion.
     pub fn tunnels_running(&self) -> Vec<u32> {
+        self.tunnels_with("")
+    }
+
+    /// Those of them that lead to the server on `port`.
+    pub fn tunnels_to(&self, port: u16) -> Vec<u32> {
+        self.tunnels_with(&format!(":{port}:{DB_HOST}:{port} "))
+    }
+
+    fn tunnels_with(&self, word: &str) -> Vec<u32> {
         processes_with(&[
             "ExitOnForwardFailure=yes",
             &format!("root@{}", self.namespace.inside),
+            word,
         ])
     }
 }
