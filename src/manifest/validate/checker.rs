@@ -191,7 +191,12 @@ impl Checker<'_> {
                     ManifestDiagnostic::error(
                         "manifest::folder",
                         &self.file,
-                        format!("{what}: {error}"),
+                        // A password written in the URL is refused, and
+                        // not shown.
+                        format!(
+                            "{what}: {}",
+                            crate::manifest::mask::mask_passwords(&error.to_string())
+                        ),
                     )
                     .with_label(value.span(), "not a folder replicate can reach")
                     .with_help(
