@@ -403,6 +403,67 @@ mod tests {
         assert!(err.missing, "{err}");
     }
 
+    /// A tmpfs mounted on a folder for a test, unmounted when dropped.
+    struct Mounted(std::path::PathBuf);
+
+    impl Mounted {
+        fn on(folder: &Path) -> Self {
+            assert!(
+                crate::io::sys::is_root(),
+                "this test mounts a tmpfs, as a volume is mounted: run it as root"
+            );
+            fs::create_dir_all(folder).unwrap();
+            let done = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "none"])
+                .arg(folder)
+                .status()
+                .unwrap();
+            assert!(done.success(), "mount -t tmpfs failed");
+            Mounted(folder.to_path_buf())
+        }
+    }
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    #[test]
+    fn a_mount_point_keeps_its_contents_inside_and_a_nested_mount_stops_the_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("media");
+        let _volume = Mounted::on(&folder);
+        let (reach, place) = (Reach::default(), local(&folder));
+        put(&folder, "live");
+        put(&folder.join(".replicate-next"), "new");
+        let found = look(&reach, &place).unwrap();
+        assert!(found.inside, "a mount point not seen as one");
+        assert_eq!(found.folder, Some(Tree { files: 1, bytes: 4 }));
+
+        let done = swap(&reach, &place).unwrap();
+        assert_eq!(read(&folder), "new");
+        assert_eq!(read(&folder.join(".replicate-prev")), "live");
+        assert!(!folder.join(".replicate-next").exists());
+        done.undo(&reach, &place).unwrap();
+        assert_eq!(read(&folder), "live");
+        assert_eq!(read(&folder.join(".replicate-next")), "new");
+        swap(&reach, &place).unwrap();
+        roll_back(&reach, &place).unwrap();
+        assert_eq!(read(&folder), "live");
+        assert_eq!(read(&folder.join(".replicate-prev")), "new");
+
+        // A mount point inside it cannot be moved: nothing moves.
+        let _inner = Mounted::on(&folder.join("sub"));
+        put(&folder.join(".replicate-next"), "newer");
+        let err = swap(&reach, &place).unwrap_err();
+        assert!(err.reason.contains("is a mount point"), "{err}");
+        assert!(!err.mixed, "{err}");
+        assert_eq!(read(&folder), "live");
+        assert_eq!(read(&folder.join(".replicate-prev")), "new");
+        assert_eq!(read(&folder.join(".replicate-next")), "newer");
+    }
+
     #[test]
     fn a_missing_folder_is_created_and_replace_removes_the_old_content() {
         let dir = tempfile::tempdir().unwrap();
