@@ -45,14 +45,19 @@ fn a_folder_in_a_container_is_copied_byte_for_byte() {
 #[test]
 fn plan_names_a_container_that_is_not_there() {
     let work = tempfile::tempdir().unwrap();
-    // Docker refuses such a name; replicate passes it on as it is.
-    let url = format!("docker://no such $(container)`x`{INSIDE}");
+    let marker = work.path().join("marker");
+    let m = marker.display();
+    // Docker refuses such a name; replicate passes it on as it is, as
+    // data: the commands in it never run, here or anywhere.
+    let name = format!("no such $(touch {m}) `touch {m}`; touch {m}\n'\"x");
+    let url = format!("docker://{name}{INSIDE}");
     let dir = manifest(&url, &work.path().join("target"));
     Replicate::new()
         .current_dir(dir.path())
         .args(["plan"])
         .run()
         .code(1)
-        .stderr_has("cannot reach the source media folder docker://no such $(container)`x`")
+        .stderr_has("cannot reach the source media folder docker://no such $(touch")
         .stderr_has("docker exec -i --");
+    assert!(!marker.exists(), "a command in the container's name ran");
 }
