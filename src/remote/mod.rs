@@ -9,6 +9,7 @@ mod files;
 mod place;
 mod run;
 mod target;
+mod target_scripts;
 mod tunnel;
 
 pub use self::bastion::{Bastion, BastionError};

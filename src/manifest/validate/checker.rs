@@ -12,10 +12,11 @@ use crate::manifest::SourceFile;
 use crate::manifest::choices::Choice;
 use crate::manifest::diagnostic::ManifestDiagnostic;
 use crate::manifest::interpolate::{InterpolationError, interpolate, references};
+use crate::manifest::mask::mask_passwords;
 use crate::manifest::text::Text;
 use crate::manifest::toml_error::did_you_mean;
 use crate::postgres::{DbUrl, DbUrlError, Secret};
-use crate::remote::Place;
+use crate::remote::{Bastion, Place};
 
 /// The only manifest version this build reads.
 pub const MANIFEST_VERSION: i64 = 1;
@@ -195,12 +196,37 @@ impl Checker<'_> {
                         // not shown.
                         format!(
                             "{what}: {}",
-                            crate::manifest::mask::mask_passwords(&error.to_string())
+                            mask_passwords(&error.to_string())
                         ),
                     )
                     .with_label(value.span(), "not a folder replicate can reach")
                     .with_help(
                         "write a path on this machine, `ssh://[user@]host[:port]/absolute/path` or `docker://container/absolute/path`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The bastion a side's `tunnel` names, or `None` and an error
+    /// pointing at it.
+    pub(super) fn bastion(&mut self, value: &Spanned<String>, side: &str) -> Option<Bastion> {
+        let text = self.non_empty(value, &format!("{side}.tunnel"))?;
+        match Bastion::parse(&text) {
+            Ok(bastion) => Some(bastion),
+            Err(error) => {
+                self.push(
+                    ManifestDiagnostic::error(
+                        "manifest::tunnel",
+                        &self.file,
+                        // The label quotes the value with any password
+                        // masked; so does the message.
+                        format!("{side}.tunnel: {}", mask_passwords(&error.to_string())),
+                    )
+                    .with_label(value.span(), "not a bastion replicate can reach")
+                    .with_help(
+                        "write the SSH server the database is reached through: `ssh://[user@]host[:port]`, with plain host and user names and no password (the key comes from ssh's agent or configuration)",
                     ),
                 );
                 None

@@ -1,39 +1,12 @@
-//! `tunnel` in `[source]` and `[target]`: a bastion written as an `ssh://`
-//! host, and a database URL a tunnel can lead to (one host and port).
-
-use toml::Spanned;
+//! `tunnel` in `[source]` and `[target]`, once every value is read (the
+//! bastion itself by [`Checker::bastion`]): a database URL a tunnel can
+//! lead to (one host and port).
 
 use super::checker::Checker;
 use super::values::Values;
 use crate::manifest::choices::DatabaseContent;
 use crate::manifest::diagnostic::ManifestDiagnostic;
-use crate::manifest::mask::mask_passwords;
 use crate::manifest::raw::{RawSource, RawTarget};
-use crate::remote::Bastion;
-
-/// The bastion `value` names, or `None` and an error pointing at it.
-pub(super) fn read(cx: &mut Checker<'_>, value: &Spanned<String>, side: &str) -> Option<Bastion> {
-    let text = cx.non_empty(value, &format!("{side}.tunnel"))?;
-    match Bastion::parse(&text) {
-        Ok(bastion) => Some(bastion),
-        Err(error) => {
-            cx.push(
-                ManifestDiagnostic::error(
-                    "manifest::tunnel",
-                    &cx.file,
-                    // The label quotes the value with any password
-                    // masked; so does the message.
-                    format!("{side}.tunnel: {}", mask_passwords(&error.to_string())),
-                )
-                .with_label(value.span(), "not a bastion replicate can reach")
-                .with_help(
-                    "write the SSH server the database is reached through: `ssh://[user@]host[:port]`, with plain host and user names and no password (the key comes from ssh's agent or configuration)",
-                ),
-            );
-            None
-        }
-    }
-}
 
 /// Each side's database must be one host and port for its tunnel to lead
 /// to; a tunnel without a database to reach is only a warning.

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::checker::Checker;
-use super::tunnel;
 use crate::io::paths;
 use crate::manifest::choices::{
     CheckDepth, Compression, DatabaseContent, DumpFormat, Folder, Keep, Strategy,
@@ -72,14 +71,8 @@ pub(super) fn read(cx: &mut Checker<'_>, raw: &RawManifest) -> Values {
     let target = raw.target.as_ref().map_or(&no_target, Spanned::get_ref);
     let source_db = source.database.as_ref().and_then(|d| cx.url(d, "source"));
     let target_db = target.database.as_ref().and_then(|d| cx.url(d, "target"));
-    let source_tunnel = source
-        .tunnel
-        .as_ref()
-        .and_then(|t| tunnel::read(cx, t, "source"));
-    let target_tunnel = target
-        .tunnel
-        .as_ref()
-        .and_then(|t| tunnel::read(cx, t, "target"));
+    let source_tunnel = source.tunnel.as_ref().and_then(|t| cx.bastion(t, "source"));
+    let target_tunnel = target.tunnel.as_ref().and_then(|t| cx.bastion(t, "target"));
     let mut source_folders = BTreeMap::new();
     let mut target_folders = BTreeMap::new();
     for folder in Folder::ALL {
