@@ -7,8 +7,7 @@
 //! check stops at the first entry that differs, and every file's content
 //! is checked against the folder's sums on the way.
 
-use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use tar::EntryType;
@@ -16,10 +15,10 @@ use tar::EntryType;
 use super::archive::{CHUNK, append_folder, append_link, copy_content, stable_header_of};
 use super::entries::{Kind, safe_relative};
 use super::error::{MediaError, check_interrupt, io_at};
-use super::unpack::{CheckedArchive, ExtractReport};
+use super::unpack::{CheckedArchive, ExtractReport, read_archive};
 use crate::io::compression::Compression;
 use crate::io::sha256sum::FileSums;
-use crate::io::tally::{Tally, TallyReader};
+use crate::io::tally::Tally;
 
 /// Writes the checked entries of `archive` as a tar stream into `out`;
 /// what it holds. The archive's bytes read are added to `tally` as they
@@ -32,14 +31,7 @@ pub fn send(
     out: impl Write,
     tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
-    let file = File::open(archive).map_err(io_at(archive))?;
-    let stream = compression
-        .decoder(BufReader::with_capacity(
-            1 << 20,
-            TallyReader::new(file, tally.clone()),
-        ))
-        .map_err(io_at(archive))?;
-    let mut tar = tar::Archive::new(stream);
+    let mut tar = tar::Archive::new(read_archive(archive, compression, tally)?);
     let mut builder = tar::Builder::new(out);
     let mut report = ExtractReport::default();
     let mut expected = checked.0.iter();

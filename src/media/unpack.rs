@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Seek};
+use std::io::{self, BufReader};
 use std::path::Path;
 
 use filetime::FileTime;
@@ -144,15 +144,7 @@ fn unpack(
     staging: &Path,
     tally: &Tally,
 ) -> Result<ExtractReport, MediaError> {
-    let mut file = File::open(archive).map_err(io_at(archive))?;
-    file.rewind().map_err(io_at(archive))?;
-    let stream = compression
-        .decoder(BufReader::with_capacity(
-            1 << 20,
-            TallyReader::new(file, tally.clone()),
-        ))
-        .map_err(io_at(archive))?;
-    let mut tar = tar::Archive::new(stream);
+    let mut tar = tar::Archive::new(read_archive(archive, compression, tally)?);
     let mut report = ExtractReport::default();
     let mut expected = entries.iter();
     let mut buf = vec![0u8; 1 << 20];
@@ -232,6 +224,22 @@ fn unpack(
         }
     }
     Ok(report)
+}
+
+/// The archive's tar stream, decompressed; its bytes read are added to
+/// `tally` as they are.
+pub(super) fn read_archive(
+    archive: &Path,
+    compression: Compression,
+    tally: &Tally,
+) -> Result<impl io::Read, MediaError> {
+    let file = File::open(archive).map_err(io_at(archive))?;
+    compression
+        .decoder(BufReader::with_capacity(
+            1 << 20,
+            TallyReader::new(file, tally.clone()),
+        ))
+        .map_err(io_at(archive))
 }
 
 fn ensure_parent(dest: &Path) -> Result<(), MediaError> {
