@@ -335,6 +335,26 @@ fn plan_names_a_target_host_it_cannot_reach_and_a_parent_that_is_not_there() {
         ))
         .stderr_has("ssh -o BatchMode=yes");
 
+    // A file system too small for the new content beside the live one.
+    let small = work.path().join("small");
+    fs::create_dir_all(&small).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "none"])
+        .arg(&small)
+        .status()
+        .expect("mount runs (the tests run as root)");
+    assert!(
+        mounted.success(),
+        "mount -t tmpfs failed: the tests run as root"
+    );
+    let dir = media_manifest(&host, &source, &host.url(&small.join("media")), "swap");
+    let planned = replicate(dir.path(), &["plan"]);
+    let _ = std::process::Command::new("umount").arg(&small).status();
+    planned
+        .success()
+        .stdout_has("less than the source's")
+        .stdout_has("extract will run out of room");
+
     let nowhere = host.url(&work.path().join("no such folder/media"));
     let dir = media_manifest(&host, &source, &nowhere, "swap");
     replicate(dir.path(), &["plan"])

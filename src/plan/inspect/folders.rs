@@ -82,18 +82,20 @@ fn unreachable_source(
 }
 
 /// A target folder, here or remote: what it holds and what lies beside
-/// it; for a remote one, the room left there. An error when its host or
-/// container cannot be reached or lacks a tool, pointing at the place in
-/// the manifest.
+/// it; for a remote one, the room left there, and a warning when it is
+/// less than the `needed` bytes of the source folder. An error when its
+/// host or container cannot be reached or lacks a tool, pointing at the
+/// place in the manifest.
 pub(super) fn target(
     manifest: &Manifest,
     name: Folder,
     place: &Place,
-) -> Result<Vec<String>, InspectError> {
+    needed: Option<u64>,
+) -> Result<(Vec<String>, Option<String>), InspectError> {
     if let Some(folder) = place.local() {
         let mut notes = vec![note("target", name, folder)];
         notes.extend(companions(folder));
-        return Ok(notes);
+        return Ok((notes, None));
     }
     let found = remote::look(&manifest.reach, place).map_err(|e| {
         let (message, label) = if e.missing {
@@ -149,7 +151,14 @@ pub(super) fn target(
             notes.push(format!("{at} ({}): {fate}", holds(tree)));
         }
     }
-    Ok(notes)
+    let short = needed.filter(|bytes| *bytes > found.free_bytes).map(|bytes| {
+        format!(
+            "target {name}: {place} has {} free, less than the source's {}: the new content is unpacked beside the live one there, so extract will run out of room",
+            DecimalBytes(found.free_bytes),
+            DecimalBytes(bytes)
+        )
+    });
+    Ok((notes, short))
 }
 
 /// What becomes of a new folder an earlier run left.

@@ -79,14 +79,17 @@ pub fn inspect(
         }
     }
     for copied in manifest.folders() {
+        let mut needed = None;
         if sides.source {
             let (bytes, note) = folders::source(manifest, copied.folder, &copied.source)?;
             found.sizes.folders += bytes;
             found.notes.push(note);
+            needed = Some(bytes);
         }
         if sides.target {
-            let notes = folders::target(manifest, copied.folder, &copied.target)?;
+            let (notes, short) = folders::target(manifest, copied.folder, &copied.target, needed)?;
             found.notes.extend(notes);
+            found.warnings.extend(short);
         }
     }
     if let Some(record) = &mut found.source {
