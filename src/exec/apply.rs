@@ -142,9 +142,17 @@ fn stopped_or_failed(
     }
     match outcome.failed.first() {
         Some((id, failure)) => {
-            // A tunnel's words explain a connection libpq saw closed.
+            // The tunnel's words explain a connection libpq saw closed: the
+            // tunnel of the side the step talks to, if it talks to one.
             let mut failure = failure.clone();
-            for note in prepared.tunnels.notes() {
+            let side = plan
+                .step(*id)
+                .and_then(|step| step.server.as_ref())
+                .map(|server| server.side.as_str());
+            for note in side
+                .map(|s| prepared.tunnels.side_notes(s))
+                .unwrap_or_default()
+            {
                 failure.message.push_str(&format!(" ({note})"));
             }
             Err(failed(manifest, plan, outcome, *id, &failure))

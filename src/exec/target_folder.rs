@@ -2,7 +2,8 @@
 //! host or in a container, replicate's scripts do the same there. `extract`,
 //! `swap` and `rollback` go through this one type.
 
-use crate::media::{self, MediaError, SwappedFolder};
+use crate::io::sha256sum::FileSums;
+use crate::media::{self, MediaError, SwappedFolder, TreeDifferences};
 use crate::remote::{self, Place, Reach, RemoteError, RemoteSwap};
 
 /// Why a target folder could not be moved or read.
@@ -54,12 +55,11 @@ impl<'a> TargetFolder<'a> {
     /// Removes the new content left beside the folder.
     pub fn discard_next(&self) -> Result<(), FolderError> {
         match self.place.local() {
-            Some(_) => crate::io::files::remove_any(&self.next_here())
-                .map_err(|e| MediaError::Io {
-                    path: self.next_here(),
-                    source: e,
-                })
-                .map_err(Into::into),
+            Some(_) => {
+                let next = self.next_here();
+                crate::io::files::remove_any(&next)
+                    .map_err(|source| MediaError::Io { path: next, source }.into())
+            }
             None => Ok(remote::discard(self.reach, self.place)?),
         }
     }
@@ -101,8 +101,20 @@ impl<'a> TargetFolder<'a> {
         }
     }
 
+    /// Compares the folder's files with `sums` (`verify --media`): hashed
+    /// here, or by `sha256sum` where the folder is.
+    pub fn compare(&self, sums: &FileSums) -> Result<TreeDifferences, FolderError> {
+        match self.place.local() {
+            Some(folder) => Ok(media::compare(folder, sums)?),
+            None => {
+                let found = remote::file_sums(self.reach, self.place)?;
+                Ok(media::compare_sums(&found, sums))
+            }
+        }
+    }
+
     /// Where a local folder's new content is unpacked.
-    pub fn next_here(&self) -> std::path::PathBuf {
+    fn next_here(&self) -> std::path::PathBuf {
         let folder = self.place.local().unwrap_or(std::path::Path::new("."));
         media::companion(&media::real_folder(folder), "next")
     }

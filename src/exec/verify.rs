@@ -7,14 +7,12 @@ use std::path::PathBuf;
 
 use super::artifacts::open_artifacts;
 use super::error::ApplyError;
+use super::target_folder::TargetFolder;
 use super::verify_target::{TargetVerdict, check_target};
 use crate::io::sha256sum;
 use crate::manifest::Manifest;
-use crate::media;
-use crate::remote::{self, Place};
-
-use super::target_folder::FolderError;
 use crate::plan::{self, Action, Plan, StepId};
+use crate::remote::Place;
 use crate::store::Mismatch;
 
 /// What `verify` found.
@@ -158,18 +156,11 @@ fn check_folders(plan: &Plan) -> Result<Vec<FolderVerdict>, ApplyError> {
     for folder in folders {
         let sums = sha256sum::read_files(&folder.file_sums)
             .map_err(|source| ApplyError::FolderSums { source })?;
-        let found = match folder.into.local() {
-            Some(into) => media::compare(into, &sums).map_err(FolderError::from),
-            None => {
-                let reach = folder.reach.clone().unwrap_or_default();
-                remote::file_sums(&reach, &folder.into)
-                    .map(|found| media::compare_sums(&found, &sums))
-                    .map_err(FolderError::from)
-            }
-        }
-        .map_err(|source| ApplyError::Folder {
-            source: Box::new(source),
-        })?;
+        let found = TargetFolder::new(&folder.into, folder.reach.as_ref())
+            .compare(&sums)
+            .map_err(|source| ApplyError::Folder {
+                source: Box::new(source),
+            })?;
         let differences = [
             (FileFound::Missing, found.missing),
             (FileFound::Changed, found.changed),

@@ -16,12 +16,12 @@ pub(super) fn find(root: &str, reach: &Reach) -> Result<Install, String> {
     }
     let files = There {
         place: &place,
-        reach: reach.clone(),
+        reach,
     };
     // Reached at all? An unreachable host is named, not taken for an
     // empty folder.
     let root_path = place.path_text();
-    match remote::path_kind(&files.reach, &place, &root_path) {
+    match remote::path_kind(reach, &place, &root_path) {
         Ok(PathKind::Folder) => {}
         Ok(_) => return Err(format!("{place} is not a folder")),
         Err(e) => return Err(format!("cannot read the NetBox install {place}: {e}")),
@@ -34,7 +34,7 @@ pub(super) fn find(root: &str, reach: &Reach) -> Result<Install, String> {
 /// An install on a host or in a container.
 struct There<'a> {
     place: &'a Place,
-    reach: Reach,
+    reach: &'a Reach,
 }
 
 impl There<'_> {
@@ -45,7 +45,7 @@ impl There<'_> {
 
 impl InstallFiles for There<'_> {
     fn found(&self, path: &Path) -> Found {
-        match remote::path_kind(&self.reach, self.place, &Self::text(path)) {
+        match remote::path_kind(self.reach, self.place, &Self::text(path)) {
             Ok(PathKind::File) => Found::File,
             Ok(PathKind::Folder) => Found::Folder,
             _ => Found::Nothing,
@@ -53,7 +53,7 @@ impl InstallFiles for There<'_> {
     }
 
     fn read(&self, path: &Path) -> Option<String> {
-        remote::read_file(&self.reach, self.place, &Self::text(path))
+        remote::read_file(self.reach, self.place, &Self::text(path))
             .ok()
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
     }
@@ -66,6 +66,6 @@ impl InstallFiles for There<'_> {
         // `ssh` joins its words into one line for the remote shell: the
         // arguments replicate appends (a script) would be split there.
         matches!(self.place, Place::Docker(_))
-            .then(|| remote::program_argv(&self.reach, self.place, argv))
+            .then(|| remote::program_argv(self.reach, self.place, argv))
     }
 }

@@ -95,8 +95,19 @@ impl Tunnels {
     /// (the bastion went away), or the last connection the bastion could
     /// not make to the database.
     pub fn notes(&self) -> Vec<String> {
+        self.notes_of(|_| true)
+    }
+
+    /// [`Self::notes`] of the tunnel of one side (`source`, `target`): a
+    /// step that failed talking to that side's server.
+    pub fn side_notes(&self, side: &str) -> Vec<String> {
+        self.notes_of(|name| name == side)
+    }
+
+    fn notes_of(&self, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         self.open
             .iter()
+            .filter(|(side, _)| wanted(side.name()))
             .filter_map(|(side, tunnel)| {
                 let (name, bastion) = (side.name(), tunnel.bastion());
                 if tunnel.ended() {

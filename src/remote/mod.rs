@@ -16,9 +16,9 @@ pub use self::bastion::{Bastion, BastionError};
 pub use self::command::{Reach, program_argv, script_argv};
 pub use self::files::{PathKind, path_kind, read_file};
 pub use self::place::{DockerPlace, Place, PlaceError, SshPlace};
-pub use self::run::{Measured, PACK, RemoteError, measure};
+pub use self::run::{PACK, RemoteError, Tree, measure};
 pub use self::target::{
-    RemoteSwap, TargetLook, Tree, check_argv, discard, file_sums, finish, look, roll_back, swap,
-    swap_in, unpack_argv,
+    RemoteSwap, TargetLook, check_argv, discard, file_sums, finish, look, roll_back, swap, swap_in,
+    unpack_argv,
 };
 pub use self::tunnel::{Forward, Tunnel, TunnelError};

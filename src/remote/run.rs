@@ -45,20 +45,21 @@ pub struct RemoteError {
     pub mixed: bool,
 }
 
-/// Files and bytes of a folder, as [`MEASURE`] prints them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Measured {
+/// Files and bytes below a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tree {
     pub files: u64,
     pub bytes: u64,
 }
 
-/// Runs [`MEASURE`] where `place` is.
-pub fn measure(reach: &Reach, place: &Place) -> Result<Measured, RemoteError> {
+/// Runs [`MEASURE`] where `place` is: the files and bytes of a source
+/// folder.
+pub fn measure(reach: &Reach, place: &Place) -> Result<Tree, RemoteError> {
     let path = place.path_text();
     let out = String::from_utf8_lossy(&output(reach, place, MEASURE, &[&path])?).into_owned();
     let mut words = out.split_whitespace().map(str::parse::<u64>);
     match (words.next(), words.next()) {
-        (Some(Ok(files)), Some(Ok(bytes))) => Ok(Measured { files, bytes }),
+        (Some(Ok(files)), Some(Ok(bytes))) => Ok(Tree { files, bytes }),
         _ => Err(RemoteError::new(
             reach,
             place,

@@ -12,11 +12,9 @@
 //! otherwise it is three renames, and the live folder is missing between
 //! the second and the third.
 
-use std::os::unix::ffi::OsStringExt;
-
 use super::command::Reach;
 use super::place::Place;
-use super::run::{RemoteError, output};
+use super::run::{RemoteError, Tree, output};
 use super::target_scripts::{
     CHECK, DISCARD, FINISH, LOOK, ROLL_BACK, SUMS, SWAP, SWAP_IN, UNDO, UNPACK, script,
 };
@@ -37,13 +35,6 @@ pub struct TargetLook {
     pub inside: bool,
 }
 
-/// Files and bytes below a folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Tree {
-    pub files: u64,
-    pub bytes: u64,
-}
-
 /// How a swap went, to undo or finish it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteSwap {
@@ -56,8 +47,7 @@ pub struct RemoteSwap {
 /// Looks at a remote target folder (the tools, its parent, what is
 /// there and beside it, the room left).
 pub fn look(reach: &Reach, place: &Place) -> Result<TargetLook, RemoteError> {
-    let path = place.path_text();
-    let out = String::from_utf8_lossy(&output(reach, place, &script(LOOK), &[&path])?).into_owned();
+    let out = run(reach, place, LOOK, &[])?;
     let numbers: Vec<u64> = out
         .split_whitespace()
         .map_while(|w| w.parse().ok())
@@ -66,7 +56,7 @@ pub fn look(reach: &Reach, place: &Place) -> Result<TargetLook, RemoteError> {
         return Err(RemoteError::new(
             reach,
             place,
-            &[&path],
+            &[&place.path_text()],
             format!("it printed {out:?}"),
         ));
     };
@@ -104,20 +94,18 @@ fn run(reach: &Reach, place: &Place, body: &str, more: &[&str]) -> Result<String
 }
 
 /// The SHA-256 of every file below the folder (`replicate verify
-/// --media`).
+/// --media`), by path in the folder.
 pub fn file_sums(reach: &Reach, place: &Place) -> Result<FileSums, RemoteError> {
     let path = place.path_text();
     let out = output(reach, place, &script(SUMS), &[&path])?;
-    let listed = sha256sum::parse(&out)
+    let listed = sha256sum::parse_files(&out)
         .map_err(|e| RemoteError::new(reach, place, &[&path], format!("sha256sum printed {e}")))?;
+    // `find .` names them `./a/b`.
     Ok(listed
         .into_iter()
-        .map(|(name, hash)| {
-            let name = name.strip_prefix(b"./").map(<[u8]>::to_vec).unwrap_or(name);
-            (
-                std::path::PathBuf::from(std::ffi::OsString::from_vec(name)),
-                hash,
-            )
+        .map(|(name, hash)| match name.strip_prefix(".") {
+            Ok(inside) => (inside.to_path_buf(), hash),
+            Err(_) => (name, hash),
         })
         .collect())
 }

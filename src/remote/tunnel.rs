@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 
 use super::bastion::Bastion;
 use super::command::{Reach, ssh_argv};
+use super::place::authority;
 use crate::display::shell::shell_line;
 use crate::io::{interrupt, sys};
 
@@ -296,14 +297,11 @@ fn tunnel_argv(reach: &Reach, bastion: &Bastion, local: SocketAddr, to: &Forward
     for option in TUNNEL_OPTIONS {
         argv.extend(["-o".to_owned(), option.to_owned()]);
     }
-    let host = if to.host.contains(':') {
-        format!("[{}]", to.host)
-    } else {
-        to.host.clone()
-    };
+    // `host:port` as a URL writes it (an IPv6 address in brackets).
+    let to = authority(None, &to.host, Some(to.port));
     argv.extend([
         "-L".to_owned(),
-        format!("{}:{}:{host}:{}", local.ip(), local.port(), to.port),
+        format!("{}:{}:{to}", local.ip(), local.port()),
         "--".to_owned(),
         bastion.destination(),
     ]);

@@ -333,6 +333,19 @@ pub fn redact_root(text: &str) -> String {
     text.replace(&root().display().to_string(), "[ROOT]")
 }
 
+/// A command running `words` (a program and its first arguments) in the
+/// network namespace `netns` when one is given, here otherwise.
+pub fn in_netns<S: AsRef<std::ffi::OsStr>>(netns: Option<&str>, words: &[S]) -> Command {
+    let mut all: Vec<&std::ffi::OsStr> = Vec::new();
+    if let Some(netns) = netns {
+        all.extend(["ip", "netns", "exec", netns].map(std::ffi::OsStr::new));
+    }
+    all.extend(words.iter().map(AsRef::as_ref));
+    let mut command = Command::new(all[0]);
+    command.args(&all[1..]);
+    command
+}
+
 /// Starts `apply --auto-approve` in the manifest folder `dir` and kills
 /// it (SIGKILL) as soon as `state.json` says `step` is running.
 #[track_caller]

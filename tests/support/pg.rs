@@ -71,17 +71,12 @@ fn as_owner(program: &Path) -> Command {
 
 /// [`as_owner`] in the network namespace `netns`, when one is given.
 fn as_owner_in(netns: Option<&str>, program: &Path) -> Command {
-    let mut words: Vec<std::ffi::OsString> = Vec::new();
-    if let Some(netns) = netns {
-        words.extend(["ip", "netns", "exec", netns].map(Into::into));
-    }
+    let mut words: Vec<&std::ffi::OsStr> = Vec::new();
     if is_root() {
-        words.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
+        words.extend(["runuser", "-u", "postgres", "--"].map(std::ffi::OsStr::new));
     }
-    words.push(program.into());
-    let mut command = Command::new(&words[0]);
-    command.args(&words[1..]);
-    command
+    words.push(program.as_os_str());
+    super::in_netns(netns, &words)
 }
 
 fn chown_to_owner(path: &Path) {
@@ -389,15 +384,7 @@ pub fn psql(url: &str) -> Command {
 
 /// [`psql`] in the network namespace `netns`, when one is given.
 fn psql_in(netns: Option<&str>, url: &str) -> Command {
-    let psql = server_bindir().join("psql");
-    let mut command = match netns {
-        Some(netns) => {
-            let mut command = Command::new("ip");
-            command.args(["netns", "exec", netns]).arg(psql);
-            command
-        }
-        None => Command::new(psql),
-    };
+    let mut command = super::in_netns(netns, &[server_bindir().join("psql")]);
     command
         .env_remove("PGPASSWORD")
         .env_remove("PGSERVICE")

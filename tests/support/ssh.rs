@@ -112,15 +112,7 @@ impl SshHost {
         .unwrap();
         // sshd refuses to start without its privilege separation folder.
         fs::create_dir_all("/run/sshd").unwrap();
-        let mut command = match netns {
-            Some(netns) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", netns]).arg(sshd());
-                command
-            }
-            None => Command::new(sshd()),
-        };
-        let child = command
+        let child = super::in_netns(netns, &[sshd()])
             .args(["-D", "-e", "-f"])
             .arg(d.join("sshd_config"))
             .stdout(Stdio::null())

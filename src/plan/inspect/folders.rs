@@ -13,15 +13,24 @@ use crate::media;
 use crate::remote::{self, Place, RemoteError, Tree};
 
 /// Files and bytes below `folder`.
-fn measure(folder: &Path) -> (u64, u64) {
-    let (mut files, mut bytes) = (0u64, 0u64);
+fn measure(folder: &Path) -> Tree {
+    let mut tree = Tree::default();
     for entry in walkdir::WalkDir::new(folder).into_iter().flatten() {
         if entry.file_type().is_file() {
-            files += 1;
-            bytes += entry.metadata().map_or(0, |m| m.len());
+            tree.files += 1;
+            tree.bytes += entry.metadata().map_or(0, |m| m.len());
         }
     }
-    (files, bytes)
+    tree
+}
+
+/// `12 files, 3.0 MB`.
+fn holds(tree: Tree) -> String {
+    format!(
+        "{}, {}",
+        count(tree.files, "file", "files"),
+        DecimalBytes(tree.bytes)
+    )
 }
 
 /// A source folder, here or remote: its bytes and a note on what it
@@ -32,23 +41,18 @@ pub(super) fn source(
     name: Folder,
     place: &Place,
 ) -> Result<(u64, String), InspectError> {
-    let (files, bytes) = match place.local() {
+    let tree = match place.local() {
         Some(folder) => {
             check_source(manifest, name, folder)?;
             measure(folder)
         }
-        None => {
-            let found = remote::measure(&manifest.reach, place)
-                .map_err(|e| unreachable_source(manifest, name, place, &e))?;
-            (found.files, found.bytes)
-        }
+        None => remote::measure(&manifest.reach, place)
+            .map_err(|e| unreachable_source(manifest, name, place, &e))?,
     };
-    let note = format!(
-        "source {name}: {place} holds {}, {}",
-        count(files, "file", "files"),
-        DecimalBytes(bytes)
-    );
-    Ok((bytes, note))
+    Ok((
+        tree.bytes,
+        format!("source {name}: {place} holds {}", holds(tree)),
+    ))
 }
 
 /// A remote source folder missing, or a host or container that the
@@ -115,13 +119,6 @@ pub(super) fn target(
             label,
         )
     })?;
-    let holds = |tree: Tree| {
-        format!(
-            "{}, {}",
-            count(tree.files, "file", "files"),
-            DecimalBytes(tree.bytes)
-        )
-    };
     let mut notes = vec![match found.folder {
         Some(tree) => format!(
             "target {name}: {place} holds {}; {} free there",
@@ -174,12 +171,10 @@ fn note(side: &str, name: Folder, folder: &Path) -> String {
     if !folder.is_dir() {
         return format!("{side} {name}: {} does not exist yet", folder.display());
     }
-    let (files, bytes) = measure(folder);
     format!(
-        "{side} {name}: {} holds {}, {}",
+        "{side} {name}: {} holds {}",
         folder.display(),
-        count(files, "file", "files"),
-        DecimalBytes(bytes)
+        holds(measure(folder))
     )
 }
 
@@ -211,15 +206,8 @@ fn companions(folder: &Path) -> Vec<String> {
         .into_iter()
         .filter_map(|(what, fate)| {
             let path = media::companion(&real, what);
-            path.is_dir().then(|| {
-                let (files, bytes) = measure(&path);
-                format!(
-                    "{} ({}, {}): {fate}",
-                    path.display(),
-                    count(files, "file", "files"),
-                    DecimalBytes(bytes)
-                )
-            })
+            path.is_dir()
+                .then(|| format!("{} ({}): {fate}", path.display(), holds(measure(&path))))
         })
         .collect()
 }
